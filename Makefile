@@ -1,0 +1,71 @@
+# mailshift: the two commands a newcomer needs are `make demo` and `make test`. Everything else is a step of
+# those, usable alone.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+# Built tools and servers are cached here; CI points it outside the clone so that runs share it.
+CACHE ?= $(or $(MAILSHIFT_CACHE),$(CURDIR)/.cache)
+export MAILSHIFT_CACHE := $(CACHE)
+BIN := $(CURDIR)/bin
+CONTROLLER_GEN_VERSION := v0.20.0
+CONTROLLER_GEN := $(CACHE)/bin/controller-gen-$(CONTROLLER_GEN_VERSION)
+CONTROLPLANE := $(CACHE)/controlplane/bin
+export KUBEBUILDER_ASSETS := $(CONTROLPLANE)
+GO_TEST_FLAGS ?=
+
+.PHONY: all build generate verify-generated deps controlplane controlplane-tools test test-unit test-integration demo demo-down vet fmt clean
+
+all: build
+
+build: generate
+	CGO_ENABLED=0 go build -o $(BIN)/manager ./cmd/manager
+	CGO_ENABLED=0 go build -o $(BIN)/mailshift ./cmd/mailshift
+
+$(CONTROLLER_GEN):
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(CACHE)/bin go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(CACHE)/bin/controller-gen $(CONTROLLER_GEN)
+
+## generate: deepcopy functions, CRDs and RBAC from the Go types and markers.
+generate: $(CONTROLLER_GEN)
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac
+
+## verify-generated: fails when `make generate` would change a checked-in file.
+verify-generated: generate
+	@if [ -n "$$(git status --porcelain -- api config/crd config/rbac)" ]; then \
+	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac; \
+	  git diff --stat -- api config/crd config/rbac; exit 1; fi
+
+## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo.
+deps:
+	bash hack/install-deps.sh
+
+## controlplane: etcd and kube-apiserver (what the tests need) built from source into the cache.
+controlplane:
+	bash hack/build-controlplane.sh etcd kube-apiserver
+
+## controlplane-tools: kubectl too, for the demo and for people.
+controlplane-tools: controlplane
+	bash hack/build-controlplane.sh kubectl
+
+vet:
+	go vet ./...
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## test: unit tests, envtest controller tests and integration tests against real Dovecot and Cyrus.
+test: verify-generated fmt vet deps controlplane
+	go test -count=1 -timeout 25m $(GO_TEST_FLAGS) ./...
+
+## demo: the operator doing real work on a local control plane and a local Dovecot.
+demo: deps controlplane-tools build
+	bash hack/demo.sh
+
+demo-down:
+	bash hack/demo.sh down
+
+clean:
+	rm -rf $(BIN)

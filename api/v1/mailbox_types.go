@@ -1,0 +1,217 @@
+package v1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ServerRef names a MailServer, in the Mailbox's namespace unless Namespace is set (the MailServer must then
+// allow that namespace in spec.allowedNamespaces).
+type ServerRef struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// SpecialFolderType is a groupware folder kind.
+// +kubebuilder:validation:Enum=Calendar;Contacts;Tasks;Notes;Journal
+type SpecialFolderType string
+
+const (
+	SpecialCalendar SpecialFolderType = "Calendar"
+	SpecialContacts SpecialFolderType = "Contacts"
+	SpecialTasks    SpecialFolderType = "Tasks"
+	SpecialNotes    SpecialFolderType = "Notes"
+	SpecialJournal  SpecialFolderType = "Journal"
+)
+
+// AllSpecialFolderTypes lists the groupware folders in the order they are created.
+var AllSpecialFolderTypes = []SpecialFolderType{SpecialCalendar, SpecialContacts, SpecialTasks, SpecialNotes, SpecialJournal}
+
+// FolderPlacement says where groupware folders are created.
+// +kubebuilder:validation:Enum=Auto;TopLevel;UnderInbox
+type FolderPlacement string
+
+const (
+	// PlacementAuto follows the server's NAMESPACE: under INBOX when the personal prefix is "INBOX.", as on
+	// legacy Cyrus, at top level otherwise.
+	PlacementAuto       FolderPlacement = "Auto"
+	PlacementTopLevel   FolderPlacement = "TopLevel"
+	PlacementUnderInbox FolderPlacement = "UnderInbox"
+)
+
+// AnnotationFormat says how a groupware folder's type is marked on the server.
+// +kubebuilder:validation:Enum=Kolab3;None
+type AnnotationFormat string
+
+const (
+	// AnnotationKolab3 sets METADATA /shared/vendor/kolab/folder-type and the private ".default" marker.
+	AnnotationKolab3 AnnotationFormat = "Kolab3"
+	// AnnotationNone creates folders without type annotations.
+	AnnotationNone AnnotationFormat = "None"
+)
+
+// SpecialFolder names one groupware folder.
+type SpecialFolder struct {
+	// Type of the folder.
+	Type SpecialFolderType `json:"type"`
+	// Name as users see it, without any namespace prefix; localizable (e.g. "Kalender"). Defaults to the type.
+	// +optional
+	// +kubebuilder:validation:MaxLength=200
+	Name string `json:"name,omitempty"`
+}
+
+// SpecialFolders configures the groupware folders of a mailbox.
+// +kubebuilder:validation:XValidation:rule="!has(self.folders) || self.folders.all(f, self.folders.exists_one(g, g.type == f.type))",message="each special folder type may appear only once"
+type SpecialFolders struct {
+	// Disabled turns special-folder management off for this mailbox.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+	// Folders to ensure. Empty means all five with their English names.
+	// +optional
+	// +kubebuilder:validation:MaxItems=5
+	Folders []SpecialFolder `json:"folders,omitempty"`
+	// Placement of the folders.
+	// +optional
+	// +kubebuilder:default=Auto
+	Placement FolderPlacement `json:"placement,omitempty"`
+	// Annotations: how the folder type is recorded on the server.
+	// +optional
+	// +kubebuilder:default=Kolab3
+	Annotations AnnotationFormat `json:"annotations,omitempty"`
+	// MailSpecialUse also ensures Sent, Drafts, Trash, Junk and Archive where the server supports
+	// CREATE-SPECIAL-USE.
+	// +optional
+	// +kubebuilder:default=true
+	MailSpecialUse *bool `json:"mailSpecialUse,omitempty"`
+}
+
+// MailboxSpec declares one user's mailbox on a MailServer.
+// +kubebuilder:validation:XValidation:rule="!has(self.password)",message="inline passwords are not accepted: store the password in a Secret and name it in credentialsSecretRef"
+type MailboxSpec struct {
+	// ServerRef names the MailServer.
+	ServerRef ServerRef `json:"serverRef"`
+	// Login is the IMAP login ID, which is not necessarily the address.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:Pattern=`^\S+$`
+	Login string `json:"login"`
+	// Address is the user's e-mail address.
+	// +optional
+	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	Address string `json:"address,omitempty"`
+	// CredentialsSecretRef names the Secret key holding the user's password (key defaults to "password").
+	// Optional when the MailServer has admin credentials: mailshift then acts on the user's behalf.
+	// +optional
+	CredentialsSecretRef *SecretKeyRef `json:"credentialsSecretRef,omitempty"`
+	// Password must never be set: it exists only so that an inline password is rejected with a clear message.
+	// +optional
+	Password *string `json:"password,omitempty"`
+	// SpecialFolders configures the groupware folders.
+	// +optional
+	SpecialFolders SpecialFolders `json:"specialFolders,omitempty"`
+	// CheckInterval is how often the mailbox is checked again.
+	// +optional
+	// +kubebuilder:default="10m"
+	CheckInterval *metav1.Duration `json:"checkInterval,omitempty"`
+}
+
+// NamespaceStatus is one IMAP namespace (RFC 2342).
+type NamespaceStatus struct {
+	Prefix string `json:"prefix"`
+	// Delimiter is the hierarchy separator, empty for a flat namespace.
+	Delimiter string `json:"delimiter,omitempty"`
+}
+
+// MailboxNamespaces is the NAMESPACE answer.
+type MailboxNamespaces struct {
+	Personal []NamespaceStatus `json:"personal,omitempty"`
+	Other    []NamespaceStatus `json:"other,omitempty"`
+	Shared   []NamespaceStatus `json:"shared,omitempty"`
+}
+
+// QuotaStatus is one quota resource (RFC 9208).
+type QuotaStatus struct {
+	Root     string `json:"root,omitempty"`
+	Resource string `json:"resource"`
+	Usage    int64  `json:"usage"`
+	Limit    int64  `json:"limit"`
+}
+
+// SpecialFolderStatus is a groupware folder as found or created on the server.
+type SpecialFolderStatus struct {
+	Type SpecialFolderType `json:"type"`
+	// Mailbox is the full name on the server (e.g. "INBOX.Calendar" on legacy Cyrus).
+	Mailbox string `json:"mailbox"`
+	// Annotated is true when the folder carries its type annotation.
+	// +optional
+	Annotated bool `json:"annotated,omitempty"`
+}
+
+// MailboxStatus is what mailshift last saw of the mailbox.
+type MailboxStatus struct {
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// LastCheckTime is when the mailbox was last checked (the old connector's "Ping Server").
+	// +optional
+	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
+	// AuthenticatedAs says how mailshift logged in: "user" with the mailbox's own password, "admin" by
+	// impersonation.
+	// +optional
+	AuthenticatedAs string `json:"authenticatedAs,omitempty"`
+	// +optional
+	Capabilities []string `json:"capabilities,omitempty"`
+	// +optional
+	Namespaces *MailboxNamespaces `json:"namespaces,omitempty"`
+	// Folders counts the mailbox's folders.
+	// +optional
+	Folders int32 `json:"folders,omitempty"`
+	// Messages counts messages across all folders.
+	// +optional
+	Messages int64 `json:"messages,omitempty"`
+	// +optional
+	Quota []QuotaStatus `json:"quota,omitempty"`
+	// +optional
+	SpecialFolders []SpecialFolderStatus `json:"specialFolders,omitempty"`
+	// ConsecutiveFailures counts failed checks since the last success.
+	// +optional
+	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=mbx,categories=mailshift
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Login",type=string,JSONPath=`.spec.login`
+// +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverRef.name`
+// +kubebuilder:printcolumn:name="Folders",type=integer,JSONPath=`.status.folders`
+// +kubebuilder:printcolumn:name="Messages",type=integer,JSONPath=`.status.messages`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Mailbox is one user's mailbox on a MailServer.
+type Mailbox struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   MailboxSpec   `json:"spec"`
+	Status MailboxStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// MailboxList is a list of Mailboxes.
+type MailboxList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Mailbox `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Mailbox{}, &MailboxList{})
+}

@@ -1,0 +1,49 @@
+// Command mailshift is the command-line tool for people: it checks IMAP accounts the way the operator does,
+// without Kubernetes. Later subcommands inspect PST files, migrate and preview free/busy.
+//
+// Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `mailshift: move mail off Exchange and PST files onto IMAP, and keep the groupware working.
+
+Usage:
+  mailshift ping imap://USER@HOST:PORT [flags]   log in and report what the server offers ("Ping Server")
+  mailshift version
+
+Run 'mailshift ping -h' for its flags.
+`)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "ping":
+		return ping(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "mailshift", version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "mailshift: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}

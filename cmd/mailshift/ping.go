@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// imapTarget is an account named as imap://USER@HOST:PORT (imaps:// for implicit TLS).
+type imapTarget struct {
+	login    string
+	endpoint imapx.Endpoint
+}
+
+// parseIMAPURL parses imap://USER@HOST:PORT. A password in the URL is refused: it would end up in shell
+// history and process listings.
+func parseIMAPURL(raw string) (imapTarget, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return imapTarget{}, fmt.Errorf("not a URL: %q", raw)
+	}
+	var t imapTarget
+	switch u.Scheme {
+	case "imap":
+		t.endpoint.TLS, t.endpoint.Port = imapx.TLSStartTLS, 143
+	case "imaps":
+		t.endpoint.TLS, t.endpoint.Port = imapx.TLSImplicit, 993
+	default:
+		return t, fmt.Errorf("%q: the scheme must be imap:// or imaps://", raw)
+	}
+	if u.User == nil || u.User.Username() == "" {
+		return t, fmt.Errorf("%q: no login; write imap://USER@HOST:PORT", raw)
+	}
+	if _, has := u.User.Password(); has {
+		return t, errors.New("a password in the URL is not accepted; use --password-file or MAILSHIFT_PASSWORD")
+	}
+	t.login = u.User.Username()
+	t.endpoint.Host = u.Hostname()
+	if t.endpoint.Host == "" {
+		return t, fmt.Errorf("%q: no host", raw)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return t, fmt.Errorf("%q: bad port %q", raw, p)
+		}
+		t.endpoint.Port = n
+	}
+	return t, nil
+}
+
+// readPassword takes the password from a file (first line) or the environment, never from an argument.
+func readPassword(file, envName string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		return strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r"), nil
+	}
+	if v := os.Getenv(envName); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("no password: use --password-file or set %s", envName)
+}
+
+func ping(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ping", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tlsMode := fs.String("tls", "", "starttls, implicit or none (default: starttls for imap://, implicit for imaps://)")
+	allowPlain := fs.Bool("allow-plaintext", false, "allow --tls none, which sends the password in clear text")
+	caFile := fs.String("ca-file", "", "PEM file of CAs that sign the server's certificate")
+	pwFile := fs.String("password-file", "", "file whose first line is the password (else $MAILSHIFT_PASSWORD)")
+	admin := fs.String("admin", "", "log in as this admin and act as USER (Dovecot master user, Cyrus SASL authorization)")
+	adminPwFile := fs.String("admin-password-file", "", "file with the admin password (else $MAILSHIFT_ADMIN_PASSWORD)")
+	timeout := fs.Duration("timeout", 20*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailshift ping imap://USER@HOST:PORT [flags]")
+		fs.PrintDefaults()
+	}
+	// Accept the URL before or after the flags.
+	var rawURL string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		rawURL, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if rawURL == "" && fs.NArg() == 1 {
+		rawURL = fs.Arg(0)
+	}
+	if rawURL == "" {
+		fs.Usage()
+		return 2
+	}
+	t, err := parseIMAPURL(rawURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "mailshift ping:", err)
+		return 2
+	}
+	switch strings.ToLower(*tlsMode) {
+	case "":
+	case "starttls":
+		t.endpoint.TLS = imapx.TLSStartTLS
+	case "implicit":
+		t.endpoint.TLS = imapx.TLSImplicit
+	case "none":
+		if !*allowPlain {
+			fmt.Fprintln(stderr, "mailshift ping: --tls none sends the password in clear text; add --allow-plaintext to allow it")
+			return 2
+		}
+		t.endpoint.TLS = imapx.TLSNone
+	default:
+		fmt.Fprintf(stderr, "mailshift ping: --tls must be starttls, implicit or none, not %q\n", *tlsMode)
+		return 2
+	}
+	if *caFile != "" {
+		if t.endpoint.CAPEM, err = os.ReadFile(*caFile); err != nil {
+			fmt.Fprintln(stderr, "mailshift ping: CA file:", err)
+			return 2
+		}
+	}
+	cred := imapx.Credentials{Login: t.login}
+	if *admin != "" {
+		cred.AdminLogin = *admin
+		if cred.AdminPassword, err = readPassword(*adminPwFile, "MAILSHIFT_ADMIN_PASSWORD"); err != nil {
+			fmt.Fprintln(stderr, "mailshift ping:", err)
+			return 2
+		}
+	} else if cred.Password, err = readPassword(*pwFile, "MAILSHIFT_PASSWORD"); err != nil {
+		fmt.Fprintln(stderr, "mailshift ping:", err)
+		return 2
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	start := time.Now()
+	s, err := imapx.Dial(ctx, t.endpoint, cred)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailshift ping: %s: %v\n", imapx.KindOf(err), err)
+		return 1
+	}
+	defer s.Close()
+	fmt.Fprintf(stdout, "OK: logged in to %s as %s in %s\n", t.endpoint.Address(), t.login, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "capabilities: %s\n", strings.Join(s.Capabilities(), " "))
+	if ns, err := s.Namespaces(ctx); err == nil {
+		for _, n := range ns.Personal {
+			fmt.Fprintf(stdout, "personal namespace: %q separator %q\n", n.Prefix, string(n.Delim))
+		}
+	}
+	if folders, messages, err := s.Count(ctx); err == nil {
+		fmt.Fprintf(stdout, "folders: %d, messages: %d\n", folders, messages)
+	}
+	if q, err := s.Quota(ctx); err == nil {
+		for _, r := range q {
+			fmt.Fprintf(stdout, "quota %s %s: %d of %d\n", r.Root, r.Name, r.Usage, r.Limit)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,63 @@
+package controllers
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+)
+
+// outcome is what one reconcile concluded, expressed once and turned into the three standard conditions.
+// Keeping the mapping in one place is what makes every kind read the same to kstatus, Flux and Argo CD.
+type outcome struct {
+	ready   bool
+	stalled bool // a person must act
+	reason  string
+	message string
+}
+
+func readyOutcome(reason, message string) outcome {
+	return outcome{ready: true, reason: reason, message: message}
+}
+
+func failedOutcome(reason, message string, stalled bool) outcome {
+	return outcome{reason: reason, message: message, stalled: stalled}
+}
+
+// apply writes Ready, Reconciling and Stalled for this outcome. LastTransitionTime only moves when a
+// condition's status flips (meta.SetStatusCondition keeps it otherwise).
+func (o outcome) apply(conds *[]metav1.Condition, generation int64) {
+	ready := metav1.ConditionFalse
+	if o.ready {
+		ready = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: mailshiftv1.ConditionReady, Status: ready, Reason: o.reason, Message: o.message, ObservedGeneration: generation,
+	})
+	reconciling := metav1.ConditionFalse
+	recReason, recMessage := o.reason, "no work in flight"
+	if !o.ready && !o.stalled {
+		reconciling = metav1.ConditionTrue
+		recMessage = "retrying: " + o.message
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: mailshiftv1.ConditionReconciling, Status: reconciling, Reason: recReason, Message: recMessage, ObservedGeneration: generation,
+	})
+	stalled := metav1.ConditionFalse
+	stMessage := "nothing needs a person"
+	if o.stalled {
+		stalled = metav1.ConditionTrue
+		stMessage = o.message
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: mailshiftv1.ConditionStalled, Status: stalled, Reason: o.reason, Message: stMessage, ObservedGeneration: generation,
+	})
+}
+
+// readyReason returns the reason of the current Ready condition, "" when there is none.
+func readyReason(conds []metav1.Condition) string {
+	if c := meta.FindStatusCondition(conds, mailshiftv1.ConditionReady); c != nil {
+		return c.Reason
+	}
+	return ""
+}

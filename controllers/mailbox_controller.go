@@ -1,0 +1,215 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// MailboxReconciler checks that a mailbox can be logged in to (the old connector's "Ping Server"), reads
+// what the server offers, and creates the groupware special folders.
+type MailboxReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mailshift.io,resources=mailservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var mbx mailshiftv1.Mailbox
+	if err := r.Get(ctx, req.NamespacedName, &mbx); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !mbx.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // mailshift never deletes mail because an object went away
+	}
+	before := mbx.DeepCopy()
+	interval := intervalOf(mbx.Spec.CheckInterval, 10*time.Minute)
+
+	o := r.check(ctx, &mbx)
+	now := metav1.Now()
+	mbx.Status.LastCheckTime = &now
+	mbx.Status.ObservedGeneration = mbx.Generation
+	if o.ready {
+		mbx.Status.ConsecutiveFailures = 0
+	} else {
+		mbx.Status.ConsecutiveFailures++
+	}
+	recordTransition(r.Recorder, &mbx, readyReason(before.Status.Conditions), o, "Check")
+	o.apply(&mbx.Status.Conditions, mbx.Generation)
+	if err := patchStatus(ctx, r.Client, before, &mbx, func(m *mailshiftv1.Mailbox) any { return m.Status }); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !o.ready {
+		log.FromContext(ctx).Info("mailbox check failed", "reason", o.reason, "message", o.message)
+		return ctrl.Result{RequeueAfter: retryAfter(mbx.Status.ConsecutiveFailures, interval)}, nil
+	}
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+// check logs in and refreshes everything the status shows; the returned outcome becomes the conditions.
+func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox) outcome {
+	target, err := resolveMailbox(ctx, r.Client, mbx)
+	if err != nil {
+		return outcomeOf(err)
+	}
+	s, err := target.dial(ctx)
+	if err != nil {
+		return outcomeOf(err)
+	}
+	defer s.Close()
+	st := &mbx.Status
+	st.AuthenticatedAs = target.authAs
+	st.Capabilities = s.Capabilities()
+
+	ns, err := s.Namespaces(ctx)
+	if err != nil {
+		return outcomeOf(fmt.Errorf("read NAMESPACE: %w", err))
+	}
+	st.Namespaces = namespaceStatus(ns)
+	if quota, err := s.Quota(ctx); err == nil {
+		st.Quota = quotaStatus(quota)
+	} else {
+		log.FromContext(ctx).Info("quota unavailable", "error", err.Error())
+	}
+	if err := r.ensureSpecialFolders(ctx, s, mbx); err != nil {
+		return failedOutcome(mailshiftv1.ReasonSpecialFoldersFailed, "special folders: "+err.Error(), imapx.KindOf(err) == imapx.PermissionDenied)
+	}
+	folders, messages, err := s.Count(ctx)
+	if err != nil {
+		return outcomeOf(fmt.Errorf("count messages: %w", err))
+	}
+	st.Folders, st.Messages = int32(folders), messages
+	how := "logged in as " + mbx.Spec.Login
+	if target.authAs == "admin" {
+		how += " (by admin impersonation)"
+	}
+	return readyOutcome(mailshiftv1.ReasonReady, fmt.Sprintf("%s; %d folders, %d messages", how, folders, messages))
+}
+
+// specialFolderNames returns the folders the spec asks for, defaulting to all five with English names.
+func specialFolderNames(spec mailshiftv1.SpecialFolders) []imapx.SpecialFolder {
+	folders := spec.Folders
+	if len(folders) == 0 {
+		for _, t := range mailshiftv1.AllSpecialFolderTypes {
+			folders = append(folders, mailshiftv1.SpecialFolder{Type: t})
+		}
+	}
+	out := make([]imapx.SpecialFolder, 0, len(folders))
+	for _, f := range folders {
+		out = append(out, imapx.SpecialFolder{Type: kolabType(f.Type), Name: orDefault(f.Name, string(f.Type))})
+	}
+	return out
+}
+
+// kolabType maps the API's folder type to the Kolab folder-type value.
+func kolabType(t mailshiftv1.SpecialFolderType) imapx.FolderType {
+	switch t {
+	case mailshiftv1.SpecialCalendar:
+		return imapx.FolderEvent
+	case mailshiftv1.SpecialContacts:
+		return imapx.FolderContact
+	case mailshiftv1.SpecialTasks:
+		return imapx.FolderTask
+	case mailshiftv1.SpecialNotes:
+		return imapx.FolderNote
+	default:
+		return imapx.FolderJournal
+	}
+}
+
+func apiType(t imapx.FolderType) mailshiftv1.SpecialFolderType {
+	for _, a := range mailshiftv1.AllSpecialFolderTypes {
+		if kolabType(a) == t {
+			return a
+		}
+	}
+	return mailshiftv1.SpecialFolderType(t)
+}
+
+func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapx.Session, mbx *mailshiftv1.Mailbox) error {
+	spec := mbx.Spec.SpecialFolders
+	if spec.Disabled {
+		mbx.Status.SpecialFolders = nil
+		return nil
+	}
+	placement := imapx.Placement(orDefault(string(spec.Placement), string(mailshiftv1.PlacementAuto)))
+	annotate := spec.Annotations != mailshiftv1.AnnotationNone
+	res, err := s.EnsureSpecialFolders(ctx, placement, specialFolderNames(spec), annotate)
+	if err != nil {
+		return err
+	}
+	out := make([]mailshiftv1.SpecialFolderStatus, 0, len(res.Folders))
+	var created []string
+	for _, f := range res.Folders {
+		out = append(out, mailshiftv1.SpecialFolderStatus{Type: apiType(f.Type), Mailbox: f.Mailbox, Annotated: f.Annotated})
+		if f.Created {
+			created = append(created, f.Mailbox)
+		}
+	}
+	mbx.Status.SpecialFolders = out
+	if len(created) > 0 && r.Recorder != nil {
+		r.Recorder.Eventf(mbx, nil, "Normal", "SpecialFoldersCreated", "CreateFolders", "created %s", strings.Join(created, ", "))
+	}
+	if spec.MailSpecialUse == nil || *spec.MailSpecialUse {
+		if s.Has("CREATE-SPECIAL-USE") {
+			if _, err := s.EnsureSpecialUse(ctx); err != nil {
+				return fmt.Errorf("mail special-use folders: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func namespaceStatus(ns imapx.Namespaces) *mailshiftv1.MailboxNamespaces {
+	conv := func(in []imapx.Namespace) []mailshiftv1.NamespaceStatus {
+		var out []mailshiftv1.NamespaceStatus
+		for _, n := range in {
+			d := ""
+			if n.Delim != 0 {
+				d = string(n.Delim)
+			}
+			out = append(out, mailshiftv1.NamespaceStatus{Prefix: n.Prefix, Delimiter: d})
+		}
+		return out
+	}
+	return &mailshiftv1.MailboxNamespaces{Personal: conv(ns.Personal), Other: conv(ns.Other), Shared: conv(ns.Shared)}
+}
+
+func quotaStatus(q []imapx.QuotaResource) []mailshiftv1.QuotaStatus {
+	var out []mailshiftv1.QuotaStatus
+	for _, r := range q {
+		out = append(out, mailshiftv1.QuotaStatus{Root: r.Root, Resource: r.Name, Usage: r.Usage, Limit: r.Limit})
+	}
+	return out
+}
+
+// patchStatus writes the status subresource only when it changed, as a merge patch against the object as
+// read, so concurrent writers of other fields are not overwritten. Conflicts surface as errors and the
+// reconcile is retried.
+func patchStatus[T client.Object](ctx context.Context, c client.Client, before, after T, status func(T) any) error {
+	if equality.Semantic.DeepEqual(status(before), status(after)) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patch status: %w", err)
+	}
+	return nil
+}
+

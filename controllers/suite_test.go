@@ -1,0 +1,252 @@
+package controllers
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/testenv"
+	"github.com/mailshift/mailshift/internal/testserver"
+)
+
+var (
+	k8s    client.Client
+	logBuf syncBuffer // everything the controllers logged, checked for leaked secrets
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMain runs the real manager, with every controller, against a real kube-apiserver and etcd.
+func TestMain(m *testing.M) {
+	env, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(&logBuf), zap.UseDevMode(true)))
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 scheme.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err == nil {
+		err = SetupAll(mgr)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- mgr.Start(ctx) }()
+	k8s = env.Client
+
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "--- controller log (last 6000 bytes) ---\n%s\n", tail(logBuf.String(), 6000))
+	}
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// newNamespace gives each test its own namespace, so tests cannot see each other's objects.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := "t-" + rand.String(8)
+	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func mustCreate(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatalf("create %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+func secret(ns, name string, data map[string]string) *corev1.Secret {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
+	return s
+}
+
+// serverObjects returns a MailServer for srv (STARTTLS, its CA in a Secret) and the CA Secret.
+func serverObjects(ns, name string, srv *testserver.Server) (*mailshiftv1.MailServer, *corev1.Secret) {
+	ca := secret(ns, name+"-ca", map[string]string{"ca.crt": string(srv.CAPEM)})
+	ms := &mailshiftv1.MailServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: mailshiftv1.MailServerSpec{
+			Host: srv.Host, Port: int32(srv.Port), TLS: mailshiftv1.TLSStartTLS,
+			CABundle: &mailshiftv1.SecretKeyRef{Name: ca.Name, Key: "ca.crt"},
+			Flavor:   mailshiftv1.Flavor(srv.Flavor),
+		},
+	}
+	return ms, ca
+}
+
+// userMailbox returns a Mailbox for user with its own password in a Secret, and that Secret.
+func userMailbox(ns, server string, u testserver.User) (*mailshiftv1.Mailbox, *corev1.Secret) {
+	sec := secret(ns, u.Login+"-imap", map[string]string{"password": u.Password})
+	mb := &mailshiftv1.Mailbox{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: u.Login},
+		Spec: mailshiftv1.MailboxSpec{
+			ServerRef: mailshiftv1.ServerRef{Name: server}, Login: u.Login, Address: u.Address,
+			CredentialsSecretRef: &mailshiftv1.SecretKeyRef{Name: sec.Name},
+		},
+	}
+	return mb, sec
+}
+
+// waitForCondition polls obj until its Ready condition has the given status and reason, and returns it.
+func waitForReady(t *testing.T, obj client.Object, conds func() []metav1.Condition, status metav1.ConditionStatus, reason string, timeout time.Duration) *metav1.Condition {
+	t.Helper()
+	key := client.ObjectKeyFromObject(obj)
+	deadline := time.Now().Add(timeout)
+	var last *metav1.Condition
+	for time.Now().Before(deadline) {
+		if err := k8s.Get(context.Background(), key, obj); err == nil {
+			last = meta.FindStatusCondition(conds(), mailshiftv1.ConditionReady)
+			if last != nil && last.Status == status && (reason == "" || last.Reason == reason) {
+				return last
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%T %s: Ready did not become %s/%s within %s; last: %+v", obj, key, status, reason, timeout, last)
+	return nil
+}
+
+func condition(conds []metav1.Condition, typ string) *metav1.Condition {
+	return meta.FindStatusCondition(conds, typ)
+}
+
+// eventsFor lists the Events recorded about the named object.
+func eventsFor(t *testing.T, ns, name string) []eventsv1.Event {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := k8s.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if name == "" || e.Regarding.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func waitForEvent(t *testing.T, ns, name, reason string) eventsv1.Event {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, e := range eventsFor(t, ns, name) {
+			if e.Reason == reason {
+				return e
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no Event with reason %s for %s/%s; have %v", reason, ns, name, eventsFor(t, ns, name))
+	return eventsv1.Event{}
+}
+
+func key(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+
+// assertNoSecret fails when s contains any of the secrets.
+func assertNoSecret(t *testing.T, where, s string, secrets ...string) {
+	t.Helper()
+	for _, p := range secrets {
+		if p != "" && strings.Contains(s, p) {
+			t.Errorf("%s contains a password (%d chars)", where, len(p))
+		}
+	}
+}
+
+type clientObject = client.Object
+
+// closedPort returns a loopback port with nothing listening on it.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	return port
+}
+
+// selfSignedCA returns the PEM of a CA that signed nothing the servers present.
+func selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "unrelated test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}

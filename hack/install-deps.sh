@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what the throwaway IMAP test servers need (hack/dovecot.sh, hack/cyrus.sh), idempotently and
+# non-interactively, on Debian 12 as root.
+#
+#   hack/install-deps.sh [GROUP|PACKAGE ...]
+#
+# With no argument the group "imap" is installed. Each argument is either a group name defined in PKG_GROUPS below
+# or a plain Debian package name. `apt-get update` runs only when something is missing.
+#
+# Debian's cyrus-imapd conflicts with dovecot-imapd (both provide imap-server), so Cyrus's imapd is not
+# installed: its .deb is fetched with `apt-get download` and unpacked with `dpkg -x` into
+# $MAILSHIFT_CACHE/cyrus-imapd (default <repo>/.cache/cyrus-imapd); its libraries come from cyrus-common.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${MAILSHIFT_CACHE:-$top/.cache}
+
+declare -A PKG_GROUPS=(
+  [imap]="dovecot-imapd dovecot-core cyrus-common cyrus-admin sasl2-bin openssl"
+)
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(imap)
+
+pkgs=()
+want_cyrus_imapd=0
+for g in "${groups[@]}"; do
+  if [ -n "${PKG_GROUPS[$g]+x}" ]; then
+    # shellcheck disable=SC2206
+    pkgs+=(${PKG_GROUPS[$g]})
+    [ "$g" = imap ] && want_cyrus_imapd=1
+  else
+    pkgs+=("$g")
+  fi
+done
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=()
+for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if [ ${#missing[@]} -gt 0 ] || { [ $want_cyrus_imapd = 1 ] && [ ! -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/imapd" ]; }; then
+    command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; missing: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+fi
+
+updated=0
+apt_update() {
+  [ $updated = 1 ] && return 0
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  updated=1
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  apt_update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2
+fi
+
+if [ $want_cyrus_imapd = 1 ] && [ ! -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/imapd" ]; then
+  echo "install-deps: unpacking cyrus-imapd into $cache/cyrus-imapd" >&2
+  # Match the cyrus-common version so imapd links against the same libraries.
+  ver=$(dpkg-query -W -f='${Version}' cyrus-common)
+  dl=$(mktemp -d "${TMPDIR:-/tmp}/mailshift-deb.XXXXXX")
+  trap 'rm -rf "$dl"' EXIT
+  # apt-get download writes into the current directory; as root it may drop privileges to _apt, so make the
+  # directory writable for it.
+  chmod 0777 "$dl"
+  if ! (cd "$dl" && apt-get download -qq "cyrus-imapd=$ver" >&2 2>/dev/null); then
+    apt_update
+    (cd "$dl" && apt-get download -qq "cyrus-imapd=$ver" >&2)
+  fi
+  mkdir -p "$cache"
+  rm -rf "$cache/cyrus-imapd.tmp"
+  dpkg -x "$dl"/cyrus-imapd_*.deb "$cache/cyrus-imapd.tmp"
+  rm -rf "$cache/cyrus-imapd"
+  mv "$cache/cyrus-imapd.tmp" "$cache/cyrus-imapd"
+  test -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/imapd"
+fi

@@ -1,0 +1,99 @@
+package imapx
+
+import (
+	"context"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailshift/mailshift/internal/acl"
+)
+
+// GetACL returns a mailbox's ACL (GETACL) as sets, normalised with
+// acl.ParseLetters: compare them as sets, servers reorder letters and report
+// the virtual c and d. Entries with no rights at all are left out (they
+// grant nothing, and DeleteACL may leave them behind on some servers).
+// Non-owners without the a right get PermissionDenied.
+func (s *Session) GetACL(ctx context.Context, mailbox string) (map[string]acl.Set, error) {
+	op := "GETACL " + mailbox
+	if err := s.need(op, "ACL"); err != nil {
+		return nil, err
+	}
+	out := map[string]acl.Set{}
+	err := s.do(ctx, op, func(c *imapclient.Client) error {
+		data, err := c.GetACL(mailbox).Wait()
+		if err != nil {
+			return err
+		}
+		for id, rs := range data.Rights {
+			out[string(id)] = acl.ParseLetters(string(rs))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetACL replaces identifier's rights on mailbox (SETACL without +/-). The
+// set is sent in the server's dialect (acl.Set.Wire with RIGHTS=): RFC
+// 2086-only servers get c and d. An empty set deletes the entry.
+func (s *Session) SetACL(ctx context.Context, mailbox, identifier string, rights acl.Set) error {
+	if rights.IsEmpty() {
+		return s.DeleteACL(ctx, mailbox, identifier)
+	}
+	op := "SETACL " + mailbox + " " + identifier
+	if err := s.need(op, "ACL"); err != nil {
+		return err
+	}
+	if identifier == "" {
+		return newError(ProtocolError, op, "empty identifier")
+	}
+	wire := rights.Wire(s.RightsCapability())
+	return s.do(ctx, op, func(c *imapclient.Client) error {
+		return c.SetACL(mailbox, imap.RightsIdentifier(identifier), imap.RightModificationReplace, imap.RightSet(wire)).Wait()
+	})
+}
+
+// DeleteACL removes identifier's entry from mailbox's ACL with a real
+// DELETEACL (RFC 4314 §3.2). go-imap v2 lacks the command; it is sent on the
+// session's own connection through rawCmdConn (see wire.go for why, and why
+// SETACL with empty rights is not a substitute). Removing an identifier that
+// has no entry succeeds on Dovecot and Cyrus.
+func (s *Session) DeleteACL(ctx context.Context, mailbox, identifier string) error {
+	op := "DELETEACL " + mailbox + " " + identifier
+	if err := s.need(op, "ACL"); err != nil {
+		return err
+	}
+	if identifier == "" {
+		return newError(ProtocolError, op, "empty identifier")
+	}
+	mb, err := mailboxArg(mailbox)
+	if err != nil {
+		return &Error{Kind: ProtocolError, Op: op, Err: err}
+	}
+	id, err := quoteArg(identifier)
+	if err != nil {
+		return &Error{Kind: ProtocolError, Op: op, Err: err}
+	}
+	return s.raw(ctx, op, "DELETEACL "+mb+" "+id)
+}
+
+// MyRights returns the session user's rights on a mailbox (MYRIGHTS).
+func (s *Session) MyRights(ctx context.Context, mailbox string) (acl.Set, error) {
+	op := "MYRIGHTS " + mailbox
+	if err := s.need(op, "ACL"); err != nil {
+		return acl.Set{}, err
+	}
+	var set acl.Set
+	err := s.do(ctx, op, func(c *imapclient.Client) error {
+		data, err := c.MyRights(mailbox).Wait()
+		if err != nil {
+			return err
+		}
+		set = acl.ParseLetters(string(data.Rights))
+		return nil
+	})
+	return set, err
+}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -202,7 +202,7 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	share.Status.AppliedGrantees = sortedKeys(desired)
 	now := metav1.Now()
 	share.Status.LastSyncTime = &now
-	return readyOutcome(mailshiftv1.ReasonACLApplied, fmt.Sprintf("%d grants applied on %d folders", len(desired), len(folders)))
+	return readyOutcome(mailshiftv1.ReasonACLApplied, fmt.Sprintf("%s applied on %s", plural(len(desired), "grant"), plural(len(folders), "folder")))
 }
 
 // withOwnerKept protects the owner's own entry in Exact mode: Exact removes undeclared entries, but the owner
@@ -338,4 +338,12 @@ func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.F
 	}
 	controllerutil.RemoveFinalizer(share, revokeFinalizer)
 	return ctrl.Result{}, r.Update(ctx, share)
+}
+
+// plural writes "1 grant", "2 grants".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -175,3 +175,47 @@ func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out after %s waiting for: %s", timeout, what)
 }
+
+// TestShareWithAnyoneAndSubfolders: the identifier "anyone" and applyToSubfolders, on both servers.
+func TestShareWithAnyoneAndSubfolders(t *testing.T) {
+	for _, flavor := range []string{"dovecot", "cyrus"} {
+		t.Run(flavor, func(t *testing.T) {
+			var srv *testserver.Server
+			if flavor == "dovecot" {
+				srv = testserver.Dovecot(t)
+			} else {
+				srv = testserver.Cyrus(t, "modern")
+			}
+			_, share := setupShareFixture(t, srv)
+			alice := rawLogin(t, srv, srv.Users["alice"])
+			for _, f := range []string{"Public", "Public/Minutes"} {
+				if err := alice.Create(f, nil).Wait(); err != nil {
+					t.Fatalf("CREATE %s: %v", f, err)
+				}
+			}
+			share.Spec.SpecialFolder = ""
+			share.Spec.Folder = "Public"
+			share.Spec.ApplyToSubfolders = true
+			share.Spec.Grants = []mailshiftv1.Grant{{Grantee: "anyone", Rights: []mailshiftv1.Right{"lookup", "read"}}}
+			mustCreate(t, share)
+			waitForReady(t, share, func() []metav1.Condition { return share.Status.Conditions }, metav1.ConditionTrue, mailshiftv1.ReasonACLApplied, 60*time.Second)
+			for _, f := range []string{"Public", "Public/Minutes"} {
+				if got := getACL(t, alice, f)["anyone"]; got != "lr" {
+					t.Errorf("anyone's rights on %s = %q, want lr", f, got)
+				}
+			}
+			if len(share.Status.ACLs) != 2 {
+				t.Errorf("status shows %d folders, want 2", len(share.Status.ACLs))
+			}
+			var seen []string
+			for _, n := range listNames(t, rawLogin(t, srv, srv.Users["carol"])) {
+				if strings.Contains(n, "alice") && strings.Contains(n, "Public") {
+					seen = append(seen, n)
+				}
+			}
+			if len(seen) != 2 {
+				t.Errorf("carol sees %v of alice's public folders, want both", seen)
+			}
+		})
+	}
+}

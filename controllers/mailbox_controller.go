@@ -100,7 +100,7 @@ func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox)
 	if target.authAs == "admin" {
 		how += " (by admin impersonation)"
 	}
-	return readyOutcome(mailshiftv1.ReasonReady, fmt.Sprintf("%s; %d folders, %d messages", how, folders, messages))
+	return readyOutcome(mailshiftv1.ReasonReady, fmt.Sprintf("%s; %s, %s", how, plural(folders, "folder"), plural(int(messages), "message")))
 }
 
 // specialFolderNames returns the folders the spec asks for, defaulting to all five with English names.
@@ -158,7 +158,9 @@ func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapx.S
 	out := make([]mailshiftv1.SpecialFolderStatus, 0, len(res.Folders))
 	var created []string
 	for _, f := range res.Folders {
-		out = append(out, mailshiftv1.SpecialFolderStatus{Type: apiType(f.Type), Mailbox: f.Mailbox, Annotated: f.Annotated})
+		// EnsuredFolder.Annotated means "written by this call"; the status says whether the folder carries its
+		// annotation, which after a successful ensure is true wherever the server has METADATA.
+		out = append(out, mailshiftv1.SpecialFolderStatus{Type: apiType(f.Type), Mailbox: f.Mailbox, Annotated: annotate && !res.MetadataUnsupported})
 		if f.Created {
 			created = append(created, f.Mailbox)
 		}
@@ -212,4 +214,3 @@ func patchStatus[T client.Object](ctx context.Context, c client.Client, before, 
 	}
 	return nil
 }
-

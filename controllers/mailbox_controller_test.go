@@ -86,6 +86,11 @@ func TestSpecialFoldersPlacement(t *testing.T) {
 			if got[mailshiftv1.SpecialCalendar] != tc.calendar || got[mailshiftv1.SpecialContacts] != tc.contacts || len(got) != 5 {
 				t.Fatalf("special folders in status = %v, want Calendar at %q and five in all", got, tc.calendar)
 			}
+			for _, f := range mb.Status.SpecialFolders {
+				if !f.Annotated {
+					t.Errorf("status says %s is not annotated", f.Mailbox)
+				}
+			}
 			if mb.Status.Folders < 6 {
 				t.Errorf("status.folders = %d, want at least INBOX and five special folders", mb.Status.Folders)
 			}
@@ -109,6 +114,17 @@ func TestSpecialFoldersPlacement(t *testing.T) {
 			}
 			if v := md.Entries["/private/vendor/kolab/folder-type"]; v == nil || string(*v) != "event.default" {
 				t.Errorf("private folder-type of %s = %v, want event.default", tc.calendar, md.Entries)
+			}
+			if srv.Flavor == "cyrus" { // Cyrus offers CREATE-SPECIAL-USE, so the mail folders are ensured too
+				special, err := c.List("", "*", &imap.ListOptions{ReturnSpecialUse: true}).Collect()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []imap.MailboxAttr{imap.MailboxAttrSent, imap.MailboxAttrDrafts, imap.MailboxAttrTrash, imap.MailboxAttrJunk, imap.MailboxAttrArchive} {
+					if !slices.ContainsFunc(special, func(d *imap.ListData) bool { return slices.Contains(d.Attrs, want) }) {
+						t.Errorf("no folder carries %s after the check", want)
+					}
+				}
 			}
 			subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
 			if err != nil {

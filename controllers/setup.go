@@ -91,7 +91,9 @@ type lookup func(o client.Object) (namespace, key string)
 func sameNamespaceName(o client.Object) (string, string) { return o.GetNamespace(), o.GetName() }
 
 // anyNamespaceKey finds users in every namespace: Mailboxes may refer to a MailServer elsewhere.
-func anyNamespaceKey(o client.Object) (string, string) { return "", o.GetNamespace() + "/" + o.GetName() }
+func anyNamespaceKey(o client.Object) (string, string) {
+	return "", o.GetNamespace() + "/" + o.GetName()
+}
 
 // usersOf maps a changed object to the objects of list's kind whose index field names it.
 func usersOf[L client.ObjectList](c client.Client, list L, field string, find lookup) handler.MapFunc {

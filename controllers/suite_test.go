@@ -2,16 +2,16 @@ package controllers
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	crand "crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
-	"context"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -206,7 +206,9 @@ func waitForEvent(t *testing.T, ns, name, reason string) eventsv1.Event {
 	return eventsv1.Event{}
 }
 
-func key(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+func key(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
 
 // assertNoSecret fails when s contains any of the secrets.
 func assertNoSecret(t *testing.T, where, s string, secrets ...string) {

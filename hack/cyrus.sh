@@ -16,7 +16,10 @@
 #                     under "user.", shared at "" (CREATE Calendar is refused, INBOX.Calendar works).
 #
 # Cyrus's imapd comes from hack/install-deps.sh's cache ($MAILSHIFT_CACHE/cyrus-imapd), master and tools from
-# Debian's cyrus-common. Cyrus logs through syslog only; master's own stderr is kept in DIR/cyrus.log.
+# Debian's cyrus-common. Cyrus logs through syslog only; master's own stderr is kept in DIR/cyrus.log, and a
+# failed start appends local diagnostics there. Runs as the invoking user (as root: as nobody inside a user
+# namespace, see ms_runas in hack/lib-servers.sh). With MAILSHIFT_WATCH_PID set, the server is stopped once
+# that process is gone.
 set -euo pipefail
 ME=cyrus.sh
 here=$(cd "$(dirname "$0")" && pwd)

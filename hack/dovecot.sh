@@ -8,7 +8,10 @@
 # (SAN IP:127.0.0.1, DNS:localhost). Users alice/bob/carol (see hack/lib-servers.sh); master user mailadmin
 # logs in as anyone: `LOGIN alice*mailadmin admin-secret-0`, or SASL PLAIN with authzid=alice,
 # authcid=mailadmin. Personal namespace "" with separator "/", shared namespace "shared/<owner>/".
-# Runs as the invoking user (all services get user=<that user>, no chroot), so it works as root or not.
+# Runs as the invoking user (every service gets user=<that user>, no chroot). As root it runs inside a user
+# namespace as nobody (see ms_runas in hack/lib-servers.sh): Dovecot refuses root for logins and mail.
+# Unix sockets live in DIR/run (a link to a short /tmp/mailshift-run.* directory when DIR is long).
+# With MAILSHIFT_WATCH_PID set, the server is stopped once that process is gone.
 set -euo pipefail
 ME=dovecot.sh
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +29,8 @@ write_config() {
   local d=$1 port=$2 tlsport=$3 rundir=$4
   local user=$MS_USER group=$MS_GROUP uid=$MS_UID gid=$MS_GID
   mkdir -p "$d/state" "$d/home"
-  : >"$d/shared-mailboxes.db"
+  # Who shares which mailbox with whom (acl_shared_dict); kept across restarts.
+  [ -e "$d/shared-mailboxes.db" ] || : >"$d/shared-mailboxes.db"
 
   # passwd-file: user:password:uid:gid:gecos:home:shell:extra. uid/gid/home come from override_fields.
   # mailadmin is also an ordinary user, so that `LOGIN mailadmin admin-secret-0` works as on Cyrus (it then
@@ -127,13 +131,16 @@ plugin {
   # A master user acts with the rights of the user it logs in as.
   acl_user = %u
   acl_shared_dict = file:$d/shared-mailboxes.db
+  # Sharing with "anyone" is part of what mailshift offers (the connector allowed it); Dovecot forbids it
+  # unless told otherwise.
+  acl_anyone = allow
   quota = count:User quota
   quota_rule = *:storage=1G
   quota_vsizes = yes
 }
 
 protocol imap {
-  mail_plugins = \$mail_plugins imap_acl imap_quota
+  mail_plugins = \$mail_plugins imap_acl imap_quota imap_zlib
   imap_metadata = yes
   mail_max_userip_connections = 1000
 }

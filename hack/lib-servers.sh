@@ -5,10 +5,12 @@
 #   alice/alice-secret-1  bob/bob-secret-2  carol/carol-secret-3   admin: mailadmin/admin-secret-0
 # Addresses are <login>@example.test.
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 MS_USERS=(alice bob carol)
+# shellcheck disable=SC2034
 declare -A MS_PASS=([alice]=alice-secret-1 [bob]=bob-secret-2 [carol]=carol-secret-3 [mailadmin]=admin-secret-0)
+# shellcheck disable=SC2034
 MS_ADMIN=mailadmin
-MS_DOMAIN=example.test
 MS_START_TIMEOUT=${MS_START_TIMEOUT:-30}
 
 ms_die() {
@@ -24,7 +26,7 @@ ms_abs() {
 
 # ms_port_ok VALUE NAME
 ms_port_ok() {
-  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] && [ "$1" -lt 65536 ] || ms_die "bad $2: '$1'"
+  if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -le 0 ] || [ "$1" -ge 65536 ]; then ms_die "bad $2: '$1'"; fi
 }
 
 # ms_certs DIR: writes DIR/ca.pem (throwaway CA) and DIR/server.pem + DIR/server.key, a server certificate for
@@ -64,9 +66,9 @@ ms_runas() {
   MS_UID=65534 MS_GID=65534
   MS_USER=$(getent passwd $MS_UID | cut -d: -f1)
   MS_GROUP=$(getent group $MS_GID | cut -d: -f1)
-  [ -n "$MS_USER" ] && [ -n "$MS_GROUP" ] || ms_die "no user/group with id $MS_UID to map root to"
+  if [ -z "$MS_USER" ] || [ -z "$MS_GROUP" ]; then ms_die "no user/group with id $MS_UID to map root to"; fi
   command -v unshare >/dev/null || ms_die "unshare (util-linux) not found"
-  MS_RUN=(unshare --user --map-user=$MS_UID --map-group=$MS_GID --)
+  MS_RUN=(unshare --user "--map-user=$MS_UID" "--map-group=$MS_GID" --)
   "${MS_RUN[@]}" true 2>/dev/null ||
     ms_die "running as root needs user namespaces ('unshare --user' failed): run as a normal user instead"
 }
@@ -227,6 +229,7 @@ ms_watchdog() {
   local pidfile=$1 spid
   shift
   spid=$(cat "$pidfile")
+  # shellcheck disable=SC2016 # the loop's variables expand in the child shell
   setsid bash -c '
     watch=$1 spid=$2 pidfile=$3
     shift 3

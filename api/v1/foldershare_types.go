@@ -118,7 +118,7 @@ type FolderShareStatus struct {
 	// DriftCorrections counts the times the ACL on the server differed from the declared state and was put
 	// back.
 	// +optional
-	DriftCorrections int64 `json:"driftCorrections,omitempty"`
+	DriftCorrections int64 `json:"driftCorrections"`
 	// LastDriftTime is when drift was last corrected.
 	// +optional
 	LastDriftTime *metav1.Time `json:"lastDriftTime,omitempty"`

@@ -170,10 +170,10 @@ type MailboxStatus struct {
 	Namespaces *MailboxNamespaces `json:"namespaces,omitempty"`
 	// Folders counts the mailbox's folders.
 	// +optional
-	Folders int32 `json:"folders,omitempty"`
+	Folders int32 `json:"folders"`
 	// Messages counts messages across all folders.
 	// +optional
-	Messages int64 `json:"messages,omitempty"`
+	Messages int64 `json:"messages"`
 	// +optional
 	Quota []QuotaStatus `json:"quota,omitempty"`
 	// +optional

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -41,7 +43,13 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, metricsSecure, probeAddr, leaderElect, leaderNS); err != nil {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "no kubeconfig")
+		os.Exit(1)
+	}
+	opts2 := managerOptions{metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, leaderElect: leaderElect, leaderNS: leaderNS}
+	if err := run(ctrl.SetupSignalHandler(), cfg, opts2); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
 	}
@@ -55,27 +63,33 @@ func newScheme() *runtime.Scheme {
 	return s
 }
 
-func run(metricsAddr string, metricsSecure bool, probeAddr string, leaderElect bool, leaderNS string) error {
+// managerOptions are the command-line settings of the manager.
+type managerOptions struct {
+	metricsAddr   string
+	metricsSecure bool
+	probeAddr     string
+	leaderElect   bool
+	leaderNS      string
+}
+
+// run starts the manager and blocks until ctx is cancelled.
+func run(ctx context.Context, cfg *rest.Config, o managerOptions) error {
 	metricsOpts := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: metricsSecure,
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.metricsSecure,
 		// HTTP/2 stays off: it has had denial-of-service flaws (CVE-2023-44487) and metrics gain nothing from it.
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 	}
-	if metricsSecure {
+	if o.metricsSecure {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  newScheme(),
 		Metrics:                 metricsOpts,
-		HealthProbeBindAddress:  probeAddr,
-		LeaderElection:          leaderElect,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "mailshift-manager.mailshift.io",
-		LeaderElectionNamespace: leaderNS,
+		LeaderElectionNamespace: o.leaderNS,
 		// Stepping down at once on shutdown lets the next replica take over without waiting out the lease.
 		LeaderElectionReleaseOnCancel: true,
 	})
@@ -92,5 +106,5 @@ func run(metricsAddr string, metricsSecure bool, probeAddr string, leaderElect b
 		return err
 	}
 	ctrl.Log.WithName("setup").Info("starting manager")
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

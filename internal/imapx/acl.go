@@ -11,8 +11,9 @@ import (
 
 // GetACL returns a mailbox's ACL (GETACL) as sets, normalised with
 // acl.ParseLetters: compare them as sets, servers reorder letters and report
-// the virtual c and d. Entries with no rights at all are left out (they
-// grant nothing, and DeleteACL may leave them behind on some servers).
+// the virtual c and d. Entries with no rights at all are kept, as empty
+// sets: Dovecot stores them after SETACL id "" and they are not the same as
+// no entry (Diff in exact mode removes them with DELETEACL).
 // Non-owners without the a right get PermissionDenied.
 func (s *Session) GetACL(ctx context.Context, mailbox string) (map[string]acl.Set, error) {
 	op := "GETACL " + mailbox

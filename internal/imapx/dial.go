@@ -133,6 +133,10 @@ type Credentials struct {
 	// Flavor is the server flavor ("dovecot", "cyrus"); it only enables
 	// flavor-specific fallbacks.
 	Flavor string
+
+	// skipPlainImpersonation makes authenticate go straight to the Dovecot
+	// master-user LOGIN fallback; only tests set it.
+	skipPlainImpersonation bool
 }
 
 func (c Credentials) secrets() []string { return []string{c.Password, c.AdminPassword} }
@@ -310,7 +314,7 @@ func authenticate(c *imapclient.Client, cred Credentials) error {
 
 	if cred.AdminLogin != "" {
 		var plainErr error
-		if hasPlain {
+		if hasPlain && !cred.skipPlainImpersonation {
 			plainErr = c.Authenticate(sasl.NewPlainClient(cred.Login, cred.AdminLogin, cred.AdminPassword))
 			if plainErr == nil {
 				return nil

@@ -197,16 +197,17 @@ func classifyIMAP(ie *imap.Error, ph phase) Kind {
 		return Unreachable
 	}
 	switch {
+	case strings.Contains(text, "permission denied"), strings.Contains(text, "not permitted"),
+		strings.Contains(text, "access denied"), strings.Contains(text, "no permission"),
+		strings.Contains(text, "not allowed"), strings.Contains(text, "disallowed"), strings.Contains(text, "insufficient"):
+		// Dovecot answers BAD "'anyone' identifier is disallowed" under acl_anyone = forbid.
+		return PermissionDenied
 	case ie.Type == imap.StatusResponseTypeBad && (strings.Contains(text, "unknown command") ||
 		strings.Contains(text, "unrecognized command") || strings.Contains(text, "command unrecognized") ||
 		strings.Contains(text, "not supported") || strings.Contains(text, "unsupported")):
 		return NotSupported
 	case ie.Type == imap.StatusResponseTypeBad:
 		return ProtocolError
-	case strings.Contains(text, "permission denied"), strings.Contains(text, "not permitted"),
-		strings.Contains(text, "access denied"), strings.Contains(text, "no permission"),
-		strings.Contains(text, "not allowed"), strings.Contains(text, "insufficient"):
-		return PermissionDenied
 	case strings.Contains(text, "does not exist"), strings.Contains(text, "doesn't exist"),
 		strings.Contains(text, "not found"), strings.Contains(text, "nonexistent"), strings.Contains(text, "no such"):
 		return NotFound

@@ -159,6 +159,7 @@ func TestClassify(t *testing.T) {
 		{"bye", &imap.Error{Type: imap.StatusResponseTypeBye, Text: "shutting down"}, phaseCommand, Unreachable},
 		{"greeting bye", &imap.Error{Type: imap.StatusResponseTypeBye, Text: "too many"}, phaseGreeting, Unreachable},
 		{"other NO", no("", "Over quota"), phaseCommand, ProtocolError},
+		{"dovecot anyone forbidden", bad("Error in IMAP command SETACL: 'anyone' identifier is disallowed"), phaseCommand, PermissionDenied},
 		{"local not supported", ErrNotSupported, phaseCommand, NotSupported},
 		{"garbage", errors.New("in response: cannot read tag"), phaseCommand, ProtocolError},
 	}

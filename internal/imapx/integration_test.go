@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,7 +77,25 @@ func dialUser(t *testing.T, srv *testserver.Server, name string) *Session {
 }
 
 // rawLogin is an independent plain go-imap client, to check what imapx did.
-func rawLogin(t *testing.T, srv *testserver.Server, name string, debug *bytes.Buffer) *imapclient.Client {
+// syncBuffer collects a client's wire log (written from two goroutines).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func rawLogin(t *testing.T, srv *testserver.Server, name string, debug *syncBuffer) *imapclient.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(srv.CAPEM)
@@ -307,6 +326,27 @@ func testImpersonation(t *testing.T, ctx context.Context, srv *testserver.Server
 		t.Fatalf("bob's LIST %v has %q", names, name)
 	}
 
+	if srv.Flavor == "dovecot" {
+		// The master-user LOGIN "alice*mailadmin" fallback, as used when PLAIN
+		// is not offered or refuses the impersonation.
+		loginForm := cred
+		loginForm.skipPlainImpersonation = true
+		s2, err := Dial(ctx, endpoint(srv, TLSImplicit), loginForm)
+		if err != nil {
+			t.Fatalf("Dovecot master-user LOGIN: %v", err)
+		}
+		folders, err := s2.Folders(ctx)
+		s2.Close()
+		if err != nil || !slices.ContainsFunc(folders, func(f Folder) bool { return f.Name == name }) {
+			t.Fatalf("master-user LOGIN session does not see alice's %q: %v %v", name, folders, err)
+		}
+		// Without the dovecot flavor there is no such fallback.
+		noFlavor := loginForm
+		noFlavor.Flavor = ""
+		_, err = Dial(ctx, endpoint(srv, TLSImplicit), noFlavor)
+		wantKind(t, "impersonation without PLAIN and without the dovecot flavor", err, NotSupported)
+	}
+
 	bad := cred
 	bad.AdminPassword = "wrong"
 	_, err = Dial(ctx, endpoint(srv, TLSStartTLS), bad)
@@ -369,6 +409,10 @@ func testInfo(t *testing.T, ctx context.Context, srv *testserver.Server, sc serv
 	}
 	if folders1-folders0 != 2 || msgs1-msgs0 != 5 {
 		t.Errorf("Count went from %d/%d to %d/%d, want +2 folders +5 messages", folders0, msgs0, folders1, msgs1)
+	}
+	// Without LIST-STATUS (pipelined STATUS commands) the numbers are the same.
+	if f, m, err := s.count(ctx, false); err != nil || f != folders1 || m != msgs1 {
+		t.Errorf("count via STATUS = %d/%d, %v; via LIST-STATUS %d/%d", f, m, err, folders1, msgs1)
 	}
 	// The count matches an independent LIST of the personal namespace.
 	n := 0
@@ -527,7 +571,7 @@ func testNonASCII(t *testing.T, ctx context.Context, srv *testserver.Server, sc 
 	if err != nil {
 		t.Fatalf("EnsureSpecialFolders: %v", err)
 	}
-	var wire bytes.Buffer
+	var wire syncBuffer
 	raw := rawLogin(t, srv, "bob", &wire)
 	names := rawList(t, raw, nil)
 	for i, f := range res.Folders {
@@ -727,6 +771,21 @@ func testACL(t *testing.T, ctx context.Context, srv *testserver.Server, sc serve
 	if got, _ := alice.GetACL(ctx, uni); func() bool { _, ok := got["bob"]; return ok }() {
 		t.Errorf("DeleteACL on %q left bob: %v", uni, got)
 	}
+	// "anyone": Cyrus takes it; Dovecot (acl_anyone = forbid, its default) refuses it.
+	err = alice.SetACL(ctx, cal, acl.Anyone, acl.ParseLetters("l"))
+	if srv.Flavor == "dovecot" {
+		wantKind(t, "SETACL anyone on Dovecot", err, PermissionDenied)
+	} else {
+		if err != nil {
+			t.Fatalf("SETACL anyone: %v", err)
+		}
+		if got, _ := alice.GetACL(ctx, cal); got[acl.Anyone].String() != "l" {
+			t.Errorf("anyone's entry: %v", got)
+		}
+		if err := alice.DeleteACL(ctx, cal, acl.Anyone); err != nil {
+			t.Fatal(err)
+		}
+	}
 	err = alice.DeleteACL(ctx, sc.personal+"Nowhere", "bob")
 	wantKind(t, "DELETEACL on a missing folder", err, NotFound)
 }
@@ -757,6 +816,25 @@ func testSpecialUse(t *testing.T, ctx context.Context, srv *testserver.Server, s
 			t.Errorf("%s: LIST shows %+v", ef.Mailbox, folders)
 		}
 	}
+	// carol already has a plain "Junk": it gets the attribute instead of a second folder.
+	carol := dialUser(t, srv, "carol")
+	junk := sc.personal + "Junk"
+	if err := carol.Create(ctx, junk); err != nil {
+		t.Fatal(err)
+	}
+	cout, err := carol.EnsureSpecialUse(ctx)
+	if err != nil {
+		t.Fatalf("EnsureSpecialUse with a plain Junk: %v", err)
+	}
+	j := slices.IndexFunc(cout, func(ef EnsuredFolder) bool { return ef.SpecialUse == `\Junk` })
+	if j < 0 || cout[j].Mailbox != junk || cout[j].Created || !cout[j].Annotated {
+		t.Errorf("plain Junk: %+v", cout)
+	}
+	cf, _ := carol.Folders(ctx)
+	if i := slices.IndexFunc(cf, func(f Folder) bool { return f.Name == junk }); i < 0 || cf[i].SpecialUse != `\Junk` {
+		t.Errorf("Junk not marked: %+v", cf)
+	}
+
 	out2, err := s.EnsureSpecialUse(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -324,12 +324,15 @@ func (s *Session) PersonalFolders(ctx context.Context) ([]Folder, error) {
 // trip) when supported, otherwise pipelined STATUS (MESSAGES) commands.
 // Other users' and shared folders are not counted.
 func (s *Session) Count(ctx context.Context) (folders int, messages int64, err error) {
+	return s.count(ctx, s.Has("LIST-STATUS") || s.Has("IMAP4rev2"))
+}
+
+func (s *Session) count(ctx context.Context, listStatus bool) (folders int, messages int64, err error) {
 	ns, err := s.Namespaces(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	var list []Folder
-	listStatus := s.Has("LIST-STATUS") || s.Has("IMAP4rev2")
 	if listStatus {
 		list, err = s.list(ctx, &imap.StatusOptions{NumMessages: true})
 	} else {

@@ -97,8 +97,9 @@ func startTLS(conn net.Conn, br *bufio.Reader) error {
 // whose sole reply is the tagged status (DELETEACL, per RFC 4314 §3.2).
 // The alternatives were worse: a second, separately authenticated connection
 // with a hand-written client for one command, or SETACL with empty rights,
-// which Dovecot stores as an explicit empty entry — and a user's own entry
-// overrides what "anyone" and groups grant, so it is not a deletion.
+// which Dovecot keeps as an explicit empty entry (GETACL shows bob ""): not
+// a deletion, and in Dovecot's ACL model a user's own entry takes
+// precedence over "anyone"/group entries, so it can shadow their rights.
 // Session.raw serialises arming with the session lock and checks that the
 // substitution happened.
 type rawCmdConn struct {

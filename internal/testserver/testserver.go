@@ -42,7 +42,7 @@ type Server struct {
 	Dir     string
 
 	root     string
-	stopOnce sync.Once
+	stopOnce *sync.Once // a pointer, so that copying a Server is harmless
 }
 
 // Credentials shared with hack/lib-servers.sh.
@@ -118,7 +118,7 @@ func start(t testing.TB, flavor, layout string) *Server {
 		}
 		s := &Server{
 			Flavor: flavor, Layout: layout, Host: "127.0.0.1", Port: ports[0], TLSPort: ports[1],
-			Admin: adminUser, Users: map[string]User{}, root: root,
+			Admin: adminUser, Users: map[string]User{}, root: root, stopOnce: new(sync.Once),
 			Dir: filepath.Join(base, fmt.Sprintf("%s%d", flavor, attempt)),
 		}
 		for _, u := range users {

@@ -66,13 +66,19 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 	if !o.ready {
-		failures := int32(1)
-		if c := meta.FindStatusCondition(before.Status.Conditions, mailshiftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
-			failures = int32(min(time.Since(c.LastTransitionTime.Time)/(5*time.Second), 10)) + 1
-		}
-		return ctrl.Result{RequeueAfter: retryAfter(failures, interval)}, nil
+		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), interval)}, nil
 	}
 	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+// failuresSince estimates how many retries have failed from how long Ready has been False (one per 5 s, at
+// most 10), so the backoff grows without a failure counter in the status.
+func failuresSince(conds []metav1.Condition) int32 {
+	c := meta.FindStatusCondition(conds, mailshiftv1.ConditionReady)
+	if c == nil || c.Status != metav1.ConditionFalse {
+		return 1
+	}
+	return int32(min(time.Since(c.LastTransitionTime.Time)/(5*time.Second), 10)) + 1
 }
 
 // shareSession logs in as the folder's owner and resolves the folder name on the server.

@@ -77,6 +77,9 @@ func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox)
 	st := &mbx.Status
 	st.AuthenticatedAs = target.authAs
 	st.Capabilities = s.Capabilities()
+	if id, err := s.ID(ctx); err == nil && len(id) > 0 {
+		st.ServerID = id
+	}
 
 	ns, err := s.Namespaces(ctx)
 	if err != nil {

@@ -76,6 +76,9 @@ func TestSpecialFoldersPlacement(t *testing.T) {
 			if mb.Status.AuthenticatedAs != "user" || !slices.Contains(mb.Status.Capabilities, "IMAP4rev1") {
 				t.Errorf("status: authenticatedAs=%q capabilities=%v", mb.Status.AuthenticatedAs, mb.Status.Capabilities)
 			}
+			if name := mb.Status.ServerID["name"]; !strings.Contains(strings.ToLower(name), srv.Flavor) {
+				t.Errorf("status.serverID = %v, want the %s server's name", mb.Status.ServerID, srv.Flavor)
+			}
 			if mb.Status.Namespaces == nil || len(mb.Status.Namespaces.Personal) == 0 {
 				t.Fatalf("no personal namespace in status: %+v", mb.Status.Namespaces)
 			}

@@ -166,6 +166,9 @@ type MailboxStatus struct {
 	AuthenticatedAs string `json:"authenticatedAs,omitempty"`
 	// +optional
 	Capabilities []string `json:"capabilities,omitempty"`
+	// ServerID is what the server answered to the ID command (RFC 2971).
+	// +optional
+	ServerID map[string]string `json:"serverID,omitempty"`
 	// +optional
 	Namespaces *MailboxNamespaces `json:"namespaces,omitempty"`
 	// Folders counts the mailbox's folders.

@@ -870,6 +870,13 @@ func (in *MailboxStatus) DeepCopyInto(out *MailboxStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.ServerID != nil {
+		in, out := &in.ServerID, &out.ServerID
+		*out = make(map[string]string, len(*in))
+		for key, val := range *in {
+			(*out)[key] = val
+		}
+	}
 	if in.Namespaces != nil {
 		in, out := &in.Namespaces, &out.Namespaces
 		*out = new(MailboxNamespaces)

@@ -57,8 +57,12 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: unit tests, envtest controller tests and integration tests against real Dovecot and Cyrus.
+# The full verbose log goes to $(CACHE)/test.log; the terminal shows every test and subtest by name (so it is
+# plain which ran against Dovecot and which against Cyrus), their messages, and each package's result.
 test: verify-generated fmt vet deps controlplane
-	go test -count=1 -timeout 25m $(GO_TEST_FLAGS) ./...
+	@mkdir -p $(CACHE)
+	go test -v -count=1 -timeout 25m $(GO_TEST_FLAGS) ./... 2>&1 | tee $(CACHE)/test.log | \
+	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
 
 ## demo: the operator doing real work on a local control plane and a local Dovecot.
 demo: deps controlplane-tools build

@@ -158,8 +158,42 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	// A difference found after this generation was already applied is drift: someone changed the ACL by hand.
 	alreadyApplied := share.Status.ObservedGeneration == share.Generation && readyReason(share.Status.Conditions) == mailshiftv1.ReasonACLApplied
 	changed := 0
+	// Grants this FolderShare made before but no longer declares are taken back, in Merge mode too: Merge
+	// leaves alone what others set, not what we set. The union is recorded first, so that a failure halfway
+	// never leaves a grant that a later deletion would not know to revoke.
+	withdrawn := withdrawnGrantees(share.Status.AppliedGrantees, desired, owner)
+	share.Status.AppliedGrantees = union(share.Status.AppliedGrantees, sortedKeys(desired))
+	wantFor := func(actual map[string]acl.Set) map[string]acl.Set {
+		want := withOwnerKept(desired, actual, owner, exact, share.Spec.AllowOwnerLockout)
+		if len(withdrawn) == 0 {
+			return want
+		}
+		out := make(map[string]acl.Set, len(want)+len(withdrawn))
+		for k, v := range want {
+			out[k] = v
+		}
+		for _, id := range withdrawn {
+			out[id] = acl.Set{} // an empty desired set means "no entry"
+		}
+		return out
+	}
+	// Folders shared before but not now (the folder changed, or subfolders were turned off) lose our grants.
+	for _, fa := range share.Status.ACLs {
+		if slices.Contains(folders, fa.Folder) {
+			continue
+		}
+		for _, id := range share.Status.AppliedGrantees {
+			if id == owner {
+				continue
+			}
+			if err := s.DeleteACL(ctx, fa.Folder, id); err != nil && imapx.KindOf(err) != imapx.NotFound {
+				return outcomeOf(fmt.Errorf("revoke %s on %s, no longer shared: %w", id, fa.Folder, err))
+			}
+		}
+	}
+
 	for _, f := range folders {
-		want := withOwnerKept(desired, actuals[f], owner, exact, share.Spec.AllowOwnerLockout)
+		want := wantFor(actuals[f])
 		set, remove := acl.Diff(want, actuals[f], exact)
 		for _, id := range sortedKeys(set) {
 			start := time.Now()
@@ -199,8 +233,7 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err))
 		}
 		share.Status.ACLs = append(share.Status.ACLs, folderACL(f, actual))
-		want := withOwnerKept(desired, actual, owner, exact, share.Spec.AllowOwnerLockout)
-		if set, remove := acl.Diff(want, actual, exact); len(set)+len(remove) > 0 {
+		if set, remove := acl.Diff(wantFor(actual), actual, exact); len(set)+len(remove) > 0 {
 			return failedOutcome(mailshiftv1.ReasonACLFailed, fmt.Sprintf(
 				"the server did not keep the ACL on %s: %d entries still differ after SETACL", f, len(set)+len(remove)), false)
 		}
@@ -209,6 +242,24 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	now := metav1.Now()
 	share.Status.LastSyncTime = &now
 	return readyOutcome(mailshiftv1.ReasonACLApplied, fmt.Sprintf("%s applied on %s", plural(len(desired), "grant"), plural(len(folders), "folder")))
+}
+
+// withdrawnGrantees are identifiers applied earlier that the spec no longer grants; never the owner.
+func withdrawnGrantees(applied []string, desired map[string]acl.Set, owner string) []string {
+	var out []string
+	for _, id := range applied {
+		if _, still := desired[id]; !still && id != owner {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// union returns the sorted union of two identifier lists.
+func union(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // withOwnerKept protects the owner's own entry in Exact mode: Exact removes undeclared entries, but the owner

@@ -69,12 +69,7 @@ func setupShareFixture(t *testing.T, srv *testserver.Server) (ns string, share *
 func TestFolderShareLifecycle(t *testing.T) {
 	for _, flavor := range []string{"dovecot", "cyrus"} {
 		t.Run(flavor, func(t *testing.T) {
-			var srv *testserver.Server
-			if flavor == "dovecot" {
-				srv = testserver.Dovecot(t)
-			} else {
-				srv = testserver.Cyrus(t, "modern")
-			}
+			srv := startServer(t, flavor)
 			ns, share := setupShareFixture(t, srv)
 			mustCreate(t, share)
 			waitForReady(t, share, func() []metav1.Condition { return share.Status.Conditions }, metav1.ConditionTrue, mailshiftv1.ReasonACLApplied, 60*time.Second)
@@ -105,35 +100,52 @@ func TestFolderShareLifecycle(t *testing.T) {
 			})
 			waitForEvent(t, ns, share.Name, mailshiftv1.ReasonDriftCorrected)
 
-			// Exact mode removes carol's hand-made entry but keeps the owner's own.
-			if err := alice.SetACL("Calendar", "carol", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
+			// The grant moves from bob to carol (still Merge mode): the withdrawn grant is taken back, while an
+			// entry someone else made by hand is left alone.
+			if err := alice.SetACL("Calendar", "anyone", imap.RightModificationReplace, imap.RightSet("l")).Wait(); err != nil {
 				t.Fatal(err)
 			}
+			mutate(t, share, func(s *mailshiftv1.FolderShare) {
+				s.Spec.Grants = []mailshiftv1.Grant{{Grantee: "carol", Preset: mailshiftv1.PresetReadOnly}}
+			})
+			waitFor(t, 30*time.Second, "grant moved from bob to carol", func() bool {
+				a := getACL(t, alice, "Calendar")
+				_, bob := a["bob"]
+				return !bob && a["carol"] == "lrs"
+			})
+			if getACL(t, alice, "Calendar")["anyone"] != "l" {
+				t.Error("Merge mode removed an entry it never made")
+			}
+			if !sharedCalendarVisible(t, srv, "carol") {
+				t.Error("carol does not see alice's Calendar after the grant moved to her")
+			}
+
+			// Exact mode removes the undeclared entries but keeps the owner's own.
 			ownerBefore := getACL(t, alice, "Calendar")["alice"]
-			share.Spec.Mode = mailshiftv1.ShareExact
-			if err := k8s.Update(context.Background(), share); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, 30*time.Second, "carol removed in Exact mode", func() bool {
-				_, has := getACL(t, alice, "Calendar")["carol"]
+			mutate(t, share, func(s *mailshiftv1.FolderShare) { s.Spec.Mode = mailshiftv1.ShareExact })
+			waitFor(t, 30*time.Second, "anyone removed in Exact mode", func() bool {
+				_, has := getACL(t, alice, "Calendar")["anyone"]
 				return !has
 			})
 			if got := getACL(t, alice, "Calendar")["alice"]; got != ownerBefore || got == "" {
 				t.Errorf("owner's entry changed from %q to %q", ownerBefore, got)
 			}
 
-			// Deleting the FolderShare revokes bob's grant, then the object goes away.
+			// Deleting the FolderShare revokes carol's grant, then the object goes away.
 			if err := k8s.Delete(context.Background(), share); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, 30*time.Second, "FolderShare deleted", func() bool {
 				return apierrors.IsNotFound(k8s.Get(context.Background(), key(ns, share.Name), share))
 			})
-			if _, has := getACL(t, alice, "Calendar")["bob"]; has {
-				t.Error("bob's grant survived the deletion of the FolderShare")
+			if _, has := getACL(t, alice, "Calendar")["carol"]; has {
+				t.Error("carol's grant survived the deletion of the FolderShare")
 			}
-			if sharedCalendarVisible(t, srv, "bob") {
-				t.Error("bob still sees alice's Calendar")
+			if sharedCalendarVisible(t, srv, "carol") {
+				t.Error("carol still sees alice's Calendar")
+			}
+			if got := getACL(t, alice, "Calendar")["alice"]; got == "" {
+				t.Error("deleting the FolderShare removed the owner's entry")
 			}
 		})
 	}
@@ -180,12 +192,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 func TestShareWithAnyoneAndSubfolders(t *testing.T) {
 	for _, flavor := range []string{"dovecot", "cyrus"} {
 		t.Run(flavor, func(t *testing.T) {
-			var srv *testserver.Server
-			if flavor == "dovecot" {
-				srv = testserver.Dovecot(t)
-			} else {
-				srv = testserver.Cyrus(t, "modern")
-			}
+			srv := startServer(t, flavor)
 			_, share := setupShareFixture(t, srv)
 			alice := rawLogin(t, srv, srv.Users["alice"])
 			for _, f := range []string{"Public", "Public/Minutes"} {

@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,24 +42,10 @@ func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	interval := intervalOf(mbx.Spec.CheckInterval, 10*time.Minute)
 
 	o := r.check(ctx, &mbx)
-	now := metav1.Now()
-	mbx.Status.LastCheckTime = &now
-	mbx.Status.ObservedGeneration = mbx.Generation
-	if o.ready {
-		mbx.Status.ConsecutiveFailures = 0
-	} else {
-		mbx.Status.ConsecutiveFailures++
-	}
-	recordTransition(r.Recorder, &mbx, readyReason(before.Status.Conditions), o, "Check")
-	o.apply(&mbx.Status.Conditions, mbx.Generation)
-	if err := patchStatus(ctx, r.Client, before, &mbx, func(m *mailshiftv1.Mailbox) any { return m.Status }); err != nil {
-		return ctrl.Result{}, err
-	}
-	if !o.ready {
-		log.FromContext(ctx).Info("mailbox check failed", "reason", o.reason, "message", o.message)
-		return ctrl.Result{RequeueAfter: retryAfter(mbx.Status.ConsecutiveFailures, interval)}, nil
-	}
-	return ctrl.Result{RequeueAfter: interval}, nil
+	st := &mbx.Status
+	return finishCheck(ctx, r.Client, r.Recorder, before, &mbx,
+		checkStatus{&st.Conditions, &st.LastCheckTime, &st.ConsecutiveFailures, &st.ObservedGeneration},
+		readyReason(before.Status.Conditions), o, interval, func(m *mailshiftv1.Mailbox) any { return m.Status })
 }
 
 // check logs in and refreshes everything the status shows; the returned outcome becomes the conditions.

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,23 +37,10 @@ func (r *MailServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	interval := intervalOf(srv.Spec.CheckInterval, 5*time.Minute)
 
 	o := r.check(ctx, &srv)
-	now := metav1.Now()
-	srv.Status.LastCheckTime = &now
-	srv.Status.ObservedGeneration = srv.Generation
-	if o.ready {
-		srv.Status.ConsecutiveFailures = 0
-	} else {
-		srv.Status.ConsecutiveFailures++
-	}
-	recordTransition(r.Recorder, &srv, readyReason(before.Status.Conditions), o, "Check")
-	o.apply(&srv.Status.Conditions, srv.Generation)
-	if err := patchStatus(ctx, r.Client, before, &srv, func(s *mailshiftv1.MailServer) any { return s.Status }); err != nil {
-		return ctrl.Result{}, err
-	}
-	if !o.ready {
-		return ctrl.Result{RequeueAfter: retryAfter(srv.Status.ConsecutiveFailures, interval)}, nil
-	}
-	return ctrl.Result{RequeueAfter: interval}, nil
+	st := &srv.Status
+	return finishCheck(ctx, r.Client, r.Recorder, before, &srv,
+		checkStatus{&st.Conditions, &st.LastCheckTime, &st.ConsecutiveFailures, &st.ObservedGeneration},
+		readyReason(before.Status.Conditions), o, interval, func(s *mailshiftv1.MailServer) any { return s.Status })
 }
 
 func (r *MailServerReconciler) check(ctx context.Context, srv *mailshiftv1.MailServer) outcome {

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -251,4 +252,35 @@ func selfSignedCA(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// startServer starts a real server by name: "dovecot", "cyrus" or "cyrus-modern", "cyrus-legacy".
+func startServer(t *testing.T, name string) *testserver.Server {
+	t.Helper()
+	switch name {
+	case "dovecot":
+		return testserver.Dovecot(t)
+	case "cyrus", "cyrus-modern":
+		return testserver.Cyrus(t, "modern")
+	case "cyrus-legacy":
+		return testserver.Cyrus(t, "legacy")
+	}
+	t.Fatalf("unknown test server %q", name)
+	return nil
+}
+
+// mutate applies f to the latest version of obj and updates it, retrying on conflicts with the controllers'
+// own writes.
+func mutate[T client.Object](t *testing.T, obj T, f func(T)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		f(obj)
+		return k8s.Update(context.Background(), obj)
+	})
+	if err != nil {
+		t.Fatalf("update %s: %v", obj.GetName(), err)
+	}
 }

@@ -133,8 +133,15 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	if err != nil {
 		return failedOutcome(mailshiftv1.ReasonInvalidSpec, err.Error(), true)
 	}
-	owner := target.creds.Login
-	exact := share.Spec.Mode == mailshiftv1.ShareExact
+	plan := sharePlan{
+		desired: desired,
+		owner:   target.creds.Login,
+		exact:   share.Spec.Mode == mailshiftv1.ShareExact,
+		// Grants this FolderShare made before but no longer declares are taken back, in Merge mode too:
+		// Merge leaves alone what others set, not what we set.
+		withdrawn:    withdrawnGrantees(share.Status.AppliedGrantees, desired, target.creds.Login),
+		allowLockout: share.Spec.AllowOwnerLockout,
+	}
 
 	// Read every folder first and refuse before changing anything, so a lockout is never half-applied.
 	actuals := make(map[string]map[string]acl.Set, len(folders))
@@ -144,85 +151,34 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err))
 		}
 		actuals[f] = actual
-		want := withOwnerKept(desired, actual, owner, exact, share.Spec.AllowOwnerLockout)
-		if !share.Spec.AllowOwnerLockout {
-			var lockout *acl.LockoutError
-			if err := acl.CheckOwner(owner, want, actual, exact); errors.As(err, &lockout) {
-				return failedOutcome(mailshiftv1.ReasonOwnerLockout, fmt.Sprintf(
-					"refused on %s: the grants would reduce the owner %s's own rights from %q to %q; set allowOwnerLockout: true if that is intended",
-					f, owner, lockout.Current.String(), lockout.Proposed.String()), true)
-			}
+		var lockout *acl.LockoutError
+		if err := acl.CheckOwner(plan.owner, plan.want(actual), actual, plan.exact); !plan.allowLockout && errors.As(err, &lockout) {
+			return failedOutcome(mailshiftv1.ReasonOwnerLockout, fmt.Sprintf(
+				"refused on %s: the grants would reduce the owner %s's own rights from %q to %q; set allowOwnerLockout: true if that is intended",
+				f, plan.owner, lockout.Current.String(), lockout.Proposed.String()), true)
 		}
+	}
+
+	// Recorded before any change, so that a failure halfway never leaves a grant that a later deletion would
+	// not know to revoke.
+	previouslyApplied := share.Status.AppliedGrantees
+	share.Status.AppliedGrantees = union(previouslyApplied, sortedKeys(desired))
+	if err := revokeOnDroppedFolders(ctx, s, share.Status.ACLs, folders, previouslyApplied, plan.owner); err != nil {
+		return outcomeOf(err)
 	}
 
 	// A difference found after this generation was already applied is drift: someone changed the ACL by hand.
 	alreadyApplied := share.Status.ObservedGeneration == share.Generation && readyReason(share.Status.Conditions) == mailshiftv1.ReasonACLApplied
 	changed := 0
-	// Grants this FolderShare made before but no longer declares are taken back, in Merge mode too: Merge
-	// leaves alone what others set, not what we set. The union is recorded first, so that a failure halfway
-	// never leaves a grant that a later deletion would not know to revoke.
-	withdrawn := withdrawnGrantees(share.Status.AppliedGrantees, desired, owner)
-	share.Status.AppliedGrantees = union(share.Status.AppliedGrantees, sortedKeys(desired))
-	wantFor := func(actual map[string]acl.Set) map[string]acl.Set {
-		want := withOwnerKept(desired, actual, owner, exact, share.Spec.AllowOwnerLockout)
-		if len(withdrawn) == 0 {
-			return want
-		}
-		out := make(map[string]acl.Set, len(want)+len(withdrawn))
-		for k, v := range want {
-			out[k] = v
-		}
-		for _, id := range withdrawn {
-			out[id] = acl.Set{} // an empty desired set means "no entry"
-		}
-		return out
-	}
-	// Folders shared before but not now (the folder changed, or subfolders were turned off) lose our grants.
-	for _, fa := range share.Status.ACLs {
-		if slices.Contains(folders, fa.Folder) {
-			continue
-		}
-		for _, id := range share.Status.AppliedGrantees {
-			if id == owner {
-				continue
-			}
-			if err := s.DeleteACL(ctx, fa.Folder, id); err != nil && imapx.KindOf(err) != imapx.NotFound {
-				return outcomeOf(fmt.Errorf("revoke %s on %s, no longer shared: %w", id, fa.Folder, err))
-			}
-		}
-	}
-
 	for _, f := range folders {
-		want := wantFor(actuals[f])
-		set, remove := acl.Diff(want, actuals[f], exact)
-		for _, id := range sortedKeys(set) {
-			start := time.Now()
-			err := s.SetACL(ctx, f, id, set[id])
-			opmetrics.Observe("setacl", target.server.Name, start, err)
-			if err != nil {
-				return outcomeOf(fmt.Errorf("SETACL %s %s: %w", f, id, err))
-			}
+		n, err := applyFolderACL(ctx, s, target.server.Name, f, plan.want(actuals[f]), actuals[f], plan.exact)
+		if err != nil {
+			return outcomeOf(err)
 		}
-		for _, id := range remove {
-			start := time.Now()
-			err := s.DeleteACL(ctx, f, id)
-			opmetrics.Observe("deleteacl", target.server.Name, start, err)
-			if err != nil {
-				return outcomeOf(fmt.Errorf("DELETEACL %s %s: %w", f, id, err))
-			}
-		}
-		changed += len(set) + len(remove)
+		changed += n
 	}
 	if alreadyApplied && changed > 0 {
-		now := metav1.Now()
-		share.Status.DriftCorrections += int64(changed)
-		share.Status.LastDriftTime = &now
-		opmetrics.DriftCorrected(share.Namespace, changed)
-		if r.Recorder != nil {
-			r.Recorder.Eventf(share, nil, "Warning", mailshiftv1.ReasonDriftCorrected, "ApplyACL",
-				"%d ACL entries on %s had been changed on the server and were put back", changed, folder)
-		}
-		log.FromContext(ctx).Info("ACL drift corrected", "entries", changed, "folder", folder)
+		r.recordDrift(ctx, share, folder, changed)
 	}
 
 	// Read back what the server now holds: status shows the truth, not what was sent.
@@ -233,7 +189,7 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err))
 		}
 		share.Status.ACLs = append(share.Status.ACLs, folderACL(f, actual))
-		if set, remove := acl.Diff(wantFor(actual), actual, exact); len(set)+len(remove) > 0 {
+		if set, remove := acl.Diff(plan.want(actual), actual, plan.exact); len(set)+len(remove) > 0 {
 			return failedOutcome(mailshiftv1.ReasonACLFailed, fmt.Sprintf(
 				"the server did not keep the ACL on %s: %d entries still differ after SETACL", f, len(set)+len(remove)), false)
 		}
@@ -242,6 +198,88 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	now := metav1.Now()
 	share.Status.LastSyncTime = &now
 	return readyOutcome(mailshiftv1.ReasonACLApplied, fmt.Sprintf("%s applied on %s", plural(len(desired), "grant"), plural(len(folders), "folder")))
+}
+
+// sharePlan is what a FolderShare wants on a folder, given what the server holds there.
+type sharePlan struct {
+	desired      map[string]acl.Set
+	withdrawn    []string
+	owner        string
+	exact        bool
+	allowLockout bool
+}
+
+// want is the desired ACL for a folder whose entries are actual: the declared grants, withdrawn grants as
+// "no entry", and in Exact mode the owner's own entry kept, since Exact removes undeclared entries but never
+// the owner's by omission (unless owner lockout is allowed).
+func (p sharePlan) want(actual map[string]acl.Set) map[string]acl.Set {
+	out := make(map[string]acl.Set, len(p.desired)+len(p.withdrawn)+1)
+	for _, id := range p.withdrawn {
+		out[id] = acl.Set{} // an empty desired set means "no entry"
+	}
+	for k, v := range p.desired {
+		out[k] = v
+	}
+	if cur, has := actual[p.owner]; has && p.exact && !p.allowLockout {
+		if _, declared := p.desired[p.owner]; !declared {
+			out[p.owner] = cur
+		}
+	}
+	return out
+}
+
+// applyFolderACL sends the SETACL and DELETEACL commands that turn actual into want, and returns how many.
+func applyFolderACL(ctx context.Context, s *imapx.Session, server, folder string, want, actual map[string]acl.Set, exact bool) (int, error) {
+	set, remove := acl.Diff(want, actual, exact)
+	for _, id := range sortedKeys(set) {
+		start := time.Now()
+		err := s.SetACL(ctx, folder, id, set[id])
+		opmetrics.Observe("setacl", server, start, err)
+		if err != nil {
+			return 0, fmt.Errorf("SETACL %s %s: %w", folder, id, err)
+		}
+	}
+	for _, id := range remove {
+		start := time.Now()
+		err := s.DeleteACL(ctx, folder, id)
+		opmetrics.Observe("deleteacl", server, start, err)
+		if err != nil {
+			return 0, fmt.Errorf("DELETEACL %s %s: %w", folder, id, err)
+		}
+	}
+	return len(set) + len(remove), nil
+}
+
+// revokeOnDroppedFolders takes our grants back from folders shared before but not now (the folder changed,
+// or subfolders were turned off). A folder that no longer exists has nothing to revoke.
+func revokeOnDroppedFolders(ctx context.Context, s *imapx.Session, before []mailshiftv1.FolderACL, now, applied []string, owner string) error {
+	for _, fa := range before {
+		if slices.Contains(now, fa.Folder) {
+			continue
+		}
+		for _, id := range applied {
+			if id == owner {
+				continue
+			}
+			if err := s.DeleteACL(ctx, fa.Folder, id); err != nil && imapx.KindOf(err) != imapx.NotFound {
+				return fmt.Errorf("revoke %s on %s, no longer shared: %w", id, fa.Folder, err)
+			}
+		}
+	}
+	return nil
+}
+
+// recordDrift counts and reports ACL entries someone changed on the server and that were put back.
+func (r *FolderShareReconciler) recordDrift(ctx context.Context, share *mailshiftv1.FolderShare, folder string, changed int) {
+	now := metav1.Now()
+	share.Status.DriftCorrections += int64(changed)
+	share.Status.LastDriftTime = &now
+	opmetrics.DriftCorrected(share.Namespace, changed)
+	if r.Recorder != nil {
+		r.Recorder.Eventf(share, nil, "Warning", mailshiftv1.ReasonDriftCorrected, "ApplyACL",
+			"%d ACL entries on %s had been changed on the server and were put back", changed, folder)
+	}
+	log.FromContext(ctx).Info("ACL drift corrected", "entries", changed, "folder", folder)
 }
 
 // withdrawnGrantees are identifiers applied earlier that the spec no longer grants; never the owner.
@@ -260,24 +298,6 @@ func union(a, b []string) []string {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// withOwnerKept protects the owner's own entry in Exact mode: Exact removes undeclared entries, but the owner
-// entry is never removed by omission unless owner lockout is allowed.
-func withOwnerKept(desired, actual map[string]acl.Set, owner string, exact, allowLockout bool) map[string]acl.Set {
-	cur, has := actual[owner]
-	if !exact || allowLockout || !has {
-		return desired
-	}
-	if _, declared := desired[owner]; declared {
-		return desired
-	}
-	out := make(map[string]acl.Set, len(desired)+1)
-	for k, v := range desired {
-		out[k] = v
-	}
-	out[owner] = cur
-	return out
 }
 
 // desiredACL turns the grants into identifier → letters for this server.

@@ -223,6 +223,16 @@ func TestShareWithAnyoneAndSubfolders(t *testing.T) {
 			if len(seen) != 2 {
 				t.Errorf("carol sees %v of alice's public folders, want both", seen)
 			}
+
+			// Subfolders turned off: the subfolder that is no longer shared loses the grant, the folder keeps it.
+			mutate(t, share, func(s *mailshiftv1.FolderShare) { s.Spec.ApplyToSubfolders = false })
+			waitFor(t, 30*time.Second, "grant revoked on the subfolder no longer shared", func() bool {
+				_, has := getACL(t, alice, "Public/Minutes")["anyone"]
+				return !has
+			})
+			if got := getACL(t, alice, "Public")["anyone"]; got != "lr" {
+				t.Errorf("anyone's rights on Public = %q after turning subfolders off, want lr", got)
+			}
 		})
 	}
 }

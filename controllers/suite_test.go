@@ -61,6 +61,10 @@ func (s *syncBuffer) String() string {
 
 // TestMain runs the real manager, with every controller, against a real kube-apiserver and etcd.
 func TestMain(m *testing.M) {
+	if isFuzzWorker() {
+		// Fuzz workers re-run this binary only to call the fuzz target, which needs no control plane.
+		os.Exit(m.Run())
+	}
 	env, err := testenv.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -95,6 +99,15 @@ func TestMain(m *testing.M) {
 	}
 	_ = env.Stop()
 	os.Exit(code)
+}
+
+func isFuzzWorker() bool {
+	for _, a := range os.Args {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			return true
+		}
+	}
+	return false
 }
 
 func tail(s string, n int) string {

@@ -1,0 +1,40 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/acl"
+)
+
+// FuzzSharePlanning drives the FolderShare planning with arbitrary grants and server ACLs: it must never
+// panic, and in Exact mode without allowOwnerLockout the plan must never drop the owner's existing entry.
+func FuzzSharePlanning(f *testing.F) {
+	f.Add("bob", "lookup,read", "ReadOnly", "alice", "lrswipkxtea", "kxten", true)
+	f.Add("group:staff", "create,delete", "", "alice", "", "", false)
+	f.Add("anyone", "fly", "Full", "x", "lr", "texk", true)
+	f.Fuzz(func(t *testing.T, grantee, rights, preset, owner, ownerLetters, serverRights string, exact bool) {
+		var rs []mailshiftv1.Right
+		for _, r := range strings.Split(rights, ",") {
+			rs = append(rs, mailshiftv1.Right(r))
+		}
+		grants := []mailshiftv1.Grant{{Grantee: grantee, Rights: rs, Preset: mailshiftv1.RightsPreset(preset)}}
+		desired, err := desiredACL(grants, serverRights, mailshiftv1.FlavorDovecot)
+		if err != nil {
+			return // invalid grants are rejected, which is the point
+		}
+		actual := map[string]acl.Set{owner: acl.ParseLetters(ownerLetters), "carol": acl.ParseLetters("lr")}
+		plan := sharePlan{desired: desired, owner: owner, exact: exact, withdrawn: []string{"carol"}}
+		want := plan.want(actual)
+		set, remove := acl.Diff(want, actual, exact)
+		_ = set
+		if _, declared := desired[owner]; exact && !declared && !actual[owner].IsEmpty() {
+			for _, id := range remove {
+				if id == owner {
+					t.Fatalf("Exact plan removes the owner's entry: %v", remove)
+				}
+			}
+		}
+	})
+}

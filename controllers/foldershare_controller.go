@@ -62,8 +62,8 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	share.Status.ObservedGeneration = share.Generation
 	recordTransition(r.Recorder, &share, readyReason(before.Status.Conditions), o, "ApplyACL")
 	o.apply(&share.Status.Conditions, share.Generation)
-	if err := patchStatus(ctx, r.Client, before, &share, func(s *mailshiftv1.FolderShare) any { return s.Status }); err != nil {
-		return ctrl.Result{}, err
+	if res, err := writeStatus(ctx, r.Client, before, &share, func(s *mailshiftv1.FolderShare) any { return s.Status }); err != nil || !res.IsZero() {
+		return res, err
 	}
 	if !o.ready {
 		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), interval)}, nil

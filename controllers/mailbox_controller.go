@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -188,17 +186,4 @@ func quotaStatus(q []imapx.QuotaResource) []mailshiftv1.QuotaStatus {
 		out = append(out, mailshiftv1.QuotaStatus{Root: r.Root, Resource: r.Name, Usage: r.Usage, Limit: r.Limit})
 	}
 	return out
-}
-
-// patchStatus writes the status subresource only when it changed, as a merge patch against the object as
-// read, so concurrent writers of other fields are not overwritten. Conflicts surface as errors and the
-// reconcile is retried.
-func patchStatus[T client.Object](ctx context.Context, c client.Client, before, after T, status func(T) any) error {
-	if equality.Semantic.DeepEqual(status(before), status(after)) {
-		return nil
-	}
-	if err := c.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("patch status: %w", err)
-	}
-	return nil
 }

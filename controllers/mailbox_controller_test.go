@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -92,6 +93,15 @@ func TestSpecialFoldersPlacement(t *testing.T) {
 				if !f.Annotated {
 					t.Errorf("status says %s is not annotated", f.Mailbox)
 				}
+			}
+			// Zero counts are stored, not left out, so `kubectl get` shows "0 messages" rather than a blank.
+			var raw unstructured.Unstructured
+			raw.SetGroupVersionKind(mailshiftv1.GroupVersion.WithKind("Mailbox"))
+			if err := k8s.Get(context.Background(), key(ns, mb.Name), &raw); err != nil {
+				t.Fatal(err)
+			}
+			if n, found, _ := unstructured.NestedInt64(raw.Object, "status", "messages"); !found || n != 0 {
+				t.Errorf("status.messages = %d (stored: %v), want a stored 0 for an empty mailbox", n, found)
 			}
 			if mb.Status.Folders < 6 {
 				t.Errorf("status.folders = %d, want at least INBOX and five special folders", mb.Status.Folders)

@@ -35,8 +35,8 @@ func finishCheck[T client.Object](ctx context.Context, c client.Client, rec even
 	}
 	recordTransition(rec, after, previousReason, o, "Check")
 	o.apply(st.conditions, after.GetGeneration())
-	if err := patchStatus(ctx, c, before, after, status); err != nil {
-		return ctrl.Result{}, err
+	if res, err := writeStatus(ctx, c, before, after, status); err != nil || !res.IsZero() {
+		return res, err
 	}
 	if !o.ready {
 		log.FromContext(ctx).Info("check failed", "reason", o.reason, "message", o.message)

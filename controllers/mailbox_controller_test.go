@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -272,6 +274,29 @@ func TestFailureReasons(t *testing.T) {
 	}
 	for _, m := range all.Items {
 		assertNoSecret(t, "status of "+m.Name, strings.Join(conditionText(m.Status.Conditions), "\n"), wrongPassword, alice.Password)
+	}
+	// The IMAP operation metrics saw both outcomes, labelled by the error kind.
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]bool{}
+	for _, f := range families {
+		if f.GetName() != "mailshift_imap_operations_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && m.GetCounter().GetValue() > 0 {
+					results[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	for _, want := range []string{"ok", "AuthenticationFailed", "Unreachable", "TLSFailed"} {
+		if !results[want] {
+			t.Errorf("mailshift_imap_operations_total has no result=%q series; has %v", want, results)
+		}
 	}
 	if !strings.Contains(logBuf.String(), "check failed") {
 		t.Error("the controller log does not mention the failed checks at all; the secrecy check would be vacuous")

@@ -280,19 +280,4 @@ start() {
   echo "dovecot running: pid $(cat "$pidfile"), imap 127.0.0.1:$port, imaps 127.0.0.1:$tlsport, CA $d/ca.pem"
 }
 
-stop() {
-  [ $# -eq 1 ] || usage
-  [ -d "$1" ] || return 0
-  local d
-  d=$(cd "$1" && pwd)
-  ms_stop "$d/run/master.pid" dovecot
-  ms_rmrundir "$d" run
-}
-
-cmd=${1:-}
-shift || true
-case $cmd in
-start) start "$@" ;;
-stop) stop "$@" ;;
-*) usage ;;
-esac
+ms_main dovecot "$@"

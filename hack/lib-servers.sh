@@ -242,3 +242,24 @@ ms_watchdog() {
     done
   ' ms-watchdog "$watch" "$spid" "$pidfile" "$@" </dev/null >/dev/null 2>&1 &
 }
+
+# ms_stop_instance DIR NAME: stops the server whose master process is recorded in DIR/run/master.pid and
+# removes its run directory. A DIR that does not exist is already stopped.
+ms_stop_instance() {
+  [ -d "$1" ] || return 0
+  local d
+  d=$(cd "$1" && pwd)
+  ms_stop "$d/run/master.pid" "$2"
+  ms_rmrundir "$d" run
+}
+
+# ms_main NAME ARGS...: the start|stop command line shared by the server scripts; they define start and usage.
+ms_main() {
+  local name=$1 cmd=${2:-}
+  shift 2 || shift $#
+  case $cmd in
+  start) start "$@" ;;
+  stop) [ $# -eq 1 ] || usage; ms_stop_instance "$1" "$name" ;;
+  *) usage ;;
+  esac
+}

@@ -13,7 +13,7 @@ CONTROLPLANE := $(CACHE)/controlplane/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE)
 GO_TEST_FLAGS ?=
 
-.PHONY: all build generate verify-generated deps controlplane controlplane-tools test test-unit test-integration demo demo-down vet fmt clean
+.PHONY: all build generate verify-generated deps controlplane controlplane-tools test fuzz bench-pst test-unit test-integration demo demo-down vet fmt clean
 
 all: build
 
@@ -63,6 +63,15 @@ test: verify-generated fmt vet deps controlplane
 	@mkdir -p $(CACHE)
 	go test -v -count=1 -timeout 25m $(GO_TEST_FLAGS) ./... 2>&1 | tee $(CACHE)/test.log | \
 	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
+	bash hack/fuzz-brief.sh
+
+## fuzz: every fuzz target for FUZZTIME each (default 5s; e.g. FUZZTIME=5m make fuzz).
+fuzz:
+	bash hack/fuzz-brief.sh
+
+## bench-pst: mailshift's PST reader against readpst on the same fixtures, in the same run.
+bench-pst: deps
+	bash hack/bench-pst.sh
 
 ## demo: the operator doing real work on a local control plane and a local Dovecot.
 demo: deps controlplane-tools build

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module briefly (FUZZTIME each, default 5s), so that `make test` exercises the
+# parsers with fresh random inputs on every run, not only with their seed corpora. A crash fails the run and
+# leaves the failing input under the package's testdata/fuzz/ for `go test` to replay.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${FUZZTIME:-5s}
+status=0
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  ls "$dir"/*_test.go >/dev/null 2>&1 || continue
+  targets=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //' | sort -u || true)
+  for t in $targets; do
+    echo "fuzz $pkg $t ($fuzztime)"
+    if ! go test "$pkg" -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" >"${TMPDIR:-/tmp}/fuzz-$t.log" 2>&1; then
+      echo "FAIL: fuzz $pkg $t"; tail -n 30 "${TMPDIR:-/tmp}/fuzz-$t.log"; status=1
+    fi
+  done
+done
+exit $status

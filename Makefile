@@ -13,7 +13,7 @@ CONTROLPLANE := $(CACHE)/controlplane/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE)
 GO_TEST_FLAGS ?=
 
-.PHONY: all build generate verify-generated deps controlplane controlplane-tools test fuzz bench-pst test-unit test-integration demo demo-down vet fmt clean
+.PHONY: all build generate verify-generated deps controlplane controlplane-tools test fuzz bench-pst demo demo-down vet fmt clean
 
 all: build
 

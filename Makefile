@@ -40,7 +40,7 @@ verify-generated: generate
 
 ## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo.
 deps:
-	bash hack/install-deps.sh
+	bash hack/install-deps.sh imap pst
 
 ## controlplane: etcd and kube-apiserver (what the tests need) built from source into the cache.
 controlplane:

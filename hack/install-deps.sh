@@ -17,6 +17,8 @@ cache=${MAILSHIFT_CACHE:-$top/.cache}
 
 declare -A PKG_GROUPS=(
   [imap]="dovecot-imapd dovecot-core cyrus-common cyrus-admin sasl2-bin openssl"
+  # readpst, the peer the PST reader is checked and benchmarked against; GNU time for peak RSS.
+  [pst]="pst-utils time"
 )
 
 groups=("$@")

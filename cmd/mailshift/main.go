@@ -21,6 +21,7 @@ func usage(w io.Writer) {
 
 Usage:
   mailshift ping imap://USER@HOST:PORT [flags]   log in and report what the server offers ("Ping Server")
+  mailshift pst inspect|export FILE ...          read an Outlook PST file: folder tree, or export as .eml/mbox
   mailshift version
 
 Run 'mailshift ping -h' for its flags.
@@ -35,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "ping":
 		return ping(args[1:], stdout, stderr)
+	case "pst":
+		return pstCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailshift", version)
 		return 0

@@ -43,16 +43,7 @@ func (f *File) readPage(ib int64, bid BID, ptype byte) (*page, error) {
 	if t[0] != ptype || t[1] != ptype {
 		return nil, corrupt("page type 0x%02X/0x%02X, want 0x%02X", t[0], t[1], ptype)
 	}
-	wSig := binary.LittleEndian.Uint16(t[2:4])
-	var crc uint32
-	var tbid BID
-	if l.idSize == 4 {
-		tbid = BID(binary.LittleEndian.Uint32(t[4:8]))
-		crc = binary.LittleEndian.Uint32(t[8:12])
-	} else {
-		crc = binary.LittleEndian.Uint32(t[4:8])
-		tbid = BID(binary.LittleEndian.Uint64(t[8:16]))
-	}
+	wSig, crc, tbid := l.trailerTail(t)
 	if tbid != bid {
 		return nil, corrupt("trailer BID 0x%X, expected 0x%X", uint64(tbid), uint64(bid))
 	}

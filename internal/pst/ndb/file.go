@@ -203,3 +203,13 @@ func (f *File) readRaw(off int64, n int) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("ndb: read at 0x%X: %w", off, err)
 }
+
+// trailerTail decodes what page trailers and block trailers share from byte 2 on: the signature, then the
+// CRC and the BID, in the order of the format (ANSI puts the 4-byte BID first, Unicode the CRC).
+func (l *layout) trailerTail(t []byte) (sig uint16, crc uint32, bid BID) {
+	sig = binary.LittleEndian.Uint16(t[2:4])
+	if l.idSize == 4 {
+		return sig, binary.LittleEndian.Uint32(t[8:12]), BID(binary.LittleEndian.Uint32(t[4:8]))
+	}
+	return sig, binary.LittleEndian.Uint32(t[4:8]), BID(binary.LittleEndian.Uint64(t[8:16]))
+}

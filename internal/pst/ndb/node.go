@@ -200,16 +200,7 @@ func (f *File) readBlock(e bbtEntry, nid NID, what string) ([]byte, error) {
 	}
 	t := buf[total-l.blockTrailerSize:]
 	cb := int(binary.LittleEndian.Uint16(t[0:2]))
-	wSig := binary.LittleEndian.Uint16(t[2:4])
-	var crc uint32
-	var tbid BID
-	if l.idSize == 4 {
-		tbid = BID(binary.LittleEndian.Uint32(t[4:8]))
-		crc = binary.LittleEndian.Uint32(t[8:12])
-	} else {
-		crc = binary.LittleEndian.Uint32(t[4:8])
-		tbid = BID(binary.LittleEndian.Uint64(t[8:16]))
-	}
+	wSig, crc, tbid := l.trailerTail(t)
 	if cb != e.cb {
 		return nil, corrupt("trailer cb %d, BBT says %d", cb, e.cb)
 	}

@@ -64,6 +64,7 @@ test: verify-generated fmt vet deps controlplane
 	go test -v -count=1 -timeout 25m $(GO_TEST_FLAGS) ./... 2>&1 | tee $(CACHE)/test.log | \
 	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
 	bash hack/fuzz-brief.sh
+	@echo "tests: $$(grep -cE '^\s*--- PASS' $(CACHE)/test.log) passed, $$(grep -cE '^\s*--- FAIL' $(CACHE)/test.log) failed, $$(grep -cE '^\s*--- SKIP' $(CACHE)/test.log) skipped"
 
 ## fuzz: every fuzz target for FUZZTIME each (default 5s; e.g. FUZZTIME=5m make fuzz).
 fuzz:

@@ -20,18 +20,10 @@ func allMessages(t testing.TB, f *File) []*Message {
 	t.Helper()
 	var out []*Message
 	err := f.Folders(func(fo *Folder) error {
-		nids, err := fo.MessageNIDs()
-		if err != nil {
-			return err
-		}
-		for _, nid := range nids {
-			m, err := f.Message(nid)
-			if err != nil {
-				return err
-			}
+		return fo.Messages(func(m *Message) error {
 			out = append(out, m)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatal(err)

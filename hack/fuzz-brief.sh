@@ -12,9 +12,20 @@ for pkg in $(go list ./...); do
   targets=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //' | sort -u || true)
   for t in $targets; do
     echo "fuzz $pkg $t ($fuzztime)"
-    if ! go test "$pkg" -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" >"${TMPDIR:-/tmp}/fuzz-$t.log" 2>&1; then
-      echo "FAIL: fuzz $pkg $t"; tail -n 30 "${TMPDIR:-/tmp}/fuzz-$t.log"; status=1
-    fi
+    log="${TMPDIR:-/tmp}/fuzz-$t.log"
+    for attempt in 1 2; do
+      if go test "$pkg" -run '^$' -fuzz "^$t\$" -fuzztime "$fuzztime" >"$log" 2>&1; then
+        break
+      fi
+      # Go's fuzzer sometimes reports "context deadline exceeded" when -fuzztime ends while a worker is busy
+      # (minimizing, or between inputs) although no input failed; only a written failing input is a finding.
+      if ! grep -q "Failing input written" "$log" && grep -q "context deadline exceeded" "$log" && [ $attempt = 1 ]; then
+        echo "  (fuzzer stopped on its deadline without a failing input; running $t once more)"
+        continue
+      fi
+      echo "FAIL: fuzz $pkg $t"; tail -n 30 "$log"; status=1
+      break
+    done
   done
 done
 exit $status

@@ -430,15 +430,8 @@ func TestCrypt(t *testing.T) {
 		}
 		n, bytes := 0, int64(0)
 		err := f.Folders(func(fo *Folder) error {
-			nids, err := fo.MessageNIDs()
-			if err != nil {
-				return err
-			}
-			for _, nid := range nids {
-				m, err := f.Message(nid)
-				if err != nil {
-					return err
-				}
+			return fo.Messages(func(m *Message) error {
+				nid := m.NID
 				if m.Subject == "" || m.String(propBody) == "" && m.String(propHTML) == "" {
 					if _, ok := m.Get(propHTML); !ok {
 						t.Errorf("%s: item %#x has no subject or body", c.name, uint32(nid))
@@ -467,8 +460,8 @@ func TestCrypt(t *testing.T) {
 					bytes += k
 				}
 				n++
-			}
-			return nil
+				return nil
+			})
 		})
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)

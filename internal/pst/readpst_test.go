@@ -395,30 +395,23 @@ func rpReadOurs(t *testing.T, dir, name string, q rpQuirks) (map[string][]*rpMes
 				t.Errorf("folder %q: no FAI item of class IPM without subject, which readpst exports as a mail", fo.Path)
 			}
 		}
-		nids, err := fo.MessageNIDs()
-		if err != nil {
-			return err
-		}
-		for _, nid := range nids {
-			m, err := f.Message(nid)
-			if err != nil {
-				return err
-			}
+		return fo.Messages(func(m *Message) error {
+			nid := m.NID
 			if !rpIsMail(m.Class) {
-				continue
+				return nil
 			}
 			if slices.Contains(q.notExported, uint32(nid)) {
 				t.Logf("folder %q: left out NID %#x %q, a message readpst misreads as a folder", fo.Path, uint32(nid), m.Subject)
 				skipped++
-				continue
+				return nil
 			}
 			om, err := rpOurMessage(t, m, fmt.Sprintf("NID %#x (%s)", uint32(nid), m.Class))
 			if err != nil {
 				return err
 			}
 			res[fo.Path] = append(res[fo.Path], om)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)

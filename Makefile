@@ -38,9 +38,10 @@ verify-generated: generate
 	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac; \
 	  git diff --stat -- api config/crd config/rbac; exit 1; fi
 
-## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo.
+## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo, readpst, and the
+## independent parsers the conversion tests check their output with.
 deps:
-	bash hack/install-deps.sh imap pst
+	bash hack/install-deps.sh imap pst oracle
 
 ## controlplane: etcd and kube-apiserver (what the tests need) built from source into the cache.
 controlplane:

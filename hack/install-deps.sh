@@ -19,6 +19,9 @@ declare -A PKG_GROUPS=(
   [imap]="dovecot-imapd dovecot-core cyrus-common cyrus-admin sasl2-bin openssl"
   # readpst, the peer the PST reader is checked and benchmarked against; GNU time for peak RSS.
   [pst]="pst-utils time"
+  # Independent parsers the conversion tests check their output with (internal/oracle): Python's email
+  # package, libkolabxml's Kolab v3 reader, icalendar, vobject and dateutil for recurrence expansion.
+  [oracle]="python3 python3-kolabformat python3-icalendar python3-vobject python3-dateutil"
 )
 
 groups=("$@")

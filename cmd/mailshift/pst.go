@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailshift/mailshift/internal/convert"
+	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/pst"
 	"github.com/mailshift/mailshift/internal/pst/ndb"
 )
@@ -31,10 +33,14 @@ const (
       Print the folder tree of the PST with the number of items of each message class and of hidden
       folder-associated (FAI) items. --json prints {"folders":[{"path":"Inbox/Sub","items":{"IPM.Note":3},"fai":2}]}
       with paths "/"-separated below the top of the PST ("" is the top itself), folders in depth-first order.
-  mailshift pst export FILE --to DIR [--format eml|mbox] [--force] [--codepage N] [--jobs N]
+  mailshift pst export FILE --to DIR [--format eml|mbox] [--groupware kolab3|ical|kolab2] [--force]
+                        [--codepage N] [--jobs N]
       Write every normal item as an RFC 5322 message: DIR/<folder path>/<n>.eml, or one mbox per folder,
-      DIR/<folder path>/folder.mbox. Files are written atomically; existing files are refused unless --force.
-      --jobs N folders are exported in parallel (default: the number of CPUs).
+      DIR/<folder path>/folder.mbox. Mail keeps its headers, bodies (RTF decompressed) and attachments;
+      calendar items, contacts, lists, tasks, notes and journal entries become groupware objects: Kolab v3
+      (default), plain iCalendar/vCard (ical) or Kolab v2 XML (kolab2). What could not be carried over
+      exactly is reported as a warning on stderr. Files are written atomically; existing files are refused
+      unless --force. --jobs N folders are exported in parallel (default: the number of CPUs).
   --codepage N: Windows code page for ANSI strings of a file that records none (old Outlook 97-2002 files
       written on a non-Western Windows, e.g. 932 for Japanese); default 1252.
 
@@ -241,6 +247,7 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 	force := fset.Bool("force", false, "replace files that already exist")
 	codepage := fset.Int("codepage", 0, "code page of ANSI strings when the file records none")
 	jobs := fset.Int("jobs", runtime.NumCPU(), "folders exported in parallel")
+	gwFormat := fset.String("groupware", "kolab3", "format of groupware items: kolab3, ical or kolab2")
 	fset.Usage = func() { fmt.Fprint(stderr, pstUsageMessage) }
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
@@ -250,16 +257,26 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailshift pst export: need one FILE, --to DIR and --format eml or mbox\n\n%s", pstUsageMessage)
 		return pstExitUsage
 	}
+	gw, ok := groupwareFormats[*gwFormat]
+	if !ok {
+		fmt.Fprintf(stderr, "mailshift pst export: --groupware must be kolab3, ical or kolab2, not %q\n\n%s", *gwFormat, pstUsageMessage)
+		return pstExitUsage
+	}
 	f, code := openPST(pos[0], *codepage, stderr)
 	if f == nil {
 		return code
 	}
 	defer f.Close()
+	conv, err := convert.New(f, convert.Options{Format: gw, Addresses: convert.ScanAddresses(f)})
+	if err != nil {
+		fmt.Fprintf(stderr, "mailshift pst: %s: %s\n", pos[0], describeOpenError(pos[0], err))
+		return pstExitNotPST
+	}
 	if err := os.MkdirAll(*to, 0o755); err != nil {
 		fmt.Fprintf(stderr, "mailshift pst: %v\n", err)
 		return pstExitFailure
 	}
-	ex := &exporter{f: f, dir: *to, mbox: *format == "mbox", force: *force}
+	ex := &exporter{f: f, conv: conv, dir: *to, mbox: *format == "mbox", force: *force}
 	// Read the tree first, then export folders in parallel: a File is safe for concurrent use, and each
 	// folder's items are numbered in contents-table order whatever the scheduling.
 	var folders []*pst.Folder
@@ -294,6 +311,10 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 			ex.problems = append(ex.problems, walkErr.Error())
 		}
 	}
+	sort.Strings(ex.warnings)
+	for _, w := range ex.warnings {
+		fmt.Fprintf(stderr, "mailshift pst: warning: %s\n", w)
+	}
 	for _, p := range ex.problems {
 		fmt.Fprintf(stderr, "mailshift pst: %s\n", p)
 	}
@@ -309,12 +330,36 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 type exporter struct {
 	mu       sync.Mutex // guards items, folders, problems
 	f        *pst.File
+	conv     *convert.Converter
 	dir      string
 	mbox     bool
 	force    bool
 	items    int
 	folders  int
 	problems []string
+	warnings []string
+}
+
+var groupwareFormats = map[string]groupware.Format{"kolab3": groupware.FormatKolab3, "ical": groupware.FormatICal, "kolab2": groupware.FormatKolab2}
+
+// convert writes one item and records its warnings, which name the item.
+func (ex *exporter) convert(w io.Writer, path string, n int, nid ndb.NID) (*convert.Result, error) {
+	m, err := ex.f.Message(nid)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ex.conv.Convert(w, m)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Warnings) > 0 {
+		ex.mu.Lock()
+		for _, wn := range res.Warnings {
+			ex.warnings = append(ex.warnings, fmt.Sprintf("folder %q item %d (NID %#x): %s", path, n, uint32(nid), wn))
+		}
+		ex.mu.Unlock()
+	}
+	return res, nil
 }
 
 // folderDir is the directory of a folder below the output directory. Each path element is made safe to use
@@ -378,11 +423,8 @@ func (ex *exporter) folder(fo *pst.Folder) {
 	for i, nid := range nids {
 		target := filepath.Join(dir, fmt.Sprintf("%d.eml", i+1))
 		err := writeAtomic(target, ex.force, func(w io.Writer) error {
-			m, err := ex.f.Message(nid)
-			if err != nil {
-				return err
-			}
-			return m.WriteEML(w)
+			_, err := ex.convert(w, fo.Path, i+1, nid)
+			return err
 		})
 		if err != nil {
 			ex.problem("folder %q item %d (NID %#x): %v", fo.Path, i+1, uint32(nid), err)
@@ -405,7 +447,7 @@ func (ex *exporter) folderMbox(fo *pst.Folder, nids []ndb.NID, target string) {
 		defer scratch.Close()
 		bw := bufio.NewWriter(w)
 		for i, nid := range nids {
-			date, err := ex.mboxItem(scratch, nid)
+			date, err := ex.mboxItem(scratch, fo.Path, i+1, nid)
 			if err != nil {
 				ex.problem("folder %q item %d (NID %#x): %v", fo.Path, i+1, uint32(nid), err)
 				continue
@@ -431,25 +473,22 @@ func (ex *exporter) folderMbox(fo *pst.Folder, nids []ndb.NID, target string) {
 
 // mboxItem converts one item into scratch (emptied first) in mbox form and returns its date for the
 // "From " line.
-func (ex *exporter) mboxItem(scratch *os.File, nid ndb.NID) (time.Time, error) {
+func (ex *exporter) mboxItem(scratch *os.File, path string, n int, nid ndb.NID) (time.Time, error) {
 	if err := scratch.Truncate(0); err != nil {
 		return time.Time{}, err
 	}
 	if _, err := scratch.Seek(0, io.SeekStart); err != nil {
 		return time.Time{}, err
 	}
-	m, err := ex.f.Message(nid)
+	bw := bufio.NewWriter(scratch)
+	mw := &mboxrdWriter{w: bw}
+	res, err := ex.convert(mw, path, n, nid)
 	if err != nil {
 		return time.Time{}, err
 	}
-	date := m.Time(0x0E06) // PR_MESSAGE_DELIVERY_TIME
+	date := res.InternalDate
 	if date.IsZero() {
 		date = time.Unix(0, 0)
-	}
-	bw := bufio.NewWriter(scratch)
-	mw := &mboxrdWriter{w: bw}
-	if err := m.WriteEML(mw); err != nil {
-		return date, err
 	}
 	if err := mw.Close(); err != nil {
 		return date, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailshift/mailshift/internal/testfixtures"
 
+	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/pst"
 )
 
@@ -336,12 +337,16 @@ func TestPSTExportBadItem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		conv, err := convert.New(f, convert.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		f.Folders(func(fo *pst.Folder) error {
 			nids, _ := fo.MessageNIDs()
 			for _, nid := range nids {
 				rr.rec, rr.seen = true, nil
 				if m, err := f.Message(nid); err == nil {
-					m.WriteEML(io.Discard)
+					conv.Convert(io.Discard, m)
 				}
 				rr.rec = false
 				out[uint32(nid)] = rr.seen
@@ -397,5 +402,40 @@ func TestPSTExportBadItem(t *testing.T) {
 	}
 	if code := run([]string{"pst", "inspect", damaged}, &out, &errb); code != 1 {
 		t.Errorf("inspect exit %d, want 1", code)
+	}
+}
+
+// TestPSTExportGroupware: export goes through the converter, so calendar items, contacts, lists, tasks,
+// notes and journal entries come out as groupware objects in the chosen format, and an unknown format is
+// bad usage.
+func TestPSTExportGroupware(t *testing.T) {
+	file := filepath.Join(pstFixtureDir(t), "hughbe-hughbe_Outlook.pst")
+	for _, c := range []struct {
+		format string
+		want   map[string]string // folder → what its first item's message must contain
+	}{
+		{"kolab3", map[string]string{"Calendar": "X-Kolab-Type: application/x-vnd.kolab.event", "Contacts": "X-Kolab-Type: application/x-vnd.kolab.", "Tasks": "X-Kolab-Type: application/x-vnd.kolab.task", "Journal": "X-Kolab-Type: application/x-vnd.kolab.journal"}},
+		{"kolab2", map[string]string{"Calendar": "application/x-vnd.kolab.event", "Tasks": "<task"}},
+		{"ical", map[string]string{"Calendar": "BEGIN:VEVENT", "Contacts": "BEGIN:VCARD", "Tasks": "BEGIN:VTODO", "Journal": "BEGIN:VJOURNAL"}},
+	} {
+		to := filepath.Join(t.TempDir(), c.format)
+		var out, errb bytes.Buffer
+		if code := run([]string{"pst", "export", file, "--to", to, "--groupware", c.format}, &out, &errb); code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.format, code, errb.String())
+		}
+		for folder, want := range c.want {
+			b, err := os.ReadFile(filepath.Join(to, folder, "1.eml"))
+			if err != nil {
+				t.Errorf("%s: %v", c.format, err)
+				continue
+			}
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s: %s/1.eml lacks %q", c.format, folder, want)
+			}
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"pst", "export", file, "--to", t.TempDir(), "--groupware", "vcs"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--groupware") {
+		t.Errorf("--groupware vcs: exit %d, stderr %q", code, errb.String())
 	}
 }

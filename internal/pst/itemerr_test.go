@@ -117,7 +117,8 @@ func TestOneBadItem(t *testing.T) {
 	read := 0
 	err = fo2.Messages(func(m *Message) error {
 		read++
-		return m.WriteEML(&bytes.Buffer{})
+		_, err := readAll(m, 0)
+		return err
 	})
 	var ie ItemErrors
 	if !errors.As(err, &ie) || len(ie) != 1 || ie[0].NID != bad {

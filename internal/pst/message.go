@@ -203,6 +203,10 @@ type Recipient struct {
 	Address     string // PR_EMAIL_ADDRESS: SMTP address or an Exchange DN, depending on AddressType
 	AddressType string // "SMTP", "EX", ...
 	SMTPAddress string // PR_SMTP_ADDRESS when present
+	// Flags is PR_RECIPIENT_FLAGS (0x0002: the meeting organizer, 0x0001: sendable); TrackStatus is
+	// PR_RECIPIENT_TRACKSTATUS, a meeting attendee's response (2 tentative, 3 accepted, 4 declined).
+	Flags       int
+	TrackStatus int
 }
 
 // Recipient types.
@@ -243,6 +247,14 @@ func (m *Message) Recipients() (_ []Recipient, err error) {
 		}
 		if ok {
 			r.Type = int(intValue(v))
+		}
+		for _, x := range []struct {
+			id  uint16
+			dst *int
+		}{{propRecipientFlags, &r.Flags}, {propRecipientTrackStatus, &r.TrackStatus}} {
+			if v, ok, err := tc.Get(i, x.id); err == nil && ok {
+				*x.dst = int(intValue(v))
+			}
 		}
 		for _, x := range []struct {
 			id  uint16
@@ -416,4 +428,28 @@ func (a *Attachment) Embedded() (_ *Message, err error) {
 		return nil, fmt.Errorf("attachment %#x embedded message %#x: %w", uint32(a.NID), uint32(nid), err)
 	}
 	return m, nil
+}
+
+// OpenObject streams the data of an OLE attachment (method 6): the compound-file storage held in the
+// PtypObject value of PR_ATTACH_DATA_OBJ, read from its subnode.
+func (a *Attachment) OpenObject() (io.ReadCloser, error) {
+	v, ok := a.pc.Get(propAttachDataBin)
+	if !ok {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	if v.Type == ltp.PtypBinary {
+		return a.Open()
+	}
+	if v.Type != ltp.PtypObject {
+		return nil, fmt.Errorf("attachment %#x: data is of type %#x, not an object", uint32(a.NID), uint16(v.Type))
+	}
+	onid, _, err := v.Object()
+	if err != nil {
+		return nil, fmt.Errorf("attachment %#x: %w", uint32(a.NID), err)
+	}
+	n, err := a.node.Subnode(ndb.NID(onid))
+	if err != nil {
+		return nil, fmt.Errorf("attachment %#x object %#x: %w", uint32(a.NID), onid, err)
+	}
+	return io.NopCloser(io.NewSectionReader(n, 0, n.Size())), nil
 }

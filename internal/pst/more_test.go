@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,9 +53,8 @@ func TestEmbeddedThreeDeep(t *testing.T) {
 				if next, err = a.Embedded(); err != nil {
 					t.Fatalf("depth %d: %v", depth, err)
 				}
-				var buf bytes.Buffer
-				if err := next.WriteEML(&buf); err != nil {
-					t.Fatalf("depth %d: eml: %v", depth, err)
+				if _, err := readAll(next, depth); err != nil {
+					t.Fatalf("depth %d: %v", depth, err)
 				}
 				break
 			}
@@ -218,35 +216,6 @@ func TestNamedProps(t *testing.T) {
 	}
 }
 
-// TestWriteEML converts every normal item of every fixture and parses the result back.
-func TestWriteEML(t *testing.T) {
-	dir, names := fixtureNames(t)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			f := openFixture(t, dir, name)
-			for _, m := range allMessages(t, f) {
-				var buf bytes.Buffer
-				if err := m.WriteEML(&buf); err != nil {
-					t.Errorf("%#x: %v", uint32(m.NID), err)
-					continue
-				}
-				msg, err := mail.ReadMessage(&buf)
-				if err != nil {
-					t.Errorf("%#x: net/mail: %v", uint32(m.NID), err)
-					continue
-				}
-				if msg.Header.Get("Content-Type") == "" {
-					t.Errorf("%#x: no Content-Type", uint32(m.NID))
-				}
-				if _, err := io.ReadAll(msg.Body); err != nil {
-					t.Errorf("%#x: body: %v", uint32(m.NID), err)
-				}
-			}
-		})
-	}
-}
-
 // TestConcurrent reads all folders of a fixture from several goroutines at once (run with -race).
 func TestConcurrent(t *testing.T) {
 	dir := fixtureDir(t)
@@ -274,7 +243,7 @@ func TestConcurrent(t *testing.T) {
 						return
 					}
 					m.Props()
-					if err := m.WriteEML(io.Discard); err != nil {
+					if _, err := readAll(m, 0); err != nil {
 						errs <- err
 					}
 				}
@@ -352,7 +321,7 @@ func TestDamaged(t *testing.T) {
 				}
 				m.Props()
 				m.Recipients()
-				_ = m.WriteEML(io.Discard)
+				_, _ = readAll(m, 0)
 			}
 			return nil
 		})

@@ -1,0 +1,155 @@
+package rtf
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// [MS-OXRTFCP] 2.1.3.1.1: the header is COMPSIZE, RAWSIZE, COMPTYPE and CRC, four little-endian DWORDs.
+const headerSize = 16
+
+// COMPTYPE values ([MS-OXRTFCP] 2.1.3.1.1).
+const (
+	compTypeCompressed   = 0x75465A4C // "LZFu"
+	compTypeUncompressed = 0x414C454D // "MELA"
+)
+
+// dictSize is the size of the circular dictionary of [MS-OXRTFCP] 2.1.2.2; offsets in references are 12
+// bits wide, so they address exactly this many bytes.
+const dictSize = 4096
+
+// initialDictionary is the string the dictionary starts with ([MS-OXRTFCP] 2.1.2.1): the RTF boilerplate
+// compressors can refer to from the first byte on. It is 207 bytes long, and writing starts right after it.
+const initialDictionary = "{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}" +
+	"{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier" +
+	"{\\colortbl\\red0\\green0\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx"
+
+// maxPrealloc bounds the buffer allocated up front from the untrusted RAWSIZE. The output can still grow
+// past it (a reference is 2 bytes and expands to at most 17, so the output is at most 8 times the input),
+// but only as the input really produces it.
+const maxPrealloc = 64 << 20
+
+// Decompress returns the RTF document held in a PR_RTF_COMPRESSED property ([MS-OXRTFCP]).
+//
+// The error is ErrNotCompressedRTF (wrapped) when data has no valid header, and a *CorruptError when the
+// header is valid but the rest is not: data shorter than COMPSIZE, a CRC that does not match, a token cut
+// off, or no end marker.
+//
+// Real files are not always exact, so Decompress is lenient where that loses nothing:
+//   - Bytes after the COMPSIZE+4 the header announces are not part of the stream and are ignored.
+//   - Output beyond RAWSIZE is cut off: RAWSIZE is the size of the document, and what a decoder produces
+//     past it comes from padding, never from the document.
+//   - An end marker that comes before RAWSIZE bytes were produced ends the document there: the CRC
+//     vouches for the compressed bytes, not for RAWSIZE, and the end marker is where the compressor
+//     stopped ([MS-OXRTFCP] 2.2.1.2).
+//   - A stream that fills RAWSIZE bytes needs no end marker after that point.
+//   - For the uncompressed form ("MELA") the CRC field is not checked (writers must set it to 0, and
+//     there is nothing for it to protect), and a RAWSIZE up to 12 bytes larger than the content is taken
+//     to count the header bytes, as COMPSIZE does.
+func Decompress(data []byte) ([]byte, error) {
+	if len(data) < 12 {
+		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrNotCompressedRTF, len(data), headerSize)
+	}
+	compType := binary.LittleEndian.Uint32(data[8:])
+	if compType != compTypeCompressed && compType != compTypeUncompressed {
+		return nil, fmt.Errorf("%w: COMPTYPE %#08x is neither LZFu nor MELA", ErrNotCompressedRTF, compType)
+	}
+	if len(data) < headerSize {
+		return nil, corrupt(len(data), Truncated, "header has %d of %d bytes", len(data), headerSize)
+	}
+	compSize := binary.LittleEndian.Uint32(data[0:])
+	rawSize := binary.LittleEndian.Uint32(data[4:])
+	crc := binary.LittleEndian.Uint32(data[12:])
+
+	// COMPSIZE counts the CONTENTS plus the 12 header bytes that follow it ([MS-OXRTFCP] 2.1.3.1.1).
+	if compSize < headerSize-4 {
+		return nil, corrupt(0, BadSize, "COMPSIZE %d is smaller than the %d header bytes it includes", compSize, headerSize-4)
+	}
+	end := uint64(compSize) + 4
+	if end > uint64(len(data)) {
+		return nil, corrupt(len(data), Truncated, "COMPSIZE %d announces %d bytes, the data has %d", compSize, end, len(data))
+	}
+	contents := data[headerSize:end]
+
+	if compType == compTypeUncompressed {
+		// RAWDATA: the document itself, RAWSIZE bytes of it. Some writers (Aspose.Email, in the
+		// fixtures) count the 12 header bytes in RAWSIZE as they do in COMPSIZE; the content COMPSIZE
+		// delimits is then the whole document.
+		n := uint64(rawSize)
+		if n > uint64(len(contents)) {
+			if n > uint64(len(contents))+headerSize-4 {
+				return nil, corrupt(headerSize+len(contents), BadSize, "RAWSIZE %d is larger than the %d uncompressed bytes", rawSize, len(contents))
+			}
+			n = uint64(len(contents))
+		}
+		return append([]byte(nil), contents[:n]...), nil
+	}
+
+	if got := rtfCRC(contents); got != crc {
+		return nil, corrupt(12, BadCRC, "header says %#08x, the %d content bytes give %#08x", crc, len(contents), got)
+	}
+	return decompressLZFu(contents, rawSize)
+}
+
+// decompressLZFu decodes COMPRESSEDDATA ([MS-OXRTFCP] 2.1.3.1.1, 2.2.1.2): runs of a control byte followed
+// by up to 8 tokens, its bits read least significant first; a 0 bit is a literal byte, a 1 bit a 2-byte
+// big-endian dictionary reference whose top 12 bits are an offset into the circular dictionary and whose
+// low 4 bits are the length minus 2. Every output byte is also written to the dictionary. A reference
+// whose offset equals the current write position is the end marker.
+func decompressLZFu(contents []byte, rawSize uint32) ([]byte, error) {
+	var dict [dictSize]byte
+	copy(dict[:], initialDictionary)
+	w := len(initialDictionary)
+
+	limit := int(min(uint64(rawSize), 8*uint64(len(contents)))) // at most 8 output bytes per input byte
+	out := make([]byte, 0, min(limit, maxPrealloc))
+	if limit == 0 {
+		return out, nil
+	}
+
+	i := 0
+	for i < len(contents) {
+		control := contents[i]
+		i++
+		for bit := uint(0); bit < 8; bit++ {
+			if control&(1<<bit) == 0 {
+				if i >= len(contents) {
+					break
+				}
+				b := contents[i]
+				i++
+				dict[w] = b
+				w = (w + 1) & (dictSize - 1)
+				out = append(out, b)
+				if len(out) == limit {
+					return out, nil
+				}
+				continue
+			}
+			if i >= len(contents) {
+				break
+			}
+			if i+1 >= len(contents) {
+				return nil, corrupt(headerSize+i, Truncated, "dictionary reference cut off after its first byte")
+			}
+			ref := int(contents[i])<<8 | int(contents[i+1])
+			i += 2
+			offset, length := ref>>4, ref&0xF+2
+			if offset == w {
+				return out, nil // end marker
+			}
+			for k := range length {
+				b := dict[(offset+k)&(dictSize-1)]
+				// Written one byte at a time: a reference may overlap the bytes it is producing
+				// ([MS-OXRTFCP] 4.2), which then repeat.
+				dict[w] = b
+				w = (w + 1) & (dictSize - 1)
+				out = append(out, b)
+				if len(out) == limit {
+					return out, nil
+				}
+			}
+		}
+	}
+	return nil, corrupt(headerSize+len(contents), Truncated, "no end marker after %d of the %d bytes RAWSIZE announces", len(out), rawSize)
+}

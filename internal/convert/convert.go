@@ -94,7 +94,7 @@ func (c *Converter) Convert(w io.Writer, m *pst.Message) (res *Result, err error
 			err = fmt.Errorf("item %#x (%s): internal error converting a damaged item: %v", uint32(m.NID), m.Class, r)
 		}
 	}()
-	id := identity{store: c.storeKey, nid: uint32(m.NID), created: unixNano(props{m}.time(tagCreationTime))}
+	id := c.identity(m)
 	res = &Result{Class: m.Class, Kind: ItemKind(m.Class)}
 	res.Flags = flags(m, res)
 	res.InternalDate = internalDate(m)
@@ -128,6 +128,20 @@ func (c *Converter) Convert(w io.Writer, m *pst.Message) (res *Result, err error
 	}
 	res.Size = cw.n
 	return res, nil
+}
+
+func (c *Converter) identity(m *pst.Message) identity {
+	return identity{store: c.storeKey, nid: uint32(m.NID), created: unixNano(props{m}.time(tagCreationTime))}
+}
+
+// MessageID is the Message-ID Convert writes for m, found without converting it: a migration checks it
+// against the target folder before it spends the work.
+func (c *Converter) MessageID(m *pst.Message) string {
+	id := c.identity(m)
+	if ItemKind(m.Class) != groupware.KindMail {
+		return id.messageID()
+	}
+	return mailMessageID(m, id)
 }
 
 type countingWriter struct {

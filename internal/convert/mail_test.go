@@ -721,3 +721,19 @@ func BenchmarkConvert(b *testing.B) {
 	b.SetBytes(bytes / int64(b.N))
 	b.ReportMetric(float64(len(ms)*b.N)/b.Elapsed().Seconds(), "items/s")
 }
+
+// TestMessageIDWithoutConverting: MessageID predicts the Message-ID Convert writes, for every item of every
+// fixture.
+func TestMessageIDWithoutConverting(t *testing.T) {
+	dir, names := fixtureNames(t)
+	for _, name := range names {
+		fx := openFixture(t, dir, name, Options{})
+		ms, _ := fx.items(t)
+		for _, m := range ms {
+			_, res := fx.convert(t, m)
+			if got := fx.conv.MessageID(m); got != res.MessageID {
+				t.Errorf("%s item %#x: MessageID %q, Convert wrote %q", name, uint32(m.NID), got, res.MessageID)
+			}
+		}
+	}
+}

@@ -18,7 +18,11 @@ import (
 
 // writeMail writes m as an RFC 5322 message: header, then the MIME tree of bodies and attachments.
 func (c *Converter) writeMail(w *bufio.Writer, m *pst.Message, id identity, res *Result, top bool) error {
-	msgID := c.writeHeaders(w, m, id, res)
+	forceID := ""
+	if top && ItemKind(m.Class) != groupware.KindMail {
+		forceID = id.messageID()
+	}
+	msgID := c.writeHeaders(w, m, id, forceID)
 	if top {
 		res.MessageID = msgID
 	}

@@ -107,21 +107,23 @@ func validFieldName(s string) bool {
 // headers keeps them (less the structure fields); the fields a message must have and that they lack
 // (From, Date, Message-ID) are added from the item's properties. Otherwise the header is made from the
 // properties. It returns the Message-ID written.
-func (c *Converter) writeHeaders(w *bufio.Writer, m *pst.Message, id identity, res *Result) string {
+//
+// forceID, when set, replaces any Message-ID: a groupware item kept as mail keeps the identity it would have
+// had as a groupware object, so a re-run recognises it either way.
+func (c *Converter) writeHeaders(w *bufio.Writer, m *pst.Message, id identity, forceID string) string {
 	p := props{m}
 	have := map[string]bool{}
-	var msgID string
+	msgID := forceID
+	if msgID == "" {
+		msgID = mailMessageID(m, id)
+	}
 	if th := p.str(tagTransportHeaders); strings.TrimSpace(th) != "" {
 		for _, f := range parseTransportHeaders(th) {
 			lname := strings.ToLower(f.name)
-			if structureFields[lname] {
+			if structureFields[lname] || (forceID != "" && lname == "message-id") {
 				continue
 			}
 			have[lname] = true
-			if lname == "message-id" {
-				_, v, _ := strings.Cut(strings.Join(f.lines, ""), ":")
-				msgID = strings.TrimSpace(v)
-			}
 			if addressFields[lname] {
 				if v, ok := normalizeAddressField(f); ok {
 					writeField(w, f.name, v)
@@ -150,16 +152,30 @@ func (c *Converter) writeHeaders(w *bufio.Writer, m *pst.Message, id identity, r
 		}
 	}
 	if !have["message-id"] {
-		msgID = strings.TrimSpace(p.str(tagInternetMessageID))
-		if !validMessageID(msgID) {
-			msgID = id.messageID()
-		}
 		writeField(w, "Message-ID", msgID)
 	}
 	if m.Class != "" && !hasClassPrefix(strings.ToUpper(m.Class), "IPM.NOTE") && !have["x-ms-message-class"] {
 		writeField(w, "X-MS-Message-Class", encodeText(m.Class))
 	}
 	return msgID
+}
+
+// mailMessageID is the Message-ID a mail is written with: the one in its stored header, else
+// PR_INTERNET_MESSAGE_ID, else one derived from the item's identity.
+func mailMessageID(m *pst.Message, id identity) string {
+	p := props{m}
+	if th := p.str(tagTransportHeaders); strings.TrimSpace(th) != "" {
+		for _, f := range parseTransportHeaders(th) {
+			if strings.EqualFold(f.name, "message-id") {
+				_, v, _ := strings.Cut(strings.Join(f.lines, ""), ":")
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	if msgID := strings.TrimSpace(p.str(tagInternetMessageID)); validMessageID(msgID) {
+		return msgID
+	}
+	return id.messageID()
 }
 
 // writeSyntheticHeaders writes what an item without transport headers says about itself: sender,

@@ -132,15 +132,17 @@ func TestGroupwareKolab3(t *testing.T) {
 	var docs []oracle.KolabDoc
 	var msgs [][]byte
 	kinds := map[groupware.Kind]int{}
+	counts := map[string]int{}
 	for _, it := range items {
 		if it.res.Kind == groupware.KindMail {
 			t.Errorf("%s: fell back to mail: %q", it.where, it.res.Warnings)
 		}
 		kinds[it.res.Kind]++
+		counts[kolabKinds[it.res.Kind]]++
 		docs = append(docs, oracle.KolabDoc{Kind: kolabKinds[it.res.Kind], XML: mimeLeaf(t, it.data, "application/")})
 		msgs = append(msgs, it.data)
 	}
-	t.Logf("kinds converted: %v", kinds)
+	t.Logf("groupware items converted: %v", counts)
 	for _, k := range []groupware.Kind{groupware.KindEvent, groupware.KindContact, groupware.KindDistList, groupware.KindTask, groupware.KindNote, groupware.KindJournal} {
 		if kinds[k] == 0 {
 			t.Errorf("no %v item among the fixtures", k)

@@ -22,9 +22,11 @@ func usage(w io.Writer) {
 Usage:
   mailshift ping imap://USER@HOST:PORT [flags]   log in and report what the server offers ("Ping Server")
   mailshift pst inspect|export FILE ...          read an Outlook PST file: folder tree, or export as .eml/mbox
+  mailshift migrate --from pst:FILE --to imap://USER@HOST:PORT [flags]
+                                                 copy a PST or a mailbox into an IMAP account, resumably
   mailshift version
 
-Run 'mailshift ping -h' for its flags.
+Run 'mailshift ping -h' or 'mailshift migrate -h' for their flags.
 `)
 }
 
@@ -38,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return ping(args[1:], stdout, stderr)
 	case "pst":
 		return pstCmd(args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailshift", version)
 		return 0

@@ -214,6 +214,68 @@ type connection struct {
 // connect dials, reads the greeting, does TLS (implicit or STARTTLS) and
 // hands the plaintext side to imapclient.
 func connect(ctx context.Context, ep Endpoint) (*connection, error) {
+	sc, err := secure(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	c := &connection{raw: sc.raw, greeting: sc.greeting, tlsState: sc.tlsState}
+	abort := context.AfterFunc(ctx, func() { sc.raw.Close() })
+	replay := c.greeting
+	if sc.startTLS {
+		// imapclient expects a greeting; the real one (and its pre-TLS
+		// capabilities) must not be trusted any more.
+		replay = "* OK [mailshift] TLS established"
+	}
+	c.client, c.wire = newClient(sc.conn, sc.br, replay, &imapclient.Options{})
+	if err := c.client.WaitGreeting(); err != nil {
+		c.client.Close()
+		sc.raw.Close()
+		if !abort() {
+			return nil, wrap("connect "+ep.Address(), phaseConnect, ctx.Err())
+		}
+		return nil, wrap("greeting", phaseGreeting, err)
+	}
+	if !abort() {
+		c.client.Close()
+		return nil, wrap("connect "+ep.Address(), phaseConnect, ctx.Err())
+	}
+	return c, nil
+}
+
+// DialPlain connects to ep, reads the greeting and secures the connection
+// as ep.TLS says (implicit TLS, or STARTTLS with a verified handshake), and
+// returns it before any IMAP client takes it over: for callers that speak
+// the protocol themselves (bulk transfer). conn is the secured connection
+// (closing it closes the socket), br reads from it and may already hold
+// data, greeting is the server's greeting line without CRLF. After STARTTLS
+// the greeting was received in clear text: its capabilities must not be
+// trusted (ask again over TLS). ctx bounds the set-up; ep.DialTimeout is not
+// applied here, so that the caller can bound set-up and authentication
+// together. Errors are *Error.
+func DialPlain(ctx context.Context, ep Endpoint) (conn net.Conn, br *bufio.Reader, greeting string, err error) {
+	if err := ep.validate(); err != nil {
+		return nil, nil, "", err
+	}
+	sc, err := secure(ctx, ep)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return sc.conn, sc.br, sc.greeting, nil
+}
+
+// securedConn is a connection whose greeting was read and whose TLS (if
+// any) is established.
+type securedConn struct {
+	raw      net.Conn // the TCP connection: closing it aborts everything
+	conn     net.Conn // raw, or the TLS connection over it
+	br       *bufio.Reader
+	greeting string
+	tlsState *tls.ConnectionState
+	startTLS bool // the greeting came before STARTTLS
+}
+
+// secure dials, reads the greeting and does TLS (implicit or STARTTLS).
+func secure(ctx context.Context, ep Endpoint) (*securedConn, error) {
 	mode := ep.mode()
 	var tlsCfg *tls.Config
 	if mode != TLSNone {
@@ -231,7 +293,7 @@ func connect(ctx context.Context, ep Endpoint) (*connection, error) {
 		return nil, wrap("connect "+addr, phaseConnect, err)
 	}
 	abort := context.AfterFunc(ctx, func() { raw.Close() })
-	fail := func(err error) (*connection, error) {
+	fail := func(err error) (*securedConn, error) {
 		raw.Close()
 		if !abort() {
 			return nil, wrap("connect "+addr, phaseConnect, ctx.Err())
@@ -239,8 +301,7 @@ func connect(ctx context.Context, ep Endpoint) (*connection, error) {
 		return nil, err
 	}
 
-	c := &connection{raw: raw}
-	var conn net.Conn = raw
+	c := &securedConn{raw: raw, conn: raw}
 	handshake := func() error {
 		tc := tls.Client(raw, tlsCfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -248,7 +309,7 @@ func connect(ctx context.Context, ep Endpoint) (*connection, error) {
 		}
 		st := tc.ConnectionState()
 		c.tlsState = &st
-		conn = tc
+		c.conn = tc
 		return nil
 	}
 	if mode == TLSImplicit {
@@ -257,8 +318,8 @@ func connect(ctx context.Context, ep Endpoint) (*connection, error) {
 			return fail(wrap("tls", phaseTLS, err))
 		}
 	}
-	br := bufio.NewReader(conn)
-	c.greeting, err = readLine(br)
+	c.br = bufio.NewReader(c.conn)
+	c.greeting, err = readLine(c.br)
 	if err != nil {
 		return fail(wrap("greeting", phaseGreeting, err))
 	}
@@ -272,26 +333,18 @@ func connect(ctx context.Context, ep Endpoint) (*connection, error) {
 		// STARTTLS; refuse rather than continue unencrypted.
 		return fail(newError(TLSFailed, "starttls", "server sent PREAUTH before STARTTLS"))
 	}
-	replay := c.greeting
 	if mode == TLSStartTLS {
-		if err := startTLS(raw, br); err != nil {
+		if err := startTLS(raw, c.br); err != nil {
 			return fail(wrap("starttls", phaseTLS, err))
 		}
 		if err := handshake(); err != nil {
 			return fail(wrap("tls", phaseTLS, err))
 		}
-		br = bufio.NewReader(conn)
-		// imapclient expects a greeting; the real one (and its pre-TLS
-		// capabilities) must not be trusted any more.
-		replay = "* OK [mailshift] TLS established"
-	}
-	c.client, c.wire = newClient(conn, br, replay, &imapclient.Options{})
-	if err := c.client.WaitGreeting(); err != nil {
-		c.client.Close()
-		return fail(wrap("greeting", phaseGreeting, err))
+		c.br = bufio.NewReader(c.conn)
+		c.startTLS = true
 	}
 	if !abort() {
-		c.client.Close()
+		raw.Close()
 		return nil, wrap("connect "+addr, phaseConnect, ctx.Err())
 	}
 	return c, nil

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/convert"
+	"github.com/mailshift/mailshift/internal/foldermap"
+	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/worker"
+)
+
+const migrateUsage = `Usage:
+  mailshift migrate --from pst:FILE --to imap://USER@HOST:PORT [flags]
+  mailshift migrate --from imap://USER@HOST:PORT --to imap://USER@HOST:PORT [flags]
+
+Copies every folder and message of the source into the target account. A re-run copies nothing that is
+already there; a run that was stopped resumes where it was (the checkpoint is kept in --checkpoint, by
+default under $XDG_CACHE_HOME/mailshift/checkpoints/). Passwords come from --from-password-file /
+--to-password-file or MAILSHIFT_FROM_PASSWORD / MAILSHIFT_TO_PASSWORD, never from the command line. Exchange
+Online and Gmail take only OAuth2: --from-auth xoauth2|oauthbearer with --from-token-file (or
+MAILSHIFT_FROM_TOKEN). Against an IMAP source a re-run is a delta pass: new messages are copied and flag
+changes carried over.
+
+Exit codes: 0 everything copied; 1 some items failed (listed in the summary and in --report) or the run
+stopped (the message says why); 2 bad usage.
+
+Flags:
+`
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func migrate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "source: pst:FILE or imap://USER@HOST:PORT (imaps:// for implicit TLS)")
+	fromPwFile := fs.String("from-password-file", "", "file whose first line is the source password (else $MAILSHIFT_FROM_PASSWORD)")
+	fromAdmin := fs.String("from-admin", "", "log in to the source as this admin and act as USER")
+	fromAdminPwFile := fs.String("from-admin-password-file", "", "file with the source admin's password (else $MAILSHIFT_FROM_ADMIN_PASSWORD)")
+	fromAuth := fs.String("from-auth", "", "source login: password (default), xoauth2 or oauthbearer")
+	fromTokenFile := fs.String("from-token-file", "", "file with the source's OAuth2 bearer token (else $MAILSHIFT_FROM_TOKEN)")
+	to := fs.String("to", "", "target: imap://USER@HOST:PORT (imaps:// for implicit TLS)")
+	toPwFile := fs.String("to-password-file", "", "file whose first line is the target password (else $MAILSHIFT_TO_PASSWORD)")
+	toAdmin := fs.String("to-admin", "", "log in to the target as this admin and act as USER")
+	toAdminPwFile := fs.String("to-admin-password-file", "", "file with the target admin's password (else $MAILSHIFT_TO_ADMIN_PASSWORD)")
+	tlsMode := fs.String("tls", "starttls", "starttls, implicit or none (none needs --allow-plaintext)")
+	allowPlain := fs.Bool("allow-plaintext", false, "allow --tls none, which sends passwords in clear text (for loopback tests)")
+	caFile := fs.String("ca-file", "", "PEM file of CAs that sign the servers' certificates")
+	reportFile := fs.String("report", "", "write the JSON report (every failed item with folder, identity and reason) to FILE")
+	parallel := fs.Int("parallel", 4, "folders copied at once, one connection each")
+	checkpoint := fs.String("checkpoint", "", "checkpoint file (default: one per source and target in the user cache)")
+	gwFormat := fs.String("groupware", "kolab3", "format of calendar, contact, task, note and journal items: kolab3, ical or kolab2")
+	var include, exclude stringList
+	fs.Var(&include, "include", "copy only folders matching this pattern (\"Inbox/**\"); repeatable")
+	fs.Var(&exclude, "exclude", "leave out folders matching this pattern; repeatable")
+	root := fs.String("root", "", "put the copied folders under this target folder")
+	maxSize := fs.Int64("max-size", 0, "skip (and report) messages larger than this many bytes")
+	timeout := fs.Duration("timeout", 0, "give up after this long (0: no limit)")
+	codepage := fs.Int("codepage", 0, "code page of a PST's ANSI strings when the file records none (e.g. 932); default 1252")
+	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "mailshift migrate: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *from == "" || *to == "" {
+		return usageErr("need --from and --to (see mailshift migrate -h)")
+	}
+	format, ok := groupwareFormats[*gwFormat]
+	if !ok {
+		return usageErr("--groupware must be kolab3, ical or kolab2, not %q", *gwFormat)
+	}
+	t, err := parseIMAPURL(*to)
+	if err != nil {
+		return usageErr("--to: %v", err)
+	}
+	if strings.HasPrefix(*to, "imap://") || strings.HasPrefix(*to, "imaps://") {
+		mode, err := tlsFlag(*tlsMode, *allowPlain, strings.HasPrefix(*to, "imaps://"))
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		t.endpoint.TLS = mode
+	}
+	if *caFile != "" {
+		if t.endpoint.CAPEM, err = os.ReadFile(*caFile); err != nil {
+			return usageErr("CA file: %v", err)
+		}
+	}
+	cred := imapx.Credentials{Login: t.login}
+	if *toAdmin != "" {
+		cred.AdminLogin = *toAdmin
+		if cred.AdminPassword, err = readPassword(*toAdminPwFile, "MAILSHIFT_TO_ADMIN_PASSWORD"); err != nil {
+			return usageErr("%v", err)
+		}
+	} else if cred.Password, err = readPassword(*toPwFile, "MAILSHIFT_TO_PASSWORD"); err != nil {
+		return usageErr("%v", strings.ReplaceAll(err.Error(), "--password-file", "--to-password-file"))
+	}
+
+	var src worker.Source
+	switch {
+	case strings.HasPrefix(*from, "imap://") || strings.HasPrefix(*from, "imaps://"):
+		f, err := parseIMAPURL(*from)
+		if err != nil {
+			return usageErr("--from: %v", err)
+		}
+		if f.endpoint.TLS, err = tlsFlag(*tlsMode, *allowPlain, strings.HasPrefix(*from, "imaps://")); err != nil {
+			return usageErr("%v", err)
+		}
+		f.endpoint.CAPEM = t.endpoint.CAPEM
+		cred := imapbulk.Credentials{Login: f.login}
+		switch strings.ToLower(*fromAuth) {
+		case "", "password":
+			if *fromAdmin != "" {
+				cred.AdminLogin = *fromAdmin
+				if cred.AdminPassword, err = readPassword(*fromAdminPwFile, "MAILSHIFT_FROM_ADMIN_PASSWORD"); err != nil {
+					return usageErr("%v", err)
+				}
+			} else if cred.Password, err = readPassword(*fromPwFile, "MAILSHIFT_FROM_PASSWORD"); err != nil {
+				return usageErr("%v", strings.ReplaceAll(err.Error(), "--password-file", "--from-password-file"))
+			}
+		case "xoauth2", "oauthbearer":
+			cred.Mechanism = strings.ToUpper(*fromAuth)
+			if cred.Token, err = readPassword(*fromTokenFile, "MAILSHIFT_FROM_TOKEN"); err != nil {
+				return usageErr("no token: use --from-token-file or set MAILSHIFT_FROM_TOKEN")
+			}
+		default:
+			return usageErr("--from-auth must be password, xoauth2 or oauthbearer, not %q", *fromAuth)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		is, err := worker.OpenIMAP(ctx, f.endpoint, cred)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(stderr, "mailshift migrate: source: %s: %v\n", imapx.KindOf(err), err)
+			return 1
+		}
+		src = is
+	case strings.HasPrefix(*from, "pst:"):
+		path := strings.TrimPrefix(*from, "pst:")
+		ps, err := worker.OpenPST(path, *codepage, convert.Options{Format: format, Owner: groupware.Person{Email: t.login}})
+		if err != nil {
+			fmt.Fprintf(stderr, "mailshift migrate: %s: %s\n", path, describeOpenError(path, err))
+			return 1
+		}
+		src = ps
+	default:
+		return usageErr("--from must be pst:FILE or imap://USER@HOST:PORT, not %q", *from)
+	}
+	defer src.Close()
+
+	cpPath := *checkpoint
+	if cpPath == "" {
+		cpPath = defaultCheckpointPath(src.Describe(), t.endpoint.Address(), t.login)
+	}
+	job := worker.Job{
+		Source:         src,
+		Target:         worker.TargetSpec{Endpoint: t.endpoint, Credentials: cred, Annotate: true},
+		Rules:          foldermap.Rules{Include: include, Exclude: exclude, Root: *root},
+		Parallel:       *parallel,
+		MaxMessageSize: *maxSize,
+		Checkpoints:    worker.FileCheckpoint{Path: cpPath},
+	}
+	bar := newProgressPrinter(stderr)
+	job.OnProgress = bar.print
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	rep, runErr := worker.Run(ctx, job)
+	bar.done()
+	printSummary(stdout, rep)
+	if *reportFile != "" {
+		if err := writeReport(*reportFile, rep); err != nil {
+			fmt.Fprintf(stderr, "mailshift migrate: report: %v\n", err)
+			return 1
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "mailshift migrate: %s: %v\n", imapx.KindOf(runErr), runErr)
+		if errors.Is(runErr, context.Canceled) {
+			fmt.Fprintln(stderr, "mailshift migrate: stopped; run the same command again to resume")
+		}
+		return 1
+	}
+	if rep.Totals.Failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func tlsFlag(v string, allowPlain, implicit bool) (imapx.TLSMode, error) {
+	switch strings.ToLower(v) {
+	case "", "starttls":
+		if implicit {
+			return imapx.TLSImplicit, nil
+		}
+		return imapx.TLSStartTLS, nil
+	case "implicit":
+		return imapx.TLSImplicit, nil
+	case "none":
+		if !allowPlain {
+			return "", errors.New("--tls none sends passwords in clear text; add --allow-plaintext to allow it")
+		}
+		return imapx.TLSNone, nil
+	}
+	return "", fmt.Errorf("--tls must be starttls, implicit or none, not %q", v)
+}
+
+func defaultCheckpointPath(source, target, login string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, filepath.Base(source)+"-"+login+"@"+target)
+	return filepath.Join(dir, "mailshift", "checkpoints", name+".json")
+}
+
+func writeReport(path string, rep *worker.Report) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// printSummary writes the final table: one row per folder and the totals, then the failed items.
+func printSummary(w io.Writer, rep *worker.Report) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "folder\ttarget\titems\tcopied\tpresent\tfailed\tskipped\t")
+	for _, f := range rep.Folders {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", f.Source, f.Target, f.Items, f.Copied, f.Duplicates, f.Failed, f.Skipped)
+	}
+	t := rep.Totals
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t%d\t\n", t.Items, t.Copied, t.Duplicates, t.Failed, t.Skipped)
+	tw.Flush()
+	d := rep.Finished.Sub(rep.Started)
+	rate := 0.0
+	if d > 0 {
+		rate = float64(t.Copied) / d.Seconds()
+	}
+	fmt.Fprintf(w, "%d messages (%s) copied in %s, %.0f msg/s; %d already there\n", t.Copied, humanBytes(t.Bytes), d.Round(time.Millisecond), rate, t.Duplicates)
+	for _, f := range rep.Failed {
+		fmt.Fprintf(w, "failed: %s: %s: %s\n", f.Folder, f.Identity, f.Reason)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// progressPrinter shows progress as a bar that redraws itself on a terminal, and as plain lines elsewhere.
+type progressPrinter struct {
+	w    io.Writer
+	tty  bool
+	used bool
+}
+
+func newProgressPrinter(w io.Writer) *progressPrinter {
+	p := &progressPrinter{w: w}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progressPrinter) print(pr worker.Progress) {
+	done, total := pr.Done(), pr.ItemsTotal
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
+	}
+	eta := ""
+	if pr.ETA > 0 {
+		eta = " ETA " + pr.ETA.String()
+	}
+	line := fmt.Sprintf("%d/%d items (%.0f%%), %d copied, %d present, %d failed, %s, %.0f msg/s, folders %d/%d%s",
+		done, total, pct, pr.Copied, pr.Duplicates, pr.Failed, humanBytes(pr.Bytes), pr.ItemsPerSecond, pr.FoldersDone, pr.FoldersTotal, eta)
+	if !p.tty {
+		fmt.Fprintln(p.w, "progress:", line)
+		return
+	}
+	const width = 30
+	filled := int(pct / 100 * width)
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), line)
+	p.used = true
+}
+
+func (p *progressPrinter) done() {
+	if p.tty && p.used {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,647 @@
+package imapbulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// Message is one message to append.
+type Message struct {
+	Flags []string  // e.g. `\Seen`, `$Forwarded`, custom keywords
+	Date  time.Time // INTERNALDATE, sent in its own zone; zero: the server's clock
+	// Size is the exact number of bytes Body yields. A Body that yields
+	// fewer or more fails the message (ErrSizeMismatch); a partial message
+	// is never stored.
+	Size int64
+	Body io.Reader
+}
+
+// AppendResult is the outcome for one message, in the order given.
+type AppendResult struct {
+	// UID and UIDValidity come from APPENDUID (RFC 4315 UIDPLUS); 0 when
+	// the server does not report them.
+	UID, UIDValidity uint32
+	// Err is nil when the server stored the message. Test it with
+	// errors.Is (ErrTooBig, ErrTryCreate, ErrOverQuota, ErrSizeMismatch,
+	// ErrNotSent, ErrConnectionLost), errors.As (*ThrottledError) and
+	// IsTransient.
+	Err error
+}
+
+// Limiter paces the transfer; *rate.Limiter from golang.org/x/time/rate
+// satisfies it. Byte limiters are asked for at most LimiterChunk bytes at a
+// time, so their burst must be at least that.
+type Limiter interface {
+	WaitN(ctx context.Context, n int) error
+}
+
+// LimiterChunk is the largest n passed to AppendOptions.Bytes.WaitN.
+const LimiterChunk = 32 << 10
+
+// AppendOptions tune Append. The zero value is the default.
+type AppendOptions struct {
+	// Window is how many APPEND commands may await their reply at once
+	// (default 32). 1 sends one at a time.
+	Window int
+	// Batch is how many messages go into one APPEND command when the
+	// server offers MULTIAPPEND (RFC 3502); default 1 (no batching). A
+	// batch is atomic: one refused message fails all of it.
+	Batch int
+	// Bytes, when set, is waited on for every chunk of message data;
+	// Messages for every message.
+	Bytes, Messages Limiter
+	// SyncLiterals forces synchronizing literals (one round trip per
+	// message) even when the server offers LITERAL+; for comparison and
+	// for servers that mis-implement it.
+	SyncLiterals bool
+}
+
+const (
+	defaultWindow = 32
+	// preloadLimit: bodies up to this size are read before their command
+	// is written, so that a size mismatch fails only that message. Larger
+	// bodies are streamed; a mismatch then closes the connection before
+	// the command completes (the server discards the partial message).
+	preloadLimit = 1 << 20
+	// maxAppendSize is the largest literal RFC 9051 allows (number).
+	maxAppendSize = 1<<32 - 1
+)
+
+// SetAppendOptions sets the options later Append calls use.
+func (c *Conn) SetAppendOptions(o AppendOptions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.appendOpts = o
+}
+
+// BytesWritten returns the message bytes Append has handed to the
+// connection so far (for progress reports and rate accounting).
+func (c *Conn) BytesWritten() int64 { return c.stats.bytesWritten.Load() }
+
+// MessagesAppended returns how many messages the server confirmed.
+func (c *Conn) MessagesAppended() int64 { return c.stats.messagesAppended.Load() }
+
+// Append stores msgs in mailbox. With LITERAL+ (RFC 7888; LITERAL- for
+// bodies up to 4096 bytes) it pipelines: commands with non-synchronizing
+// literals are written back to back while the replies are read
+// concurrently, at most Window unanswered at a time. Without either it
+// sends one message at a time with synchronizing literals. Every APPEND
+// carries the message's flags and INTERNALDATE.
+//
+// A refusal (NO) fails only the messages of that command; a lost
+// connection (BYE, EOF, reset) fails every message not yet confirmed with
+// a transient error, those never sent with ErrNotSent. The returned error
+// is non-nil only when the call as a whole failed: invalid arguments, a
+// context that ended (Timeout; the Conn is then closed) or a broken
+// connection — per-message outcomes are in the results, always one per
+// message. For speed on Dovecot, Select the mailbox first.
+func (c *Conn) Append(ctx context.Context, mailbox string, msgs []Message) ([]AppendResult, error) {
+	op := "APPEND " + mailbox
+	results := make([]AppendResult, len(msgs))
+	if mailbox == "" {
+		return results, localErr(imapx.ProtocolError, op, "empty mailbox name")
+	}
+	if len(msgs) == 0 {
+		return results, nil
+	}
+	ran := false
+	err := c.exec(ctx, op, func(ctx context.Context) error {
+		ran = true
+		return c.newAppender(ctx, op, mailbox, msgs, results).run()
+	})
+	if errors.Is(err, errAppendDone) {
+		return results, nil
+	}
+	if !ran {
+		for i := range results {
+			results[i].Err = err
+		}
+	}
+	// Otherwise run settled every message itself.
+	return results, err
+}
+
+// errAppendDone is never returned; it only marks results as final.
+var errAppendDone = errors.New("append done")
+
+// appendCmd is one APPEND command on the wire.
+type appendCmd struct {
+	tag     string
+	mu      sync.Mutex
+	idx     []int // messages in the command, in order
+	aborted error // set when the writer gave up mid-command
+}
+
+func (ac *appendCmd) indices() []int {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	return append([]int(nil), ac.idx...)
+}
+
+// appender runs one Append: the calling goroutine reads replies, a second
+// one writes commands.
+type appender struct {
+	c       *Conn
+	ctx     context.Context
+	op      string
+	mbox    string // encoded, quoted
+	msgs    []Message
+	results []AppendResult
+	opts    AppendOptions
+
+	window   chan struct{} // one token per unanswered command
+	cmds     chan *appendCmd
+	stop     chan struct{} // closed when the reader gives up
+	contCh   chan bool     // reader → writer: continuation (true) or refusal (false)
+	writerMu sync.Mutex
+	awaiting *appendCmd // the command waiting for a continuation
+	current  *appendCmd // the command whose reply the reader waits for
+
+	// per message, guarded by writerMu
+	sent     []bool
+	answered []bool
+	limit    int64 // APPENDLIMIT, 0 when none
+	buf      []byte
+	// Capabilities, read once: the reader goroutine may update c.caps.
+	literalPlus, literalMinus bool
+}
+
+func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Message, results []AppendResult) *appender {
+	o := c.appendOpts
+	pipelined := !o.SyncLiterals && (c.has("LITERAL+") || c.has("LITERAL-"))
+	if o.Window <= 0 {
+		o.Window = defaultWindow
+	}
+	if !pipelined {
+		o.Window = 1
+	}
+	if o.Batch <= 1 || !c.has("MULTIAPPEND") {
+		o.Batch = 1
+	}
+	a := &appender{
+		c: c, ctx: ctx, op: op, msgs: msgs, results: results, opts: o,
+		window:   make(chan struct{}, o.Window),
+		cmds:     make(chan *appendCmd, o.Window+1),
+		stop:     make(chan struct{}),
+		contCh:   make(chan bool, 1),
+		sent:     make([]bool, len(msgs)),
+		answered: make([]bool, len(msgs)),
+	}
+	a.literalPlus, a.literalMinus = c.has("LITERAL+"), c.has("LITERAL-")
+	if v, ok := c.capValue("APPENDLIMIT"); ok && v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			a.limit = n
+		}
+	}
+	if strings.EqualFold(mailbox, "INBOX") {
+		a.mbox = "INBOX"
+	} else {
+		a.mbox, _ = quote(imapx.EncodeUTF7(mailbox)) // modified UTF-7 is printable ASCII
+	}
+	return a
+}
+
+func (a *appender) run() error {
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- a.write() }()
+	readErr := a.read()
+	if readErr != nil {
+		close(a.stop)
+		a.c.netConn.Close() // unblocks a writer stuck in a write
+	}
+	writeErr := <-writerDone
+	if readErr == nil && writeErr != nil {
+		readErr = writeErr
+	}
+	if readErr == nil {
+		return errAppendDone
+	}
+	// The connection is gone: settle every message still open.
+	var fatal error
+	if ctxErr := a.ctx.Err(); ctxErr != nil {
+		fatal = &imapx.Error{Kind: imapx.Timeout, Op: a.op, Err: ctxErr}
+	} else {
+		fatal = readErr
+	}
+	a.writerMu.Lock()
+	defer a.writerMu.Unlock()
+	for i := range a.results {
+		switch {
+		case a.answered[i] || a.results[i].Err != nil:
+		case a.sent[i]:
+			a.results[i].Err = fatal
+		default:
+			a.results[i].Err = fmt.Errorf("%w: %w", ErrNotSent, fatal)
+		}
+	}
+	a.c.broken = &brokenError{cause: fatal}
+	return fatal
+}
+
+// read handles replies until the writer is done and every command is
+// answered. A non-nil result means the connection is unusable.
+func (a *appender) read() error {
+	c := a.c
+	for cmd := range a.cmds {
+		a.writerMu.Lock()
+		a.current = cmd
+		aborted := cmd.aborted
+		a.writerMu.Unlock()
+		if aborted != nil {
+			// Every earlier command is answered; the server holds half of
+			// this one. Closing discards it.
+			c.netConn.Close()
+			return aborted
+		}
+		var bye *response
+		for {
+			r, err := c.readResponse()
+			if err != nil {
+				a.writerMu.Lock()
+				aborted := cmd.aborted
+				a.writerMu.Unlock()
+				if aborted != nil {
+					return aborted
+				}
+				if bye != nil {
+					return statusErr(a.op, bye, false, c.secrets)
+				}
+				return ioErr(a.op, err, a.ctx.Err(), c.secrets)
+			}
+			if r.tag == "+" {
+				a.writerMu.Lock()
+				waiting := a.awaiting == cmd
+				if waiting {
+					a.awaiting = nil
+				}
+				a.writerMu.Unlock()
+				if !waiting {
+					return localErr(imapx.ProtocolError, a.op, "unexpected continuation request")
+				}
+				a.contCh <- true
+				continue
+			}
+			if r.tag == "*" {
+				if r.status == "BYE" {
+					bye = r
+				}
+				continue
+			}
+			if r.tag != cmd.tag {
+				return localErr(imapx.ProtocolError, a.op, "reply for unexpected tag %q", truncate(r.tag))
+			}
+			a.settle(cmd, r)
+			<-a.window
+			break
+		}
+	}
+	return nil
+}
+
+// settle records the tagged reply for cmd.
+func (a *appender) settle(cmd *appendCmd, r *response) {
+	idx := cmd.indices()
+	a.writerMu.Lock()
+	if a.awaiting == cmd {
+		// Refused before the literal was sent (RFC 7889 allows NO
+		// [TOOBIG] instead of a continuation).
+		a.awaiting = nil
+		a.contCh <- false
+	}
+	defer a.writerMu.Unlock()
+	var err error
+	if r.status != "OK" {
+		err = statusErr(a.op, r, false, a.c.secrets)
+		if len(idx) > 1 {
+			err = fmt.Errorf("batch of %d messages refused as a whole: %w", len(idx), err)
+		}
+	}
+	var uidValidity uint32
+	var uids []uint32
+	if err == nil && r.code == "APPENDUID" {
+		uidValidity, uids = parseAppendUID(r.args)
+		if len(uids) != len(idx) {
+			uids = nil
+		}
+	}
+	for k, i := range idx {
+		a.answered[i] = true
+		a.results[i].Err = err
+		if err == nil {
+			a.c.stats.messagesAppended.Add(1)
+			a.results[i].UIDValidity = uidValidity
+			if uids != nil {
+				a.results[i].UID = uids[k]
+			}
+		}
+	}
+}
+
+// parseAppendUID parses "uidvalidity uid-set" of [APPENDUID] (RFC 4315
+// §3); for MULTIAPPEND the set lists one UID per message, in order.
+func parseAppendUID(args string) (uint32, []uint32) {
+	f := strings.Fields(args)
+	if len(f) != 2 {
+		return 0, nil
+	}
+	v := parseU32(f[0])
+	var uids []uint32
+	for _, part := range strings.Split(f[1], ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		a, b := parseU32(lo), parseU32(lo)
+		if isRange {
+			b = parseU32(hi)
+		}
+		if a == 0 || b == 0 {
+			return v, nil
+		}
+		if a > b {
+			a, b = b, a
+		}
+		if b-a > 1<<20 {
+			return v, nil
+		}
+		for u := a; ; u++ {
+			uids = append(uids, u)
+			if u == b {
+				break
+			}
+		}
+	}
+	return v, uids
+}
+
+// write sends the commands. It returns an error only for a failure that
+// leaves the connection unusable.
+func (a *appender) write() (err error) {
+	c := a.c
+	defer func() {
+		if err != nil && !errors.Is(err, errStopped) {
+			c.netConn.Close() // the reader must not wait for replies that cannot come
+		}
+		close(a.cmds)
+	}()
+	wErr := func(err error) error { return ioErr(a.op, err, a.ctx.Err(), c.secrets) }
+	i := 0
+	for i < len(a.msgs) {
+		select {
+		case <-a.stop:
+			return nil
+		default:
+		}
+		// Prepare the first message of the next command before taking a
+		// window slot: one that fails locally costs no command.
+		pre, perr := a.prepare(i)
+		if perr != nil {
+			a.results[i].Err = perr
+			i++
+			continue
+		}
+		if err := a.acquire(); err != nil {
+			return err
+		}
+		cmd := &appendCmd{tag: c.nextTag()}
+		select {
+		case a.cmds <- cmd:
+		case <-a.stop:
+			return nil
+		}
+		if _, err := c.bw.WriteString(cmd.tag + " APPEND " + a.mbox); err != nil {
+			return wErr(err)
+		}
+		for n := 0; ; n++ {
+			cmd.mu.Lock()
+			cmd.idx = append(cmd.idx, i)
+			cmd.mu.Unlock()
+			ok, err := a.writeMessage(cmd, i, pre)
+			if err != nil {
+				return err
+			}
+			i++
+			if !ok {
+				break // refused before its literal: the command is over
+			}
+			if n+1 >= a.opts.Batch || i >= len(a.msgs) {
+				if _, err := c.bw.WriteString("\r\n"); err != nil {
+					return wErr(err)
+				}
+				break
+			}
+			// MULTIAPPEND: the next message joins this command unless it
+			// fails locally, which ends the command here.
+			pre, perr = a.prepare(i)
+			if perr != nil {
+				a.results[i].Err = perr
+				i++
+				if _, err := c.bw.WriteString("\r\n"); err != nil {
+					return wErr(err)
+				}
+				break
+			}
+		}
+	}
+	if err := c.bw.Flush(); err != nil {
+		return wErr(err)
+	}
+	return nil
+}
+
+// acquire takes a window slot, flushing first if it has to wait (the
+// replies that free slots only come for commands the server has seen).
+func (a *appender) acquire() error {
+	select {
+	case a.window <- struct{}{}:
+		return nil
+	default:
+	}
+	if err := a.c.bw.Flush(); err != nil {
+		return ioErr(a.op, err, a.ctx.Err(), a.c.secrets)
+	}
+	select {
+	case a.window <- struct{}{}:
+		return nil
+	case <-a.stop:
+		return errStopped
+	}
+}
+
+var errStopped = errors.New("stopped")
+
+// prepare checks message i and, when small, reads its body (so that a
+// size mismatch is found before anything is sent). It returns the body
+// when preloaded.
+func (a *appender) prepare(i int) ([]byte, error) {
+	m := a.msgs[i]
+	local := func(kind imapx.Kind, sentinel error, format string, args ...any) error {
+		e := fmt.Errorf(format, args...)
+		if sentinel != nil {
+			e = fmt.Errorf("%w: %w", sentinel, e)
+		}
+		return &imapx.Error{Kind: kind, Op: a.op, Err: e}
+	}
+	switch {
+	case m.Body == nil:
+		return nil, local(imapx.ProtocolError, nil, "message %d has no body", i)
+	case m.Size < 0:
+		return nil, local(imapx.ProtocolError, nil, "message %d has negative size", i)
+	case m.Size > maxAppendSize:
+		return nil, local(imapx.ProtocolError, ErrTooBig, "message %d: %d bytes exceed the protocol's limit", i, m.Size)
+	case a.limit > 0 && m.Size > a.limit:
+		// RFC 7889: the server refuses anything larger; do not send it.
+		return nil, local(imapx.ProtocolError, ErrTooBig, "message %d: %d bytes exceed APPENDLIMIT=%d", i, m.Size, a.limit)
+	}
+	if _, err := flagList(m.Flags); err != nil {
+		return nil, local(imapx.ProtocolError, nil, "message %d: %v", i, err)
+	}
+	if m.Size > preloadLimit {
+		return nil, nil
+	}
+	if cap(a.buf) < int(m.Size)+1 {
+		a.buf = make([]byte, int(m.Size)+1, max(int(m.Size)+1, 64<<10))
+	}
+	buf := a.buf[:m.Size+1]
+	n, err := io.ReadFull(m.Body, buf)
+	switch {
+	case err == nil:
+		return nil, local(imapx.ProtocolError, ErrSizeMismatch, "message %d: body longer than its Size %d", i, m.Size)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		if int64(n) != m.Size {
+			return nil, local(imapx.ProtocolError, ErrSizeMismatch, "message %d: body has %d bytes, Size says %d", i, n, m.Size)
+		}
+		return buf[:n], nil
+	default:
+		return nil, local(imapx.ProtocolError, nil, "message %d: reading body: %v", i, err)
+	}
+}
+
+// writeMessage writes " (flags) date {n+}" and the body of message i into
+// cmd. ok is false when the server refused the command before the literal
+// (synchronizing literals only). An error means the connection is
+// unusable.
+func (a *appender) writeMessage(cmd *appendCmd, i int, pre []byte) (ok bool, err error) {
+	c, m := a.c, a.msgs[i]
+	wErr := func(err error) error { return ioErr(a.op, err, a.ctx.Err(), c.secrets) }
+	if a.opts.Messages != nil {
+		if err := a.opts.Messages.WaitN(a.ctx, 1); err != nil {
+			return false, wErr(err)
+		}
+	}
+	var head strings.Builder
+	if len(m.Flags) > 0 {
+		fl, _ := flagList(m.Flags) // checked in prepare
+		head.WriteString(" " + fl)
+	}
+	if !m.Date.IsZero() {
+		head.WriteString(" " + formatDateTime(m.Date))
+	}
+	nonSync := !a.opts.SyncLiterals && (a.literalPlus || (a.literalMinus && m.Size <= 4096))
+	head.WriteString(" {" + strconv.FormatInt(m.Size, 10))
+	if nonSync {
+		head.WriteString("+}\r\n")
+	} else {
+		head.WriteString("}\r\n")
+	}
+	if _, err := c.bw.WriteString(head.String()); err != nil {
+		return false, wErr(err)
+	}
+	if !nonSync {
+		a.writerMu.Lock()
+		a.awaiting = cmd
+		a.writerMu.Unlock()
+		if err := c.bw.Flush(); err != nil {
+			return false, wErr(err)
+		}
+		select {
+		case cont := <-a.contCh:
+			if !cont {
+				return false, nil
+			}
+		case <-a.stop:
+			return false, errStopped
+		}
+	}
+	if pre != nil || m.Size == 0 {
+		if err := a.writeChunks(pre); err != nil {
+			return false, err
+		}
+	} else if err := a.streamBody(cmd, i); err != nil {
+		return false, err
+	}
+	a.writerMu.Lock()
+	a.sent[i] = true
+	a.writerMu.Unlock()
+	return true, nil
+}
+
+// writeChunks writes data in LimiterChunk pieces, pacing them.
+func (a *appender) writeChunks(data []byte) error {
+	for len(data) > 0 {
+		n := min(len(data), LimiterChunk)
+		if a.opts.Bytes != nil {
+			if err := a.opts.Bytes.WaitN(a.ctx, n); err != nil {
+				return ioErr(a.op, err, a.ctx.Err(), a.c.secrets)
+			}
+		}
+		if _, err := a.c.bw.Write(data[:n]); err != nil {
+			return ioErr(a.op, err, a.ctx.Err(), a.c.secrets)
+		}
+		a.c.stats.bytesWritten.Add(int64(n))
+		data = data[n:]
+	}
+	return nil
+}
+
+// streamBody copies a large body to the connection. If the body turns out
+// shorter or longer than its Size, the command is abandoned: nothing more
+// is written, and the reader closes the connection once every earlier
+// command is answered, so the server never completes the message.
+func (a *appender) streamBody(cmd *appendCmd, i int) error {
+	m := a.msgs[i]
+	chunk := make([]byte, LimiterChunk)
+	remaining := m.Size
+	abandon := func(cause error) error {
+		a.results[i].Err = &imapx.Error{Kind: imapx.ProtocolError, Op: a.op, Err: cause}
+		a.writerMu.Lock()
+		a.answered[i] = true
+		for _, mate := range cmd.idx[:len(cmd.idx)-1] {
+			// MULTIAPPEND: the whole command is discarded.
+			a.answered[mate] = true
+			a.results[mate].Err = fmt.Errorf("%w: message %d of the same batch failed: %v", ErrNotSent, i, cause)
+		}
+		cmd.aborted = &imapx.Error{Kind: imapx.ProtocolError, Op: a.op,
+			Err: fmt.Errorf("connection closed to discard message %d: %w", i, cause)}
+		if a.current == cmd {
+			a.c.netConn.Close()
+		}
+		a.writerMu.Unlock()
+		a.c.bw.Flush() // let earlier commands complete
+		return errStopped
+	}
+	for remaining > 0 {
+		n := int(min(remaining, int64(len(chunk))))
+		got, err := io.ReadFull(m.Body, chunk[:n])
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return abandon(fmt.Errorf("%w: body has %d bytes, Size says %d", ErrSizeMismatch, m.Size-remaining+int64(got), m.Size))
+			}
+			return abandon(fmt.Errorf("reading body: %w", err))
+		}
+		if err := a.writeChunks(chunk[:got]); err != nil {
+			return err
+		}
+		remaining -= int64(got)
+	}
+	var one [1]byte
+	if n, _ := io.ReadFull(m.Body, one[:]); n > 0 {
+		return abandon(fmt.Errorf("%w: body longer than its Size %d", ErrSizeMismatch, m.Size))
+	}
+	return nil
+}

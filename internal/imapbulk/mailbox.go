@@ -1,0 +1,168 @@
+package imapbulk
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// Namespaces returns the server's NAMESPACE (RFC 2342), prefixes decoded
+// to UTF-8. Without NAMESPACE support it returns one personal namespace
+// with an empty prefix and the delimiter from LIST "" "".
+func (c *Conn) Namespaces(ctx context.Context) (imapx.Namespaces, error) {
+	var ns imapx.Namespaces
+	err := c.exec(ctx, "NAMESPACE", func(ctx context.Context) error {
+		if !c.has("NAMESPACE") {
+			delim := '/'
+			_, err := c.run(ctx, `LIST "" ""`, newCommand(`LIST "" ""`), func(r *response) error {
+				if r.kind == "LIST" && len(r.fields) >= 2 {
+					if d, ok := delimiter(r.fields[1]); ok {
+						delim = d
+					}
+				}
+				return nil
+			})
+			ns = imapx.Namespaces{Personal: []imapx.Namespace{{Prefix: "", Delim: delim}}}
+			return err
+		}
+		_, err := c.run(ctx, "NAMESPACE", newCommand("NAMESPACE"), func(r *response) error {
+			if r.kind != "NAMESPACE" || len(r.fields) < 3 {
+				return nil
+			}
+			ns = imapx.Namespaces{
+				Personal: namespaceList(r.fields[0]),
+				Other:    namespaceList(r.fields[1]),
+				Shared:   namespaceList(r.fields[2]),
+			}
+			return nil
+		})
+		return err
+	})
+	return ns, err
+}
+
+func namespaceList(v value) []imapx.Namespace {
+	var out []imapx.Namespace
+	if v.kind != kindList {
+		return nil // NIL
+	}
+	for _, d := range v.list {
+		if d.kind != kindList || len(d.list) < 2 {
+			continue
+		}
+		n := imapx.Namespace{Prefix: decodeName(d.list[0].str())}
+		n.Delim, _ = delimiter(d.list[1])
+		out = append(out, n)
+	}
+	return out
+}
+
+// delimiter reads a hierarchy delimiter: a one-character string, or NIL
+// for a flat namespace (0).
+func delimiter(v value) (rune, bool) {
+	if v.isNil() {
+		return 0, true
+	}
+	s := v.str()
+	r, size := utf8.DecodeRuneInString(s)
+	if s == "" || size != len(s) || r == utf8.RuneError {
+		return 0, false
+	}
+	return r, true
+}
+
+// decodeName decodes a modified UTF-7 name; a name that is not valid
+// modified UTF-7 is returned as the server sent it.
+func decodeName(s string) string {
+	if d, err := imapx.DecodeUTF7(s); err == nil {
+		return d
+	}
+	return s
+}
+
+var specialUseAttrs = map[string]string{
+	`\all`: `\All`, `\archive`: `\Archive`, `\drafts`: `\Drafts`, `\flagged`: `\Flagged`,
+	`\junk`: `\Junk`, `\sent`: `\Sent`, `\trash`: `\Trash`, `\important`: `\Important`,
+}
+
+// List returns every mailbox (LIST "" "*"), names decoded to UTF-8,
+// sorted by name. With LIST-EXTENDED and SPECIAL-USE (RFC 5258, 6154) it
+// asks for the special-use attributes explicitly; Folder.SpecialUse is the
+// first of them. Folder.Messages is -1 (not asked).
+func (c *Conn) List(ctx context.Context) ([]imapx.Folder, error) {
+	var out []imapx.Folder
+	err := c.exec(ctx, "LIST", func(ctx context.Context) error {
+		cmd := newCommand(`LIST "" "*"`)
+		if c.has("LIST-EXTENDED") && c.has("SPECIAL-USE") {
+			cmd.sp("RETURN (SPECIAL-USE)")
+		}
+		_, err := c.run(ctx, "LIST", cmd, func(r *response) error {
+			if r.kind != "LIST" || len(r.fields) < 3 || r.fields[0].kind != kindList {
+				return nil
+			}
+			f := imapx.Folder{Name: decodeName(r.fields[2].str()), Messages: -1}
+			f.Delim, _ = delimiter(r.fields[1])
+			for _, a := range r.fields[0].list {
+				attr := a.str()
+				f.Attrs = append(f.Attrs, attr)
+				if su, ok := specialUseAttrs[strings.ToLower(attr)]; ok && f.SpecialUse == "" {
+					f.SpecialUse = su
+				}
+			}
+			out = append(out, f)
+			return nil
+		})
+		return err
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+// Create creates a mailbox (name in UTF-8, hierarchy by the server's
+// delimiter). An existing mailbox is not an error. specialUse (e.g.
+// `\Sent`, may be "") is requested with CREATE-SPECIAL-USE (RFC 6154 §3)
+// when the server offers it, and silently left out otherwise.
+func (c *Conn) Create(ctx context.Context, name string, specialUse string) error {
+	op := "CREATE " + name
+	if name == "" {
+		return localErr(imapx.ProtocolError, op, "empty mailbox name")
+	}
+	if specialUse != "" && (!strings.HasPrefix(specialUse, `\`) || !isAtom(specialUse[1:])) {
+		return localErr(imapx.ProtocolError, op, "invalid special-use attribute %q", specialUse)
+	}
+	return c.exec(ctx, op, func(ctx context.Context) error {
+		cmd := newCommand("CREATE").mailbox(name)
+		if specialUse != "" && c.has("CREATE-SPECIAL-USE") {
+			cmd.sp("(USE (" + specialUse + "))")
+		}
+		r, err := c.run(ctx, op, cmd, nil)
+		if err != nil && isAlreadyExists(r) {
+			return nil
+		}
+		return err
+	})
+}
+
+// Delete deletes a mailbox. A mailbox that does not exist is NotFound.
+func (c *Conn) Delete(ctx context.Context, name string) error {
+	op := "DELETE " + name
+	return c.exec(ctx, op, func(ctx context.Context) error {
+		if c.selected == name {
+			c.selected = ""
+		}
+		_, err := c.run(ctx, op, newCommand("DELETE").mailbox(name), nil)
+		return err
+	})
+}
+
+// isAlreadyExists recognises RFC 5530 [ALREADYEXISTS] and servers that say
+// so only in words (Cyrus: "Mailbox already exists").
+func isAlreadyExists(r *response) bool {
+	if r == nil || r.status != "NO" {
+		return false
+	}
+	return r.code == "ALREADYEXISTS" || strings.Contains(strings.ToLower(r.text), "already exists")
+}

@@ -1,0 +1,161 @@
+package imapbulk
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// Status is what SELECT or STATUS tells about a mailbox.
+type Status struct {
+	UIDValidity uint32
+	UIDNext     uint32
+	Exists      uint32 // number of messages
+	// HighestModSeq is the mailbox's highest mod-sequence (RFC 7162),
+	// 0 without CONDSTORE.
+	HighestModSeq uint64
+	// NoModSeq: the server supports CONDSTORE but not for this mailbox
+	// (RFC 7162 §3.1.2.2).
+	NoModSeq bool
+	// ReadOnly: SELECT answered [READ-ONLY] (or EXAMINE was used).
+	ReadOnly bool
+}
+
+// Select opens a mailbox (EXAMINE when readOnly). When the server offers
+// CONDSTORE it is ENABLEd first, once per connection (RFC 7162 §3.1), so
+// that HIGHESTMODSEQ is reported and FETCH can ask for MODSEQ. A mailbox
+// stays selected until another Select, Unselect or Delete of it; Dovecot
+// appends noticeably faster into the selected mailbox.
+func (c *Conn) Select(ctx context.Context, name string, readOnly bool) (Status, error) {
+	verb := "SELECT"
+	if readOnly {
+		verb = "EXAMINE"
+	}
+	op := verb + " " + name
+	var st Status
+	err := c.exec(ctx, op, func(ctx context.Context) error {
+		if err := c.enableCondstore(ctx); err != nil {
+			return err
+		}
+		cmd := newCommand(verb).mailbox(name)
+		if c.has("CONDSTORE") && !c.condstore {
+			cmd.sp("(CONDSTORE)") // RFC 7162 §3.1.8, for servers without ENABLE
+		}
+		c.selected = ""
+		r, err := c.run(ctx, op, cmd, func(r *response) error {
+			if r.hasNum && r.kind == "EXISTS" {
+				st.Exists = r.num
+			}
+			if r.status == "OK" {
+				applyStatusCode(&st, r.code, r.args)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		st.ReadOnly = readOnly || r.code == "READ-ONLY"
+		c.selected = name
+		c.exists = st.Exists
+		return nil
+	})
+	return st, err
+}
+
+// Unselect closes the selected mailbox without expunging (RFC 3691
+// UNSELECT; CLOSE when the server lacks it — CLOSE expunges \Deleted
+// messages, which bulk transfer never sets).
+func (c *Conn) Unselect(ctx context.Context) error {
+	return c.exec(ctx, "UNSELECT", func(ctx context.Context) error {
+		if c.selected == "" {
+			return nil
+		}
+		verb := "CLOSE"
+		if c.has("UNSELECT") {
+			verb = "UNSELECT"
+		}
+		_, err := c.run(ctx, verb, newCommand(verb), nil)
+		c.selected = ""
+		return err
+	})
+}
+
+// Selected returns the mailbox Select last opened, "" when none.
+func (c *Conn) Selected() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.selected
+}
+
+func (c *Conn) enableCondstore(ctx context.Context) error {
+	if c.condstore || !c.has("CONDSTORE") || !c.has("ENABLE") {
+		return nil
+	}
+	_, err := c.run(ctx, "ENABLE CONDSTORE", newCommand("ENABLE CONDSTORE"), nil)
+	if err == nil {
+		c.condstore = true
+		return nil
+	}
+	if isFatal(err) {
+		return err
+	}
+	return nil // refused: SELECT ... (CONDSTORE) still works
+}
+
+func applyStatusCode(st *Status, code, args string) {
+	switch code {
+	case "UIDVALIDITY":
+		st.UIDValidity = parseU32(args)
+	case "UIDNEXT":
+		st.UIDNext = parseU32(args)
+	case "HIGHESTMODSEQ":
+		st.HighestModSeq, _ = strconv.ParseUint(strings.TrimSpace(args), 10, 64)
+	case "NOMODSEQ":
+		st.NoModSeq = true
+	}
+}
+
+func parseU32(s string) uint32 {
+	n, _ := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	return uint32(n)
+}
+
+// Status asks STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]) of a
+// mailbox without selecting it (RFC 9051 §6.3.11). Do not ask it of the
+// selected mailbox: RFC 9051 discourages that, use Select again.
+func (c *Conn) Status(ctx context.Context, name string) (Status, error) {
+	op := "STATUS " + name
+	var st Status
+	err := c.exec(ctx, op, func(ctx context.Context) error {
+		items := "MESSAGES UIDNEXT UIDVALIDITY"
+		if c.has("CONDSTORE") {
+			items += " HIGHESTMODSEQ"
+		}
+		cmd := newCommand("STATUS").mailbox(name).sp("(" + items + ")")
+		_, err := c.run(ctx, op, cmd, func(r *response) error {
+			if r.kind != "STATUS" || len(r.fields) < 2 || r.fields[1].kind != kindList {
+				return nil
+			}
+			l := r.fields[1].list
+			for i := 0; i+1 < len(l); i += 2 {
+				n, _ := l[i+1].number()
+				switch strings.ToUpper(l[i].str()) {
+				case "MESSAGES":
+					st.Exists = uint32(n)
+				case "UIDNEXT":
+					st.UIDNext = uint32(n)
+				case "UIDVALIDITY":
+					st.UIDValidity = uint32(n)
+				case "HIGHESTMODSEQ":
+					st.HighestModSeq = n
+				}
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return Status{}, err
+	}
+	return st, nil
+}

@@ -1,0 +1,131 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// FolderCheckpoint is how far a run got with one source folder.
+type FolderCheckpoint struct {
+	// Done is how many items of the folder, in source order, were dealt with (copied, found on the target,
+	// or reported as failed). A PST folder is read in contents-table order.
+	Done int `json:"done"`
+	// LastUID is the highest source UID dealt with (IMAP sources), valid while SourceUIDValidity holds.
+	LastUID           uint32 `json:"lastUid,omitempty"`
+	SourceUIDValidity uint32 `json:"sourceUidValidity,omitempty"`
+	// HighestModSeq is the source folder's HIGHESTMODSEQ when it was last complete: a delta pass asks for
+	// flag changes since then (CONDSTORE).
+	HighestModSeq uint64 `json:"highestModSeq,omitempty"`
+	Target        string `json:"target"`
+	// Complete says the folder was copied to the end.
+	Complete bool `json:"complete"`
+}
+
+// Checkpoint is a run's memory across restarts.
+type Checkpoint struct {
+	Version int `json:"version"`
+	// Job names the source and target it belongs to; a checkpoint of another job is not used.
+	Job     string                       `json:"job"`
+	Folders map[string]*FolderCheckpoint `json:"folders"`
+}
+
+const checkpointVersion = 1
+
+// CheckpointStore keeps a run's checkpoint. Save must be atomic: after a crash, Load returns either the
+// previous checkpoint or the new one, never a mixture.
+type CheckpointStore interface {
+	Load(ctx context.Context) (*Checkpoint, error) // nil, nil when there is none yet
+	Save(ctx context.Context, c *Checkpoint) error
+}
+
+// FileCheckpoint keeps the checkpoint in a JSON file, replaced atomically (write, fsync, rename, fsync the
+// directory).
+type FileCheckpoint struct{ Path string }
+
+func (f FileCheckpoint) Load(ctx context.Context) (*Checkpoint, error) {
+	b, err := os.ReadFile(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	var c Checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("checkpoint %s is damaged (%v); delete it to start over: the target is checked message by message, so nothing is copied twice", f.Path, err)
+	}
+	return &c, nil
+}
+
+func (f FileCheckpoint) Save(ctx context.Context, c *Checkpoint) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(f.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".checkpoint-*")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), f.Path); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// checkpoints is the run's checkpoint shared by the folder workers.
+type checkpoints struct {
+	mu    sync.Mutex
+	store CheckpointStore
+	cp    *Checkpoint
+}
+
+func (c *checkpoints) folder(key string) FolderCheckpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fc := c.cp.Folders[key]; fc != nil {
+		return *fc
+	}
+	return FolderCheckpoint{}
+}
+
+// update changes one folder's entry and saves the whole checkpoint.
+func (c *checkpoints) update(ctx context.Context, key string, fn func(*FolderCheckpoint)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fc := c.cp.Folders[key]
+	if fc == nil {
+		fc = &FolderCheckpoint{}
+		c.cp.Folders[key] = fc
+	}
+	fn(fc)
+	if c.store == nil {
+		return nil
+	}
+	return c.store.Save(ctx, c.cp)
+}

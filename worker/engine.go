@@ -1,0 +1,476 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/foldermap"
+	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/imapbulk"
+)
+
+// Run copies job.Source into job.Target. It returns the report; the error says why the run stopped when
+// it did not finish (a folder whose retries ran out, the context, a target that refused the login). Items
+// that could not be copied do not stop it: they are listed in the report.
+func Run(ctx context.Context, job Job) (*Report, error) {
+	job.defaults()
+	rep := &Report{Source: job.Source.Describe(), Target: job.Target.Endpoint.Address(), Started: time.Now().UTC()}
+	r := &run{job: job, rep: rep, cnt: &counters{start: time.Now()}}
+	err := r.run(ctx)
+	rep.Finished = time.Now().UTC()
+	rep.Totals = Totals{
+		Folders: int(r.cnt.foldersTotal.Load()), FoldersDone: int(r.cnt.foldersDone.Load()), Items: r.cnt.items.Load(),
+		Copied: r.cnt.copied.Load(), Duplicates: r.cnt.duplicates.Load(), Failed: r.cnt.failed.Load(),
+		Skipped: r.cnt.skipped.Load(), Bytes: r.cnt.bytes.Load(), FlagUpdates: r.cnt.flagUpdates.Load(),
+	}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if m := job.Metrics; m != nil {
+		m.observeRun(rep, err)
+	}
+	return rep, err
+}
+
+type run struct {
+	job Job
+	rep *Report
+	cnt *counters
+	tgt *target
+	cps *checkpoints
+	mu  sync.Mutex // guards rep.Failed, rep.Warnings
+}
+
+func (r *run) run(ctx context.Context) error {
+	folders, err := r.job.Source.Folders(ctx)
+	if err != nil && len(folders) == 0 {
+		return fmt.Errorf("source: %w", err)
+	}
+	if err != nil {
+		// Some folders could not be listed: the others are copied, the problem is reported.
+		r.fail("", "", "", fmt.Sprintf("source folders: %v", err))
+	}
+	r.tgt = &target{spec: r.job.Target}
+	if err := r.tgt.prepare(ctx); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer r.tgt.close()
+
+	srcs := make([]foldermap.Source, len(folders))
+	for i, f := range folders {
+		srcs[i] = foldermap.Source{Path: f.Path, Kind: f.Kind, Role: f.Role}
+	}
+	plan, err := foldermap.Plan(srcs, r.tgt.layout, r.job.Rules)
+	if err != nil {
+		return fmt.Errorf("folder plan: %w", err)
+	}
+	if err := r.loadCheckpoint(ctx); err != nil {
+		return err
+	}
+
+	type work struct {
+		i  int
+		sf SourceFolder
+		m  foldermap.Mapping
+	}
+	var todo []work
+	r.rep.Folders = make([]FolderReport, len(folders))
+	for i, m := range plan {
+		r.rep.Folders[i] = FolderReport{Source: folders[i].Key, Target: m.Target, Items: int64(folders[i].Count), Note: m.Reason}
+		if m.Skip {
+			r.rep.Folders[i].Skipped = int64(folders[i].Count)
+			continue
+		}
+		r.cnt.foldersTotal.Add(1)
+		r.cnt.items.Add(int64(folders[i].Count))
+		todo = append(todo, work{i, folders[i], m})
+	}
+	// Create every target folder first, parents before children, on the setup session: workers then only
+	// append.
+	for _, w := range todo {
+		if err := r.tgt.ensure(ctx, w.m.Target); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+	}
+	rp := startReporter(r.cnt, r.job.OnProgress, r.job.ProgressInterval)
+	defer rp.finish()
+
+	// Big folders first: the run ends sooner when the longest jobs start first.
+	sort.SliceStable(todo, func(a, b int) bool { return todo[a].sf.Count > todo[b].sf.Count })
+	queue := make(chan work)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(todo))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for n := 0; n < min(r.job.Parallel, max(1, len(todo))); n++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range queue {
+				fr := &r.rep.Folders[w.i]
+				if err := r.copyFolder(ctx, w.sf, w.m, fr); err != nil {
+					fr.Error = err.Error()
+					errs <- fmt.Errorf("folder %q: %w", w.sf.Key, err)
+					if !errors.Is(err, context.Canceled) {
+						cancel() // a folder that cannot be finished ends the run: its error must be seen
+					}
+					continue
+				}
+				r.cnt.foldersDone.Add(1)
+			}
+		}()
+	}
+	for _, w := range todo {
+		select {
+		case queue <- w:
+		case <-ctx.Done():
+		}
+	}
+	close(queue)
+	wg.Wait()
+	close(errs)
+	var first error
+	for err := range errs {
+		if first == nil || errors.Is(first, context.Canceled) {
+			first = err
+		}
+	}
+	return first
+}
+
+// jobKey names the source and target a checkpoint belongs to.
+func (r *run) jobKey() string {
+	h := sha256.Sum256([]byte(r.job.Source.Describe() + "\x00" + r.job.Target.Endpoint.Address() + "\x00" + r.job.Target.Credentials.Login))
+	return hex.EncodeToString(h[:12])
+}
+
+func (r *run) loadCheckpoint(ctx context.Context) error {
+	r.cps = &checkpoints{store: r.job.Checkpoints}
+	if r.job.Checkpoints != nil {
+		cp, err := r.job.Checkpoints.Load(ctx)
+		if err != nil {
+			return err
+		}
+		if cp != nil && cp.Version == checkpointVersion && cp.Job == r.jobKey() {
+			if cp.Folders == nil {
+				cp.Folders = map[string]*FolderCheckpoint{}
+			}
+			r.cps.cp = cp
+		}
+	}
+	if r.cps.cp == nil {
+		r.cps.cp = &Checkpoint{Version: checkpointVersion, Job: r.jobKey(), Folders: map[string]*FolderCheckpoint{}}
+	}
+	return nil
+}
+
+func (r *run) fail(folder, ref, subject, reason string) {
+	r.mu.Lock()
+	r.rep.Failed = append(r.rep.Failed, FailedItem{Folder: folder, Identity: ref, Subject: subject, Reason: reason})
+	r.mu.Unlock()
+}
+
+func (r *run) warn(folder, ref string, warnings []string) {
+	if len(warnings) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for _, w := range warnings {
+		r.rep.Warnings = append(r.rep.Warnings, ItemWarning{Folder: folder, Identity: ref, Warning: w})
+	}
+	r.mu.Unlock()
+}
+
+// copyFolder copies one folder, retrying transient failures with backoff. Each attempt starts from the
+// checkpoint and re-reads the target folder, so an attempt cut short anywhere (even between an APPEND and
+// its checkpoint) neither loses nor duplicates a message.
+func (r *run) copyFolder(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport) error {
+	backoff := r.job.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		err := r.copyFolderOnce(ctx, sf, m, fr)
+		if err == nil {
+			return nil
+		}
+		if !imapbulk.IsTransient(err) || attempt >= r.job.Retries || ctx.Err() != nil {
+			if m := r.job.Metrics; m != nil {
+				m.errors.WithLabelValues("folder").Inc()
+			}
+			return err
+		}
+		wait := backoff
+		var te *imapbulk.ThrottledError
+		if errors.As(err, &te) && te.Backoff > 0 {
+			wait = te.Backoff
+		}
+		if m := r.job.Metrics; m != nil {
+			m.errors.WithLabelValues("transient").Inc()
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// pending is a message converted and waiting in the current APPEND batch.
+type pending struct {
+	it    *Item
+	dest  *destination
+	sp    *spool
+	id    Identity
+	flags []string
+	date  time.Time
+}
+
+func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport) error {
+	conn, err := r.tgt.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	own, err := r.tgt.destination(ctx, conn, m.Target)
+	if err != nil {
+		return err
+	}
+	cp := r.cps.folder(sf.Key)
+	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count {
+		// Nothing new since the folder was finished: only what a delta pass finds (IMAP sources) remains.
+		r.cnt.duplicates.Add(int64(sf.Count))
+		fr.Duplicates = int64(sf.Count)
+		return nil
+	}
+	if sf.UIDValidity != 0 && cp.SourceUIDValidity != sf.UIDValidity {
+		// The source folder was rebuilt: positions mean nothing now. Start over; the identity check against
+		// the target keeps what is already there from being copied again.
+		cp = FolderCheckpoint{}
+	}
+	if cp.Target != m.Target {
+		cp = FolderCheckpoint{}
+	}
+	// Items the checkpoint says were dealt with are counted as found: they are on the target or reported.
+	if cp.Done > 0 {
+		r.cnt.duplicates.Add(int64(cp.Done))
+		fr.Duplicates += int64(cp.Done)
+	}
+	var batch []pending
+	var batchBytes int64
+	// lastPos/lastUID is the last item whose outcome is final (appended, found, or reported); cur is the
+	// item being looked at. After a successful flush every item up to cur is final.
+	lastPos, lastUID := cp.Done-1, cp.LastUID
+	curPos, curUID := lastPos, lastUID
+	saveEvery := 0
+	save := func(complete bool) error {
+		return r.cps.update(ctx, sf.Key, func(fc *FolderCheckpoint) {
+			fc.Done, fc.LastUID, fc.Target = lastPos+1, lastUID, m.Target
+			fc.SourceUIDValidity = sf.UIDValidity
+			if complete {
+				fc.Complete = true
+				fc.HighestModSeq = sf.HighestModSeq
+			}
+		})
+	}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		defer func() {
+			for _, p := range batch {
+				p.sp.Close()
+			}
+			batch, batchBytes = batch[:0], 0
+		}()
+		// One APPEND round per destination mailbox, in order.
+		for start := 0; start < len(batch); {
+			end := start + 1
+			for end < len(batch) && batch[end].dest == batch[start].dest {
+				end++
+			}
+			msgs := make([]imapbulk.Message, 0, end-start)
+			for _, p := range batch[start:end] {
+				body, err := p.sp.Reader()
+				if err != nil {
+					return err
+				}
+				msgs = append(msgs, imapbulk.Message{Flags: p.flags, Date: p.date, Size: p.sp.size, Body: body})
+			}
+			results, err := conn.Append(ctx, batch[start].dest.name, msgs)
+			for i, p := range batch[start:end] {
+				var merr error
+				if i < len(results) {
+					merr = results[i].Err
+				} else if err != nil {
+					merr = err
+				}
+				switch {
+				case merr == nil:
+					p.dest.add(p.id)
+					r.cnt.copied.Add(1)
+					r.cnt.bytes.Add(p.sp.size)
+					fr.Copied++
+					if mt := r.job.Metrics; mt != nil {
+						mt.messages.WithLabelValues("copied").Inc()
+						mt.bytes.Add(float64(p.sp.size))
+					}
+				case imapbulk.IsTransient(merr):
+					return merr // the attempt ends; the next one re-reads the target and goes on
+				default:
+					r.itemFailed(sf, fr, p.it, p.id, fmt.Sprintf("APPEND refused: %v", merr), errors.Is(merr, imapbulk.ErrTooBig))
+				}
+			}
+			if err != nil && imapbulk.IsTransient(err) {
+				return err
+			}
+			start = end
+		}
+		lastPos, lastUID = curPos, curUID
+		return save(false)
+	}
+	err = r.job.Source.Items(ctx, sf, cp, func(it *Item) error {
+		curPos, curUID = it.Pos, max(curUID, it.UID)
+		if it.ReadErr != nil {
+			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("unreadable in the source: %v", it.ReadErr), false)
+			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		}
+		dest := own
+		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
+			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
+				d, err := r.routed(ctx, name)
+				if err != nil {
+					return err
+				}
+				dest = d
+			}
+		}
+		if it.Identity.Keys() != nil && dest.has(it.Identity) || inBatch(batch, it.Identity) {
+			r.duplicate(fr)
+			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		}
+		sp := &spool{memLimit: r.job.MemoryPerMessage, dir: r.job.SpoolDir}
+		w, err := it.Write(sp)
+		if err != nil {
+			sp.Close()
+			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("conversion failed: %v", err), false)
+			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		}
+		p := pending{it: it, dest: dest, sp: sp, id: it.Identity, flags: it.Flags, date: it.Date}
+		if w != nil {
+			p.flags, p.date = w.Flags, w.Date
+			r.warn(sf.Key, refOf(it, it.Identity), w.Warnings)
+		}
+		if fromHead := headerIdentity(sp.Head(), sp.size); p.id.MessageID == "" {
+			p.id = fromHead
+		} else {
+			p.id.Content = fromHead.Content
+		}
+		if p.id.MessageID == "" && dest.has(p.id) {
+			sp.Close()
+			r.duplicate(fr)
+			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		}
+		if r.job.MaxMessageSize > 0 && sp.size > r.job.MaxMessageSize {
+			sp.Close()
+			r.itemFailed(sf, fr, it, p.id, fmt.Sprintf("%d bytes, over the %d-byte limit", sp.size, r.job.MaxMessageSize), true)
+			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		}
+		batch = append(batch, p)
+		batchBytes += sp.size
+		if len(batch) >= r.job.Batch || batchBytes >= r.job.BatchBytes {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		for _, p := range batch {
+			p.sp.Close()
+		}
+		return err
+	}
+	lastPos, lastUID = curPos, curUID
+	return save(true)
+}
+
+// advance records an item that needed no APPEND. Its position is saved only when no APPEND is pending
+// before it, and not for every such item: every 256th, or at the next flush.
+func (r *run) advance(lastPos *int, lastUID *uint32, it *Item, nothingPending bool, every *int, save func(bool) error) error {
+	if !nothingPending {
+		return nil
+	}
+	*lastPos, *lastUID = it.Pos, max(*lastUID, it.UID)
+	if *every++; *every%256 == 0 {
+		return save(false)
+	}
+	return nil
+}
+
+func (r *run) duplicate(fr *FolderReport) {
+	r.cnt.duplicates.Add(1)
+	fr.Duplicates++
+	if m := r.job.Metrics; m != nil {
+		m.messages.WithLabelValues("duplicate").Inc()
+	}
+}
+
+// itemFailed reports an item that was not copied. Oversized messages are skipped (reported) unless the job
+// says they fail the run.
+func (r *run) itemFailed(sf SourceFolder, fr *FolderReport, it *Item, id Identity, reason string, tooBig bool) {
+	result := "failed"
+	if tooBig && !r.job.FailOnTooBig {
+		result = "skipped"
+		r.cnt.skipped.Add(1)
+		fr.Skipped++
+	} else {
+		r.cnt.failed.Add(1)
+		fr.Failed++
+	}
+	if m := r.job.Metrics; m != nil {
+		m.messages.WithLabelValues(result).Inc()
+	}
+	r.fail(sf.Key, refOf(it, id), it.Subject, reason)
+}
+
+func refOf(it *Item, id Identity) string {
+	if id.MessageID != "" {
+		return id.MessageID + " (" + it.Ref + ")"
+	}
+	return it.Ref
+}
+
+func inBatch(batch []pending, id Identity) bool {
+	if id.MessageID == "" {
+		return false
+	}
+	for _, p := range batch {
+		if p.id.MessageID == id.MessageID {
+			return true
+		}
+	}
+	return false
+}
+
+// routed returns a groupware destination that is not the folder's own, reading its identities over a
+// connection of its own the first time.
+func (r *run) routed(ctx context.Context, name string) (*destination, error) {
+	r.tgt.destMu.Lock()
+	d := r.tgt.dests[name]
+	r.tgt.destMu.Unlock()
+	if d != nil && d.loaded {
+		return d, nil
+	}
+	c, err := r.tgt.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return r.tgt.destination(ctx, c, name)
+}

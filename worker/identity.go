@@ -1,0 +1,118 @@
+package worker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Identity is what recognises a message on the target: its normalised Message-ID, and a content key derived
+// from the header fields every copy keeps (Date, From, Subject) and its size, for messages without a
+// Message-ID.
+type Identity struct {
+	MessageID string
+	// ParentMessageID is X-MS-Exchange-Parent-Message-Id: the original Message-ID of a message Exchange
+	// served with a Message-ID of its own. Either one matching is a match.
+	ParentMessageID string
+	Content         string
+}
+
+// Keys are the keys under which a message is looked up, best first.
+func (id Identity) Keys() []string {
+	var k []string
+	if id.MessageID != "" {
+		k = append(k, "id:"+id.MessageID)
+	}
+	if id.ParentMessageID != "" && id.ParentMessageID != id.MessageID {
+		k = append(k, "id:"+id.ParentMessageID)
+	}
+	if id.Content != "" {
+		k = append(k, "content:"+id.Content)
+	}
+	return k
+}
+
+func (id Identity) String() string {
+	if id.MessageID != "" {
+		return id.MessageID
+	}
+	return "content:" + id.Content
+}
+
+// normalizeMessageID makes Message-IDs comparable: angle brackets, surrounding white space and folding
+// removed, the domain part lower-cased (local parts are case-sensitive, RFC 5322 3.6.4).
+func normalizeMessageID(s string) string {
+	s = strings.Join(strings.Fields(s), "")
+	s = strings.TrimPrefix(strings.TrimSuffix(s, ">"), "<")
+	if s == "" {
+		return ""
+	}
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		s = s[:at] + "@" + strings.ToLower(s[at+1:])
+	}
+	return s
+}
+
+// contentKey is the fallback identity: a hash of the Date, From and Subject header values as sent, and the
+// size. Two different messages with all four equal are, for a migration, the same message.
+func contentKey(date, from, subject string, size int64) string {
+	if date == "" && from == "" && subject == "" {
+		return ""
+	}
+	h := sha256.New()
+	for _, v := range []string{date, from, subject} {
+		h.Write([]byte(strings.Join(strings.Fields(v), " ")))
+		h.Write([]byte{0})
+	}
+	var b [8]byte
+	for i := 0; i < 8; i++ {
+		b[i] = byte(size >> (8 * i))
+	}
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// headerIdentity reads the identity of a message from its header block (the fields FETCHed from the target,
+// or the head of a converted message). The Message-ID Exchange rewrote is seen through: Exchange keeps the
+// original in X-MS-Exchange-Parent-Message-Id.
+func headerIdentity(header []byte, size int64) Identity {
+	msg, err := mail.ReadMessage(strings.NewReader(string(header) + "\r\n\r\n"))
+	if err != nil {
+		return Identity{}
+	}
+	h := msg.Header
+	id := Identity{MessageID: normalizeMessageID(h.Get("Message-Id")), ParentMessageID: normalizeMessageID(h.Get("X-Ms-Exchange-Parent-Message-Id"))}
+	id.Content = contentKey(h.Get("Date"), h.Get("From"), h.Get("Subject"), size)
+	return id
+}
+
+// identitySet is the set of messages a target folder holds.
+type identitySet map[string]bool
+
+// has reports whether the set holds the message. A Message-ID decides when the message has one: the
+// content key is only for messages without, so that two different messages that happen to share Date, From,
+// Subject and size but carry different Message-IDs are both kept.
+func (s identitySet) has(id Identity) bool {
+	keys := id.Keys()
+	hasID := false
+	for _, k := range keys {
+		if strings.HasPrefix(k, "id:") {
+			hasID = true
+			if s[k] {
+				return true
+			}
+		}
+	}
+	return !hasID && id.Content != "" && s["content:"+id.Content]
+}
+
+func (s identitySet) add(id Identity) {
+	for _, k := range id.Keys() {
+		s[k] = true
+	}
+}
+
+// imapDate is how an internal date travels, to the second.
+func imapDate(t time.Time) time.Time { return t.Truncate(time.Second) }

@@ -1,0 +1,93 @@
+package worker
+
+import (
+	"time"
+
+	"github.com/mailshift/mailshift/internal/foldermap"
+	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// Job is one migration: where from, where to, and how.
+type Job struct {
+	Source Source
+	Target TargetSpec
+	Rules  foldermap.Rules
+	// Parallel is how many folders are copied at once, each on its own target connection (default 4).
+	Parallel int
+	// Batch bounds one pipelined APPEND round: at most this many messages (default 32) …
+	Batch int
+	// … and this many bytes (default 8 MiB).
+	BatchBytes int64
+	// MaxMessageSize refuses larger messages (0: no limit of our own; the server's APPENDLIMIT applies too).
+	MaxMessageSize int64
+	// FailOnTooBig makes an oversized message fail the run instead of being skipped and reported.
+	FailOnTooBig bool
+	// MemoryPerMessage is how much of one converted message is held in memory before it is spooled to a
+	// temporary file (default 1 MiB); SpoolDir is where (default os.TempDir()).
+	MemoryPerMessage int
+	SpoolDir         string
+	// Checkpoints keeps per-folder progress across restarts; nil keeps none (the run is still idempotent).
+	Checkpoints CheckpointStore
+	// Retries is how many times in a row a folder is retried after transient errors (default 8), waiting
+	// RetryBackoff (default 1 s) doubled each time up to 30 s, or what the server asked for.
+	Retries      int
+	RetryBackoff time.Duration
+	// OnProgress receives progress at most once per ProgressInterval (default 1 s) and once at the end.
+	OnProgress       func(Progress)
+	ProgressInterval time.Duration
+	// Metrics, when set, counts messages, bytes, errors and durations.
+	Metrics *Metrics
+}
+
+// TargetSpec is the target IMAP account.
+type TargetSpec struct {
+	Endpoint    imapx.Endpoint
+	Credentials imapx.Credentials
+	// Mechanism is "" (PLAIN/LOGIN), "XOAUTH2" or "OAUTHBEARER"; Token the bearer token for the last two.
+	Mechanism string
+	Token     string
+	// SpecialFolders are the groupware folders (Calendar, Contacts, …) items are routed to; they are created
+	// where the target's namespace wants them when missing. Nil uses the default English names.
+	SpecialFolders []imapx.SpecialFolder
+	// Placement of the special folders (imapx.PlaceAuto unless the Mailbox says otherwise).
+	Placement imapx.Placement
+	// Annotate writes Kolab folder-type annotations on the special folders.
+	Annotate bool
+}
+
+func (j *Job) defaults() {
+	if j.Parallel <= 0 {
+		j.Parallel = 4
+	}
+	if j.Batch <= 0 {
+		j.Batch = 32
+	}
+	if j.BatchBytes <= 0 {
+		j.BatchBytes = 8 << 20
+	}
+	if j.MemoryPerMessage <= 0 {
+		j.MemoryPerMessage = 1 << 20
+	}
+	if j.Retries <= 0 {
+		j.Retries = 8
+	}
+	if j.RetryBackoff <= 0 {
+		j.RetryBackoff = time.Second
+	}
+	if j.ProgressInterval <= 0 {
+		j.ProgressInterval = time.Second
+	}
+	if j.Target.SpecialFolders == nil {
+		j.Target.SpecialFolders = []imapx.SpecialFolder{
+			{Type: imapx.FolderEvent, Name: "Calendar"}, {Type: imapx.FolderContact, Name: "Contacts"},
+			{Type: imapx.FolderTask, Name: "Tasks"}, {Type: imapx.FolderNote, Name: "Notes"}, {Type: imapx.FolderJournal, Name: "Journal"},
+		}
+	}
+}
+
+// kindOfFolderType maps the Mailbox's special folder types to the item kinds routed to them.
+var kindOfFolderType = map[imapx.FolderType]groupware.Kind{
+	imapx.FolderEvent: groupware.KindEvent, imapx.FolderContact: groupware.KindContact, imapx.FolderTask: groupware.KindTask,
+	imapx.FolderNote: groupware.KindNote, imapx.FolderJournal: groupware.KindJournal,
+}

@@ -1,0 +1,70 @@
+package worker
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// Report is the final account of a run: totals, every folder, and every item that could not be copied
+// with why. It is written as JSON by `mailshift migrate --report` and kept by the worker Job.
+type Report struct {
+	Source   string         `json:"source"`
+	Target   string         `json:"target"`
+	Started  time.Time      `json:"started"`
+	Finished time.Time      `json:"finished"`
+	Totals   Totals         `json:"totals"`
+	Folders  []FolderReport `json:"folders"`
+	Failed   []FailedItem   `json:"failed"`
+	Warnings []ItemWarning  `json:"warnings,omitempty"`
+	Error    string         `json:"error,omitempty"` // why the run stopped, when it did not finish
+}
+
+// Totals count the run's work.
+type Totals struct {
+	Folders     int   `json:"folders"`
+	FoldersDone int   `json:"foldersDone"`
+	Items       int64 `json:"items"`
+	Copied      int64 `json:"copied"`
+	Duplicates  int64 `json:"duplicates"` // already on the target: not copied again
+	Failed      int64 `json:"failed"`
+	Skipped     int64 `json:"skipped"` // left out on purpose (size policy, outbox, …)
+	Bytes       int64 `json:"bytes"`
+	FlagUpdates int64 `json:"flagUpdates,omitempty"`
+}
+
+// FolderReport is one source folder's result.
+type FolderReport struct {
+	Source     string `json:"source"`
+	Target     string `json:"target,omitempty"`
+	Items      int64  `json:"items"`
+	Copied     int64  `json:"copied"`
+	Duplicates int64  `json:"duplicates"`
+	Failed     int64  `json:"failed"`
+	Skipped    int64  `json:"skipped"`
+	Note       string `json:"note,omitempty"` // how it was mapped, or why it was skipped
+	Error      string `json:"error,omitempty"`
+}
+
+// FailedItem is one item that was not copied. Identity is the item's Message-ID, or its source position
+// ("nid:0x200044", "uid:123") when it has none.
+type FailedItem struct {
+	Folder   string `json:"folder"`
+	Identity string `json:"identity"`
+	Subject  string `json:"subject,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// ItemWarning is something about an item that was copied but not exactly (see convert.Result.Warnings).
+type ItemWarning struct {
+	Folder   string `json:"folder"`
+	Identity string `json:"identity"`
+	Warning  string `json:"warning"`
+}
+
+// WriteJSON writes the report.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

@@ -1,0 +1,184 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/mailshift/mailshift/internal/foldermap"
+	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// target is the target account: its layout, read once at the start with a regular session, and the bulk
+// connections the folder workers open.
+type target struct {
+	spec      TargetSpec
+	setup     *imapx.Session
+	layout    foldermap.Target
+	exists    map[string]bool
+	createMu  sync.Mutex
+	destMu    sync.Mutex
+	dests     map[string]*destination
+	groupware map[groupware.Kind]string
+}
+
+// destination is one target mailbox and the identities of the messages it holds. Several folder workers
+// may append to one destination (groupware items routed to Calendar from anywhere), so its set is shared.
+type destination struct {
+	name   string
+	mu     sync.Mutex
+	ids    identitySet
+	loaded bool
+}
+
+func (d *destination) has(id Identity) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ids.has(id)
+}
+
+func (d *destination) add(id Identity) {
+	d.mu.Lock()
+	d.ids.add(id)
+	d.mu.Unlock()
+}
+
+var specialUseRoles = map[string]foldermap.Role{
+	`\Sent`: foldermap.RoleSent, `\Trash`: foldermap.RoleTrash, `\Drafts`: foldermap.RoleDrafts,
+	`\Junk`: foldermap.RoleJunk, `\Archive`: foldermap.RoleArchive,
+}
+
+// prepare logs in, reads the namespace and folders, and makes sure the groupware special folders exist.
+func (t *target) prepare(ctx context.Context) error {
+	s, err := imapx.Dial(ctx, t.spec.Endpoint, t.spec.Credentials)
+	if err != nil {
+		return err
+	}
+	t.setup = s
+	ns, err := s.Namespaces(ctx)
+	if err != nil {
+		return err
+	}
+	pers := ns.PersonalDefault()
+	t.layout = foldermap.Target{Separator: pers.Delim, PersonalPrefix: pers.Prefix, SpecialUse: map[foldermap.Role]string{}, Groupware: map[groupware.Kind]string{}}
+	if t.layout.Separator == 0 {
+		t.layout.Separator = '/'
+	}
+	// Dovecot's maildir layout keeps folders as directories named with '.': it refuses '.' in a name when
+	// the separator is '/', and '/' when it is '.'. Such characters are escaped (reversibly) there.
+	// Cyrus admits only a fixed set of ASCII punctuation in names.
+	if id, err := s.ID(ctx); err == nil {
+		switch name := strings.ToLower(id["name"]); {
+		case strings.Contains(name, "dovecot"):
+			t.layout.Forbidden = foldermap.ForbiddenDovecotMaildir
+		case strings.Contains(name, "cyrus"):
+			t.layout.Forbidden = foldermap.ForbiddenCyrus
+		}
+		t.layout.Forbidden = strings.ReplaceAll(t.layout.Forbidden, string(t.layout.Separator), "")
+	}
+	folders, err := s.PersonalFolders(ctx)
+	if err != nil {
+		return err
+	}
+	t.exists = map[string]bool{}
+	for _, f := range folders {
+		if f.HasAttr(`\NonExistent`) {
+			continue
+		}
+		t.exists[f.Name] = true
+		for attr, role := range specialUseRoles {
+			if f.HasAttr(attr) {
+				if _, ok := t.layout.SpecialUse[role]; !ok {
+					t.layout.SpecialUse[role] = f.Name
+				}
+			}
+		}
+	}
+	res, err := s.EnsureSpecialFolders(ctx, t.spec.Placement, t.spec.SpecialFolders, t.spec.Annotate)
+	if err != nil {
+		return fmt.Errorf("groupware folders: %w", err)
+	}
+	t.groupware = map[groupware.Kind]string{}
+	for _, f := range res.Folders {
+		if k, ok := kindOfFolderType[f.Type]; ok {
+			t.groupware[k] = f.Mailbox
+			t.layout.Groupware[k] = f.Mailbox
+			t.exists[f.Mailbox] = true
+		}
+	}
+	t.dests = map[string]*destination{}
+	return nil
+}
+
+func (t *target) close() {
+	if t.setup != nil {
+		t.setup.Close()
+	}
+}
+
+// ensure creates a mailbox and its missing parents.
+func (t *target) ensure(ctx context.Context, name string) error {
+	t.createMu.Lock()
+	defer t.createMu.Unlock()
+	if t.exists[name] || strings.EqualFold(name, "INBOX") {
+		return nil
+	}
+	sep := string(t.layout.Separator)
+	parts := strings.Split(name, sep)
+	for i := 1; i <= len(parts); i++ {
+		n := strings.Join(parts[:i], sep)
+		if t.exists[n] || strings.EqualFold(n, "INBOX") || n+sep == t.layout.PersonalPrefix {
+			continue
+		}
+		if err := t.setup.Create(ctx, n); err != nil {
+			return fmt.Errorf("create %q: %w", n, err)
+		}
+		t.exists[n] = true
+	}
+	return nil
+}
+
+// destination returns the shared state of a target mailbox, reading its identities on first use over c
+// (which is left with the mailbox selected).
+func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string) (*destination, error) {
+	t.destMu.Lock()
+	d := t.dests[name]
+	if d == nil {
+		d = &destination{name: name, ids: identitySet{}}
+		t.dests[name] = d
+	}
+	t.destMu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := c.Select(ctx, name, false); err != nil {
+		return nil, err
+	}
+	// Read every time a worker (re)starts on the folder: after a crash or a reconnect, what the last
+	// APPENDs left on the server is exactly what must not be copied again.
+	msgs, err := c.FetchIdentities(ctx, "1:*", 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		id := headerIdentity(m.Header, m.Size)
+		if id.MessageID == "" && m.MessageID != "" {
+			id.MessageID = normalizeMessageID(m.MessageID)
+		}
+		d.ids.add(id)
+	}
+	d.loaded = true
+	return d, nil
+}
+
+// dial opens a bulk connection to the target.
+func (t *target) dial(ctx context.Context) (*imapbulk.Conn, error) {
+	cred := imapbulk.Credentials{
+		Login: t.spec.Credentials.Login, Password: t.spec.Credentials.Password,
+		AdminLogin: t.spec.Credentials.AdminLogin, AdminPassword: t.spec.Credentials.AdminPassword,
+		Flavor: t.spec.Credentials.Flavor, Mechanism: t.spec.Mechanism, Token: t.spec.Token,
+	}
+	return imapbulk.Dial(ctx, t.spec.Endpoint, cred)
+}

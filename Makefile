@@ -13,7 +13,7 @@ CONTROLPLANE := $(CACHE)/controlplane/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE)
 GO_TEST_FLAGS ?=
 
-.PHONY: all build generate verify-generated deps controlplane controlplane-tools test fuzz bench-pst demo demo-down vet fmt clean
+.PHONY: all build generate verify-generated deps controlplane controlplane-tools test fuzz bench-pst bench-migrate demo demo-down vet fmt clean
 
 all: build
 
@@ -74,6 +74,11 @@ fuzz:
 ## bench-pst: mailshift's PST reader against readpst on the same fixtures, in the same run.
 bench-pst: deps
 	bash hack/bench-pst.sh
+
+## bench-migrate: mailshift migrate IMAP to IMAP against mbsync and the server's raw APPEND ceiling, on one local
+## Dovecot, on loopback and with 5 ms latency each way (BENCH_MESSAGES, BENCH_LATENCY_MESSAGES, BENCH_SKIP_LATENCY=1).
+bench-migrate: deps
+	bash hack/bench-migrate.sh
 
 ## demo: the operator doing real work on a local control plane and a local Dovecot.
 demo: deps controlplane-tools build

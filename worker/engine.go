@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -57,6 +60,12 @@ func (r *run) run(ctx context.Context) error {
 		r.fail("", "", "", fmt.Sprintf("source folders: %v", err))
 	}
 	r.tgt = &target{spec: r.job.Target}
+	if r.job.RateMessages > 0 {
+		r.tgt.msgLimit = rate.NewLimiter(rate.Limit(r.job.RateMessages), 1)
+	}
+	if r.job.RateBytes > 0 {
+		r.tgt.byteLimit = rate.NewLimiter(rate.Limit(r.job.RateBytes), max(imapbulk.LimiterChunk, int(r.job.RateBytes)))
+	}
 	if err := r.tgt.prepare(ctx); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -241,12 +250,15 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		return err
 	}
 	cp := r.cps.folder(sf.Key)
-	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count {
-		// Nothing new since the folder was finished: only what a delta pass finds (IMAP sources) remains.
+	flagSource, hasFlags := r.job.Source.(FlagSource)
+	unchanged := !hasFlags || (sf.HighestModSeq != 0 && sf.HighestModSeq == cp.HighestModSeq)
+	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count && unchanged {
+		// Nothing new since the folder was finished.
 		r.cnt.duplicates.Add(int64(sf.Count))
 		fr.Duplicates = int64(sf.Count)
 		return nil
 	}
+	previous := cp // the last complete pass, for the flag changes
 	if sf.UIDValidity != 0 && cp.SourceUIDValidity != sf.UIDValidity {
 		// The source folder was rebuilt: positions mean nothing now. Start over; the identity check against
 		// the target keeps what is already there from being copied again.
@@ -311,7 +323,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 				}
 				switch {
 				case merr == nil:
-					p.dest.add(p.id)
+					p.dest.add(p.id, targetMsg{uid: results[i].UID, flags: p.flags})
 					r.cnt.copied.Add(1)
 					r.cnt.bytes.Add(p.sp.size)
 					fr.Copied++
@@ -333,7 +345,18 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		lastPos, lastUID = curPos, curUID
 		return save(false)
 	}
-	err = r.job.Source.Items(ctx, sf, cp, func(it *Item) error {
+	want := func(it *Item) bool {
+		dest := own
+		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
+			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
+				if d, err := r.routed(ctx, name); err == nil {
+					dest = d
+				}
+			}
+		}
+		return len(it.Identity.Keys()) == 0 || !dest.has(it.Identity)
+	}
+	err = r.job.Source.Items(ctx, sf, cp, want, func(it *Item) error {
 		curPos, curUID = it.Pos, max(curUID, it.UID)
 		if it.ReadErr != nil {
 			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("unreadable in the source: %v", it.ReadErr), false)
@@ -397,7 +420,62 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		return err
 	}
 	lastPos, lastUID = curPos, curUID
+	if hasFlags && previous.Complete && previous.SourceUIDValidity == sf.UIDValidity {
+		if err := r.syncFlags(ctx, conn, flagSource, sf, previous, own, fr); err != nil {
+			return err
+		}
+	}
 	return save(true)
+}
+
+// syncFlags carries flag changes of messages copied by an earlier pass over to their copies: the target's
+// flags become the source's (STORE FLAGS), one command per message that differs.
+func (r *run) syncFlags(ctx context.Context, conn *imapbulk.Conn, src FlagSource, sf SourceFolder, cp FolderCheckpoint, own *destination, fr *FolderReport) error {
+	changes, err := src.FlagChanges(ctx, sf, cp)
+	if err != nil {
+		return err
+	}
+	if conn.Selected() != own.name {
+		if _, err := conn.Select(ctx, own.name, false); err != nil {
+			return err
+		}
+	}
+	for _, ch := range changes {
+		tm, ok := own.lookup(ch.Identity)
+		if !ok || tm.uid == 0 || sameFlags(tm.flags, ch.Flags) {
+			continue
+		}
+		if err := conn.Store(ctx, fmt.Sprint(tm.uid), "FLAGS", ch.Flags); err != nil {
+			return err
+		}
+		own.add(ch.Identity, targetMsg{uid: tm.uid, flags: ch.Flags})
+		r.cnt.flagUpdates.Add(1)
+		fr.FlagUpdates++
+	}
+	return nil
+}
+
+// sameFlags compares flag lists as sets, ignoring \Recent and case.
+func sameFlags(a, b []string) bool {
+	norm := func(l []string) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range l {
+			if !strings.EqualFold(f, `\Recent`) {
+				m[strings.ToLower(f)] = true
+			}
+		}
+		return m
+	}
+	x, y := norm(a), norm(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for f := range x {
+		if !y[f] {
+			return false
+		}
+	}
+	return true
 }
 
 // advance records an item that needed no APPEND. Its position is saved only when no APPEND is pending

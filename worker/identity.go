@@ -88,8 +88,14 @@ func headerIdentity(header []byte, size int64) Identity {
 	return id
 }
 
-// identitySet is the set of messages a target folder holds.
-type identitySet map[string]bool
+// identitySet is the set of messages a target folder holds: by each identity key, the message's UID on the
+// target and its flags (zero for messages this run appended and has not read back).
+type identitySet map[string]targetMsg
+
+type targetMsg struct {
+	uid   uint32
+	flags []string
+}
 
 // has reports whether the set holds the message. A Message-ID decides when the message has one: the
 // content key is only for messages without, so that two different messages that happen to share Date, From,
@@ -100,18 +106,32 @@ func (s identitySet) has(id Identity) bool {
 	for _, k := range keys {
 		if strings.HasPrefix(k, "id:") {
 			hasID = true
-			if s[k] {
+			if _, ok := s[k]; ok {
 				return true
 			}
 		}
 	}
-	return !hasID && id.Content != "" && s["content:"+id.Content]
+	if hasID || id.Content == "" {
+		return false
+	}
+	_, ok := s["content:"+id.Content]
+	return ok
 }
 
-func (s identitySet) add(id Identity) {
+func (s identitySet) add(id Identity, m targetMsg) {
 	for _, k := range id.Keys() {
-		s[k] = true
+		s[k] = m
 	}
+}
+
+// lookup returns the target message with this identity.
+func (s identitySet) lookup(id Identity) (targetMsg, bool) {
+	for _, k := range id.Keys() {
+		if m, ok := s[k]; ok {
+			return m, true
+		}
+	}
+	return targetMsg{}, false
 }
 
 // imapDate is how an internal date travels, to the second.

@@ -27,6 +27,10 @@ type Job struct {
 	// temporary file (default 1 MiB); SpoolDir is where (default os.TempDir()).
 	MemoryPerMessage int
 	SpoolDir         string
+	// RateMessages and RateBytes, when set, bound the run's APPENDs over all connections (messages per
+	// second, bytes per second), for servers that throttle.
+	RateMessages float64
+	RateBytes    int64
 	// Checkpoints keeps per-folder progress across restarts; nil keeps none (the run is still idempotent).
 	Checkpoints CheckpointStore
 	// Retries is how many times in a row a folder is retried after transient errors (default 8), waiting

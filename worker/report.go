@@ -42,8 +42,10 @@ type FolderReport struct {
 	Duplicates int64  `json:"duplicates"`
 	Failed     int64  `json:"failed"`
 	Skipped    int64  `json:"skipped"`
-	Note       string `json:"note,omitempty"` // how it was mapped, or why it was skipped
-	Error      string `json:"error,omitempty"`
+	// FlagUpdates are messages copied by an earlier pass whose flags changed on the source since.
+	FlagUpdates int64  `json:"flagUpdates,omitempty"`
+	Note        string `json:"note,omitempty"` // how it was mapped, or why it was skipped
+	Error       string `json:"error,omitempty"`
 }
 
 // FailedItem is one item that was not copied. Identity is the item's Message-ID, or its source position

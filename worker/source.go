@@ -16,8 +16,9 @@ type Source interface {
 	// Folders lists the folders to copy, parents before children.
 	Folders(ctx context.Context) ([]SourceFolder, error)
 	// Items calls fn for the folder's items in a stable order, starting after what cp says was done. An
-	// error from fn stops it and is returned.
-	Items(ctx context.Context, f SourceFolder, cp FolderCheckpoint, fn func(*Item) error) error
+	// error from fn stops it and is returned. want tells which items will be copied (not found on the
+	// target), so a source may read ahead exactly those.
+	Items(ctx context.Context, f SourceFolder, cp FolderCheckpoint, want func(*Item) bool, fn func(*Item) error) error
 	Close() error
 }
 
@@ -54,6 +55,21 @@ type Item struct {
 	Write func(w io.Writer) (*Written, error)
 	// ReadErr, when set, is why the item could not be read at all: it is reported as failed.
 	ReadErr error
+}
+
+// FlagSource is a source whose messages' flags can change after they were copied (an IMAP account): a
+// delta pass carries the changes over.
+type FlagSource interface {
+	// FlagChanges returns the identities and current flags of the folder's messages up to cp.LastUID
+	// whose flags may have changed since cp was complete: those with a mod-sequence above
+	// cp.HighestModSeq where the server offers CONDSTORE, all of them otherwise.
+	FlagChanges(ctx context.Context, sf SourceFolder, cp FolderCheckpoint) ([]FlagChange, error)
+}
+
+// FlagChange is one source message's identity and flags.
+type FlagChange struct {
+	Identity Identity
+	Flags    []string
 }
 
 // Written is what writing an item found out.

@@ -75,7 +75,7 @@ func (s *PSTSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 }
 
 // Items reads the folder's items in contents-table order from cp.Done on.
-func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckpoint, fn func(*Item) error) error {
+func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckpoint, _ func(*Item) bool, fn func(*Item) error) error {
 	fo := s.folders[sf.Key]
 	if fo == nil {
 		return fmt.Errorf("folder %q is not in the PST", sf.Key)

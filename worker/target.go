@@ -23,6 +23,8 @@ type target struct {
 	destMu    sync.Mutex
 	dests     map[string]*destination
 	groupware map[groupware.Kind]string
+	// msgLimit and byteLimit are shared by all connections, so the limits hold for the run.
+	msgLimit, byteLimit imapbulk.Limiter
 }
 
 // destination is one target mailbox and the identities of the messages it holds. Several folder workers
@@ -40,10 +42,16 @@ func (d *destination) has(id Identity) bool {
 	return d.ids.has(id)
 }
 
-func (d *destination) add(id Identity) {
+func (d *destination) add(id Identity, m targetMsg) {
 	d.mu.Lock()
-	d.ids.add(id)
+	d.ids.add(id, m)
 	d.mu.Unlock()
+}
+
+func (d *destination) lookup(id Identity) (targetMsg, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ids.lookup(id)
 }
 
 var specialUseRoles = map[string]foldermap.Role{
@@ -167,14 +175,23 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 		if id.MessageID == "" && m.MessageID != "" {
 			id.MessageID = normalizeMessageID(m.MessageID)
 		}
-		d.ids.add(id)
+		d.ids.add(id, targetMsg{uid: m.UID, flags: m.Flags})
 	}
 	d.loaded = true
 	return d, nil
 }
 
-// dial opens a bulk connection to the target.
+// dial opens a bulk connection to the target, with the run's rate limits.
 func (t *target) dial(ctx context.Context) (*imapbulk.Conn, error) {
+	c, err := t.dialBulk(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.SetAppendOptions(imapbulk.AppendOptions{Messages: t.msgLimit, Bytes: t.byteLimit})
+	return c, nil
+}
+
+func (t *target) dialBulk(ctx context.Context) (*imapbulk.Conn, error) {
 	cred := imapbulk.Credentials{
 		Login: t.spec.Credentials.Login, Password: t.spec.Credentials.Password,
 		AdminLogin: t.spec.Credentials.AdminLogin, AdminPassword: t.spec.Credentials.AdminPassword,

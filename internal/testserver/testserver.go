@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +65,23 @@ const (
 // Dovecot starts a fresh Dovecot in t.TempDir() on free ports and stops it when the test ends.
 func Dovecot(t testing.TB) *Server {
 	t.Helper()
-	return start(t, "dovecot", "")
+	return start(t, "dovecot", "", Options{})
+}
+
+// Options are features a test server has only when a test asks for them.
+type Options struct {
+	// OAuth2IntrospectionURL, when set, makes Dovecot also offer SASL XOAUTH2 and OAUTHBEARER (RFC 7628):
+	// its oauth2 passdb POSTs "token=<bearer token>" to this URL (RFC 7662 token introspection, as an
+	// identity provider offers it) and logs the client in as the JSON response's "username" when its
+	// "active" is true. The URL must be reachable from the server (http://127.0.0.1:PORT/...), typically an
+	// httptest server standing in for the identity provider. Passwords keep working as without it.
+	OAuth2IntrospectionURL string
+}
+
+// DovecotWith starts a fresh Dovecot like Dovecot, with the features opts asks for.
+func DovecotWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	return start(t, "dovecot", "", opts)
 }
 
 // Cyrus starts a fresh Cyrus with layout "modern" (altnamespace, "/" separator) or "legacy" (personal
@@ -74,7 +91,7 @@ func Cyrus(t testing.TB, layout string) *Server {
 	if layout != "modern" && layout != "legacy" {
 		t.Fatalf("testserver: Cyrus layout must be \"modern\" or \"legacy\", not %q", layout)
 	}
-	return start(t, "cyrus", layout)
+	return start(t, "cyrus", layout, Options{})
 }
 
 // Addr returns "127.0.0.1:PORT" of the plaintext/STARTTLS listener.
@@ -95,7 +112,18 @@ func (s *Server) Stop() {
 	})
 }
 
-func start(t testing.TB, flavor, layout string) *Server {
+// env is what the server script reads of opts (see hack/dovecot.sh).
+// A server started without an option does not inherit it from this process's environment.
+func (o Options) env(base []string) []string {
+	const key = "MAILSHIFT_OAUTH2_INTROSPECTION_URL="
+	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool { return strings.HasPrefix(kv, key) })
+	if o.OAuth2IntrospectionURL != "" {
+		out = append(out, key+o.OAuth2IntrospectionURL)
+	}
+	return out
+}
+
+func start(t testing.TB, flavor, layout string, opts Options) *Server {
 	t.Helper()
 	if os.Getenv(skipEnv) == "1" {
 		t.Skipf("testserver: %s=1: not starting %s", skipEnv, flavor)
@@ -132,7 +160,7 @@ func start(t testing.TB, flavor, layout string) *Server {
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 		cmd := exec.CommandContext(ctx, "bash", args...)
 		// The scripts stop the server by themselves if this process dies before the cleanup runs.
-		cmd.Env = append(os.Environ(), "MAILSHIFT_WATCH_PID="+strconv.Itoa(os.Getpid()))
+		cmd.Env = append(opts.env(os.Environ()), "MAILSHIFT_WATCH_PID="+strconv.Itoa(os.Getpid()))
 		cmd.WaitDelay = 5 * time.Second
 		out, err := cmd.CombinedOutput()
 		cancel()

@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# bench-migrate.sh: `mailshift migrate` IMAP to IMAP against mbsync (Debian isync) and against the server's raw
+# APPEND ceiling (appendlimit: pipelined LITERAL+ APPENDs from a client that costs nothing), in the same run,
+# on one throwaway Dovecot on loopback (hack/dovecot.sh), then again through a proxy adding 5 ms each way
+# (toxiproxy). Prints seconds, msg/s, MB/s and peak RSS of every pass, and the ratios against their targets.
+#
+#   corpus    BENCH_MESSAGES realistic RFC 5322 messages (log-uniform 1-200 KiB, some multipart with base64
+#             attachments; unique Message-IDs; flags, keywords, INTERNALDATEs) in five folders, among them
+#             "Projekte/Ärger", written by hack/benchmigrate and loaded into alice with pipelined APPENDs
+#   mailshift alice -> bob, --parallel 4: full pass into an emptied bob; no-op pass with a fresh checkpoint
+#             (the identity check: every message compared); no-op pass with the full pass's checkpoint kept
+#   mbsync    alice -> carol (one connection per side, pipelined, CopyArrivalDate): full pass into an emptied
+#             carol; no-op pass with its sync state kept (its normal re-run)
+#   ceiling   appendlimit with 4 connections into 4 fresh folders of mailadmin, the same corpus files, \Seen set
+#
+# Usage: hack/bench-migrate.sh   (or make bench-migrate)
+# Env:   BENCH_MESSAGES (default 5000), BENCH_LATENCY_MESSAGES (default 2000), BENCH_SKIP_LATENCY=1,
+#        APPENDLIMIT_DIR (default ../shared/tools/appendlimit beside the repo), MAILSHIFT_CACHE (default .cache;
+#        the toxiproxy binaries are built into it once)
+# Exit:  0 when every tool ran and every target holds exactly the corpus, whether the targets below are met
+#        or not (this is a measurement); 1 when a tool failed or a count is wrong; 2 when something is missing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$(pwd)
+N=${BENCH_MESSAGES:-5000}
+NLAT=${BENCH_LATENCY_MESSAGES:-2000}
+SKIP_LATENCY=${BENCH_SKIP_LATENCY:-0}
+APPENDLIMIT_DIR=${APPENDLIMIT_DIR:-$(cd .. && pwd)/shared/tools/appendlimit}
+CACHE=${MAILSHIFT_CACHE:-$top/.cache}
+TOXIPROXY_VERSION=v2.5.0
+LATENCY_MS=5
+PARALLEL=4
+# Targets.
+T_FULL_VS_MBSYNC=1.2
+T_FULL_VS_CEILING=0.85
+T_NOOP_VS_MBSYNC=2
+T_RSS_MIB=100
+T_LAT_FULL_VS_MBSYNC=2.5
+
+say() { echo "bench-migrate: $*" >&2; }
+die() { say "$*"; exit 2; }
+
+[[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_MESSAGES must be a positive number, not '$N'"
+[[ $NLAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_LATENCY_MESSAGES must be a positive number, not '$NLAT'"
+[[ -f $APPENDLIMIT_DIR/main.go && -f $APPENDLIMIT_DIR/go.mod ]] || die "no appendlimit in $APPENDLIMIT_DIR (set APPENDLIMIT_DIR)"
+[[ -x /usr/sbin/dovecot ]] || die "no Dovecot: run make deps (hack/install-deps.sh imap)"
+
+need=()
+command -v mbsync >/dev/null || need+=(isync)
+[[ -x /usr/bin/time ]] || need+=(time)
+command -v bc >/dev/null || need+=(bc)
+if ((${#need[@]})); then
+	say "installing ${need[*]}"
+	SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+	$SUDO apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+TOXI_SERVER=$CACHE/bin/toxiproxy-server-$TOXIPROXY_VERSION
+TOXI_CLI=$CACHE/bin/toxiproxy-cli-$TOXIPROXY_VERSION
+if [[ $SKIP_LATENCY != 1 ]] && { [[ ! -x $TOXI_SERVER ]] || [[ ! -x $TOXI_CLI ]]; }; then
+	say "building toxiproxy $TOXIPROXY_VERSION into $CACHE/bin"
+	build=$CACHE/bin/toxiproxy-$TOXIPROXY_VERSION.build
+	rm -rf "$build" && mkdir -p "$build"
+	GOBIN=$build go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" \
+		"github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
+	mv "$build/server" "$TOXI_SERVER"
+	mv "$build/cli" "$TOXI_CLI"
+	rm -rf "$build"
+fi
+
+TMP=$(mktemp -d)
+DOVE=$TMP/dovecot
+TOXI_PID=
+cleanup() {
+	if [[ -n $TOXI_PID ]]; then kill "$TOXI_PID" 2>/dev/null || true; wait "$TOXI_PID" 2>/dev/null || true; fi
+	bash hack/dovecot.sh stop "$DOVE" >/dev/null 2>&1 || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+say "building mailshift, the helper and appendlimit"
+CGO_ENABLED=0 go build -o "$TMP/mailshift" ./cmd/mailshift
+go build -o "$TMP/benchmigrate" ./hack/benchmigrate
+# appendlimit is its own module: built from its own directory (what `go run` there does, minus the compile
+# time inside the measurement).
+(cd "$APPENDLIMIT_DIR" && go build -o "$TMP/appendlimit" .)
+BM=$TMP/benchmigrate
+
+# A fresh Dovecot on free ports (retried if a port was taken in between).
+for try in 1 2 3; do
+	read -r PORT TLSPORT <<<"$("$BM" ports 2)"
+	if MAILSHIFT_WATCH_PID=$$ bash hack/dovecot.sh start "$DOVE" "$PORT" "$TLSPORT" >"$TMP/dovecot.start" 2>&1; then
+		break
+	fi
+	[[ $try -lt 3 ]] || { cat "$TMP/dovecot.start" >&2; die "Dovecot did not start"; }
+done
+say "$(cat "$TMP/dovecot.start")"
+
+declare -A PASS=([alice]=alice-secret-1 [bob]=bob-secret-2 [carol]=carol-secret-3 [mailadmin]=admin-secret-0)
+for u in "${!PASS[@]}"; do
+	printf '%s\n' "${PASS[$u]}" >"$TMP/pw.$u"
+	chmod 0600 "$TMP/pw.$u"
+done
+DIRECT=127.0.0.1:$PORT
+
+FAILED=0
+fail() { say "FAILED: $*"; FAILED=1; }
+acct() { echo -addr "$DIRECT" -user "$1" -pass "${PASS[$1]}"; }
+# shellcheck disable=SC2046
+empty() { "$BM" empty $(acct "$1") || fail "emptying $1"; }
+# rss KB from a /usr/bin/time -v log
+rss() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
+now() { date +%s.%N; }
+
+# Results, keyed "SETUP|TOOL|PASS".
+ROWS=()
+declare -A SECS MSGS BYTES RSSKB
+
+# timed KEY CMD...: runs CMD under /usr/bin/time -v; wall seconds in SECS[KEY], peak RSS in RSSKB[KEY]; its
+# output in $TMP/KEY.out and .err. Returns CMD's status.
+timed() {
+	local key=$1 f
+	shift
+	f=$TMP/$(echo "$key" | tr -c 'A-Za-z0-9.\n' '_')
+	local t0 t1 rc=0
+	t0=$(now)
+	/usr/bin/time -v -o "$f.time" "$@" >"$f.out" 2>"$f.err" || rc=$?
+	t1=$(now)
+	SECS[$key]=$(echo "$t1 - $t0" | bc -l)
+	RSSKB[$key]=$(rss "$f.time")
+	ROWS+=("$key")
+	if ((rc != 0)); then
+		say "$key exited $rc; tail of its output:"
+		tail -n 20 "$f.out" "$f.err" >&2 || true
+	fi
+	LAST_OUT=$f.out LAST_ERR=$f.err
+	return $rc
+}
+
+# count_check USER N WHAT: the target account must hold the corpus of N, folder by folder.
+count_check() {
+	# shellcheck disable=SC2046
+	"$BM" count $(acct "$1") -n "$2" >/dev/null || fail "$3: $1 does not hold the corpus of $2"
+}
+
+# report_check KEY WANT_COPIED WANT_PRESENT: a mailshift --report says what the pass should have done.
+report_check() {
+	local key=$1 items copied present failed skipped bytes
+	read -r items copied present failed skipped bytes <<<"$("$BM" report "$REPORT")" || { fail "$key: no report"; return; }
+	if [[ $copied != "$2" || $present != "$3" || $failed != 0 ]]; then
+		fail "$key: mailshift reported $items items, $copied copied, $present present, $failed failed, $skipped skipped (expected $2 copied, $3 present)"
+	fi
+}
+
+mailshift_pass() { # KEY CLIENT_ADDR CHECKPOINT
+	REPORT=$TMP/report-$RANDOM.json
+	timed "$1" "$TMP/mailshift" migrate --from "imap://alice@$2" --to "imap://bob@$2" --tls none --allow-plaintext \
+		--from-password-file "$TMP/pw.alice" --to-password-file "$TMP/pw.bob" --parallel "$PARALLEL" \
+		--report "$REPORT" --checkpoint "$3" || fail "$1: mailshift migrate failed"
+}
+
+mbsync_rc() { # FILE CLIENT_ADDR STATE_DIR
+	local host=${2%:*} port=${2##*:}
+	cat >"$1" <<EOF
+IMAPAccount source
+Host $host
+Port $port
+User alice
+Pass ${PASS[alice]}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore source
+Account source
+
+IMAPAccount target
+Host $host
+Port $port
+User carol
+Pass ${PASS[carol]}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore target
+Account target
+
+Channel migrate
+Far :source:
+Near :target:
+Patterns *
+Create Near
+Remove None
+Expunge None
+Sync Pull
+CopyArrivalDate yes
+SyncState $3/
+EOF
+	chmod 0600 "$1"
+}
+
+# run_setup SETUP N CLIENT_ADDR: the whole comparison with N messages, the clients talking to CLIENT_ADDR.
+run_setup() {
+	local setup=$1 n=$2 addr=$3 corpus=$TMP/corpus-$2
+	if [[ ! -d $corpus ]]; then
+		say "[$setup] writing the corpus of $n messages"
+		CORPUS_BYTES[$n]=$("$BM" gen -n "$n" -out "$corpus")
+	fi
+	local bytes=${CORPUS_BYTES[$n]}
+	say "[$setup] loading $n messages ($(echo "$bytes / 1048576" | bc) MiB) into alice"
+	for u in alice bob carol mailadmin; do empty "$u"; done
+	# shellcheck disable=SC2046
+	"$BM" load $(acct alice) -n "$n" || { fail "[$setup] loading the corpus"; return; }
+	count_check alice "$n" "[$setup] load"
+
+	say "[$setup] mailshift full pass (alice -> bob, --parallel $PARALLEL)"
+	empty bob
+	local ck=$TMP/checkpoint-$RANDOM.json
+	mailshift_pass "$setup|mailshift|full" "$addr" "$ck" && report_check "$setup|mailshift|full" "$n" 0
+	count_check bob "$n" "[$setup] mailshift full"
+	say "[$setup] mailshift no-op pass, fresh checkpoint (identity check)"
+	mailshift_pass "$setup|mailshift|no-op" "$addr" "$TMP/checkpoint-$RANDOM.json" && report_check "$setup|mailshift|no-op" 0 "$n"
+	count_check bob "$n" "[$setup] mailshift no-op"
+	say "[$setup] mailshift no-op pass, checkpoint kept"
+	mailshift_pass "$setup|mailshift|no-op (checkpoint)" "$addr" "$ck" && report_check "$setup|mailshift|no-op (checkpoint)" 0 "$n"
+	count_check bob "$n" "[$setup] mailshift no-op (checkpoint)"
+	for k in full no-op "no-op (checkpoint)"; do MSGS[$setup|mailshift|$k]=$n; done
+	BYTES[$setup|mailshift|full]=$bytes
+
+	say "[$setup] mbsync full pass (alice -> carol)"
+	empty carol
+	local state=$TMP/mbsync-state-$RANDOM
+	mkdir -p "$state"
+	mbsync_rc "$TMP/mbsyncrc" "$addr" "$state"
+	timed "$setup|mbsync|full" mbsync -c "$TMP/mbsyncrc" -a || fail "[$setup] mbsync full pass failed"
+	count_check carol "$n" "[$setup] mbsync full"
+	say "[$setup] mbsync no-op pass (sync state kept)"
+	timed "$setup|mbsync|no-op" mbsync -c "$TMP/mbsyncrc" -a || fail "[$setup] mbsync no-op pass failed"
+	count_check carol "$n" "[$setup] mbsync no-op"
+	MSGS[$setup|mbsync|full]=$n MSGS[$setup|mbsync|no-op]=$n BYTES[$setup|mbsync|full]=$bytes
+
+	say "[$setup] raw APPEND ceiling (appendlimit, 4 connections into 4 folders)"
+	local key="$setup|appendlimit|ceiling" tag
+	tag=ceiling$RANDOM
+	if timed "$key" "$TMP/appendlimit" -addr "$addr" -user mailadmin -pass "${PASS[mailadmin]}" -conns 4 \
+		-mailbox "$tag-1,$tag-2,$tag-3,$tag-4" -seen -maildir "$corpus"; then
+		cat "$LAST_OUT" >&2
+		# Its own wall time: the sending, not the reading of the corpus files before it.
+		local wall
+		wall=$(sed -n 's/.* wall=\([0-9.]*\)s.*/\1/p' "$LAST_OUT")
+		[[ -n $wall ]] && SECS[$key]=$wall
+		local got
+		# shellcheck disable=SC2046
+		got=$("$BM" count $(acct mailadmin)) || got=?
+		[[ $got == "$n" ]] || fail "[$setup] appendlimit left $got messages, not $n"
+	else
+		fail "[$setup] appendlimit failed"
+	fi
+	MSGS[$key]=$n BYTES[$key]=$bytes
+}
+
+declare -A CORPUS_BYTES
+run_setup loopback "$N" "$DIRECT"
+
+if [[ $SKIP_LATENCY != 1 ]]; then
+	read -r API PROXY <<<"$("$BM" ports 2)"
+	"$TOXI_SERVER" -host 127.0.0.1 -port "$API" >"$TMP/toxiproxy.log" 2>&1 &
+	TOXI_PID=$!
+	for _ in $(seq 100); do "$TOXI_CLI" -h "127.0.0.1:$API" list >/dev/null 2>&1 && break; sleep 0.1; done
+	"$TOXI_CLI" -h "127.0.0.1:$API" create --listen "127.0.0.1:$PROXY" --upstream "$DIRECT" imap >/dev/null
+	"$TOXI_CLI" -h "127.0.0.1:$API" toxic add -t latency -a "latency=$LATENCY_MS" -u -n latency_up imap >/dev/null
+	"$TOXI_CLI" -h "127.0.0.1:$API" toxic add -t latency -a "latency=$LATENCY_MS" -d -n latency_down imap >/dev/null
+	say "toxiproxy on 127.0.0.1:$PROXY -> $DIRECT, +${LATENCY_MS} ms each way"
+	run_setup "latency ${LATENCY_MS}ms" "$NLAT" "127.0.0.1:$PROXY"
+fi
+
+# ---- the table ----
+mib() { echo "${1:-0} / 1024" | bc -l; }
+printf '\n# Dovecot %s (sdbox) on 127.0.0.1, %s, mbsync %s, %s cores\n' "$(/usr/sbin/dovecot --version | cut -d' ' -f1)" \
+	"$(go version | cut -d' ' -f3)" "$(mbsync --version | cut -d' ' -f2)" "$(nproc)"
+printf '%-12s %-12s %-20s %8s %9s %9s %8s %14s\n' setup tool pass messages seconds msg/s MB/s "peak RSS MiB"
+for key in "${ROWS[@]}"; do
+	IFS='|' read -r setup tool pass <<<"$key"
+	s=${SECS[$key]}
+	m=${MSGS[$key]:-0}
+	mbs=-
+	[[ -n ${BYTES[$key]:-} ]] && mbs=$(printf '%.1f' "$(echo "${BYTES[$key]} / 1000000 / $s" | bc -l)")
+	printf '%-12s %-12s %-20s %8d %9.2f %9.0f %8s %14.1f\n' "$setup" "$tool" "$pass" "$m" "$s" \
+		"$(echo "$m / $s" | bc -l)" "$mbs" "$(mib "${RSSKB[$key]}")"
+done
+
+# ratio NAME VALUE OP TARGET UNIT
+ratio() {
+	local name=$1 v=$2 op=$3 target=$4 unit=$5 ok
+	if [[ -z $v ]]; then printf '%-52s %10s   (target %s %s%s)  MISS\n' "$name" n/a "$op" "$target" "$unit"; return; fi
+	case $op in
+	'>=') ok=$(echo "$v >= $target" | bc -l) ;;
+	'<=') ok=$(echo "$v <= $target" | bc -l) ;;
+	'<') ok=$(echo "$v < $target" | bc -l) ;;
+	esac
+	local verdict=MISS
+	[[ $ok == 1 ]] && verdict=PASS
+	printf '%-52s %9.2f%s  (target %s %s%s)  %s\n' "$name" "$v" "$unit" "$op" "$target" "$unit" "$verdict"
+}
+rate() { if [[ -n ${SECS[$1]:-} && -n ${MSGS[$1]:-} ]]; then echo "${MSGS[$1]} / ${SECS[$1]}" | bc -l; fi; }
+div() { if [[ -n $1 && -n $2 ]]; then echo "$1 / $2" | bc -l; fi; }
+
+L=loopback
+echo
+ratio "mailshift full vs mbsync full (msg/s)" "$(div "$(rate "$L|mailshift|full")" "$(rate "$L|mbsync|full")")" '>=' $T_FULL_VS_MBSYNC x
+ratio "mailshift full vs APPEND ceiling (msg/s)" \
+	"$(div "$(rate "$L|mailshift|full")" "$(rate "$L|appendlimit|ceiling")" | awk '{if ($1 != "") print $1 * 100}')" \
+	'>=' "$(echo "$T_FULL_VS_CEILING * 100" | bc)" %
+ratio "mailshift no-op vs mbsync no-op (time)" "$(div "${SECS[$L|mailshift|no-op]:-}" "${SECS[$L|mbsync|no-op]:-}")" '<=' $T_NOOP_VS_MBSYNC x
+ratio "  same, mailshift with its checkpoint kept" \
+	"$(div "${SECS[$L|mailshift|no-op (checkpoint)]:-}" "${SECS[$L|mbsync|no-op]:-}")" '<=' $T_NOOP_VS_MBSYNC x
+peak=0
+for key in "${ROWS[@]}"; do
+	if [[ $key == *"|mailshift|"* ]] && ((RSSKB[$key] > peak)); then peak=${RSSKB[$key]}; fi
+done
+ratio "mailshift peak RSS (all passes)" "$(mib "$peak")" '<' $T_RSS_MIB " MiB"
+if [[ $SKIP_LATENCY != 1 ]]; then
+	L="latency ${LATENCY_MS}ms"
+	ratio "with ${LATENCY_MS} ms each way: mailshift full vs mbsync full" \
+		"$(div "$(rate "$L|mailshift|full")" "$(rate "$L|mbsync|full")")" '>=' $T_LAT_FULL_VS_MBSYNC x
+	ratio "  with ${LATENCY_MS} ms each way: mailshift full vs ceiling" \
+		"$(div "$(rate "$L|mailshift|full")" "$(rate "$L|appendlimit|ceiling")" | awk '{if ($1 != "") print $1 * 100}')" \
+		'>=' "$(echo "$T_FULL_VS_CEILING * 100" | bc)" %
+fi
+echo "(seconds: wall time of the whole process, start-up and logins included; for appendlimit its own wall time" \
+	"of the sending. MB/s: corpus bytes (10^6) per second of full passes. The ceiling only APPENDs; mailshift and" \
+	"mbsync also FETCH every message from the same server. mbsync copies no keywords such as \$label1.)"
+
+if ((FAILED)); then
+	say "some tool failed or a target does not hold the corpus (see above)"
+	exit 1
+fi

@@ -1,0 +1,215 @@
+// Package testproxy is a loopback TCP proxy for tests that puts faults between an IMAP client and a real
+// server: a throttling reply in place of the server's answer to the Nth APPEND (as Exchange Online sends
+// it), connections cut after some bytes or on demand, and latency each way.
+//
+// It reads plaintext IMAP (imapx.TLSNone) well enough to see command tags and names and to skip literals;
+// after STARTTLS or COMPRESS it only relays bytes. Nothing here is meant for production traffic.
+package testproxy
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Proxy relays every connection accepted on Addr to the upstream address.
+type Proxy struct {
+	t        testing.TB
+	upstream string
+	ln       net.Listener
+	latency  [2]atomic.Int64 // per direction (toServer, toClient), as time.Duration
+
+	relayed atomic.Int64 // bytes relayed in both directions
+
+	mu       sync.Mutex
+	links    map[*link]struct{}
+	accepted []time.Time
+	throttle *throttle
+	cut      *cutAfter
+}
+
+// direction of a relay.
+const (
+	toServer = iota
+	toClient
+)
+
+// throttle is an armed ThrottleAppend.
+type throttle struct {
+	nth, seen int
+	reply     string
+	injected  chan time.Time
+}
+
+// cutAfter is an armed BreakAfter.
+type cutAfter struct {
+	at    int64 // the value of relayed at which every connection is cut
+	fired chan struct{}
+}
+
+// New listens on 127.0.0.1 and relays to upstream ("host:port") until the test ends.
+func New(t testing.TB, upstream string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testproxy: %v", err)
+	}
+	p := &Proxy{t: t, upstream: upstream, ln: ln, links: map[*link]struct{}{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.accept()
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return p
+}
+
+// Addr is "127.0.0.1:PORT" to connect to instead of the upstream.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Host and Port are Addr's parts, for an imapx.Endpoint.
+func (p *Proxy) Host() string { return "127.0.0.1" }
+func (p *Proxy) Port() int    { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// ExchangeThrottle is the reply Exchange Online gives a client that goes too fast, after the tag.
+func ExchangeThrottle(backoff time.Duration) string {
+	return "NO Request is throttled. Suggested Backoff Time: " + strconv.FormatInt(backoff.Milliseconds(), 10) + " milliseconds"
+}
+
+// ThrottleAppend arms a one-time fault: the server's tagged reply to the nth APPEND command from now on
+// (counted over all connections) is replaced by "<tag> reply", and that connection is then closed, as
+// Exchange closes it after throttling. The server did see and carry out that APPEND and any pipelined after
+// it: the client is told otherwise, the harder case for a client that must not duplicate. The channel
+// receives the moment the reply was sent. Arming again replaces a fault that has not fired.
+func (p *Proxy) ThrottleAppend(nth int, reply string) <-chan time.Time {
+	if nth < 1 {
+		p.t.Fatalf("testproxy: ThrottleAppend(%d): counts from 1", nth)
+	}
+	th := &throttle{nth: nth, reply: reply, injected: make(chan time.Time, 1)}
+	p.mu.Lock()
+	p.throttle = th
+	p.mu.Unlock()
+	return th.injected
+}
+
+// BreakAfter arms a one-time fault: once n more bytes have been relayed (both directions together), every
+// open connection is cut. The channel is closed when that happened. Arming again replaces a fault that has
+// not fired.
+func (p *Proxy) BreakAfter(n int64) <-chan struct{} {
+	c := &cutAfter{at: p.relayed.Load() + n, fired: make(chan struct{})}
+	p.mu.Lock()
+	p.cut = c
+	p.mu.Unlock()
+	return c.fired
+}
+
+// Break cuts every open connection now (a reset to both sides) and returns how many it cut. New
+// connections are relayed as before.
+func (p *Proxy) Break() int {
+	p.mu.Lock()
+	links := make([]*link, 0, len(p.links))
+	for l := range p.links {
+		links = append(links, l)
+	}
+	p.mu.Unlock()
+	n := 0
+	for _, l := range links {
+		if l.reset() {
+			n++
+		}
+	}
+	return n
+}
+
+// SetLatency delays every chunk relayed to the server by toServer and every chunk relayed to the client by
+// toClient, without limiting throughput (chunks overlap in flight). It applies to data relayed from then on.
+func (p *Proxy) SetLatency(toServerDelay, toClientDelay time.Duration) {
+	p.latency[toServer].Store(int64(toServerDelay))
+	p.latency[toClient].Store(int64(toClientDelay))
+}
+
+// Accepted returns when each connection so far was accepted, in order.
+func (p *Proxy) Accepted() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Time(nil), p.accepted...)
+}
+
+// Relayed returns how many bytes were relayed so far, both directions together.
+func (p *Proxy) Relayed() int64 { return p.relayed.Load() }
+
+// accept relays connections until the listener is closed, then cuts those still open and waits for them.
+func (p *Proxy) accept() {
+	var wg sync.WaitGroup
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				p.t.Logf("testproxy: accept: %v", err)
+			}
+			p.Break() // every link is registered: they are only made here
+			wg.Wait()
+			return
+		}
+		p.mu.Lock()
+		p.accepted = append(p.accepted, time.Now())
+		p.mu.Unlock()
+		server, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			p.t.Logf("testproxy: dial %s: %v", p.upstream, err)
+			client.Close()
+			continue
+		}
+		l := newLink(p, client, server)
+		p.mu.Lock()
+		p.links[l] = struct{}{}
+		p.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run()
+			p.mu.Lock()
+			delete(p.links, l)
+			p.mu.Unlock()
+		}()
+	}
+}
+
+// countAppend is called for every APPEND command a client starts; it tells whether this is the one whose
+// reply must be replaced, and with what.
+func (p *Proxy) countAppend() (*throttle, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	th := p.throttle
+	if th == nil {
+		return nil, false
+	}
+	th.seen++
+	if th.seen < th.nth {
+		return nil, false
+	}
+	p.throttle = nil
+	return th, true
+}
+
+// relayedBytes counts n relayed bytes and cuts every connection when an armed BreakAfter is due.
+func (p *Proxy) relayedBytes(n int) {
+	total := p.relayed.Add(int64(n))
+	p.mu.Lock()
+	c := p.cut
+	if c == nil || total < c.at {
+		p.mu.Unlock()
+		return
+	}
+	p.cut = nil
+	p.mu.Unlock()
+	p.Break()
+	close(c.fired)
+}

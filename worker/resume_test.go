@@ -1,0 +1,134 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/convert"
+	"github.com/mailshift/mailshift/internal/foldermap"
+	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/testfixtures"
+	"github.com/mailshift/mailshift/internal/testserver"
+)
+
+// childJob is what the re-executed test binary migrates (see TestChildMigration).
+type childJob struct {
+	PST        string
+	Endpoint   imapx.Endpoint
+	Login      string
+	Password   string
+	Checkpoint string
+	Prefix     string
+	Rate       float64
+}
+
+const childEnv = "MAILSHIFT_WORKER_CHILD_JOB"
+
+// TestChildMigration is not a test of its own: it is the worker process TestKillAndResume starts and kills.
+func TestChildMigration(t *testing.T) {
+	raw := os.Getenv(childEnv)
+	if raw == "" {
+		t.Skip("runs only as the child of TestKillAndResume")
+	}
+	var cj childJob
+	if err := json.Unmarshal([]byte(raw), &cj); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenPST(cj.PST, 0, convert.Options{Owner: groupware.Person{Email: "alice@example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := account{ep: cj.Endpoint, cred: imapx.Credentials{Login: cj.Login, Password: cj.Password, Flavor: "dovecot"}}
+	job := Job{Source: src, Target: a.target(cj.Prefix), Rules: foldermap.Rules{Root: strings.TrimSuffix(cj.Prefix, " "), RootSpecial: true},
+		Checkpoints: FileCheckpoint{Path: cj.Checkpoint}, Batch: 3, Parallel: 3, RateMessages: cj.Rate}
+	if _, err := Run(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKillAndResume kills the worker process with SIGKILL at 20 and more different points of a migration
+// and starts it again each time; the end state is what an uninterrupted run gives: every item once, with
+// its flags and date, nothing missing, nothing twice.
+func TestKillAndResume(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("child")
+	}
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "alice")
+	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
+	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
+	cj := childJob{PST: file, Endpoint: a.ep, Login: a.cred.Login, Password: a.cred.Password, Checkpoint: cpPath, Prefix: "K ", Rate: 12}
+	raw, _ := json.Marshal(cj)
+	rnd := rand.New(rand.NewSource(1))
+	killed, finished := 0, 0
+	positions := map[int]bool{}
+	for round := 0; killed < 24 && round < 120; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestChildMigration$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		// Anywhere from before the login to well into the copy.
+		delay := time.Duration(150+rnd.Intn(850)) * time.Millisecond
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("worker failed on its own: %v\n%s", err, out)
+			}
+			finished++
+		case <-time.After(delay):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			killed++
+		}
+		if finished > 0 {
+			break // the copy is complete; later kills would only interrupt re-checks
+		}
+		positions[checkpointDone(t, cpPath)] = true
+	}
+	if killed < 20 {
+		t.Fatalf("only %d kills before the migration finished; slow the worker down", killed)
+	}
+	if len(positions) < 15 {
+		t.Errorf("the kills stopped the worker at only %d different checkpoint positions", len(positions))
+	}
+	t.Logf("%d kills at %d different checkpoint positions, then a clean run", killed, len(positions))
+	// Resume to the end in this process, then check the target against the PST.
+	rep, gw := migratePST(t, a, file, "K ", func(j *Job) { j.Checkpoints = FileCheckpoint{Path: cpPath} })
+	if rep.Totals.Failed > 0 {
+		t.Fatalf("%d failed: %+v", rep.Totals.Failed, rep.Failed)
+	}
+	checkTarget(t, a, expectFromPST(t, file, rep, gw), 2)
+}
+
+// checkpointDone is the sum of the folders' positions in the checkpoint file.
+func checkpointDone(t *testing.T, path string) int {
+	cp, err := FileCheckpoint{Path: path}.Load(context.Background())
+	if err != nil {
+		t.Fatalf("after a kill: %v", err)
+	}
+	if cp == nil {
+		return 0
+	}
+	n := 0
+	for _, f := range cp.Folders {
+		n += f.Done
+	}
+	return n
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,120 @@
+package worker
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/testfixtures"
+	"github.com/mailshift/mailshift/internal/testproxy"
+	"github.com/mailshift/mailshift/internal/testserver"
+)
+
+// throttleFixture has 180 items in nine folders, the largest (Deleted Items, 114) first.
+const throttleFixture = "pst2john-97_outlook_qwerty12345.pst"
+
+// throughProxy makes the job reach the target through p, in plain text (the proxy reads the commands).
+func throughProxy(p *testproxy.Proxy) func(*Job) {
+	return func(j *Job) {
+		j.Target.Endpoint = imapx.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapx.TLSNone, DialTimeout: 20 * time.Second}
+		// The engine's own backoff is kept short: a long wait must come from what the server asked for.
+		j.RetryBackoff = 50 * time.Millisecond
+	}
+}
+
+// TestThrottledAppendIsHonoured: Exchange answers a client that goes too fast "NO Request is throttled.
+// Suggested Backoff Time: N milliseconds" and closes the connection. The engine must wait that long before
+// it reconnects, then finish the folder without losing or duplicating a message, even though the server
+// had in fact stored the refused message and those pipelined after it.
+func TestThrottledAppendIsHonoured(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(testfixtures.MustPSTDir(t), throttleFixture)
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "alice")
+	p := testproxy.New(t, srv.Addr())
+	const backoff = 1500 * time.Millisecond
+	injected := p.ThrottleAppend(20, testproxy.ExchangeThrottle(backoff))
+
+	rep, gw := migratePST(t, a, path, "T ", func(j *Job) {
+		throughProxy(p)(j)
+		// One folder at a time: the connection after the throttling is the folder's retry, not another
+		// folder starting.
+		j.Parallel = 1
+	})
+
+	var at time.Time
+	select {
+	case at = <-injected:
+	default:
+		t.Fatal("the run never reached the 20th APPEND: the throttling reply was not sent")
+	}
+	var next time.Time
+	for _, acc := range p.Accepted() {
+		if acc.After(at) {
+			next = acc
+			break
+		}
+	}
+	if next.IsZero() {
+		t.Fatal("no connection after the throttling reply: the engine did not go on")
+	}
+	if gap := next.Sub(at); gap < backoff || gap > 10*time.Second {
+		t.Errorf("reconnected %v after the throttling reply, want the suggested %v (and under 10s)", gap.Round(time.Millisecond), backoff)
+	} else {
+		t.Logf("reconnected %v after the throttling reply", gap.Round(time.Millisecond))
+	}
+	if rep.Totals.Failed != 0 || rep.Totals.Copied+rep.Totals.Duplicates < rep.Totals.Items {
+		t.Errorf("totals %+v, failed items %+v", rep.Totals, rep.Failed)
+	}
+	checkTarget(t, a, expectFromPST(t, path, rep, gw), 3)
+}
+
+// TestThrottleProxyCutsConnectionsMidRun cuts every connection to the target twice during a run: the folders that lost
+// their connection are retried and the target ends up with every item exactly once.
+func TestThrottleProxyCutsConnectionsMidRun(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(testfixtures.MustPSTDir(t), throttleFixture)
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "alice")
+	p := testproxy.New(t, srv.Addr())
+
+	// An undisturbed run first, into other folders, says how many bytes a run relays.
+	migratePST(t, a, path, "Calm ", throughProxy(p))
+	perRun, calmConns := p.Relayed(), len(p.Accepted())
+	if perRun < 100<<10 {
+		t.Fatalf("a run relays only %d bytes: too few to cut it mid-run", perRun)
+	}
+
+	// Cut after a third of the run's traffic, and again after another third.
+	step := perRun / 3
+	first := p.BreakAfter(step)
+	var second <-chan struct{}
+	armed := make(chan struct{})
+	runDone := make(chan struct{})
+	go func() {
+		defer close(armed)
+		select {
+		case <-first:
+			second = p.BreakAfter(step)
+		case <-runDone:
+		}
+	}()
+	rep, gw := migratePST(t, a, path, "Cut ", throughProxy(p))
+	close(runDone)
+	<-armed
+
+	for i, fired := range []<-chan struct{}{first, second} {
+		select {
+		case <-fired:
+		default:
+			t.Errorf("cut %d did not happen during the run (%d bytes relayed, a cut every %d)", i+1, p.Relayed()-perRun, step)
+		}
+	}
+	t.Logf("undisturbed: %d connections, %d bytes; cut twice: %d connections, %d bytes",
+		calmConns, perRun, len(p.Accepted())-calmConns, p.Relayed()-perRun)
+	if rep.Totals.Failed != 0 || rep.Totals.Copied+rep.Totals.Duplicates < rep.Totals.Items {
+		t.Errorf("totals %+v, failed items %+v", rep.Totals, rep.Failed)
+	}
+	checkTarget(t, a, expectFromPST(t, path, rep, gw), 3)
+}

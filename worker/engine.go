@@ -380,7 +380,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		w, err := it.Write(sp)
 		if err != nil {
 			sp.Close()
-			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("conversion failed: %v", err), false)
+			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("could not be read or converted: %v", err), false)
 			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
 		}
 		p := pending{it: it, dest: dest, sp: sp, id: it.Identity, flags: it.Flags, date: it.Date}

@@ -132,3 +132,31 @@ func checkpointDone(t *testing.T, path string) int {
 }
 
 var _ = fmt.Sprint
+
+// TestProgress: progress comes at most once per interval while the run lasts, counts every item by its
+// outcome, and a last report at the end accounts for all of them.
+func TestProgress(t *testing.T) {
+	a := accountOf(testserver.Dovecot(t), "alice")
+	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
+	var stamps []time.Time
+	var reports []Progress
+	rep, _ := migratePST(t, a, file, "P ", func(j *Job) {
+		j.RateMessages = 80 // about two seconds
+		j.OnProgress = func(p Progress) { stamps, reports = append(stamps, time.Now()), append(reports, p) }
+	})
+	if len(reports) < 2 {
+		t.Fatalf("%d progress reports for a two-second run", len(reports))
+	}
+	for i := 1; i < len(stamps)-1; i++ { // the last one comes at the end, whenever that is
+		if d := stamps[i].Sub(stamps[i-1]); d < 900*time.Millisecond {
+			t.Errorf("progress reports %d and %d only %s apart", i-1, i, d)
+		}
+	}
+	last := reports[len(reports)-1]
+	if last.Done() != last.ItemsTotal || last.ItemsTotal != rep.Totals.Items || last.Copied != rep.Totals.Copied || last.FoldersDone != last.FoldersTotal {
+		t.Errorf("last progress %+v, report totals %+v", last, rep.Totals)
+	}
+	if mid := reports[0]; mid.Done() == 0 || mid.Done() >= mid.ItemsTotal || mid.ETA <= 0 || mid.ItemsPerSecond <= 0 {
+		t.Errorf("first progress %+v: want partial counts, a rate and an ETA", mid)
+	}
+}

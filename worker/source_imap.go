@@ -127,13 +127,16 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckp
 	}
 	for start := 0; start < len(items); start += prefetch {
 		chunk := items[start:min(start+prefetch, len(items))]
-		bodies, err := s.prefetch(ctx, c, chunk, want)
+		bodies, unservable, err := s.prefetch(ctx, c, chunk, want)
 		if err != nil {
 			return err
 		}
 		for _, it := range chunk {
 			body := bodies[it.UID]
 			it.Write = func(w io.Writer) (*Written, error) {
+				if err := unservable[it.UID]; err != nil {
+					return nil, fmt.Errorf("the source cannot serve it: %w", err)
+				}
 				if body == nil {
 					return nil, fmt.Errorf("the server returned no body for UID %d", it.UID)
 				}
@@ -159,26 +162,51 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckp
 	return nil
 }
 
-// prefetch reads the bodies of the wanted items of a chunk with one FETCH.
-func (s *IMAPSource) prefetch(ctx context.Context, c *imapbulk.Conn, chunk []*Item, want func(*Item) bool) (map[uint32]*spool, error) {
+// prefetch reads the bodies of the wanted items of a chunk with one FETCH. When the server refuses the
+// FETCH (Exchange answers NO for a whole set when it cannot serve one message of it), each message is asked
+// for alone, and those it still cannot serve are returned in unservable: they are reported as failed and
+// the run goes on.
+func (s *IMAPSource) prefetch(ctx context.Context, c *imapbulk.Conn, chunk []*Item, want func(*Item) bool) (bodies map[uint32]*spool, unservable map[uint32]error, err error) {
 	var uids []uint32
 	for _, it := range chunk {
 		if want == nil || want(it) {
 			uids = append(uids, it.UID)
 		}
 	}
-	out := map[uint32]*spool{}
-	err := c.FetchMessages(ctx, uids, func() io.Writer { return &spool{memLimit: 1 << 20} }, func(uid uint32, w io.Writer, _ int64) error {
-		out[uid] = w.(*spool)
-		return nil
-	})
-	if err != nil {
-		for _, b := range out {
+	bodies, unservable = map[uint32]*spool{}, map[uint32]error{}
+	closeAll := func() {
+		for _, b := range bodies {
 			b.Close()
 		}
-		return nil, err
 	}
-	return out, nil
+	open := func() io.Writer { return &spool{memLimit: 1 << 20} }
+	keep := func(uid uint32, w io.Writer, _ int64) error {
+		if old := bodies[uid]; old != nil {
+			old.Close()
+		}
+		bodies[uid] = w.(*spool)
+		return nil
+	}
+	err = c.FetchMessages(ctx, uids, open, keep)
+	if err == nil || imapbulk.IsTransient(err) || ctx.Err() != nil {
+		if err != nil {
+			closeAll()
+		}
+		return bodies, unservable, err
+	}
+	// A refused command's data is not trusted: every message is asked for again, alone.
+	closeAll()
+	bodies = map[uint32]*spool{}
+	for _, uid := range uids {
+		if err := c.FetchMessages(ctx, []uint32{uid}, open, keep); err != nil {
+			if imapbulk.IsTransient(err) || ctx.Err() != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			unservable[uid] = err
+		}
+	}
+	return bodies, unservable, nil
 }
 
 // FlagChanges reads the flags of the messages copied before, with one FETCH: CHANGEDSINCE the mod-sequence

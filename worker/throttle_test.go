@@ -1,10 +1,16 @@
 package worker
 
 import (
+	"context"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapx"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testproxy"
@@ -117,4 +123,75 @@ func TestThrottleProxyCutsConnectionsMidRun(t *testing.T) {
 		t.Errorf("totals %+v, failed items %+v", rep.Totals, rep.Failed)
 	}
 	checkTarget(t, a, expectFromPST(t, path, rep, gw), 3)
+}
+
+// TestServerRestartMidRun restarts the target server while a migration is appending: the run reconnects once
+// the server is back and completes, with every item exactly once.
+func TestServerRestartMidRun(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "alice")
+	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
+	restarted := make(chan struct{})
+	var once sync.Once
+	metrics := NewMetrics()
+	rep, gw := migratePST(t, a, file, "R ", func(j *Job) {
+		j.Metrics = metrics
+		j.Batch, j.RateMessages, j.RetryBackoff = 4, 60, 200*time.Millisecond
+		j.OnProgress, j.ProgressInterval = func(p Progress) {
+			if p.Copied >= 40 {
+				once.Do(func() {
+					go func() { srv.Restart(t); close(restarted) }()
+				})
+			}
+		}, 100*time.Millisecond
+	})
+	select {
+	case <-restarted:
+	default:
+		t.Fatal("the migration ended before the server was restarted")
+	}
+	if rep.Totals.Failed > 0 {
+		t.Fatalf("%d failed: %+v", rep.Totals.Failed, rep.Failed)
+	}
+	if n := testutil.ToFloat64(metrics.errors.WithLabelValues("transient")); n < 1 {
+		t.Errorf("the restart caused %v transient errors: the run never noticed it", n)
+	}
+	if n := testutil.ToFloat64(metrics.messages.WithLabelValues("copied")); n != float64(rep.Totals.Copied) {
+		t.Errorf("metrics count %v copied messages, the report %d", n, rep.Totals.Copied)
+	}
+	checkTarget(t, a, expectFromPST(t, file, rep, gw), 2)
+}
+
+// TestUnservableSourceMessage: a source that refuses to serve one message (Exchange answers NO for any FETCH
+// that names it) costs that message only: it is reported as failed with the server's reason and everything
+// else is copied.
+func TestUnservableSourceMessage(t *testing.T) {
+	src := accountOf(testserver.Dovecot(t), "alice")
+	dst := accountOf(testserver.Dovecot(t), "bob")
+	loadCorpus(t, src, 0, 120, "u")
+	c := src.bulk(t)
+	inbox := contents(t, c, "INBOX")
+	if len(inbox) < 10 {
+		t.Fatalf("%d messages in INBOX", len(inbox))
+	}
+	bad := inbox[len(inbox)/2]
+	p := testproxy.New(t, src.srv.Addr())
+	p.RefuseFetch("INBOX", bad.UID, "NO The specified message set is invalid.")
+	ep := imapx.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapx.TLSNone, DialTimeout: 20 * time.Second}
+	s, err := OpenIMAP(context.Background(), ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := Run(context.Background(), Job{Source: s, Target: dst.target("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals.Failed != 1 || rep.Totals.Copied != 119 {
+		t.Fatalf("copied %d, failed %d (%+v); want 119 and the one message", rep.Totals.Copied, rep.Totals.Failed, rep.Failed)
+	}
+	f := rep.Failed[0]
+	if f.Folder != "INBOX" || !strings.Contains(f.Identity, normalizeMessageID(bad.MessageID)) || !strings.Contains(f.Reason, "specified message set is invalid") {
+		t.Errorf("failed item %+v, want INBOX %s with the server's reason", f, bad.MessageID)
+	}
 }

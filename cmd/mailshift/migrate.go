@@ -70,7 +70,8 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&include, "include", "copy only folders matching this pattern (\"Inbox/**\"); repeatable")
 	fs.Var(&exclude, "exclude", "leave out folders matching this pattern; repeatable")
 	root := fs.String("root", "", "put the copied folders under this target folder")
-	maxSize := fs.Int64("max-size", 0, "skip (and report) messages larger than this many bytes")
+	maxSize := fs.Int64("max-size", 0, "messages larger than this many bytes are not copied (see --too-big); the server's APPENDLIMIT applies too")
+	tooBig := fs.String("too-big", "skip", "what a message over the size limit does: skip (reported, exit 0) or fail (reported, exit 1)")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: no limit)")
 	codepage := fs.Int("codepage", 0, "code page of a PST's ANSI strings when the file records none (e.g. 932); default 1252")
 	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
@@ -86,6 +87,9 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	}
 	if *from == "" || *to == "" {
 		return usageErr("need --from and --to (see mailshift migrate -h)")
+	}
+	if *tooBig != "skip" && *tooBig != "fail" {
+		return usageErr("--too-big must be skip or fail, not %q", *tooBig)
 	}
 	format, ok := groupwareFormats[*gwFormat]
 	if !ok {
@@ -178,6 +182,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		Rules:          foldermap.Rules{Include: include, Exclude: exclude, Root: *root},
 		Parallel:       *parallel,
 		MaxMessageSize: *maxSize,
+		FailOnTooBig:   *tooBig == "fail",
 		Checkpoints:    worker.FileCheckpoint{Path: cpPath},
 	}
 	bar := newProgressPrinter(stderr)
@@ -278,8 +283,11 @@ func printSummary(w io.Writer, rep *worker.Report) {
 		rate = float64(t.Copied) / d.Seconds()
 	}
 	fmt.Fprintf(w, "%d messages (%s) copied in %s, %.0f msg/s; %d already there\n", t.Copied, humanBytes(t.Bytes), d.Round(time.Millisecond), rate, t.Duplicates)
+	if t.Skipped > 0 {
+		fmt.Fprintf(w, "%d messages not copied by the size policy (listed below as not copied)\n", t.Skipped)
+	}
 	for _, f := range rep.Failed {
-		fmt.Fprintf(w, "failed: %s: %s: %s\n", f.Folder, f.Identity, f.Reason)
+		fmt.Fprintf(w, "not copied: %s: %s: %s\n", f.Folder, f.Identity, f.Reason)
 	}
 }
 

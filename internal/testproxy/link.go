@@ -3,6 +3,7 @@ package testproxy
 import (
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,10 @@ type link struct {
 	// opaqueTag is the tag of a STARTTLS or COMPRESS: after the server's reply to it the bytes mean
 	// nothing to a line reader, and are only relayed.
 	opaqueTag string
+	// refused are the tags of FETCH commands whose answer RefuseFetch replaces, with the reply.
+	refused map[string]string
+	// selected is the mailbox the last SELECT or EXAMINE named (as sent: quoted, modified UTF-7).
+	selected string
 }
 
 func newLink(p *Proxy, client, server net.Conn) *link {
@@ -108,6 +113,24 @@ func (l *link) command(line []byte) bool {
 			l.throttled, l.throttleTag = th, tag
 			l.mu.Unlock()
 		}
+	case "SELECT", "EXAMINE":
+		if f := strings.Fields(string(line)); len(f) >= 3 {
+			l.mu.Lock()
+			l.selected = strings.Trim(f[2], `"`)
+			l.mu.Unlock()
+		}
+	case "UID":
+		l.mu.Lock()
+		selected := l.selected
+		l.mu.Unlock()
+		if reply, ok := l.p.refusesFetch(selected, line); ok {
+			l.mu.Lock()
+			if l.refused == nil {
+				l.refused = map[string]string{}
+			}
+			l.refused[tag] = reply
+			l.mu.Unlock()
+		}
 	case "STARTTLS", "COMPRESS":
 		l.mu.Lock()
 		l.opaqueTag = tag
@@ -128,6 +151,9 @@ func (l *link) relayResponses(w *delayedWriter) {
 		}
 		if replaced {
 			return
+		}
+		if piece.start && l.dropRefused(piece.data, w) {
+			continue
 		}
 		if len(piece.data) > 0 && !w.write(piece.data) {
 			return
@@ -163,6 +189,21 @@ func (l *link) response(line []byte, w *delayedWriter) (replaced, opaque bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// dropRefused replaces the server's tagged answer to a command RefuseFetch matched with the refusal; the
+// link goes on. It reports whether it did.
+func (l *link) dropRefused(line []byte, w *delayedWriter) bool {
+	tag, _ := tagAndWord(line)
+	l.mu.Lock()
+	reply := l.refused[tag]
+	delete(l.refused, tag)
+	l.mu.Unlock()
+	if reply == "" || tag == "*" || tag == "+" {
+		return false
+	}
+	w.write([]byte(tag + " " + reply + "\r\n"))
+	return true
 }
 
 // delayedWriter writes relayed chunks to one peer, each when its latency has passed.

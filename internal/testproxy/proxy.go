@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,13 @@ type Proxy struct {
 	accepted []time.Time
 	throttle *throttle
 	cut      *cutAfter
+	refuse   map[refusal]string
+}
+
+// refusal names one message for RefuseFetch.
+type refusal struct {
+	mailbox string
+	uid     uint32
 }
 
 // direction of a relay.
@@ -97,6 +105,51 @@ func (p *Proxy) ThrottleAppend(nth int, reply string) <-chan time.Time {
 	p.throttle = th
 	p.mu.Unlock()
 	return th.injected
+}
+
+// RefuseFetch makes every UID FETCH of a whole message (BODY.PEEK[]) in mailbox (as the client names it in
+// SELECT or EXAMINE, e.g. "INBOX") whose UID set names uid fail with reply (the server's tagged answer is
+// replaced; its data still reaches the client), the way Exchange refuses a whole FETCH when it cannot serve
+// one message of it ("NO [UNAVAILABLE]…" is transient; a plain NO is not).
+func (p *Proxy) RefuseFetch(mailbox string, uid uint32, reply string) {
+	p.mu.Lock()
+	if p.refuse == nil {
+		p.refuse = map[refusal]string{}
+	}
+	p.refuse[refusal{mailbox, uid}] = reply
+	p.mu.Unlock()
+}
+
+// refusesFetch says whether a command line is a body FETCH RefuseFetch matches, and with what reply.
+func (p *Proxy) refusesFetch(selected string, line []byte) (string, bool) {
+	f := strings.Fields(string(line))
+	if len(f) < 5 || !strings.EqualFold(f[1], "UID") || !strings.EqualFold(f[2], "FETCH") || !strings.Contains(strings.ToUpper(string(line)), "BODY.PEEK[]") {
+		return "", false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, part := range strings.Split(f[3], ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		a, err1 := strconv.ParseUint(lo, 10, 32)
+		b := a
+		var err2 error
+		if isRange {
+			if hi == "*" {
+				b = 1<<32 - 1
+			} else {
+				b, err2 = strconv.ParseUint(hi, 10, 32)
+			}
+		}
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for r, reply := range p.refuse {
+			if r.mailbox == selected && uint64(r.uid) >= min(a, b) && uint64(r.uid) <= max(a, b) {
+				return reply, true
+			}
+		}
+	}
+	return "", false
 }
 
 // BreakAfter arms a one-time fault: once n more bytes have been relayed (both directions together), every

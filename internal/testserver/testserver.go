@@ -44,6 +44,8 @@ type Server struct {
 
 	root     string
 	stopOnce *sync.Once // a pointer, so that copying a Server is harmless
+	args     []string   // how it was started, for Restart
+	env      []string
 }
 
 // Credentials shared with hack/lib-servers.sh.
@@ -112,6 +114,24 @@ func (s *Server) Stop() {
 	})
 }
 
+// Restart stops the server and starts it again on the same ports with the same data, as an administrator
+// restarting it would: clients see their connections dropped and can log in again once it is back.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	stop := exec.CommandContext(ctx, "bash", filepath.Join(s.root, "hack", s.Flavor+".sh"), "stop", s.Dir)
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Fatalf("testserver: stopping %s for a restart: %v\n%s", s.Flavor, err, out)
+	}
+	start := exec.CommandContext(ctx, "bash", s.args...)
+	start.Env = s.env
+	start.WaitDelay = 5 * time.Second
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("testserver: restarting %s: %v\n%s", s.Flavor, err, out)
+	}
+}
+
 // env is what the server script reads of opts (see hack/dovecot.sh).
 // A server started without an option does not inherit it from this process's environment.
 func (o Options) env(base []string) []string {
@@ -161,6 +181,7 @@ func start(t testing.TB, flavor, layout string, opts Options) *Server {
 		cmd := exec.CommandContext(ctx, "bash", args...)
 		// The scripts stop the server by themselves if this process dies before the cleanup runs.
 		cmd.Env = append(opts.env(os.Environ()), "MAILSHIFT_WATCH_PID="+strconv.Itoa(os.Getpid()))
+		s.args, s.env = args, cmd.Env
 		cmd.WaitDelay = 5 * time.Second
 		out, err := cmd.CombinedOutput()
 		cancel()

@@ -1,0 +1,39 @@
+package worker
+
+import "testing"
+
+// TestIdentity: the keys a migration recognises a message by, including through Exchange's rewritten
+// Message-ID, and the content key only for messages without one.
+func TestIdentity(t *testing.T) {
+	orig := headerIdentity([]byte("Message-ID: <A1@Example.ORG>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
+	viaExchange := headerIdentity([]byte("Message-ID: <XYZ@exchange.example.com>\r\nX-MS-Exchange-Parent-Message-Id: <A1@example.org>\r\nSubject: hi"), 100)
+	other := headerIdentity([]byte("Message-ID: <B2@example.org>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
+	noID := headerIdentity([]byte("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
+	noIDOtherSize := headerIdentity([]byte("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 101)
+	if orig.MessageID != "A1@example.org" {
+		t.Errorf("normalised Message-ID %q", orig.MessageID)
+	}
+	target := identitySet{}
+	target.add(orig, targetMsg{uid: 1})
+	for _, c := range []struct {
+		name string
+		id   Identity
+		want bool
+	}{
+		{"the same message", orig, true},
+		{"Exchange's copy of it, with its own Message-ID", viaExchange, true},
+		{"another message with the same date, sender, subject and size", other, false},
+		{"a message without Message-ID, same content key", noID, true},
+		{"a message without Message-ID, other size", noIDOtherSize, false},
+	} {
+		if got := target.has(c.id); got != c.want {
+			t.Errorf("%s: has = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// And the other way: Exchange's copy is on the target; the original comes again.
+	target = identitySet{}
+	target.add(viaExchange, targetMsg{uid: 2})
+	if !target.has(orig) {
+		t.Error("the original is not recognised against Exchange's copy")
+	}
+}

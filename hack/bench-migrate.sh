@@ -116,7 +116,7 @@ now() { date +%s.%N; }
 
 # Results, keyed "SETUP|TOOL|PASS".
 ROWS=()
-declare -A SECS MSGS BYTES RSSKB
+declare -A SECS MSGS BYTES RSSKB BAD
 
 # timed KEY CMD...: runs CMD under /usr/bin/time -v; wall seconds in SECS[KEY], peak RSS in RSSKB[KEY]; its
 # output in $TMP/KEY.out and .err. Returns CMD's status.
@@ -132,6 +132,7 @@ timed() {
 	RSSKB[$key]=$(rss "$f.time")
 	ROWS+=("$key")
 	if ((rc != 0)); then
+		BAD[$key]=1
 		say "$key exited $rc; tail of its output:"
 		tail -n 20 "$f.out" "$f.err" >&2 || true
 	fi
@@ -139,10 +140,13 @@ timed() {
 	return $rc
 }
 
-# count_check USER N WHAT: the target account must hold the corpus of N, folder by folder.
+# count_check USER N KEY: after pass KEY the account must hold the corpus of N, folder by folder.
 count_check() {
 	# shellcheck disable=SC2046
-	"$BM" count $(acct "$1") -n "$2" >/dev/null || fail "$3: $1 does not hold the corpus of $2"
+	if ! "$BM" count $(acct "$1") -n "$2" >/dev/null; then
+		BAD[$3]=1
+		fail "$3: $1 does not hold the corpus of $2"
+	fi
 }
 
 # report_check KEY WANT_COPIED WANT_PRESENT: a mailshift --report says what the pass should have done.
@@ -150,6 +154,7 @@ report_check() {
 	local key=$1 items copied present failed skipped bytes
 	read -r items copied present failed skipped bytes <<<"$("$BM" report "$REPORT")" || { fail "$key: no report"; return; }
 	if [[ $copied != "$2" || $present != "$3" || $failed != 0 ]]; then
+		BAD[$key]=1
 		fail "$key: mailshift reported $items items, $copied copied, $present present, $failed failed, $skipped skipped (expected $2 copied, $3 present)"
 	fi
 }
@@ -212,19 +217,19 @@ run_setup() {
 	for u in alice bob carol mailadmin; do empty "$u"; done
 	# shellcheck disable=SC2046
 	"$BM" load $(acct alice) -n "$n" || { fail "[$setup] loading the corpus"; return; }
-	count_check alice "$n" "[$setup] load"
+	count_check alice "$n" "$setup|load"
 
 	say "[$setup] mailshift full pass (alice -> bob, --parallel $PARALLEL)"
 	empty bob
 	local ck=$TMP/checkpoint-$RANDOM.json
 	mailshift_pass "$setup|mailshift|full" "$addr" "$ck" && report_check "$setup|mailshift|full" "$n" 0
-	count_check bob "$n" "[$setup] mailshift full"
+	count_check bob "$n" "$setup|mailshift|full"
 	say "[$setup] mailshift no-op pass, fresh checkpoint (identity check)"
 	mailshift_pass "$setup|mailshift|no-op" "$addr" "$TMP/checkpoint-$RANDOM.json" && report_check "$setup|mailshift|no-op" 0 "$n"
-	count_check bob "$n" "[$setup] mailshift no-op"
+	count_check bob "$n" "$setup|mailshift|no-op"
 	say "[$setup] mailshift no-op pass, checkpoint kept"
 	mailshift_pass "$setup|mailshift|no-op (checkpoint)" "$addr" "$ck" && report_check "$setup|mailshift|no-op (checkpoint)" 0 "$n"
-	count_check bob "$n" "[$setup] mailshift no-op (checkpoint)"
+	count_check bob "$n" "$setup|mailshift|no-op (checkpoint)"
 	for k in full no-op "no-op (checkpoint)"; do MSGS[$setup|mailshift|$k]=$n; done
 	BYTES[$setup|mailshift|full]=$bytes
 
@@ -234,10 +239,10 @@ run_setup() {
 	mkdir -p "$state"
 	mbsync_rc "$TMP/mbsyncrc" "$addr" "$state"
 	timed "$setup|mbsync|full" mbsync -c "$TMP/mbsyncrc" -a || fail "[$setup] mbsync full pass failed"
-	count_check carol "$n" "[$setup] mbsync full"
+	count_check carol "$n" "$setup|mbsync|full"
 	say "[$setup] mbsync no-op pass (sync state kept)"
 	timed "$setup|mbsync|no-op" mbsync -c "$TMP/mbsyncrc" -a || fail "[$setup] mbsync no-op pass failed"
-	count_check carol "$n" "[$setup] mbsync no-op"
+	count_check carol "$n" "$setup|mbsync|no-op"
 	MSGS[$setup|mbsync|full]=$n MSGS[$setup|mbsync|no-op]=$n BYTES[$setup|mbsync|full]=$bytes
 
 	say "[$setup] raw APPEND ceiling (appendlimit, 4 connections into 4 folders)"
@@ -253,7 +258,10 @@ run_setup() {
 		local got
 		# shellcheck disable=SC2046
 		got=$("$BM" count $(acct mailadmin)) || got=?
-		[[ $got == "$n" ]] || fail "[$setup] appendlimit left $got messages, not $n"
+		if [[ $got != "$n" ]]; then
+			BAD[$key]=1
+			fail "[$setup] appendlimit left $got messages, not $n"
+		fi
 	else
 		fail "[$setup] appendlimit failed"
 	fi
@@ -286,8 +294,8 @@ for key in "${ROWS[@]}"; do
 	m=${MSGS[$key]:-0}
 	mbs=-
 	[[ -n ${BYTES[$key]:-} ]] && mbs=$(printf '%.1f' "$(echo "${BYTES[$key]} / 1000000 / $s" | bc -l)")
-	printf '%-12s %-12s %-20s %8d %9.2f %9.0f %8s %14.1f\n' "$setup" "$tool" "$pass" "$m" "$s" \
-		"$(echo "$m / $s" | bc -l)" "$mbs" "$(mib "${RSSKB[$key]}")"
+	printf '%-12s %-12s %-20s %8d %9.2f %9.0f %8s %14.1f%s\n' "$setup" "$tool" "$pass" "$m" "$s" \
+		"$(echo "$m / $s" | bc -l)" "$mbs" "$(mib "${RSSKB[$key]}")" "${BAD[$key]:+  FAILED}"
 done
 
 # ratio NAME VALUE OP TARGET UNIT

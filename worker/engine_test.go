@@ -266,3 +266,32 @@ func TestMigrateFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecialFolders: without a root, Outlook's default folders land in the target's special-use folders
+// (found by their attribute, whatever they are called), the groupware folders in the Mailbox's special
+// folders, and the outbox is left out with a reason.
+func TestSpecialFolders(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "bob")
+	file := filepath.Join(testfixtures.MustPSTDir(t), "hughbe-hughbe_Outlook.pst")
+	rep, gw := migratePST(t, a, file, "", func(j *Job) { j.Rules = foldermap.Rules{} })
+	got := map[string]string{}
+	for _, f := range rep.Folders {
+		got[f.Source] = f.Target
+	}
+	for src, want := range map[string]string{
+		"Inbox": "INBOX", "Sent Items": "Sent", "Deleted Items": "Trash", "Drafts": "Drafts", "Junk E-mail": "Junk",
+		"Calendar": gw[groupware.KindEvent], "Contacts": gw[groupware.KindContact], "Tasks": gw[groupware.KindTask],
+		"Journal": gw[groupware.KindJournal], "Notes": gw[groupware.KindNote], "RSS Feeds": "RSS Feeds",
+	} {
+		if got[src] != want {
+			t.Errorf("%q went to %q, want %q", src, got[src], want)
+		}
+	}
+	for _, f := range rep.Folders {
+		if f.Source == "Outbox" && (f.Target != "" && f.Copied > 0 || !strings.Contains(strings.ToLower(f.Note), "outbox")) {
+			t.Errorf("Outbox: %+v, want it left out with a reason", f)
+		}
+	}
+	checkTarget(t, a, expectFromPST(t, file, rep, gw), 5)
+}

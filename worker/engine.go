@@ -201,8 +201,11 @@ func (r *run) warn(folder, ref string, warnings []string) {
 // its checkpoint) neither loses nor duplicates a message.
 func (r *run) copyFolder(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport) error {
 	backoff := r.job.RetryBackoff
+	// counted are the items whose outcome this run has counted already: an attempt after a reconnect looks
+	// at some of them again, and must not count them twice.
+	counted := map[itemKey]bool{}
 	for attempt := 0; ; attempt++ {
-		err := r.copyFolderOnce(ctx, sf, m, fr)
+		err := r.copyFolderOnce(ctx, sf, m, fr, attempt, counted)
 		if err == nil {
 			return nil
 		}
@@ -239,7 +242,20 @@ type pending struct {
 	date  time.Time
 }
 
-func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport) error {
+// itemKey names an item across attempts: its UID (IMAP), else its position (PST).
+type itemKey struct {
+	uid uint32
+	pos int
+}
+
+func keyOf(it *Item) itemKey {
+	if it.UID != 0 {
+		return itemKey{uid: it.UID}
+	}
+	return itemKey{pos: it.Pos}
+}
+
+func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport, attempt int, counted map[itemKey]bool) error {
 	conn, err := r.tgt.dial(ctx)
 	if err != nil {
 		return err
@@ -252,7 +268,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	cp := r.cps.folder(sf.Key)
 	flagSource, hasFlags := r.job.Source.(FlagSource)
 	unchanged := !hasFlags || (sf.HighestModSeq != 0 && sf.HighestModSeq == cp.HighestModSeq)
-	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count && unchanged {
+	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count && unchanged && attempt == 0 {
 		// Nothing new since the folder was finished.
 		r.cnt.duplicates.Add(int64(sf.Count))
 		fr.Duplicates = int64(sf.Count)
@@ -267,8 +283,9 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	if cp.Target != m.Target {
 		cp = FolderCheckpoint{}
 	}
-	// Items the checkpoint says were dealt with are counted as found: they are on the target or reported.
-	if cp.Done > 0 {
+	// Items an earlier run's checkpoint says were dealt with are counted as found: they are on the target or
+	// were reported then. (A retry within this run counted them already.)
+	if cp.Done > 0 && attempt == 0 {
 		r.cnt.duplicates.Add(int64(cp.Done))
 		fr.Duplicates += int64(cp.Done)
 	}
@@ -324,6 +341,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 				switch {
 				case merr == nil:
 					p.dest.add(p.id, targetMsg{uid: results[i].UID, flags: p.flags})
+					counted[keyOf(p.it)] = true
 					r.cnt.copied.Add(1)
 					r.cnt.bytes.Add(p.sp.size)
 					fr.Copied++
@@ -334,7 +352,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 				case imapbulk.IsTransient(merr):
 					return merr // the attempt ends; the next one re-reads the target and goes on
 				default:
-					r.itemFailed(sf, fr, p.it, p.id, fmt.Sprintf("APPEND refused: %v", merr), errors.Is(merr, imapbulk.ErrTooBig))
+					r.itemFailed(sf, fr, counted, p.it, p.id, fmt.Sprintf("APPEND refused: %v", merr), errors.Is(merr, imapbulk.ErrTooBig))
 				}
 			}
 			if err != nil && imapbulk.IsTransient(err) {
@@ -359,7 +377,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	err = r.job.Source.Items(ctx, sf, cp, want, func(it *Item) error {
 		curPos, curUID = it.Pos, max(curUID, it.UID)
 		if it.ReadErr != nil {
-			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("unreadable in the source: %v", it.ReadErr), false)
+			r.itemFailed(sf, fr, counted, it, it.Identity, fmt.Sprintf("unreadable in the source: %v", it.ReadErr), false)
 			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
 		}
 		dest := own
@@ -373,14 +391,14 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 			}
 		}
 		if it.Identity.Keys() != nil && dest.has(it.Identity) || inBatch(batch, it.Identity) {
-			r.duplicate(fr)
+			r.duplicate(fr, counted, it)
 			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
 		}
 		sp := &spool{memLimit: r.job.MemoryPerMessage, dir: r.job.SpoolDir}
 		w, err := it.Write(sp)
 		if err != nil {
 			sp.Close()
-			r.itemFailed(sf, fr, it, it.Identity, fmt.Sprintf("could not be read or converted: %v", err), false)
+			r.itemFailed(sf, fr, counted, it, it.Identity, fmt.Sprintf("could not be read or converted: %v", err), false)
 			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
 		}
 		p := pending{it: it, dest: dest, sp: sp, id: it.Identity, flags: it.Flags, date: it.Date}
@@ -395,12 +413,12 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		}
 		if p.id.MessageID == "" && dest.has(p.id) {
 			sp.Close()
-			r.duplicate(fr)
+			r.duplicate(fr, counted, it)
 			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
 		}
 		if r.job.MaxMessageSize > 0 && sp.size > r.job.MaxMessageSize {
 			sp.Close()
-			r.itemFailed(sf, fr, it, p.id, fmt.Sprintf("%d bytes, over the %d-byte limit", sp.size, r.job.MaxMessageSize), true)
+			r.itemFailed(sf, fr, counted, it, p.id, fmt.Sprintf("%d bytes, over the %d-byte limit", sp.size, r.job.MaxMessageSize), true)
 			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
 		}
 		batch = append(batch, p)
@@ -491,7 +509,11 @@ func (r *run) advance(lastPos *int, lastUID *uint32, it *Item, nothingPending bo
 	return nil
 }
 
-func (r *run) duplicate(fr *FolderReport) {
+func (r *run) duplicate(fr *FolderReport, counted map[itemKey]bool, it *Item) {
+	if counted[keyOf(it)] {
+		return
+	}
+	counted[keyOf(it)] = true
 	r.cnt.duplicates.Add(1)
 	fr.Duplicates++
 	if m := r.job.Metrics; m != nil {
@@ -501,7 +523,11 @@ func (r *run) duplicate(fr *FolderReport) {
 
 // itemFailed reports an item that was not copied. Oversized messages are skipped (reported) unless the job
 // says they fail the run.
-func (r *run) itemFailed(sf SourceFolder, fr *FolderReport, it *Item, id Identity, reason string, tooBig bool) {
+func (r *run) itemFailed(sf SourceFolder, fr *FolderReport, counted map[itemKey]bool, it *Item, id Identity, reason string, tooBig bool) {
+	if counted[keyOf(it)] {
+		return
+	}
+	counted[keyOf(it)] = true
 	result := "failed"
 	if tooBig && !r.job.FailOnTooBig {
 		result = "skipped"

@@ -197,6 +197,7 @@ func migratePST(t *testing.T, a account, path, prefix string, mutate func(*Job))
 	if err != nil {
 		t.Fatalf("%s: %v", filepath.Base(path), err)
 	}
+	checkTotals(t, rep)
 	gw := map[groupware.Kind]string{}
 	// The special folders are found again the way the engine found them.
 	s, err := imapx.Dial(ctx, a.ep, a.cred)
@@ -221,6 +222,22 @@ func fixtureCodePage(path string) int {
 		return 932
 	}
 	return 0
+}
+
+// checkTotals: every item is counted once, whatever retries and resumes happened.
+func checkTotals(t *testing.T, rep *Report) {
+	t.Helper()
+	tt := rep.Totals
+	if tt.Copied+tt.Duplicates+tt.Failed+tt.Skipped != tt.Items {
+		t.Errorf("totals do not add up: %d copied + %d present + %d failed + %d skipped != %d items", tt.Copied, tt.Duplicates, tt.Failed, tt.Skipped, tt.Items)
+	}
+	var sum int64
+	for _, f := range rep.Folders {
+		sum += f.Copied
+	}
+	if sum != tt.Copied {
+		t.Errorf("folders copied %d, totals %d", sum, tt.Copied)
+	}
 }
 
 // TestMigrateFixtures copies every fixture PST into Dovecot and into Cyrus (modern and legacy layouts): the

@@ -181,6 +181,7 @@ func TestIMAPToIMAP(t *testing.T) {
 				if rep.Totals.Failed > 0 {
 					t.Fatalf("%d failed: %+v", rep.Totals.Failed, rep.Failed[:min(5, len(rep.Failed))])
 				}
+				checkTotals(t, rep)
 				return rep
 			}
 			start := time.Now()

@@ -363,71 +363,54 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		lastPos, lastUID = curPos, curUID
 		return save(false)
 	}
-	want := func(it *Item) bool {
-		dest := own
-		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
-			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
-				if d, err := r.routed(ctx, name); err == nil {
-					dest = d
-				}
+	// The source is read (and bodies converted or fetched) in a goroutine of its own while this one
+	// appends: against remote servers the two sides' round trips overlap instead of adding up.
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	decisions := make(chan decision, r.job.Batch)
+	produced := make(chan error, 1)
+	go func() {
+		defer close(decisions)
+		produced <- r.produce(pctx, sf, m, cp, own, decisions)
+	}()
+	var consumeErr error
+	for d := range decisions {
+		if consumeErr != nil {
+			if d.p.sp != nil {
+				d.p.sp.Close() // draining after an error: nothing more is appended
 			}
+			continue
 		}
-		return len(it.Identity.Keys()) == 0 || !dest.has(it.Identity)
-	}
-	err = r.job.Source.Items(ctx, sf, cp, want, func(it *Item) error {
+		it := d.p.it
 		curPos, curUID = it.Pos, max(curUID, it.UID)
-		if it.ReadErr != nil {
-			r.itemFailed(sf, fr, counted, it, it.Identity, fmt.Sprintf("unreadable in the source: %v", it.ReadErr), false)
-			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
-		}
-		dest := own
-		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
-			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
-				d, err := r.routed(ctx, name)
-				if err != nil {
-					return err
-				}
-				dest = d
+		switch {
+		case d.failed != "":
+			r.itemFailed(sf, fr, counted, it, d.p.id, d.failed, d.tooBig)
+		case d.p.sp == nil || d.p.dest.has(d.p.id) || inBatch(batch, d.p.id):
+			if d.p.sp != nil {
+				d.p.sp.Close()
 			}
-		}
-		if it.Identity.Keys() != nil && dest.has(it.Identity) || inBatch(batch, it.Identity) {
 			r.duplicate(fr, counted, it)
-			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		default:
+			r.warn(sf.Key, refOf(it, d.p.id), d.warnings)
+			batch = append(batch, d.p)
+			batchBytes += d.p.sp.size
+			if len(batch) >= r.job.Batch || batchBytes >= r.job.BatchBytes {
+				if consumeErr = flush(); consumeErr != nil {
+					stop()
+				}
+			}
+			continue
 		}
-		sp := &spool{memLimit: r.job.MemoryPerMessage, dir: r.job.SpoolDir}
-		w, err := it.Write(sp)
-		if err != nil {
-			sp.Close()
-			r.itemFailed(sf, fr, counted, it, it.Identity, fmt.Sprintf("could not be read or converted: %v", err), false)
-			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		consumeErr = r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		if consumeErr != nil {
+			stop()
 		}
-		p := pending{it: it, dest: dest, sp: sp, id: it.Identity, flags: it.Flags, date: it.Date}
-		if w != nil {
-			p.flags, p.date = w.Flags, w.Date
-			r.warn(sf.Key, refOf(it, it.Identity), w.Warnings)
-		}
-		if fromHead := headerIdentity(sp.Head(), sp.size); p.id.MessageID == "" {
-			p.id = fromHead
-		} else {
-			p.id.Content = fromHead.Content
-		}
-		if p.id.MessageID == "" && dest.has(p.id) {
-			sp.Close()
-			r.duplicate(fr, counted, it)
-			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
-		}
-		if r.job.MaxMessageSize > 0 && sp.size > r.job.MaxMessageSize {
-			sp.Close()
-			r.itemFailed(sf, fr, counted, it, p.id, fmt.Sprintf("%d bytes, over the %d-byte limit", sp.size, r.job.MaxMessageSize), true)
-			return r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
-		}
-		batch = append(batch, p)
-		batchBytes += sp.size
-		if len(batch) >= r.job.Batch || batchBytes >= r.job.BatchBytes {
-			return flush()
-		}
-		return nil
-	})
+	}
+	err = <-produced
+	if consumeErr != nil {
+		err = consumeErr
+	}
 	if err == nil {
 		err = flush()
 	}
@@ -494,6 +477,94 @@ func sameFlags(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// decision is what the reading side found out about one item, in source order: it is to be appended
+// (p.sp holds it), it is on the target already (p.sp nil, failed empty), or it cannot be copied (failed).
+type decision struct {
+	p        pending
+	failed   string
+	tooBig   bool
+	warnings []string
+}
+
+// produce reads the folder's items, skips those the target holds without reading their bodies, converts
+// or fetches the others into spools, and hands everything to the appending side in order.
+func (r *run) produce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, cp FolderCheckpoint, own *destination, out chan<- decision) error {
+	destOf := func(it *Item) (*destination, error) {
+		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
+			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
+				return r.routed(ctx, name)
+			}
+		}
+		return own, nil
+	}
+	want := func(it *Item) bool {
+		dest, err := destOf(it)
+		if err != nil {
+			return true
+		}
+		return len(it.Identity.Keys()) == 0 || !dest.has(it.Identity)
+	}
+	send := func(d decision) error {
+		select {
+		case out <- d:
+			return nil
+		case <-ctx.Done():
+			if d.p.sp != nil {
+				d.p.sp.Close()
+			}
+			return ctx.Err()
+		}
+	}
+	return r.job.Source.Items(ctx, sf, cp, want, func(it *Item) error {
+		p := pending{it: it, id: it.Identity, flags: it.Flags, date: it.Date}
+		if it.ReadErr != nil {
+			return send(decision{p: p, failed: fmt.Sprintf("unreadable in the source: %v", it.ReadErr)})
+		}
+		dest, err := destOf(it)
+		if err != nil {
+			return err
+		}
+		p.dest = dest
+		if len(it.Identity.Keys()) > 0 && dest.has(it.Identity) {
+			return send(decision{p: p})
+		}
+		var w *Written
+		sp := it.body
+		if sp != nil {
+			it.body = nil // the source's spool is ours now
+		} else {
+			sp = &spool{memLimit: r.job.MemoryPerMessage, dir: r.job.SpoolDir}
+			w, err = it.Write(sp)
+		}
+		if err != nil {
+			sp.Close()
+			if ctx.Err() != nil || imapbulk.IsTransient(err) {
+				return err
+			}
+			return send(decision{p: p, failed: fmt.Sprintf("could not be read or converted: %v", err)})
+		}
+		var warnings []string
+		if w != nil {
+			p.flags, p.date, warnings = w.Flags, w.Date, w.Warnings
+		}
+		if fromHead := headerIdentity(sp.Head(), sp.size); p.id.MessageID == "" {
+			p.id = fromHead
+		} else {
+			p.id.Content = fromHead.Content
+		}
+		if p.id.MessageID == "" && dest.has(p.id) {
+			sp.Close()
+			return send(decision{p: p})
+		}
+		if r.job.MaxMessageSize > 0 && sp.size > r.job.MaxMessageSize {
+			sp.Close()
+			return send(decision{p: p, failed: fmt.Sprintf("%d bytes, over the %d-byte limit", sp.size, r.job.MaxMessageSize), tooBig: true})
+		}
+		p.sp = sp
+		return send(decision{p: p, warnings: warnings})
+	})
 }
 
 // advance records an item that needed no APPEND. Its position is saved only when no APPEND is pending

@@ -17,14 +17,14 @@ type Job struct {
 	Parallel int
 	// Batch bounds one pipelined APPEND round: at most this many messages (default 32) …
 	Batch int
-	// … and this many bytes (default 8 MiB).
+	// … and this many bytes (default 4 MiB).
 	BatchBytes int64
 	// MaxMessageSize refuses larger messages (0: no limit of our own; the server's APPENDLIMIT applies too).
 	MaxMessageSize int64
 	// FailOnTooBig makes an oversized message fail the run instead of being skipped and reported.
 	FailOnTooBig bool
 	// MemoryPerMessage is how much of one converted message is held in memory before it is spooled to a
-	// temporary file (default 1 MiB); SpoolDir is where (default os.TempDir()).
+	// temporary file (default 256 KiB); SpoolDir is where (default os.TempDir()).
 	MemoryPerMessage int
 	SpoolDir         string
 	// RateMessages and RateBytes, when set, bound the run's APPENDs over all connections (messages per
@@ -68,10 +68,10 @@ func (j *Job) defaults() {
 		j.Batch = 32
 	}
 	if j.BatchBytes <= 0 {
-		j.BatchBytes = 8 << 20
+		j.BatchBytes = 4 << 20
 	}
 	if j.MemoryPerMessage <= 0 {
-		j.MemoryPerMessage = 1 << 20
+		j.MemoryPerMessage = 256 << 10
 	}
 	if j.Retries <= 0 {
 		j.Retries = 8

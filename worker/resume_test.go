@@ -34,35 +34,41 @@ type childJob struct {
 
 const childEnv = "MAILSHIFT_WORKER_CHILD_JOB"
 
-// TestChildMigration is not a test of its own: it is the worker process TestKillAndResume starts and kills.
-func TestChildMigration(t *testing.T) {
-	raw := os.Getenv(childEnv)
-	if raw == "" {
-		t.Skip("runs only as the child of TestKillAndResume")
+// TestMain runs the migration worker TestKillAndResume starts and kills, when this test binary is started
+// as that worker.
+func TestMain(m *testing.M) {
+	if raw := os.Getenv(childEnv); raw != "" {
+		os.Exit(childMigration(raw))
 	}
+	os.Exit(m.Run())
+}
+
+// childMigration is the worker process of TestKillAndResume.
+func childMigration(raw string) int {
 	var cj childJob
 	if err := json.Unmarshal([]byte(raw), &cj); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	src, err := OpenPST(cj.PST, 0, convert.Options{Owner: groupware.Person{Email: "alice@example.test"}})
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	a := account{ep: cj.Endpoint, cred: imapx.Credentials{Login: cj.Login, Password: cj.Password, Flavor: "dovecot"}}
 	job := Job{Source: src, Target: a.target(cj.Prefix), Rules: foldermap.Rules{Root: strings.TrimSuffix(cj.Prefix, " "), RootSpecial: true},
 		Checkpoints: FileCheckpoint{Path: cj.Checkpoint}, Batch: 3, Parallel: 3, RateMessages: cj.Rate}
 	if _, err := Run(context.Background(), job); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	return 0
 }
 
 // TestKillAndResume kills the worker process with SIGKILL at 20 and more different points of a migration
 // and starts it again each time; the end state is what an uninterrupted run gives: every item once, with
 // its flags and date, nothing missing, nothing twice.
 func TestKillAndResume(t *testing.T) {
-	if os.Getenv(childEnv) != "" {
-		t.Skip("child")
-	}
 	srv := testserver.Dovecot(t)
 	a := accountOf(srv, "alice")
 	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
@@ -73,7 +79,7 @@ func TestKillAndResume(t *testing.T) {
 	killed, finished := 0, 0
 	positions := map[int]bool{}
 	for round := 0; killed < 24 && round < 120; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestChildMigration$", "-test.count=1")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
 		out := &strings.Builder{}
 		cmd.Stdout, cmd.Stderr = out, out
@@ -130,8 +136,6 @@ func checkpointDone(t *testing.T, path string) int {
 	}
 	return n
 }
-
-var _ = fmt.Sprint
 
 // TestProgress: progress comes at most once per interval while the run lasts, counts every item by its
 // outcome, and a last report at the end accounts for all of them.

@@ -55,6 +55,9 @@ type Item struct {
 	Write func(w io.Writer) (*Written, error)
 	// ReadErr, when set, is why the item could not be read at all: it is reported as failed.
 	ReadErr error
+	// body, when set, is the message already read (prefetched by the source); the engine takes it over
+	// (sets it to nil) instead of calling Write.
+	body *spool
 }
 
 // FlagSource is a source whose messages' flags can change after they were copied (an IMAP account): a

@@ -85,8 +85,12 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 	return out, nil
 }
 
-// prefetch is how many message bodies are asked for with one FETCH.
-const prefetch = 16
+// prefetch is how many message bodies are asked for with one FETCH; each is held in memory up to
+// prefetchMemory bytes and in a temporary file beyond.
+const (
+	prefetch       = 16
+	prefetchMemory = 256 << 10
+)
 
 // Items reads the folder's messages in UID order after cp.LastUID: their identities with one FETCH of header
 // fields, then the bodies of those the target lacks, prefetch at a time in one FETCH each (spooled like the
@@ -133,6 +137,7 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckp
 		}
 		for _, it := range chunk {
 			body := bodies[it.UID]
+			it.body = body
 			it.Write = func(w io.Writer) (*Written, error) {
 				if err := unservable[it.UID]; err != nil {
 					return nil, fmt.Errorf("the source cannot serve it: %w", err)
@@ -148,9 +153,10 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckp
 				return nil, err
 			}
 			err := fn(it)
-			if body != nil {
-				body.Close()
+			if it.body != nil { // not taken over
+				it.body.Close()
 			}
+			delete(bodies, it.UID)
 			if err != nil {
 				for _, b := range bodies {
 					b.Close()
@@ -179,7 +185,7 @@ func (s *IMAPSource) prefetch(ctx context.Context, c *imapbulk.Conn, chunk []*It
 			b.Close()
 		}
 	}
-	open := func() io.Writer { return &spool{memLimit: 1 << 20} }
+	open := func() io.Writer { return &spool{memLimit: prefetchMemory} }
 	keep := func(uid uint32, w io.Writer, _ int64) error {
 		if old := bodies[uid]; old != nil {
 			old.Close()
@@ -204,6 +210,10 @@ func (s *IMAPSource) prefetch(ctx context.Context, c *imapbulk.Conn, chunk []*It
 				return nil, nil, err
 			}
 			unservable[uid] = err
+			if b := bodies[uid]; b != nil { // what came with a refusal is not the message
+				b.Close()
+				delete(bodies, uid)
+			}
 		}
 	}
 	return bodies, unservable, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -39,6 +40,9 @@ stopped (the message says why); 2 bad usage.
 
 Flags:
 `
+
+// migrateMemoryLimit is the default soft memory limit of `mailshift migrate`.
+const migrateMemoryLimit = 80 << 20
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -194,6 +198,12 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A migration streams: what it holds at once is bounded (batches, spools, prefetched bodies), but the
+		// garbage between collections is not, and by default the heap may grow to twice what is live. A soft
+		// limit makes the collector keep the process near what it needs; GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(migrateMemoryLimit)
 	}
 	rep, runErr := worker.Run(ctx, job)
 	bar.done()

@@ -256,6 +256,15 @@ func keyOf(it *Item) itemKey {
 }
 
 func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport, attempt int, counted map[itemKey]bool) error {
+	cp := r.cps.folder(sf.Key)
+	flagSource, hasFlags := r.job.Source.(FlagSource)
+	unchanged := !hasFlags || (sf.HighestModSeq != 0 && sf.HighestModSeq == cp.HighestModSeq)
+	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count && unchanged && attempt == 0 {
+		// Nothing new since the folder was finished: not even a connection is needed.
+		r.cnt.duplicates.Add(int64(sf.Count))
+		fr.Duplicates = int64(sf.Count)
+		return nil
+	}
 	conn, err := r.tgt.dial(ctx)
 	if err != nil {
 		return err
@@ -264,15 +273,6 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	own, err := r.tgt.destination(ctx, conn, m.Target)
 	if err != nil {
 		return err
-	}
-	cp := r.cps.folder(sf.Key)
-	flagSource, hasFlags := r.job.Source.(FlagSource)
-	unchanged := !hasFlags || (sf.HighestModSeq != 0 && sf.HighestModSeq == cp.HighestModSeq)
-	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count && unchanged && attempt == 0 {
-		// Nothing new since the folder was finished.
-		r.cnt.duplicates.Add(int64(sf.Count))
-		fr.Duplicates = int64(sf.Count)
-		return nil
 	}
 	previous := cp // the last complete pass, for the flag changes
 	if sf.UIDValidity != 0 && cp.SourceUIDValidity != sf.UIDValidity {
@@ -296,7 +296,15 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	lastPos, lastUID := cp.Done-1, cp.LastUID
 	curPos, curUID := lastPos, lastUID
 	saveEvery := 0
+	var lastSave time.Time
 	save := func(complete bool) error {
+		// A checkpoint is an fsync'd file: written at most once a second per folder (and at the end), it
+		// costs nothing; written per batch, it would cost more than the copy. A crash re-checks what came
+		// after it, which the identity check makes safe.
+		if !complete && time.Since(lastSave) < time.Second {
+			return nil
+		}
+		lastSave = time.Now()
 		return r.cps.update(ctx, sf.Key, func(fc *FolderCheckpoint) {
 			fc.Done, fc.LastUID, fc.Target = lastPos+1, lastUID, m.Target
 			fc.SourceUIDValidity = sf.UIDValidity
@@ -367,7 +375,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	// appends: against remote servers the two sides' round trips overlap instead of adding up.
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
-	decisions := make(chan decision, r.job.Batch)
+	decisions := make(chan decision, 8)
 	produced := make(chan error, 1)
 	go func() {
 		defer close(decisions)

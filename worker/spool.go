@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
+
+// spoolBuffers recycles the in-memory part of spools: a migration spools every message, and allocating
+// (and zeroing) a fresh buffer for each costs more CPU than the rest of the copy.
+var spoolBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // spool holds one converted message until it is appended: in memory up to memLimit bytes, in a temporary
 // file beyond, so that a 2 GB message never needs 2 GB of memory. The APPEND literal needs the size before
@@ -13,24 +18,34 @@ import (
 type spool struct {
 	memLimit int
 	dir      string
-	buf      bytes.Buffer
+	buf      *[]byte // from spoolBuffers, nil until the first write and after Close
 	file     *os.File
 	size     int64
 }
 
+func (s *spool) mem() []byte {
+	if s.buf == nil {
+		return nil
+	}
+	return *s.buf
+}
+
 func (s *spool) Write(p []byte) (int, error) {
-	if s.file == nil && s.buf.Len()+len(p) > s.memLimit {
+	if s.buf == nil && s.file == nil {
+		s.buf = spoolBuffers.Get().(*[]byte)
+	}
+	if s.file == nil && len(s.mem())+len(p) > s.memLimit {
 		f, err := os.CreateTemp(s.dir, "mailshift-spool-*")
 		if err != nil {
 			return 0, fmt.Errorf("spool: %w", err)
 		}
 		// Unlinked at once: the data vanishes with the process, whatever happens.
 		os.Remove(f.Name())
-		if _, err := f.Write(s.buf.Bytes()); err != nil {
+		if _, err := f.Write(s.mem()); err != nil {
 			f.Close()
 			return 0, fmt.Errorf("spool: %w", err)
 		}
-		s.buf.Reset()
+		s.release()
 		s.file = f
 	}
 	var n int
@@ -41,7 +56,8 @@ func (s *spool) Write(p []byte) (int, error) {
 			err = fmt.Errorf("spool: %w", err)
 		}
 	} else {
-		n, err = s.buf.Write(p)
+		*s.buf = append(*s.buf, p...)
+		n = len(p)
 	}
 	s.size += int64(n)
 	return n, err
@@ -50,7 +66,7 @@ func (s *spool) Write(p []byte) (int, error) {
 // Reader reads the spooled message from its start.
 func (s *spool) Reader() (io.Reader, error) {
 	if s.file == nil {
-		return bytes.NewReader(s.buf.Bytes()), nil
+		return bytes.NewReader(s.mem()), nil
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -62,7 +78,7 @@ func (s *spool) Reader() (io.Reader, error) {
 func (s *spool) Head() []byte {
 	var b []byte
 	if s.file == nil {
-		b = s.buf.Bytes()
+		b = s.mem()
 	} else {
 		b = make([]byte, min(s.size, 64<<10))
 		n, _ := s.file.ReadAt(b, 0)
@@ -74,7 +90,18 @@ func (s *spool) Head() []byte {
 	return b[:min(len(b), 64<<10)]
 }
 
+// release gives the memory buffer back for the next spool.
+func (s *spool) release() {
+	if s.buf != nil {
+		*s.buf = (*s.buf)[:0]
+		spoolBuffers.Put(s.buf)
+		s.buf = nil
+	}
+}
+
+// Close frees the spool; its Reader must not be used afterwards.
 func (s *spool) Close() error {
+	s.release()
 	if s.file != nil {
 		err := s.file.Close()
 		s.file = nil

@@ -13,6 +13,8 @@
 # Unix sockets live in DIR/run (a link to a short /tmp/mailshift-run.* directory when DIR is long).
 # With MAILSHIFT_WATCH_PID set, the server is stopped once that process is gone.
 #
+# MAILSHIFT_DOVECOT_FSYNC sets mail_fsync (default optimized); benchmarks use never, so that they measure the
+# clients rather than the disk.
 # With MAILSHIFT_OAUTH2_INTROSPECTION_URL set (an http://127.0.0.1:PORT/... URL), Dovecot also offers SASL
 # XOAUTH2 and OAUTHBEARER: an oauth2 passdb checks each bearer token by POSTing token=<token> to that URL
 # (RFC 7662 token introspection) and logs in as the response's "username" when its "active" is true. The
@@ -112,6 +114,7 @@ userdb {
 }
 
 mail_location = sdbox:~/sdbox
+mail_fsync = ${MAILSHIFT_DOVECOT_FSYNC:-optimized}
 mail_plugins = acl quota
 mail_attribute_dict = file:%h/dovecot-attributes
 mailbox_list_index = yes

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -247,4 +248,67 @@ func changeFlags(t *testing.T, a account) int {
 		}
 	}
 	return n
+}
+
+// TestUIDValidityChange: a folder rebuilt on either side (same messages, new UIDVALIDITY) costs a re-check,
+// never a second copy: the messages are matched by identity.
+func TestUIDValidityChange(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	src, dst := accountOf(srv, "alice"), accountOf(srv, "bob")
+	ctx := context.Background()
+	fill := func(a account, n int) uint32 {
+		c := a.bulk(t)
+		c.Delete(ctx, "Rebuilt")
+		if err := c.Create(ctx, "Rebuilt", ""); err != nil {
+			t.Fatal(err)
+		}
+		var msgs []imapbulk.Message
+		for i := 0; i < n; i++ {
+			_, flags, date, body := corpusMessage(i, "v")
+			msgs = append(msgs, imapbulk.Message{Flags: flags, Date: date, Size: int64(len(body)), Body: bytes.NewReader(body)})
+		}
+		if _, err := c.Append(ctx, "Rebuilt", msgs); err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.Status(ctx, "Rebuilt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.UIDValidity
+	}
+	cp := FileCheckpoint{Path: t.TempDir() + "/cp.json"}
+	run := func() *Report {
+		s, err := OpenIMAP(ctx, src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		rep, err := Run(ctx, Job{Source: s, Target: dst.target(""), Rules: foldermap.Rules{Include: []string{"Rebuilt"}}, Checkpoints: cp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTotals(t, rep)
+		return rep
+	}
+	v1 := fill(src, 30)
+	if rep := run(); rep.Totals.Copied != 30 {
+		t.Fatalf("first run copied %d", rep.Totals.Copied)
+	}
+	// Sleep past the second: Dovecot derives UIDVALIDITY from the clock.
+	time.Sleep(1100 * time.Millisecond)
+	if v2 := fill(src, 30); v2 == v1 {
+		t.Fatalf("the source folder kept UIDVALIDITY %d", v1)
+	}
+	if rep := run(); rep.Totals.Copied != 0 || rep.Totals.Duplicates != 30 {
+		t.Errorf("after the source was rebuilt: copied %d, present %d", rep.Totals.Copied, rep.Totals.Duplicates)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	fill(dst, 30) // the target folder rebuilt with the same messages
+	fill(src, 40) // and the source has ten more
+	if rep := run(); rep.Totals.Copied != 10 || rep.Totals.Duplicates != 30 {
+		t.Errorf("after both were rebuilt: copied %d, present %d; want the 10 new ones only", rep.Totals.Copied, rep.Totals.Duplicates)
+	}
+	if got := len(contents(t, dst.bulk(t), "Rebuilt")); got != 40 {
+		t.Errorf("target holds %d messages, want 40", got)
+	}
 }

@@ -71,25 +71,7 @@ func (c *command) mailbox(name string) *command {
 }
 
 // quote renders s as a quoted string if it can be one.
-func quote(s string) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '"' || ch == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(ch)
-		case ch == 0 || ch == '\r' || ch == '\n' || ch >= 0x80:
-			return "", false
-		default:
-			b.WriteByte(ch)
-		}
-	}
-	b.WriteByte('"')
-	return b.String(), true
-}
+func quote(s string) (string, bool) { return imapx.Quote(s) }
 
 // isAtom reports whether s is a non-empty atom (RFC 9051 §9: no
 // atom-specials).

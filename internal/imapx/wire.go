@@ -160,11 +160,11 @@ func noopTag(p []byte) (string, bool) {
 	return rest, true
 }
 
-// quoteArg renders an astring argument as an IMAP quoted string. Strings
-// that cannot be quoted (CR, LF, NUL or 8-bit) are refused: the raw path
-// never needs literals.
-func quoteArg(s string) (string, error) {
+// Quote renders s as an IMAP quoted string (RFC 3501 §4.3). ok is false for strings a quoted string cannot
+// carry (CR, LF, NUL, 8-bit): they need a literal.
+func Quote(s string) (quoted string, ok bool) {
 	var b strings.Builder
+	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
@@ -173,13 +173,23 @@ func quoteArg(s string) (string, error) {
 			b.WriteByte('\\')
 			b.WriteByte(ch)
 		case ch == 0 || ch == '\r' || ch == '\n' || ch >= 0x80:
-			return "", fmt.Errorf("argument %q cannot be sent as a quoted string", s)
+			return "", false
 		default:
 			b.WriteByte(ch)
 		}
 	}
 	b.WriteByte('"')
-	return b.String(), nil
+	return b.String(), true
+}
+
+// quoteArg renders an astring argument as an IMAP quoted string. Strings that cannot be quoted are refused:
+// the raw path never needs literals.
+func quoteArg(s string) (string, error) {
+	q, ok := Quote(s)
+	if !ok {
+		return "", fmt.Errorf("argument %q cannot be sent as a quoted string", s)
+	}
+	return q, nil
 }
 
 // mailboxArg renders a mailbox name the way go-imap does: INBOX as an atom,

@@ -89,13 +89,22 @@ go build -o "$TMP/benchmigrate" ./hack/benchmigrate
 (cd "$APPENDLIMIT_DIR" && go build -o "$TMP/appendlimit" .)
 BM=$TMP/benchmigrate
 
-# A fresh Dovecot on free ports (retried if a port was taken in between).
-for try in 1 2 3; do
-	read -r PORT TLSPORT <<<"$("$BM" ports 2)"
+# start_dovecot: a fresh, empty Dovecot on PORT/TLSPORT (the old one, if any, stopped and its data removed).
+# Every setup gets one: an account that held thousands of messages and was emptied appends at half the speed
+# of a fresh one (its indexes and quota remember), which would penalise whichever tool is given it.
+start_dovecot() {
+	bash hack/dovecot.sh stop "$DOVE" >/dev/null 2>&1 || true
+	rm -rf "$DOVE"
 	# fsync off: with it, every APPEND waits for this machine's disk, whose flush time varies by a factor of
 	# three from one minute to the next and hides what the clients themselves cost. All tools run against
 	# the same server, so the comparison stays fair.
-	if MAILSHIFT_DOVECOT_FSYNC=never MAILSHIFT_WATCH_PID=$$ bash hack/dovecot.sh start "$DOVE" "$PORT" "$TLSPORT" >"$TMP/dovecot.start" 2>&1; then
+	MAILSHIFT_DOVECOT_FSYNC=never MAILSHIFT_WATCH_PID=$$ bash hack/dovecot.sh start "$DOVE" "$PORT" "$TLSPORT" >"$TMP/dovecot.start" 2>&1
+}
+
+# On free ports (retried if a port was taken in between).
+for try in 1 2 3; do
+	read -r PORT TLSPORT <<<"$("$BM" ports 2)"
+	if start_dovecot; then
 		break
 	fi
 	[[ $try -lt 3 ]] || { cat "$TMP/dovecot.start" >&2; die "Dovecot did not start"; }
@@ -129,6 +138,10 @@ timed() {
 	shift
 	f=$TMP/$(echo "$key" | tr -c 'A-Za-z0-9.\n' '_')
 	local t0 t1 rc=0
+	# Every timed pass starts with the page cache flushed: with fsync off, the previous pass's (or the
+	# corpus load's) writes are flushed by the kernel in the background and would slow whichever tool runs
+	# next.
+	sync
 	t0=$(now)
 	/usr/bin/time -v -o "$f.time" "$@" >"$f.out" 2>"$f.err" || rc=$?
 	t1=$(now)
@@ -276,6 +289,7 @@ declare -A CORPUS_BYTES
 run_setup loopback "$N" "$DIRECT"
 
 if [[ $SKIP_LATENCY != 1 ]]; then
+	start_dovecot || { cat "$TMP/dovecot.start" >&2; die "Dovecot did not restart"; }
 	read -r API PROXY <<<"$("$BM" ports 2)"
 	"$TOXI_SERVER" -host 127.0.0.1 -port "$API" >"$TMP/toxiproxy.log" 2>&1 &
 	TOXI_PID=$!

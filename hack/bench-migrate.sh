@@ -15,7 +15,8 @@
 #
 # Usage: hack/bench-migrate.sh   (or make bench-migrate)
 # Env:   BENCH_MESSAGES (default 5000), BENCH_LATENCY_MESSAGES (default 2000), BENCH_SKIP_LATENCY=1, BENCH_PARALLEL
-#        (mailshift's --parallel, default 4),
+#        (mailshift's --parallel, default 4), BENCH_FSYNC (Dovecot's mail_fsync, default never; optimized is
+#        Dovecot's own default, closest to a production server but at the mercy of this machine's disk),
 #        APPENDLIMIT_DIR (default ../shared/tools/appendlimit beside the repo), MAILSHIFT_CACHE (default .cache;
 #        the toxiproxy binaries are built into it once)
 # Exit:  0 when every tool ran and every target holds exactly the corpus, whether the targets below are met
@@ -98,7 +99,7 @@ start_dovecot() {
 	# fsync off: with it, every APPEND waits for this machine's disk, whose flush time varies by a factor of
 	# three from one minute to the next and hides what the clients themselves cost. All tools run against
 	# the same server, so the comparison stays fair.
-	MAILSHIFT_DOVECOT_FSYNC=never MAILSHIFT_WATCH_PID=$$ bash hack/dovecot.sh start "$DOVE" "$PORT" "$TLSPORT" >"$TMP/dovecot.start" 2>&1
+	MAILSHIFT_DOVECOT_FSYNC=${BENCH_FSYNC:-never} MAILSHIFT_WATCH_PID=$$ bash hack/dovecot.sh start "$DOVE" "$PORT" "$TLSPORT" >"$TMP/dovecot.start" 2>&1
 }
 
 # On free ports (retried if a port was taken in between).

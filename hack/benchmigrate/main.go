@@ -240,21 +240,46 @@ func personal(ctx context.Context, c *imapbulk.Conn) ([]imapx.Folder, error) {
 	return out, nil
 }
 
-func cmdEmpty(args []string) error {
-	fs := flag.NewFlagSet("empty", flag.ExitOnError)
+// session is an account opened by a subcommand: its connection and its personal folders.
+type session struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	a      *account
+	c      *imapbulk.Conn
+	list   []imapx.Folder
+}
+
+// open parses the account flags (fs may carry more), logs in and lists the personal folders.
+func open(fs *flag.FlagSet, args []string, timeout time.Duration) (*session, error) {
 	a := accountFlags(fs)
 	fs.Parse(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	c, err := a.dial(ctx)
 	if err != nil {
-		return err
+		cancel()
+		return nil, err
 	}
-	defer c.Close()
 	list, err := personal(ctx, c)
+	if err != nil {
+		c.Close()
+		cancel()
+		return nil, err
+	}
+	return &session{ctx: ctx, cancel: cancel, a: a, c: c, list: list}, nil
+}
+
+func (s *session) close() {
+	s.c.Close()
+	s.cancel()
+}
+
+func cmdEmpty(args []string) error {
+	s, err := open(flag.NewFlagSet("empty", flag.ExitOnError), args, 10*time.Minute)
 	if err != nil {
 		return err
 	}
+	defer s.close()
+	ctx, a, c, list := s.ctx, s.a, s.c, s.list
 	// Children before parents: reverse name order.
 	for i := len(list) - 1; i >= 0; i-- {
 		f := list[i]
@@ -316,20 +341,13 @@ func expungeInbox(a *account) error {
 
 func cmdCount(args []string) error {
 	fs := flag.NewFlagSet("count", flag.ExitOnError)
-	a := accountFlags(fs)
 	n := fs.Int("n", -1, "corpus size to check against (per folder)")
-	fs.Parse(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	c, err := a.dial(ctx)
+	s, err := open(fs, args, 5*time.Minute)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	list, err := personal(ctx, c)
-	if err != nil {
-		return err
-	}
+	defer s.close()
+	ctx, c, list := s.ctx, s.c, s.list
 	got := map[string]int{}
 	total := 0
 	for _, f := range list {
@@ -370,7 +388,7 @@ func cmdCount(args []string) error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%s@%s differs from the corpus: %s", a.user, a.addr, strings.Join(bad, "; "))
+		return fmt.Errorf("%s@%s differs from the corpus: %s", s.a.user, s.a.addr, strings.Join(bad, "; "))
 	}
 	return nil
 }
@@ -430,20 +448,12 @@ func cmdPorts(args []string) error {
 // cmdWarm reads every message of the account once (bodies included) and throws them away, so that the first
 // timed pass does not pay for cold server caches the later ones find warm.
 func cmdWarm(args []string) error {
-	fs := flag.NewFlagSet("warm", flag.ExitOnError)
-	a := accountFlags(fs)
-	fs.Parse(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	c, err := a.dial(ctx)
+	s, err := open(flag.NewFlagSet("warm", flag.ExitOnError), args, 10*time.Minute)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	list, err := personal(ctx, c)
-	if err != nil {
-		return err
-	}
+	defer s.close()
+	ctx, c, list := s.ctx, s.c, s.list
 	for _, f := range list {
 		if !f.Selectable() {
 			continue

@@ -183,17 +183,12 @@ func icalEventMethod(e *Event, cids []string, created, modified time.Time, metho
 	if err != nil {
 		return "", err
 	}
-	for i, ex := range e.Exceptions {
-		if e.Recurrence == nil {
-			return "", fmt.Errorf("exception %d: the event does not recur", i+1)
-		}
-		if ex.RecurrenceID.IsZero() {
-			return "", fmt.Errorf("exception %d: no RecurrenceID", i+1)
-		}
-		ev := ex.Event
-		ev.UID = e.UID
-		ev.Created, ev.LastModified = orTime(ev.Created, created), orTime(ev.LastModified, modified)
-		rid := like(ex.RecurrenceID.Time, start)
+	instances, err := exceptionEvents(e, created, modified)
+	if err != nil {
+		return "", err
+	}
+	for i, ev := range instances {
+		rid := like(e.Exceptions[i].RecurrenceID.Time, start)
 		if _, err := w.vevent(&ev, &rid, nil, ev.Created, ev.LastModified, zones); err != nil {
 			return "", fmt.Errorf("exception %d (%s): %w", i+1, rid.t.Format(time.RFC3339), err)
 		}

@@ -213,22 +213,12 @@ func xcalEvent(e *Event, cids []string, created, modified time.Time) (string, er
 	if err != nil {
 		return "", err
 	}
-	for i, ex := range e.Exceptions {
-		if e.Recurrence == nil {
-			return "", fmt.Errorf("exception %d: the event does not recur", i+1)
-		}
-		if ex.RecurrenceID.IsZero() {
-			return "", fmt.Errorf("exception %d: no RecurrenceID", i+1)
-		}
-		ev := ex.Event
-		ev.UID = e.UID
-		if ev.Created.IsZero() {
-			ev.Created = created
-		}
-		if ev.LastModified.IsZero() {
-			ev.LastModified = modified
-		}
-		rid := like(ex.RecurrenceID.Time, start)
+	instances, err := exceptionEvents(e, created, modified)
+	if err != nil {
+		return "", err
+	}
+	for i, ev := range instances {
+		rid := like(e.Exceptions[i].RecurrenceID.Time, start)
 		if _, err := x.vevent(&ev, &rid, nil, ev.Created, ev.LastModified); err != nil {
 			return "", fmt.Errorf("exception %d (%s): %w", i+1, rid.t.Format(time.RFC3339), err)
 		}

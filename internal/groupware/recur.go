@@ -221,3 +221,23 @@ func icalDuration(before time.Duration) string {
 	}
 	return b.String()
 }
+
+// exceptionEvents are an event's modified instances ready to write: checked (the event must recur, each
+// instance must name the start it replaces), with the series' UID and, where they have none, its creation and
+// modification times. Every format writes them the same way, beside the series.
+func exceptionEvents(e *Event, created, modified time.Time) ([]Event, error) {
+	out := make([]Event, 0, len(e.Exceptions))
+	for i, ex := range e.Exceptions {
+		if e.Recurrence == nil {
+			return nil, fmt.Errorf("exception %d: the event does not recur", i+1)
+		}
+		if ex.RecurrenceID.IsZero() {
+			return nil, fmt.Errorf("exception %d: no RecurrenceID", i+1)
+		}
+		ev := ex.Event
+		ev.UID = e.UID
+		ev.Created, ev.LastModified = orTime(ev.Created, created), orTime(ev.LastModified, modified)
+		out = append(out, ev)
+	}
+	return out, nil
+}

@@ -2,7 +2,10 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -11,10 +14,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/worker"
 )
 
 // Field indexes that let a change to a Secret, MailServer or Mailbox wake exactly the objects that use it.
@@ -28,8 +34,23 @@ const (
 // controller's own status writes: periodic checks come from RequeueAfter, not from watching ourselves.
 var specChanged = builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))
 
-// SetupAll registers every controller of this scope with the manager.
-func SetupAll(mgr ctrl.Manager) error {
+// Options choose how migrations run.
+type Options struct {
+	// Executor is "job" (worker Jobs, the default) or "inprocess" (inside the manager).
+	Executor string
+	// The Job executor's worker: image, command (the manager binary in the image), the ServiceAccount made
+	// in each namespace and the ClusterRole it is bound to.
+	WorkerImage, WorkerServiceAccount, WorkerClusterRole string
+	WorkerCommand                                        []string
+	// InProcessRetryBackoff is the in-process executor's first retry wait (default 10 s).
+	InProcessRetryBackoff time.Duration
+	// Metrics registers the migration metrics with controller-runtime's registry (off in tests that start
+	// more than one manager in a process).
+	Metrics bool
+}
+
+// SetupAll registers every controller with the manager.
+func SetupAll(mgr ctrl.Manager, opts Options) error {
 	ctx := context.Background()
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &mailshiftv1.MailServer{}, indexSecrets, func(o client.Object) []string {
@@ -79,10 +100,92 @@ func SetupAll(mgr ctrl.Manager) error {
 		Complete(&MailboxReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailbox")}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).Named("foldershare").
+	if err := ctrl.NewControllerManagedBy(mgr).Named("foldershare").
 		For(&mailshiftv1.FolderShare{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FolderShareList{}, indexMailboxRef, sameNamespaceName))).
-		Complete(&FolderShareReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-foldershare")})
+		Complete(&FolderShareReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-foldershare")}); err != nil {
+		return err
+	}
+	return setupMigrations(ctx, mgr, opts)
+}
+
+// setupMigrations registers the MailboxMigration and MigrationBatch controllers with the chosen executor.
+func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	c := mgr.GetClient()
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &mailshiftv1.MailboxMigration{}, indexMailboxRef, func(o client.Object) []string {
+		return []string{o.(*mailshiftv1.MailboxMigration).Spec.MailboxRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &mailshiftv1.MailboxMigration{}, indexSecrets, func(o client.Object) []string {
+		var names []string
+		if im := o.(*mailshiftv1.MailboxMigration).Spec.Source.IMAP; im != nil {
+			if im.CredentialsSecretRef != nil {
+				names = append(names, im.CredentialsSecretRef.Name)
+			}
+			if im.TokenSecretRef != nil {
+				names = append(names, im.TokenSecretRef.Name)
+			}
+			if im.CABundle != nil {
+				names = append(names, im.CABundle.Name)
+			}
+		}
+		return names
+	}); err != nil {
+		return err
+	}
+	metrics := NewMigrationMetrics(mgr.GetCache())
+	mr := &MigrationReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-migration"), Metrics: metrics}
+	b := ctrl.NewControllerManagedBy(mgr).Named("mailboxmigration").
+		For(&mailshiftv1.MailboxMigration{}, specChanged).
+		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexMailboxRef, sameNamespaceName))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexSecrets, sameNamespaceName)))
+	switch opts.Executor {
+	case "", "job":
+		if opts.WorkerImage == "" {
+			return fmt.Errorf("the job executor needs a worker image (--worker-image)")
+		}
+		mr.Executor = &JobExecutor{Client: c, APIReader: mgr.GetAPIReader(), Image: opts.WorkerImage, Command: opts.WorkerCommand,
+			ServiceAccount: orDefault(opts.WorkerServiceAccount, "mailshift-worker"), ClusterRole: orDefault(opts.WorkerClusterRole, "mailshift-worker")}
+		b = b.Owns(&batchv1.Job{})
+	case "inprocess":
+		wm := worker.NewMetrics()
+		if opts.Metrics {
+			ctrlmetrics.Registry.MustRegister(wm.Collectors()...)
+		}
+		ex := &InProcessExecutor{Client: c, Reader: mgr.GetAPIReader(), Metrics: wm, RetryBackoff: opts.InProcessRetryBackoff}
+		mr.Executor = ex
+		b = b.WatchesRawSource(source.Channel(ex.Events(), &handler.EnqueueRequestForObject{}))
+	default:
+		return fmt.Errorf("unknown worker executor %q: job or inprocess", opts.Executor)
+	}
+	if opts.Metrics {
+		ctrlmetrics.Registry.MustRegister(metrics.Collectors()...)
+	}
+	if err := b.Complete(mr); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named("migrationbatch").
+		For(&mailshiftv1.MigrationBatch{}, specChanged).
+		Owns(&mailshiftv1.MailboxMigration{}).
+		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(batchesIn(c))).
+		Complete(&BatchReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("mailshift-batch")})
+}
+
+// batchesIn maps a Mailbox to every MigrationBatch of its namespace: a label change may add it to any.
+func batchesIn(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var l mailshiftv1.MigrationBatchList
+		if err := c.List(ctx, &l, client.InNamespace(o.GetNamespace())); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(l.Items))
+		for _, b := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: b.Name}})
+		}
+		return reqs
+	}
 }
 
 // A lookup says how a changed object is found in an index, and in which namespace to look.

@@ -77,7 +77,7 @@ func TestMain(m *testing.M) {
 		HealthProbeBindAddress: "0",
 	})
 	if err == nil {
-		err = SetupAll(mgr)
+		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

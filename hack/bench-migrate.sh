@@ -26,7 +26,8 @@
 #        the disk as it does there; never takes the disk out, which makes every pass CPU-bound on a small
 #        machine, where the ceiling's server only stores while the migrating tools' server also reads),
 #        APPENDLIMIT_DIR (default ../shared/tools/appendlimit beside the repo), MAILSHIFT_CACHE (default .cache;
-#        the toxiproxy binaries are built into it once)
+#        the toxiproxy binaries are built into it once), BENCH_MAILSHIFT_ARGS (more flags for every mailshift
+#        pass, e.g. --keep-order to measure without segments)
 # Exit:  0 when every tool ran and every target holds exactly the corpus, whether the targets below are met
 #        or not (this is a measurement); 1 when a tool failed or a count is wrong; 2 when something is missing.
 set -euo pipefail
@@ -43,6 +44,7 @@ CACHE=${MAILSHIFT_CACHE:-$top/.cache}
 TOXIPROXY_VERSION=v2.5.0
 LATENCY_MS=5
 PARALLEL=${BENCH_PARALLEL:-4}
+read -r -a MAILSHIFT_ARGS <<<"${BENCH_MAILSHIFT_ARGS:-}"
 # Targets.
 T_FULL_VS_MBSYNC=1.2
 T_FULL_VS_CEILING=0.85
@@ -220,7 +222,7 @@ mailshift_pass() { # KEY CLIENT_ADDR CHECKPOINT
 	REPORT=$TMP/report-$RANDOM.json
 	timed "$1" "$TMP/mailshift" migrate --from "imap://alice@$2" --to "imap://bob@$2" --tls none --allow-plaintext \
 		--from-password-file "$TMP/pw.alice" --to-password-file "$TMP/pw.bob" --parallel "$PARALLEL" \
-		--report "$REPORT" --checkpoint "$3" || fail "$1: mailshift migrate failed"
+		--report "$REPORT" --checkpoint "$3" ${MAILSHIFT_ARGS[@]+"${MAILSHIFT_ARGS[@]}"} || fail "$1: mailshift migrate failed"
 }
 
 mbsync_rc() { # FILE CLIENT_ADDR STATE_DIR

@@ -23,8 +23,25 @@ type FolderCheckpoint struct {
 	// flag changes since then (CONDSTORE).
 	HighestModSeq uint64 `json:"highestModSeq,omitempty"`
 	Target        string `json:"target"`
-	// Complete says the folder was copied to the end.
+	// Complete says the folder was copied to the end (by the last complete pass: a later pass that was cut
+	// short leaves it set, with the progress of that pass in Done and LastUID).
 	Complete bool `json:"complete"`
+	// Segments, when the folder is copied in segments over several connections at once, are their spans and
+	// progress, in source order; Done is then their sum and LastUID their highest.
+	Segments []SegmentCheckpoint `json:"segments,omitempty"`
+}
+
+// SegmentCheckpoint is how far a run got with one segment of a folder. The spans are chosen when the folder
+// is first copied and kept until it is complete, so that a resumed run cuts it the same way.
+type SegmentCheckpoint struct {
+	Span
+	// Items is how many items the segment held when it was cut (for the order in which work starts).
+	Items int `json:"items"`
+	// Done is how many of its items, in source order, were dealt with; LastUID the highest UID dealt with.
+	Done    int    `json:"done"`
+	LastUID uint32 `json:"lastUid,omitempty"`
+	// Complete says the segment was copied to its end.
+	Complete bool `json:"complete,omitempty"`
 }
 
 // Checkpoint is a run's memory across restarts.
@@ -35,7 +52,9 @@ type Checkpoint struct {
 	Folders map[string]*FolderCheckpoint `json:"folders"`
 }
 
-const checkpointVersion = 1
+// checkpointVersion 2 added segments. A version-1 checkpoint reads as one without (the same meaning); a
+// program that knows only version 1 ignores a version-2 checkpoint and starts over, matching by identity.
+const checkpointVersion = 2
 
 // CheckpointStore keeps a run's checkpoint. Save must be atomic: after a crash, Load returns either the
 // previous checkpoint or the new one, never a mixture.
@@ -128,4 +147,28 @@ func (c *checkpoints) update(ctx context.Context, key string, fn func(*FolderChe
 		return nil
 	}
 	return c.store.Save(ctx, c.cp)
+}
+
+// set replaces one folder's entry in memory; it is saved with the next update.
+func (c *checkpoints) set(key string, fc FolderCheckpoint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cp.Folders[key] = &fc
+}
+
+// progress is where one unit of a folder stands: the folder's own Done and LastUID when it is not split
+// (seg < 0), its segment's when it is.
+func (c *checkpoints) progress(key string, seg int) FolderCheckpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fc := c.cp.Folders[key]
+	switch {
+	case fc == nil:
+		return FolderCheckpoint{}
+	case seg < 0:
+		return FolderCheckpoint{Done: fc.Done, LastUID: fc.LastUID}
+	case seg < len(fc.Segments):
+		return FolderCheckpoint{Done: fc.Segments[seg].Done, LastUID: fc.Segments[seg].LastUID, Complete: fc.Segments[seg].Complete}
+	}
+	return FolderCheckpoint{}
 }

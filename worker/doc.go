@@ -7,7 +7,10 @@
 // appends nothing and a run killed at any point resumes without duplicating. Per-folder checkpoints let a
 // resumed run skip what it already read; they are an optimisation, never what prevents duplicates.
 //
-// Folders are copied in parallel, one connection per folder (parallelism pays per folder, not per message:
-// servers lock a folder while appending to it), with pipelined APPENDs. Bodies are streamed: a message is
-// held in memory only up to a bound and spooled to a temporary file beyond it.
+// Folders are copied in parallel, one connection per folder, with pipelined APPENDs; each connection appends
+// one batch while the next is read and converted. A folder much larger than the others is cut into
+// contiguous segments copied over several connections at once, so that the run does not end with one
+// connection appending the rest of it alone (Job.KeepOrder keeps every folder on one connection, in source
+// order). Bodies are streamed: a message is held in memory only up to a bound and spooled to a temporary
+// file beyond it.
 package worker

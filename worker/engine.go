@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -83,11 +84,6 @@ func (r *run) run(ctx context.Context) error {
 		return err
 	}
 
-	type work struct {
-		i  int
-		sf SourceFolder
-		m  foldermap.Mapping
-	}
 	var todo []work
 	r.rep.Folders = make([]FolderReport, len(folders))
 	for i, m := range plan {
@@ -110,34 +106,36 @@ func (r *run) run(ctx context.Context) error {
 	rp := startReporter(r.cnt, r.job.OnProgress, r.job.ProgressInterval)
 	defer rp.finish()
 
-	// Big folders first: the run ends sooner when the longest jobs start first.
-	sort.SliceStable(todo, func(a, b int) bool { return todo[a].sf.Count > todo[b].sf.Count })
-	queue := make(chan work)
+	units := r.plan(ctx, todo)
+	// Big units first: the run ends sooner when the longest jobs start first.
+	sort.SliceStable(units, func(a, b int) bool { return units[a].size > units[b].size })
+	queue := make(chan *unit)
 	var wg sync.WaitGroup
-	errs := make(chan error, len(todo))
+	errs := make(chan error, len(units))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for n := 0; n < min(r.job.Parallel, max(1, len(todo))); n++ {
+	for n := 0; n < min(r.job.Parallel, max(1, len(units))); n++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for w := range queue {
-				fr := &r.rep.Folders[w.i]
-				if err := r.copyFolder(ctx, w.sf, w.m, fr); err != nil {
-					fr.Error = err.Error()
-					errs <- fmt.Errorf("folder %q: %w", w.sf.Key, err)
+			for u := range queue {
+				if err := r.copyUnit(ctx, u); err != nil {
+					u.f.setError(err)
+					errs <- fmt.Errorf("%s: %w", u, err)
 					if !errors.Is(err, context.Canceled) {
 						cancel() // a folder that cannot be finished ends the run: its error must be seen
 					}
 					continue
 				}
-				r.cnt.foldersDone.Add(1)
+				if u.f.succeededOne() {
+					r.cnt.foldersDone.Add(1)
+				}
 			}
 		}()
 	}
-	for _, w := range todo {
+	for _, u := range units {
 		select {
-		case queue <- w:
+		case queue <- u:
 		case <-ctx.Done():
 		}
 	}
@@ -166,7 +164,8 @@ func (r *run) loadCheckpoint(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cp != nil && cp.Version == checkpointVersion && cp.Job == r.jobKey() {
+		if cp != nil && (cp.Version == 1 || cp.Version == checkpointVersion) && cp.Job == r.jobKey() {
+			cp.Version = checkpointVersion // version 1 is version 2 without segments
 			if cp.Folders == nil {
 				cp.Folders = map[string]*FolderCheckpoint{}
 			}
@@ -196,16 +195,17 @@ func (r *run) warn(folder, ref string, warnings []string) {
 	r.mu.Unlock()
 }
 
-// copyFolder copies one folder, retrying transient failures with backoff. Each attempt starts from the
-// checkpoint and re-reads the target folder, so an attempt cut short anywhere (even between an APPEND and
-// its checkpoint) neither loses nor duplicates a message.
-func (r *run) copyFolder(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport) error {
+// copyUnit copies one unit (a folder, or one segment of it), retrying transient failures with backoff.
+// Each attempt starts from the checkpoint and re-reads the target folder, so an attempt cut short anywhere
+// (even between an APPEND and its checkpoint) neither loses nor duplicates a message.
+func (r *run) copyUnit(ctx context.Context, u *unit) error {
+	defer r.tgt.release(u)
 	backoff := r.job.RetryBackoff
 	// counted are the items whose outcome this run has counted already: an attempt after a reconnect looks
 	// at some of them again, and must not count them twice.
 	counted := map[itemKey]bool{}
 	for attempt := 0; ; attempt++ {
-		err := r.copyFolderOnce(ctx, sf, m, fr, attempt, counted)
+		err := r.copyUnitOnce(ctx, u, attempt, counted)
 		if err == nil {
 			return nil
 		}
@@ -255,121 +255,227 @@ func keyOf(it *Item) itemKey {
 	return itemKey{pos: it.Pos}
 }
 
-func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, fr *FolderReport, attempt int, counted map[itemKey]bool) error {
-	cp := r.cps.folder(sf.Key)
-	flagSource, hasFlags := r.job.Source.(FlagSource)
-	unchanged := !hasFlags || (sf.HighestModSeq != 0 && sf.HighestModSeq == cp.HighestModSeq)
-	if cp.Complete && cp.Target == m.Target && (sf.UIDValidity == 0 || cp.SourceUIDValidity == sf.UIDValidity) && cp.Done >= sf.Count && unchanged && attempt == 0 {
-		// Nothing new since the folder was finished: not even a connection is needed.
-		r.cnt.duplicates.Add(int64(sf.Count))
-		fr.Duplicates = int64(sf.Count)
-		return nil
+// appendOutcome is what became of one message of a batch: found on the target when its turn came
+// (present), stored with uid, or not stored (err; unsure when it was sent and no reply came).
+type appendOutcome struct {
+	present, stored, unsure bool
+	uid                     uint32
+	err                     error
+}
+
+// inflight is a batch being appended while the next one is gathered: a unit's connection then never waits
+// for the next batch to be read and converted, only for the server.
+type inflight struct {
+	batch []pending
+	out   []appendOutcome
+	// endPos and endUID are the last item looked at when the batch was handed over: once it is settled,
+	// every item up to that one is final.
+	endPos int
+	endUID uint32
+	err    error // the batch as a whole could not be appended (the attempt ends)
+	broken error // a transient failure stopped it (the connection is likely gone)
+	done   chan struct{}
+}
+
+func (b *inflight) finished() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
 	}
+}
+
+// appendBatch appends a batch, one APPEND round per destination mailbox, in order; it runs in a goroutine
+// of its own and settles the batch's claims as soon as the replies are in.
+func (r *run) appendBatch(ctx context.Context, u *unit, conn *imapbulk.Conn, b *inflight) {
+	defer close(b.done)
+	defer func() {
+		for _, p := range b.batch {
+			p.sp.Close() // sent or not, the bodies are not needed any more
+		}
+	}()
+	b.out = make([]appendOutcome, len(b.batch))
+	present, err := r.tgt.claim(ctx, u, b.batch)
+	if err != nil {
+		b.err = err
+		for i := range b.out {
+			b.out[i].err = err
+		}
+		return
+	}
+	var stop error // a transient failure: the rest of the batch is not sent
+	for start := 0; start < len(b.batch); {
+		end := start + 1
+		for end < len(b.batch) && b.batch[end].dest == b.batch[start].dest {
+			end++
+		}
+		var msgs []imapbulk.Message
+		var idx []int
+		for i := start; i < end; i++ {
+			p := b.batch[i]
+			if present[i] {
+				b.out[i].present = true // another unit stored it meanwhile
+				continue
+			}
+			if stop != nil {
+				b.out[i].err = fmt.Errorf("%w: %w", imapbulk.ErrNotSent, stop)
+				continue
+			}
+			body, err := p.sp.Reader()
+			if err != nil {
+				b.out[i].err = fmt.Errorf("%w: %w", imapbulk.ErrNotSent, err)
+				b.err = err
+				stop = err
+				continue
+			}
+			msgs = append(msgs, imapbulk.Message{Flags: p.flags, Date: p.date, Size: p.sp.size, Body: body})
+			idx = append(idx, i)
+		}
+		if len(msgs) > 0 {
+			results, err := conn.Append(ctx, b.batch[start].dest.name, msgs)
+			if ctx.Err() != nil {
+				// Stopped (suspended, deleted, interrupted): no outcome of this batch is final, not even a
+				// refusal, and the checkpoint must not move past it. The next run checks these messages by
+				// identity, so those the server stored before the stop are not copied twice.
+				b.err = ctx.Err()
+				for _, i := range idx {
+					b.out[i] = appendOutcome{unsure: true, err: ctx.Err()}
+				}
+				stop = ctx.Err()
+				start = end
+				continue
+			}
+			for k, i := range idx {
+				var merr error
+				if k < len(results) {
+					merr = results[k].Err
+				} else if err != nil {
+					merr = err
+				}
+				switch {
+				case merr == nil:
+					b.out[i] = appendOutcome{stored: true, uid: results[k].UID}
+				case imapbulk.IsTransient(merr) && !errors.Is(merr, imapbulk.ErrNotSent):
+					b.out[i] = appendOutcome{unsure: true, err: merr}
+				default:
+					b.out[i].err = merr
+				}
+			}
+			if err != nil && imapbulk.IsTransient(err) {
+				stop = err
+			}
+		}
+		start = end
+	}
+	b.broken = stop
+	r.tgt.settle(u, b.batch, b.out)
+}
+
+func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted map[itemKey]bool) error {
+	sf, m, fr := u.f.sf, u.f.m, u.f.fr
+	cp := r.cps.progress(sf.Key, u.seg)
+	flagSource, hasFlags := r.job.Source.(FlagSource)
 	conn, err := r.tgt.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	// What the last attempt's unanswered APPENDs may have left is read first; only then are their claims let
+	// go, so that no other unit copies one of those messages again meanwhile.
+	for d := range u.unsure {
+		if d.name != m.Target {
+			if _, err := r.tgt.destination(ctx, conn, d.name); err != nil {
+				return err
+			}
+		}
+	}
 	own, err := r.tgt.destination(ctx, conn, m.Target)
 	if err != nil {
 		return err
 	}
-	previous := cp // the last complete pass, for the flag changes
-	if sf.UIDValidity != 0 && cp.SourceUIDValidity != sf.UIDValidity {
-		// The source folder was rebuilt: positions mean nothing now. Start over; the identity check against
-		// the target keeps what is already there from being copied again.
-		cp = FolderCheckpoint{}
+	if len(u.unsure) > 0 {
+		r.tgt.release(u)
+		u.unsure = nil
 	}
-	if cp.Target != m.Target {
-		cp = FolderCheckpoint{}
-	}
+	previous := u.f.previous // the last complete pass, for the flag changes
 	// Items an earlier run's checkpoint says were dealt with are counted as found: they are on the target or
 	// were reported then. (A retry within this run counted them already.)
 	if cp.Done > 0 && attempt == 0 {
 		r.cnt.duplicates.Add(int64(cp.Done))
-		fr.Duplicates += int64(cp.Done)
+		atomic.AddInt64(&fr.Duplicates, int64(cp.Done))
 	}
 	var batch []pending
 	var batchBytes int64
+	var inf *inflight // the batch being appended, if any
 	// lastPos/lastUID is the last item whose outcome is final (appended, found, or reported); cur is the
-	// item being looked at. After a successful flush every item up to cur is final.
+	// item being looked at. After a batch is settled every item up to its end is final.
 	lastPos, lastUID := cp.Done-1, cp.LastUID
 	curPos, curUID := lastPos, lastUID
 	saveEvery := 0
 	var lastSave time.Time
 	save := func(complete bool) error {
-		// A checkpoint is an fsync'd file: written at most once a second per folder (and at the end), it
+		// A checkpoint is an fsync'd file: written at most once a second per unit (and at the end), it
 		// costs nothing; written per batch, it would cost more than the copy. A crash re-checks what came
 		// after it, which the identity check makes safe.
 		if !complete && time.Since(lastSave) < time.Second {
 			return nil
 		}
 		lastSave = time.Now()
-		return r.cps.update(ctx, sf.Key, func(fc *FolderCheckpoint) {
-			fc.Done, fc.LastUID, fc.Target = lastPos+1, lastUID, m.Target
-			fc.SourceUIDValidity = sf.UIDValidity
-			if complete {
-				fc.Complete = true
-				fc.HighestModSeq = sf.HighestModSeq
-			}
-		})
+		return r.cps.update(ctx, sf.Key, func(fc *FolderCheckpoint) { u.record(fc, lastPos+1, lastUID, complete) })
 	}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	// book counts and reports what became of a batch that was appended, and moves the checkpoint past it.
+	book := func(b *inflight) error {
+		for i, p := range b.batch {
+			o := b.out[i]
+			if o.unsure {
+				if u.unsure == nil {
+					u.unsure = map[*destination]bool{}
+				}
+				u.unsure[p.dest] = true
+			}
 		}
-		defer func() {
-			for _, p := range batch {
-				p.sp.Close()
-			}
-			batch, batchBytes = batch[:0], 0
-		}()
-		// One APPEND round per destination mailbox, in order.
-		for start := 0; start < len(batch); {
-			end := start + 1
-			for end < len(batch) && batch[end].dest == batch[start].dest {
-				end++
-			}
-			msgs := make([]imapbulk.Message, 0, end-start)
-			for _, p := range batch[start:end] {
-				body, err := p.sp.Reader()
-				if err != nil {
-					return err
-				}
-				msgs = append(msgs, imapbulk.Message{Flags: p.flags, Date: p.date, Size: p.sp.size, Body: body})
-			}
-			results, err := conn.Append(ctx, batch[start].dest.name, msgs)
-			for i, p := range batch[start:end] {
-				var merr error
-				if i < len(results) {
-					merr = results[i].Err
-				} else if err != nil {
-					merr = err
-				}
-				switch {
-				case merr == nil:
-					p.dest.add(p.id, targetMsg{uid: results[i].UID, flags: p.flags})
-					counted[keyOf(p.it)] = true
-					r.cnt.copied.Add(1)
-					r.cnt.bytes.Add(p.sp.size)
-					fr.Copied++
-					if mt := r.job.Metrics; mt != nil {
-						mt.messages.WithLabelValues("copied").Inc()
-						mt.bytes.Add(float64(p.sp.size))
-					}
-				case imapbulk.IsTransient(merr):
-					return merr // the attempt ends; the next one re-reads the target and goes on
-				default:
-					r.itemFailed(sf, fr, counted, p.it, p.id, fmt.Sprintf("APPEND refused: %v", merr), errors.Is(merr, imapbulk.ErrTooBig))
-				}
-			}
-			if err != nil && imapbulk.IsTransient(err) {
-				return err
-			}
-			start = end
+		if b.err != nil {
+			return b.err
 		}
-		lastPos, lastUID = curPos, curUID
+		for i, p := range b.batch {
+			switch o := b.out[i]; {
+			case o.present:
+				r.duplicate(fr, counted, p.it)
+			case o.stored:
+				counted[keyOf(p.it)] = true
+				r.cnt.copied.Add(1)
+				r.cnt.bytes.Add(p.sp.size)
+				atomic.AddInt64(&fr.Copied, 1)
+				if mt := r.job.Metrics; mt != nil {
+					mt.messages.WithLabelValues("copied").Inc()
+					mt.bytes.Add(float64(p.sp.size))
+				}
+			case imapbulk.IsTransient(o.err):
+				return o.err // the attempt ends; the next one re-reads the target and goes on
+			default:
+				r.itemFailed(sf, fr, counted, p.it, p.id, fmt.Sprintf("APPEND refused: %v", o.err), errors.Is(o.err, imapbulk.ErrTooBig))
+			}
+		}
+		lastPos, lastUID = b.endPos, b.endUID
 		return save(false)
+	}
+	// flush hands the batch over to be appended as soon as the one before it is done, then books that one.
+	flush := func() error {
+		prev := inf
+		inf = nil
+		if prev != nil {
+			<-prev.done
+		}
+		if len(batch) > 0 && (prev == nil || prev.err == nil && prev.broken == nil) {
+			inf = &inflight{batch: batch, endPos: curPos, endUID: curUID, done: make(chan struct{})}
+			batch, batchBytes = nil, 0
+			go r.appendBatch(ctx, u, conn, inf)
+		}
+		if prev != nil {
+			return book(prev)
+		}
+		return nil
 	}
 	// The source is read (and bodies converted or fetched) in a goroutine of its own while this one
 	// appends: against remote servers the two sides' round trips overlap instead of adding up.
@@ -379,10 +485,17 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	produced := make(chan error, 1)
 	go func() {
 		defer close(decisions)
-		produced <- r.produce(pctx, sf, m, cp, own, decisions)
+		produced <- r.produce(pctx, sf, u.span, m, cp, own, decisions)
 	}()
 	var consumeErr error
 	for d := range decisions {
+		if consumeErr == nil && inf != nil && inf.finished() {
+			b := inf
+			inf = nil
+			if consumeErr = book(b); consumeErr != nil {
+				stop()
+			}
+		}
 		if consumeErr != nil {
 			if d.p.sp != nil {
 				d.p.sp.Close() // draining after an error: nothing more is appended
@@ -410,7 +523,7 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 			}
 			continue
 		}
-		consumeErr = r.advance(&lastPos, &lastUID, it, len(batch) == 0, &saveEvery, save)
+		consumeErr = r.advance(&lastPos, &lastUID, it, len(batch) == 0 && inf == nil, &saveEvery, save)
 		if consumeErr != nil {
 			stop()
 		}
@@ -422,6 +535,15 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 	if err == nil {
 		err = flush()
 	}
+	if inf != nil {
+		// Whatever ended the attempt, the batch in flight is waited for and settled: its stored messages
+		// count as copied, and nothing of it is sent after the attempt.
+		<-inf.done
+		if berr := book(inf); err == nil {
+			err = berr
+		}
+		inf = nil
+	}
 	if err != nil {
 		for _, p := range batch {
 			p.sp.Close()
@@ -429,12 +551,29 @@ func (r *run) copyFolderOnce(ctx context.Context, sf SourceFolder, m foldermap.M
 		return err
 	}
 	lastPos, lastUID = curPos, curUID
+	if !u.copied {
+		if u.f.units > 1 {
+			// The segment is done; the folder is done when its last segment is (below).
+			if err := save(true); err != nil {
+				return err
+			}
+		}
+		u.copied, u.finisher = true, u.f.copiedOne()
+	}
+	if !u.finisher {
+		return nil
+	}
 	if hasFlags && previous.Complete && previous.SourceUIDValidity == sf.UIDValidity {
 		if err := r.syncFlags(ctx, conn, flagSource, sf, previous, own, fr); err != nil {
 			return err
 		}
 	}
-	return save(true)
+	lastSave = time.Now()
+	return r.cps.update(ctx, sf.Key, func(fc *FolderCheckpoint) {
+		u.record(fc, lastPos+1, lastUID, true)
+		fc.Complete = true
+		fc.HighestModSeq = sf.HighestModSeq
+	})
 }
 
 // syncFlags carries flag changes of messages copied by an earlier pass over to their copies: the target's
@@ -459,7 +598,7 @@ func (r *run) syncFlags(ctx context.Context, conn *imapbulk.Conn, src FlagSource
 		}
 		own.add(ch.Identity, targetMsg{uid: tm.uid, flags: ch.Flags})
 		r.cnt.flagUpdates.Add(1)
-		fr.FlagUpdates++
+		atomic.AddInt64(&fr.FlagUpdates, 1)
 	}
 	return nil
 }
@@ -498,7 +637,7 @@ type decision struct {
 
 // produce reads the folder's items, skips those the target holds without reading their bodies, converts
 // or fetches the others into spools, and hands everything to the appending side in order.
-func (r *run) produce(ctx context.Context, sf SourceFolder, m foldermap.Mapping, cp FolderCheckpoint, own *destination, out chan<- decision) error {
+func (r *run) produce(ctx context.Context, sf SourceFolder, span Span, m foldermap.Mapping, cp FolderCheckpoint, own *destination, out chan<- decision) error {
 	destOf := func(it *Item) (*destination, error) {
 		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
 			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
@@ -525,7 +664,7 @@ func (r *run) produce(ctx context.Context, sf SourceFolder, m foldermap.Mapping,
 			return ctx.Err()
 		}
 	}
-	return r.job.Source.Items(ctx, sf, cp, want, func(it *Item) error {
+	return r.job.Source.Items(ctx, sf, span, cp, want, func(it *Item) error {
 		p := pending{it: it, id: it.Identity, flags: it.Flags, date: it.Date}
 		if it.ReadErr != nil {
 			return send(decision{p: p, failed: fmt.Sprintf("unreadable in the source: %v", it.ReadErr)})
@@ -594,7 +733,7 @@ func (r *run) duplicate(fr *FolderReport, counted map[itemKey]bool, it *Item) {
 	}
 	counted[keyOf(it)] = true
 	r.cnt.duplicates.Add(1)
-	fr.Duplicates++
+	atomic.AddInt64(&fr.Duplicates, 1)
 	if m := r.job.Metrics; m != nil {
 		m.messages.WithLabelValues("duplicate").Inc()
 	}
@@ -611,10 +750,10 @@ func (r *run) itemFailed(sf SourceFolder, fr *FolderReport, counted map[itemKey]
 	if tooBig && !r.job.FailOnTooBig {
 		result = "skipped"
 		r.cnt.skipped.Add(1)
-		fr.Skipped++
+		atomic.AddInt64(&fr.Skipped, 1)
 	} else {
 		r.cnt.failed.Add(1)
-		fr.Failed++
+		atomic.AddInt64(&fr.Failed, 1)
 	}
 	if m := r.job.Metrics; m != nil {
 		m.messages.WithLabelValues(result).Inc()
@@ -647,7 +786,7 @@ func (r *run) routed(ctx context.Context, name string) (*destination, error) {
 	r.tgt.destMu.Lock()
 	d := r.tgt.dests[name]
 	r.tgt.destMu.Unlock()
-	if d != nil && d.loaded {
+	if d != nil && d.isLoaded() {
 		return d, nil
 	}
 	c, err := r.tgt.dial(ctx)

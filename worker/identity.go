@@ -34,6 +34,22 @@ func (id Identity) Keys() []string {
 	return k
 }
 
+// decidingKeys are the keys that decide whether a set holds the message (see identitySet.has): its
+// Message-IDs when it has one, else its content key.
+func (id Identity) decidingKeys() []string {
+	var k []string
+	if id.MessageID != "" {
+		k = append(k, "id:"+id.MessageID)
+	}
+	if id.ParentMessageID != "" && id.ParentMessageID != id.MessageID {
+		k = append(k, "id:"+id.ParentMessageID)
+	}
+	if len(k) == 0 && id.Content != "" {
+		k = append(k, "content:"+id.Content)
+	}
+	return k
+}
+
 func (id Identity) String() string {
 	if id.MessageID != "" {
 		return id.MessageID

@@ -13,8 +13,18 @@ type Job struct {
 	Source Source
 	Target TargetSpec
 	Rules  foldermap.Rules
-	// Parallel is how many folders are copied at once, each on its own target connection (default 4).
+	// Parallel is how many folders (or segments of folders, see KeepOrder) are copied at once, each on its
+	// own target connection (default 4).
 	Parallel int
+	// KeepOrder copies every folder over one connection in source order, so that the target's UIDs follow
+	// the source's order exactly. Without it, a folder that is larger than its share of the run (the items
+	// of all folders over Parallel) and has at least 500 items is cut into contiguous segments that are
+	// copied over several connections at once, so that the run does not end with one connection appending
+	// the rest of a large folder while the others sit idle. Every message still lands exactly once with its
+	// flags and internal date, and resuming after a crash stays exact (each segment keeps its own
+	// checkpoint), but the target UIDs of such a folder follow the source order only within each segment:
+	// a client that sorts by arrival (UID) shows the segments interleaved; sorting by date is unaffected.
+	KeepOrder bool
 	// Batch bounds one pipelined APPEND round: at most this many messages (default 32) …
 	Batch int
 	// … and this many bytes (default 4 MiB).

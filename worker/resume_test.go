@@ -16,6 +16,7 @@ import (
 	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapx"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -30,6 +31,11 @@ type childJob struct {
 	Checkpoint string
 	Prefix     string
 	Rate       float64
+	// SourceLogin and SourcePassword, when set, make the source the IMAP account on Endpoint instead of PST,
+	// copied with Parallel connections (folders Include only).
+	SourceLogin, SourcePassword string
+	Include                     []string
+	Parallel, Batch             int
 }
 
 const childEnv = "MAILSHIFT_WORKER_CHILD_JOB"
@@ -50,14 +56,27 @@ func childMigration(raw string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	src, err := OpenPST(cj.PST, 0, convert.Options{Owner: groupware.Person{Email: "alice@example.test"}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	a := account{ep: cj.Endpoint, cred: imapx.Credentials{Login: cj.Login, Password: cj.Password, Flavor: "dovecot"}}
-	job := Job{Source: src, Target: a.target(cj.Prefix), Rules: foldermap.Rules{Root: strings.TrimSuffix(cj.Prefix, " "), RootSpecial: true},
+	job := Job{Target: a.target(cj.Prefix), Rules: foldermap.Rules{Root: strings.TrimSuffix(cj.Prefix, " "), RootSpecial: true},
 		Checkpoints: FileCheckpoint{Path: cj.Checkpoint}, Batch: 3, Parallel: 3, RateMessages: cj.Rate}
+	if cj.SourceLogin != "" {
+		src, err := OpenIMAP(context.Background(), cj.Endpoint, imapbulk.Credentials{Login: cj.SourceLogin, Password: cj.SourcePassword})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer src.Close()
+		job.Source, job.Target, job.Rules = src, a.target(""), foldermap.Rules{Include: cj.Include}
+		job.Parallel, job.Batch = cj.Parallel, cj.Batch
+	} else {
+		src, err := OpenPST(cj.PST, 0, convert.Options{Owner: groupware.Person{Email: "alice@example.test"}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer src.Close()
+		job.Source = src
+	}
 	if _, err := Run(context.Background(), job); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -74,11 +93,32 @@ func TestKillAndResume(t *testing.T) {
 	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
 	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
 	cj := childJob{PST: file, Endpoint: a.ep, Login: a.cred.Login, Password: a.cred.Password, Checkpoint: cpPath, Prefix: "K ", Rate: 12}
+	killed, positions := killRepeatedly(t, cj, 24, nil)
+	if killed < 20 {
+		t.Fatalf("only %d kills before the migration finished; slow the worker down", killed)
+	}
+	if len(positions) < 15 {
+		t.Errorf("the kills stopped the worker at only %d different checkpoint positions", len(positions))
+	}
+	t.Logf("%d kills at %d different checkpoint positions, then a clean run", killed, len(positions))
+	// Resume to the end in this process, then check the target against the PST.
+	rep, gw := migratePST(t, a, file, "K ", func(j *Job) { j.Checkpoints = FileCheckpoint{Path: cpPath} })
+	if rep.Totals.Failed > 0 {
+		t.Fatalf("%d failed: %+v", rep.Totals.Failed, rep.Failed)
+	}
+	checkTarget(t, a, expectFromPST(t, file, rep, gw), 2)
+}
+
+// killRepeatedly starts the worker of cj and kills it with SIGKILL after a random delay, again and again,
+// until it was killed kills times or finished on its own. It returns how many times it was killed and the
+// checkpoint positions (checkpointDone) it left; after every kill, each is given the checkpoint.
+func killRepeatedly(t *testing.T, cj childJob, kills int, each func(*Checkpoint)) (int, map[int]bool) {
+	t.Helper()
 	raw, _ := json.Marshal(cj)
 	rnd := rand.New(rand.NewSource(1))
 	killed, finished := 0, 0
 	positions := map[int]bool{}
-	for round := 0; killed < 24 && round < 120; round++ {
+	for round := 0; killed < kills && round < 5*kills; round++ {
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
 		out := &strings.Builder{}
@@ -104,21 +144,66 @@ func TestKillAndResume(t *testing.T) {
 		if finished > 0 {
 			break // the copy is complete; later kills would only interrupt re-checks
 		}
-		positions[checkpointDone(t, cpPath)] = true
+		positions[checkpointDone(t, cj.Checkpoint)] = true
+		if each != nil {
+			cp, err := FileCheckpoint{Path: cj.Checkpoint}.Load(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			each(cp)
+		}
 	}
+	return killed, positions
+}
+
+// TestKillAndResumeSegments kills an IMAP-to-IMAP worker 20 and more times while a folder cut into four
+// segments is being copied (its segments' checkpoints part done), and starts it again each time: in the
+// end every message is on the target exactly once with its flags and date, including those whose
+// Message-ID recurs in every segment.
+func TestKillAndResumeSegments(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	src, dst := accountOf(srv, "alice"), accountOf(srv, "bob")
+	splitSource(t, src, 1200, 0, "r")
+	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
+	cj := childJob{Endpoint: dst.ep, Login: dst.cred.Login, Password: dst.cred.Password, Checkpoint: cpPath,
+		SourceLogin: src.cred.Login, SourcePassword: src.cred.Password, Include: []string{"Big", "Small"},
+		Parallel: 4, Batch: 8, Rate: 100}
+	inFlight, segmented := 0, 0
+	killed, positions := killRepeatedly(t, cj, 24, func(cp *Checkpoint) {
+		if cp == nil || cp.Folders["Big"] == nil {
+			return
+		}
+		segs := cp.Folders["Big"].Segments
+		if len(segs) > 1 {
+			segmented++
+		}
+		started, open := 0, 0
+		for _, s := range segs {
+			if s.Done > 0 {
+				started++
+			}
+			if !s.Complete {
+				open++
+			}
+		}
+		if started >= 2 && open >= 2 {
+			inFlight++ // killed while at least two segments were under way
+		}
+	})
 	if killed < 20 {
 		t.Fatalf("only %d kills before the migration finished; slow the worker down", killed)
 	}
-	if len(positions) < 15 {
-		t.Errorf("the kills stopped the worker at only %d different checkpoint positions", len(positions))
+	if inFlight < 10 || segmented < killed/2 {
+		t.Errorf("of %d kills, %d left Big cut into segments and %d with two or more segments under way; want most", killed, segmented, inFlight)
 	}
-	t.Logf("%d kills at %d different checkpoint positions, then a clean run", killed, len(positions))
-	// Resume to the end in this process, then check the target against the PST.
-	rep, gw := migratePST(t, a, file, "K ", func(j *Job) { j.Checkpoints = FileCheckpoint{Path: cpPath} })
-	if rep.Totals.Failed > 0 {
-		t.Fatalf("%d failed: %+v", rep.Totals.Failed, rep.Failed)
+	t.Logf("%d kills at %d different checkpoint positions, %d with segments under way, then a clean run", killed, len(positions), inFlight)
+	rep := runIMAP(t, src, dst, func(j *Job) { j.Checkpoints = FileCheckpoint{Path: cpPath} })
+	sc, dc := src.bulk(t), dst.bulk(t)
+	exactlyOnce(t, sc, dc, "Big")
+	exactlyOnce(t, sc, dc, "Small")
+	if rep.Totals.Items != 1300 {
+		t.Errorf("last run saw %d items, want 1300", rep.Totals.Items)
 	}
-	checkTarget(t, a, expectFromPST(t, file, rep, gw), 2)
 }
 
 // checkpointDone is the sum of the folders' positions in the checkpoint file.

@@ -15,11 +15,28 @@ type Source interface {
 	Describe() string
 	// Folders lists the folders to copy, parents before children.
 	Folders(ctx context.Context) ([]SourceFolder, error)
-	// Items calls fn for the folder's items in a stable order, starting after what cp says was done. An
-	// error from fn stops it and is returned. want tells which items will be copied (not found on the
-	// target), so a source may read ahead exactly those.
-	Items(ctx context.Context, f SourceFolder, cp FolderCheckpoint, want func(*Item) bool, fn func(*Item) error) error
+	// Items calls fn for the items of span (the zero Span: the whole folder) in a stable order, starting
+	// after what cp says was done with the span. An error from fn stops it and is returned. want tells which
+	// items will be copied (not found on the target), so a source may read ahead exactly those.
+	Items(ctx context.Context, f SourceFolder, span Span, cp FolderCheckpoint, want func(*Item) bool, fn func(*Item) error) error
 	Close() error
+}
+
+// Span is a contiguous part of a folder in source order: the items whose key is at least From and, unless
+// To is 0, below To. The key is the UID for an IMAP folder, the position (0-based) for a PST folder. The
+// zero Span is the whole folder, including what is added to it later.
+type Span struct {
+	From uint32 `json:"from,omitempty"`
+	To   uint32 `json:"to,omitempty"`
+}
+
+// Splitter is a source that can cut a folder into spans, so that a large folder can be copied over several
+// connections at once (see Job.KeepOrder).
+type Splitter interface {
+	// Split cuts the folder into len(sizes) spans that follow each other and cover it: the first from its
+	// beginning, the last (To 0) to its end, span i holding about sizes[i] items. It may return fewer spans
+	// (one: the folder is not cut) when the folder is not what Folders saw.
+	Split(ctx context.Context, f SourceFolder, sizes []int) ([]Span, error)
 }
 
 // SourceFolder is one folder of the source.
@@ -38,7 +55,8 @@ type SourceFolder struct {
 
 // Item is one message to copy.
 type Item struct {
-	// Pos is the item's position in the folder's order (0-based); UID its IMAP UID (0 for PST).
+	// Pos is the item's position in the order of the span being read (0-based; the span is the whole folder
+	// unless the folder is copied in segments); UID its IMAP UID (0 for PST).
 	Pos int
 	UID uint32
 	// Ref names the item in the source for reports ("nid:0x200044", "uid:17").

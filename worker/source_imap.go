@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -92,10 +93,10 @@ const (
 	prefetchMemory = 256 << 10
 )
 
-// Items reads the folder's messages in UID order after cp.LastUID: their identities with one FETCH of header
+// Items reads the span's messages in UID order after cp.LastUID: their identities with one FETCH of header
 // fields, then the bodies of those the target lacks, prefetch at a time in one FETCH each (spooled like the
 // engine spools, in memory up to a bound and in a temporary file beyond).
-func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckpoint, want func(*Item) bool, fn func(*Item) error) error {
+func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp FolderCheckpoint, want func(*Item) bool, fn func(*Item) error) error {
 	f, ok := s.folders[sf.Key]
 	if !ok {
 		return fmt.Errorf("folder %q is not on the source", sf.Key)
@@ -113,15 +114,22 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckp
 		// Rebuilt since Folders looked: positions are stale; the identity check keeps the copy exact.
 		cp = FolderCheckpoint{}
 	}
-	from := cp.LastUID + 1
-	msgs, err := c.FetchIdentities(ctx, fmt.Sprintf("%d:*", from), 0)
+	from := max(cp.LastUID+1, span.From, 1)
+	set := fmt.Sprintf("%d:*", from)
+	if span.To != 0 {
+		if from >= span.To {
+			return nil // the span is done
+		}
+		set = fmt.Sprintf("%d:%d", from, span.To-1)
+	}
+	msgs, err := c.FetchIdentities(ctx, set, 0)
 	if err != nil {
 		return err
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
 	items := make([]*Item, 0, len(msgs))
 	for _, m := range msgs {
-		if m.UID < from {
+		if m.UID < from || span.To != 0 && m.UID >= span.To {
 			continue // "n:*" always returns the last message, even below n
 		}
 		items = append(items, &Item{
@@ -166,6 +174,51 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckp
 		}
 	}
 	return nil
+}
+
+// Split cuts the folder at the UIDs it holds now (one UID SEARCH): span i holds sizes[i] messages, the last
+// one also those that arrive later. A folder rebuilt since Folders (another UIDVALIDITY) is not cut.
+func (s *IMAPSource) Split(ctx context.Context, sf SourceFolder, sizes []int) ([]Span, error) {
+	f, ok := s.folders[sf.Key]
+	if !ok {
+		return nil, fmt.Errorf("folder %q is not on the source", sf.Key)
+	}
+	st, err := s.list.Select(ctx, f.Name, true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.list.Unselect(ctx)
+	if st.UIDValidity != sf.UIDValidity {
+		return []Span{{}}, nil
+	}
+	uids, err := s.list.UIDSearch(ctx, "ALL")
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(uids)
+	return cutAt(sizes, func(n int) (uint32, bool) {
+		if n >= len(uids) {
+			return 0, false
+		}
+		return uids[n], true
+	}), nil
+}
+
+// cutAt builds the spans of Split: key(n) is the key of the folder's item n (false: there is none).
+func cutAt(sizes []int, key func(n int) (uint32, bool)) []Span {
+	var out []Span
+	var from uint32
+	n := 0
+	for _, size := range sizes[:max(0, len(sizes)-1)] {
+		n += size
+		to, ok := key(n)
+		if !ok || to <= from {
+			break
+		}
+		out = append(out, Span{From: from, To: to})
+		from = to
+	}
+	return append(out, Span{From: from})
 }
 
 // prefetch reads the bodies of the wanted items of a chunk with one FETCH. When the server refuses the

@@ -52,12 +52,22 @@ func (s *PSTSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if fo.Path == "" || fo.Kind == pst.KindSearch {
+		if fo.Kind == pst.KindSearch {
 			return nil
 		}
 		nids, err := fo.MessageNIDs()
 		if err != nil {
 			return fmt.Errorf("folder %q: %w", fo.Path, err)
+		}
+		if fo.Path == "" {
+			// Items kept at the top of the data file (Outlook shows them under the file's name). IMAP's
+			// top level holds no messages but INBOX's, so that is where they go: dropping them would lose mail.
+			if len(nids) > 0 {
+				s.folders[""] = fo
+				out = append(out, SourceFolder{Key: "", Path: []string{"INBOX"}, Kind: convert.FolderKind(fo.ContainerClass),
+					Count: len(nids), Role: foldermap.RoleInbox})
+			}
+			return nil
 		}
 		var path []string
 		for _, c := range strings.Split(fo.Path, "/") {
@@ -74,8 +84,8 @@ func (s *PSTSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 	return out, walkErr
 }
 
-// Items reads the folder's items in contents-table order from cp.Done on.
-func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckpoint, _ func(*Item) bool, fn func(*Item) error) error {
+// Items reads the span's items in contents-table order from cp.Done on.
+func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, span Span, cp FolderCheckpoint, _ func(*Item) bool, fn func(*Item) error) error {
 	fo := s.folders[sf.Key]
 	if fo == nil {
 		return fmt.Errorf("folder %q is not in the PST", sf.Key)
@@ -84,12 +94,16 @@ func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckpo
 	if err != nil {
 		return fmt.Errorf("folder %q: %w", sf.Key, err)
 	}
-	for i := cp.Done; i < len(nids); i++ {
+	end := len(nids)
+	if span.To != 0 {
+		end = min(end, int(span.To))
+	}
+	for i := int(span.From) + cp.Done; i < end; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		nid := nids[i]
-		it := &Item{Pos: i, Ref: fmt.Sprintf("nid:%#x", uint32(nid))}
+		it := &Item{Pos: i - int(span.From), Ref: fmt.Sprintf("nid:%#x", uint32(nid))}
 		m, err := s.f.Message(nid)
 		if err != nil {
 			it.ReadErr = err
@@ -113,6 +127,19 @@ func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, cp FolderCheckpo
 		}
 	}
 	return nil
+}
+
+// Split cuts the folder by position: span i holds sizes[i] items.
+func (s *PSTSource) Split(ctx context.Context, sf SourceFolder, sizes []int) ([]Span, error) {
+	fo := s.folders[sf.Key]
+	if fo == nil {
+		return nil, fmt.Errorf("folder %q is not in the PST", sf.Key)
+	}
+	nids, err := fo.MessageNIDs()
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: %w", sf.Key, err)
+	}
+	return cutAt(sizes, func(n int) (uint32, bool) { return uint32(n), n < len(nids) }), nil
 }
 
 // routeKind is the special folder kind an item goes to: distribution lists live with contacts.

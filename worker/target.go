@@ -15,25 +15,33 @@ import (
 // target is the target account: its layout, read once at the start with a regular session, and the bulk
 // connections the folder workers open.
 type target struct {
-	spec      TargetSpec
-	setup     *imapx.Session
-	layout    foldermap.Target
-	exists    map[string]bool
-	createMu  sync.Mutex
-	destMu    sync.Mutex
-	dests     map[string]*destination
+	spec     TargetSpec
+	setup    *imapx.Session
+	layout   foldermap.Target
+	exists   map[string]bool
+	createMu sync.Mutex
+	destMu   sync.Mutex
+	dests    map[string]*destination
+	// claimMu guards the claims of every destination; claimed is closed (and replaced) whenever claims are
+	// let go, waking the units waiting for them.
+	claimMu   sync.Mutex
+	claimed   chan struct{}
 	groupware map[groupware.Kind]string
 	// msgLimit and byteLimit are shared by all connections, so the limits hold for the run.
 	msgLimit, byteLimit imapbulk.Limiter
 }
 
-// destination is one target mailbox and the identities of the messages it holds. Several folder workers
-// may append to one destination (groupware items routed to Calendar from anywhere), so its set is shared.
+// destination is one target mailbox and the identities of the messages it holds. Several units may append
+// to one destination (the segments of a folder; groupware items routed to Calendar from anywhere), so its
+// set is shared, and so are its claims: the identities of the messages some unit is appending right now.
+// A unit that is about to append a message another unit has claimed waits for that APPEND's outcome
+// instead of storing a second copy (see target.claim).
 type destination struct {
 	name   string
 	mu     sync.Mutex
 	ids    identitySet
 	loaded bool
+	claims map[string]*unit // by identity key; guarded by target.claimMu
 }
 
 func (d *destination) has(id Identity) bool {
@@ -52,6 +60,108 @@ func (d *destination) lookup(id Identity) (targetMsg, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.ids.lookup(id)
+}
+
+func (d *destination) isLoaded() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loaded
+}
+
+// claim takes the identities of a batch about to be appended by u, so that no other unit appends one of
+// them meanwhile. While another unit's claim is on one of them, it waits: that unit's APPEND is under way
+// and its outcome decides. It returns which items are on the target by then (they are not appended). The
+// claims of a batch are taken at once and only just before it is sent, so a unit never waits for a claim
+// whose APPEND has not started: no two units can wait for each other.
+func (t *target) claim(ctx context.Context, u *unit, batch []pending) ([]bool, error) {
+	for {
+		t.claimMu.Lock()
+		var wait chan struct{}
+		for _, p := range batch {
+			for _, k := range p.id.decidingKeys() {
+				if o, ok := p.dest.claims[k]; ok && o != u {
+					wait = t.claimed
+				}
+			}
+		}
+		if wait == nil {
+			present := make([]bool, len(batch))
+			for i, p := range batch {
+				if p.dest.has(p.id) {
+					present[i] = true
+					continue
+				}
+				if p.dest.claims == nil {
+					p.dest.claims = map[string]*unit{}
+				}
+				for _, k := range p.id.decidingKeys() {
+					p.dest.claims[k] = u
+				}
+			}
+			t.claimMu.Unlock()
+			return present, nil
+		}
+		t.claimMu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// settle ends the claims of an appended batch: a stored message joins its destination's set; a message
+// not stored (refused, never sent) is let go; a message whose outcome is unknown (sent, then the
+// connection or the run ended before the reply) stays claimed until u has read its destination again, so
+// that no other unit copies it a second time meanwhile (see release).
+func (t *target) settle(u *unit, batch []pending, out []appendOutcome) {
+	t.claimMu.Lock()
+	defer t.claimMu.Unlock()
+	for i, p := range batch {
+		o := out[i]
+		switch {
+		case o.present:
+			continue
+		case o.stored:
+			p.dest.add(p.id, targetMsg{uid: o.uid, flags: p.flags})
+		case o.unsure:
+			continue
+		}
+		for _, k := range p.id.decidingKeys() {
+			if p.dest.claims[k] == u {
+				delete(p.dest.claims, k)
+			}
+		}
+	}
+	t.wake()
+}
+
+// release lets go of every claim u holds (after it read their destinations again, or when it ends).
+func (t *target) release(u *unit) {
+	t.destMu.Lock()
+	dests := make([]*destination, 0, len(t.dests))
+	for _, d := range t.dests {
+		dests = append(dests, d)
+	}
+	t.destMu.Unlock()
+	t.claimMu.Lock()
+	defer t.claimMu.Unlock()
+	for _, d := range dests {
+		for k, o := range d.claims {
+			if o == u {
+				delete(d.claims, k)
+			}
+		}
+	}
+	t.wake()
+}
+
+// wake tells the units waiting for claims to look again; claimMu is held.
+func (t *target) wake() {
+	if t.claimed != nil {
+		close(t.claimed)
+	}
+	t.claimed = make(chan struct{})
 }
 
 var specialUseRoles = map[string]foldermap.Role{
@@ -118,6 +228,7 @@ func (t *target) prepare(ctx context.Context) error {
 		}
 	}
 	t.dests = map[string]*destination{}
+	t.claimed = make(chan struct{})
 	return nil
 }
 
@@ -159,17 +270,18 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 		t.dests[name] = d
 	}
 	t.destMu.Unlock()
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if _, err := c.Select(ctx, name, false); err != nil {
 		return nil, err
 	}
-	// Read every time a worker (re)starts on the folder: after a crash or a reconnect, what the last
-	// APPENDs left on the server is exactly what must not be copied again.
+	// Read every time a unit (re)starts on the folder: after a crash or a reconnect, what the last
+	// APPENDs left on the server is exactly what must not be copied again. Read without holding the set:
+	// other units go on appending to it meanwhile, and what they add is in the set already.
 	msgs, err := c.FetchIdentities(ctx, "1:*", 0)
 	if err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for _, m := range msgs {
 		id := headerIdentity(m.Header, m.Size)
 		if id.MessageID == "" && m.MessageID != "" {

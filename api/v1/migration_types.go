@@ -259,8 +259,8 @@ type MailboxMigrationList struct {
 	Items           []MailboxMigration `json:"items"`
 }
 
-// MigrationTemplate is stamped out once per selected Mailbox. String fields of the PST source may use
-// {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} (the Mailbox's name).
+// MigrationTemplate is stamped out once per selected Mailbox. The PST source's path and claim name, and the
+// IMAP source's login, may use {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} (the Mailbox's name).
 type MigrationTemplate struct {
 	// Labels and annotations for the generated MailboxMigrations.
 	// +optional

@@ -67,7 +67,8 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	allowPlain := fs.Bool("allow-plaintext", false, "allow --tls none, which sends passwords in clear text (for loopback tests)")
 	caFile := fs.String("ca-file", "", "PEM file of CAs that sign the servers' certificates")
 	reportFile := fs.String("report", "", "write the JSON report (every failed item with folder, identity and reason) to FILE")
-	parallel := fs.Int("parallel", 4, "folders copied at once, one connection each")
+	parallel := fs.Int("parallel", 4, "folders (or segments of large folders) copied at once, one connection each")
+	keepOrder := fs.Bool("keep-order", false, "copy each folder over one connection in source order, so the target's UIDs follow it (large folders are then not cut into segments copied at once, which is slower)")
 	checkpoint := fs.String("checkpoint", "", "checkpoint file (default: one per source and target in the user cache)")
 	gwFormat := fs.String("groupware", "kolab3", "format of calendar, contact, task, note and journal items: kolab3, ical or kolab2")
 	var include, exclude stringList
@@ -185,6 +186,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		Target:         worker.TargetSpec{Endpoint: t.endpoint, Credentials: cred, Annotate: true},
 		Rules:          foldermap.Rules{Include: include, Exclude: exclude, Root: *root},
 		Parallel:       *parallel,
+		KeepOrder:      *keepOrder,
 		MaxMessageSize: *maxSize,
 		FailOnTooBig:   *tooBig == "fail",
 		Checkpoints:    worker.FileCheckpoint{Path: cpPath},

@@ -54,7 +54,7 @@ func TestMigrateCommand(t *testing.T) {
 	if !strings.Contains(errs, "progress:") {
 		t.Errorf("no progress lines on stderr (not a terminal): %q", errs)
 	}
-	code, out, _, again := migrate()
+	code, out, _, again := migrate("--keep-order")
 	if code != 0 || again.Totals.Copied != 0 || again.Totals.Duplicates != rep.Totals.Items {
 		t.Errorf("re-run: exit %d, copied %d, present %d\n%s", code, again.Totals.Copied, again.Totals.Duplicates, out)
 	}

@@ -24,12 +24,17 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		os.Exit(runWorker(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var (
 		metricsAddr   string
 		metricsSecure bool
 		probeAddr     string
 		leaderElect   bool
 		leaderNS      string
+		exec          controllers.Options
+		workerCommand string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint; 0 turns it off")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true,
@@ -37,6 +42,15 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader, so that only one replica reconciles at a time")
 	flag.StringVar(&leaderNS, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
+	flag.StringVar(&exec.Executor, "worker-executor", "job",
+		"how migrations run: job (a worker Job per migration) or inprocess (inside this manager, for single-machine installs)")
+	flag.StringVar(&exec.WorkerImage, "worker-image", os.Getenv("MAILSHIFT_WORKER_IMAGE"),
+		"image of the worker Jobs: this manager's own image (default $MAILSHIFT_WORKER_IMAGE)")
+	flag.StringVar(&workerCommand, "worker-command", "/manager", "the manager binary inside the worker image")
+	flag.StringVar(&exec.WorkerServiceAccount, "worker-service-account", "mailshift-worker",
+		"ServiceAccount the worker Jobs run as, created in each migration's namespace")
+	flag.StringVar(&exec.WorkerClusterRole, "worker-cluster-role", "mailshift-worker",
+		"ClusterRole bound to the worker ServiceAccount (what a worker may do: write progress, its checkpoint and report)")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -48,7 +62,10 @@ func main() {
 		log.Error(err, "no kubeconfig")
 		os.Exit(1)
 	}
-	opts2 := managerOptions{metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, leaderElect: leaderElect, leaderNS: leaderNS}
+	exec.WorkerCommand = []string{workerCommand}
+	exec.Metrics = true
+	opts2 := managerOptions{metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, leaderElect: leaderElect,
+		leaderNS: leaderNS, controllers: exec}
 	if err := run(ctrl.SetupSignalHandler(), cfg, opts2); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
@@ -70,6 +87,7 @@ type managerOptions struct {
 	probeAddr     string
 	leaderElect   bool
 	leaderNS      string
+	controllers   controllers.Options
 }
 
 // run starts the manager and blocks until ctx is cancelled.
@@ -96,7 +114,7 @@ func run(ctx context.Context, cfg *rest.Config, o managerOptions) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := controllers.SetupAll(mgr); err != nil {
+	if err := controllers.SetupAll(mgr, o.controllers); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mailshift/mailshift/controllers"
 	"github.com/mailshift/mailshift/internal/testenv"
 )
 
@@ -45,7 +46,7 @@ func TestManagerServesSecuredMetricsProbesAndLeads(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, env.Config, managerOptions{metricsAddr: metricsAddr, metricsSecure: true, probeAddr: probeAddr,
-			leaderElect: true, leaderNS: "default"})
+			leaderElect: true, leaderNS: "default", controllers: controllers.Options{Executor: "inprocess", Metrics: true}})
 	}()
 	defer func() {
 		cancel()

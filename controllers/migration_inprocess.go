@@ -1,0 +1,240 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/migrationrun"
+	"github.com/mailshift/mailshift/worker"
+)
+
+// InProcessExecutor runs migrations inside the manager, for single-machine installs and the demo: the same
+// worker code as a Job's pod, with the same progress path, retried with backoff up to the backoff limit like
+// the Job controller would. PST files must be on a local path: a hostPath volume, or a claim bound to a
+// hostPath or local PersistentVolume. Runs are not kept across manager restarts; the next manager starts
+// them again from their checkpoints.
+type InProcessExecutor struct {
+	Client client.Client
+	// Reader reads Secrets, claims and volumes.
+	Reader client.Reader
+	// Metrics counts the engine's messages, bytes, errors and durations.
+	Metrics *worker.Metrics
+	// RetryBackoff is the first wait before a retry (default 10 s, as the Job controller), doubled each time.
+	RetryBackoff time.Duration
+
+	mu     sync.Mutex
+	runs   map[string]*procRun // namespace/migration/run
+	events chan event.GenericEvent
+}
+
+type procRun struct {
+	cancel    context.CancelFunc
+	active    bool
+	suspended bool
+	done      bool
+	succeeded bool
+	attempts  int32
+	summary   *migrationrun.Summary
+	lastError string
+	start     *metav1.Time
+	end       *metav1.Time
+}
+
+// Events wakes the controller when a run changes state.
+func (e *InProcessExecutor) Events() <-chan event.GenericEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.events == nil {
+		e.events = make(chan event.GenericEvent, 256)
+	}
+	return e.events
+}
+
+func (e *InProcessExecutor) readsSecretsAnywhere() bool { return true }
+
+func runKey(mig *mailshiftv1.MailboxMigration, run string) string {
+	return mig.Namespace + "/" + mig.Name + "/" + run
+}
+
+func (e *InProcessExecutor) ensure(ctx context.Context, mig *mailshiftv1.MailboxMigration, p *migrationPlan, suspend bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.runs == nil {
+		e.runs = map[string]*procRun{}
+	}
+	key := runKey(mig, p.run)
+	pr := e.runs[key]
+	if pr == nil {
+		pr = &procRun{}
+		e.runs[key] = pr
+	}
+	switch {
+	case pr.done:
+		return nil
+	case suspend:
+		pr.suspended = true
+		if pr.cancel != nil {
+			pr.cancel() // the worker stops between batches and keeps its checkpoint
+		}
+		return nil
+	case pr.active:
+		return nil
+	}
+	spec := p.spec
+	if p.pstVolume != nil {
+		dir, err := e.localDir(ctx, mig.Namespace, p.pstVolume)
+		if err != nil {
+			pr.done, pr.lastError = true, err.Error()
+			pr.summary = &migrationrun.Summary{Result: "Failed", Reason: mailshiftv1.ReasonNotSupported, Message: err.Error()}
+			return nil
+		}
+		pst := *spec.Source.PST
+		pst.Path = filepath.Join(dir, filepath.FromSlash(pst.Path))
+		spec.Source.PST = &pst
+	}
+	backoff := ptr.Deref(mig.Spec.Worker.BackoffLimit, 3)
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	pr.cancel, pr.active, pr.suspended = cancel, true, false
+	if pr.start == nil {
+		now := metav1.Now()
+		pr.start = &now
+	}
+	obj := mig.DeepCopy()
+	go e.loop(rctx, obj, key, &spec, backoff)
+	return nil
+}
+
+// loop runs attempts until one succeeds, one fails for good, the retries run out or the run is cancelled.
+func (e *InProcessExecutor) loop(ctx context.Context, mig *mailshiftv1.MailboxMigration, key string, spec *migrationrun.Spec, backoffLimit int32) {
+	l := log.FromContext(ctx).WithValues("migration", mig.Namespace+"/"+mig.Name, "run", spec.Run)
+	wait := e.RetryBackoff
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	for {
+		e.update(key, mig, func(pr *procRun) { pr.attempts++ })
+		sum := migrationrun.Run(ctx, spec, migrationrun.Deps{Client: e.Client, Secrets: e.readSecret, Metrics: e.Metrics})
+		l.Info("worker run ended", "result", sum.Result, "reason", sum.Reason, "message", sum.Message)
+		if ctx.Err() != nil {
+			e.update(key, mig, func(pr *procRun) { pr.active = false; pr.summary = sum })
+			return
+		}
+		var again bool
+		e.update(key, mig, func(pr *procRun) {
+			pr.summary, pr.lastError = sum, sum.Message
+			switch {
+			case sum.Result == "Succeeded":
+				pr.done, pr.succeeded, pr.active = true, true, false
+			case sum.ExitCode() == migrationrun.ExitInvalidSpec || pr.attempts > backoffLimit:
+				pr.done, pr.active = true, false
+			default:
+				again = true
+			}
+			if pr.done {
+				now := metav1.Now()
+				pr.end = &now
+			}
+		})
+		if !again {
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			e.update(key, mig, func(pr *procRun) { pr.active = false })
+			return
+		}
+		wait = min(2*wait, 6*time.Minute)
+	}
+}
+
+// update changes a run under the lock and wakes the controller.
+func (e *InProcessExecutor) update(key string, mig *mailshiftv1.MailboxMigration, fn func(*procRun)) {
+	e.mu.Lock()
+	if pr := e.runs[key]; pr != nil {
+		fn(pr)
+	}
+	ch := e.events
+	e.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- event.GenericEvent{Object: mig}:
+		default: // the controller is busy; a later event or resync will do
+		}
+	}
+}
+
+func (e *InProcessExecutor) observe(_ context.Context, mig *mailshiftv1.MailboxMigration, run string) (runState, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pr := e.runs[runKey(mig, run)]
+	if pr == nil {
+		return runState{}, nil
+	}
+	st := runState{exists: true, active: pr.active, suspended: pr.suspended && !pr.active, attempts: pr.attempts,
+		summary: pr.summary, lastError: pr.lastError, start: pr.start, end: pr.end}
+	if pr.done {
+		st.succeeded, st.failed, st.active = pr.succeeded, !pr.succeeded, false
+	}
+	return st, nil
+}
+
+func (e *InProcessExecutor) remove(_ context.Context, mig *mailshiftv1.MailboxMigration, keep string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	prefix := mig.Namespace + "/" + mig.Name + "/"
+	for k, pr := range e.runs {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix && k[len(prefix):] != keep {
+			if pr.cancel != nil {
+				pr.cancel()
+			}
+			delete(e.runs, k)
+		}
+	}
+	return nil
+}
+
+func (e *InProcessExecutor) readSecret(ctx context.Context, k migrationrun.SecretKey) ([]byte, error) {
+	v, err := secretValue(ctx, e.Reader, k.Namespace, k.Name, k.Key)
+	return []byte(v), err
+}
+
+// localDir is where a volume's files are on this machine.
+func (e *InProcessExecutor) localDir(ctx context.Context, ns string, v *corev1.VolumeSource) (string, error) {
+	switch {
+	case v.HostPath != nil:
+		return v.HostPath.Path, nil
+	case v.PersistentVolumeClaim != nil:
+		var pvc corev1.PersistentVolumeClaim
+		if err := e.Reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: v.PersistentVolumeClaim.ClaimName}, &pvc); err != nil {
+			return "", fmt.Errorf("PersistentVolumeClaim %s: %w", v.PersistentVolumeClaim.ClaimName, err)
+		}
+		if pvc.Spec.VolumeName == "" {
+			return "", fmt.Errorf("PersistentVolumeClaim %s is not bound", pvc.Name)
+		}
+		var pv corev1.PersistentVolume
+		if err := e.Reader.Get(ctx, types.NamespacedName{Name: pvc.Spec.VolumeName}, &pv); err != nil {
+			return "", fmt.Errorf("PersistentVolume %s: %w", pvc.Spec.VolumeName, err)
+		}
+		switch {
+		case pv.Spec.HostPath != nil:
+			return pv.Spec.HostPath.Path, nil
+		case pv.Spec.Local != nil:
+			return pv.Spec.Local.Path, nil
+		}
+		return "", fmt.Errorf("the in-process executor reads PST files from hostPath or local volumes; PersistentVolume %s is neither (use the Job executor)", pv.Name)
+	}
+	return "", fmt.Errorf("the in-process executor reads PST files from hostPath volumes or claims bound to hostPath/local volumes (use the Job executor for other volume types)")
+}

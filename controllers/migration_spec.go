@@ -93,7 +93,7 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 			Annotate:  mbx.Spec.SpecialFolders.Annotations != mailshiftv1.AnnotationNone,
 		},
 		Include: set.Folders.Include, Exclude: set.Folders.Exclude, TargetRoot: set.Folders.TargetRoot,
-		Groupware: string(set.GroupwareFormat), Parallel: int(set.Parallelism),
+		Groupware: string(set.GroupwareFormat), Parallel: int(set.Parallelism), KeepOrder: set.KeepOrder,
 		MaxBytes: set.SizePolicy.MaxMessageBytes, FailTooBig: set.SizePolicy.OnTooLarge == "Fail",
 		RateMsgs: float64(set.RateLimit.MessagesPerSecond), RateBytes: set.RateLimit.BytesPerSecond,
 		Checkpoint: checkpointName(mig), ReportName: reportName(mig), Connections: int(srv.Spec.Limits.MaxConnections),

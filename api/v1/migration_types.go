@@ -175,6 +175,11 @@ type MigrationSettings struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=32
 	Parallelism int32 `json:"parallelism,omitempty"`
+	// KeepOrder copies each folder over one connection in source order, so the target's UIDs follow the
+	// source's order exactly. By default a large folder is split into segments copied over several
+	// connections at once (faster; UIDs then follow the source order only within each segment).
+	// +optional
+	KeepOrder bool `json:"keepOrder,omitempty"`
 	// +optional
 	SizePolicy SizePolicy `json:"sizePolicy,omitempty"`
 	// +optional

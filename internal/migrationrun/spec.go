@@ -43,6 +43,7 @@ type Spec struct {
 	TargetRoot  string            `json:"targetRoot,omitempty"`
 	Groupware   string            `json:"groupware,omitempty"` // Kolab3 (default), Kolab2, ICalendar
 	Parallel    int               `json:"parallel,omitempty"`
+	KeepOrder   bool              `json:"keepOrder,omitempty"`
 	MaxBytes    int64             `json:"maxMessageBytes,omitempty"`
 	FailTooBig  bool              `json:"failOnTooLarge,omitempty"`
 	RateMsgs    float64           `json:"messagesPerSecond,omitempty"`
@@ -233,6 +234,7 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader) (worker.Job, erro
 			Placement: imapx.Placement(orDefault(s.Target.Placement, string(imapx.PlaceAuto))), Annotate: s.Target.Annotate},
 		Rules:          foldermap.Rules{Include: s.Include, Exclude: s.Exclude, Renames: s.Renames, Root: s.TargetRoot},
 		Parallel:       s.Parallel,
+		KeepOrder:      s.KeepOrder,
 		MaxMessageSize: s.MaxBytes,
 		FailOnTooBig:   s.FailTooBig,
 		RateMessages:   s.RateMsgs,

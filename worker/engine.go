@@ -376,9 +376,42 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 	sf, m, fr := u.f.sf, u.f.m, u.f.fr
 	cp := r.cps.progress(sf.Key, u.seg)
 	flagSource, hasFlags := r.job.Source.(FlagSource)
+	// The source is read (and bodies converted or fetched) in a goroutine of its own while this one
+	// appends: against remote servers the two sides' round trips overlap instead of adding up. It starts
+	// while the target connection is being set up, and reads bodies only once the target folder's
+	// identities are known (target), so that nothing already there is read.
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var own *destination
+	ready := make(chan struct{})
+	target := func() (*destination, error) {
+		select {
+		case <-ready:
+			return own, nil
+		case <-pctx.Done():
+			return nil, pctx.Err()
+		}
+	}
+	decisions := make(chan decision, 8)
+	produced := make(chan error, 1)
+	go func() {
+		defer close(decisions)
+		produced <- r.produce(pctx, sf, u.span, m, cp, target, decisions)
+	}()
+	// abandon ends the attempt before anything was appended: the reading side is stopped and waited for.
+	abandon := func(err error) error {
+		stop()
+		for d := range decisions {
+			if d.p.sp != nil {
+				d.p.sp.Close()
+			}
+		}
+		<-produced
+		return err
+	}
 	conn, err := r.tgt.dial(ctx)
 	if err != nil {
-		return err
+		return abandon(err)
 	}
 	defer conn.Close()
 	// What the last attempt's unanswered APPENDs may have left is read first; only then are their claims let
@@ -386,14 +419,14 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 	for d := range u.unsure {
 		if d.name != m.Target {
 			if _, err := r.tgt.destination(ctx, conn, d.name); err != nil {
-				return err
+				return abandon(err)
 			}
 		}
 	}
-	own, err := r.tgt.destination(ctx, conn, m.Target)
-	if err != nil {
-		return err
+	if own, err = r.tgt.destination(ctx, conn, m.Target); err != nil {
+		return abandon(err)
 	}
+	close(ready)
 	if len(u.unsure) > 0 {
 		r.tgt.release(u)
 		u.unsure = nil
@@ -477,16 +510,6 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 		}
 		return nil
 	}
-	// The source is read (and bodies converted or fetched) in a goroutine of its own while this one
-	// appends: against remote servers the two sides' round trips overlap instead of adding up.
-	pctx, stop := context.WithCancel(ctx)
-	defer stop()
-	decisions := make(chan decision, 8)
-	produced := make(chan error, 1)
-	go func() {
-		defer close(decisions)
-		produced <- r.produce(pctx, sf, u.span, m, cp, own, decisions)
-	}()
 	var consumeErr error
 	for d := range decisions {
 		if consumeErr == nil && inf != nil && inf.finished() {
@@ -635,10 +658,15 @@ type decision struct {
 	warnings []string
 }
 
-// produce reads the folder's items, skips those the target holds without reading their bodies, converts
-// or fetches the others into spools, and hands everything to the appending side in order.
-func (r *run) produce(ctx context.Context, sf SourceFolder, span Span, m foldermap.Mapping, cp FolderCheckpoint, own *destination, out chan<- decision) error {
+// produce reads the span's items, skips those the target holds without reading their bodies, converts
+// or fetches the others into spools, and hands everything to the appending side in order. target returns
+// the folder's own destination, once its identities are read.
+func (r *run) produce(ctx context.Context, sf SourceFolder, span Span, m foldermap.Mapping, cp FolderCheckpoint, target func() (*destination, error), out chan<- decision) error {
 	destOf := func(it *Item) (*destination, error) {
+		own, err := target()
+		if err != nil {
+			return nil, err
+		}
 		if k := routeKind(it.Kind); k != groupware.KindMail && k != routeKind(sf.Kind) {
 			if name, ok := r.tgt.groupware[k]; ok && name != m.Target {
 				return r.routed(ctx, name)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -154,9 +155,8 @@ func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatc
 			st.BytesTotal += p.BytesTotal
 			if phase == mailshiftv1.PhaseRunning {
 				itemsLeft += max(0, p.ItemsTotal-p.ItemsCopied-p.ItemsSkipped-p.ItemsFailed)
-				var r float64
-				if _, err := fmt.Sscanf(p.ItemsPerSecond, "%g", &r); err == nil {
-					rate += r
+				if perSecond, err := strconv.ParseFloat(p.ItemsPerSecond, 64); err == nil {
+					rate += perSecond
 				}
 			}
 		}

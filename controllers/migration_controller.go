@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -90,7 +91,8 @@ func (r *MigrationReconciler) step(ctx context.Context, mig *mailshiftv1.Mailbox
 	key := types.NamespacedName{Namespace: mig.Namespace, Name: mig.Name}
 	p, err := r.plan(ctx, mig)
 	if err != nil {
-		if _, ok := err.(*refError); !ok && !apierrors.IsNotFound(err) {
+		var re *refError
+		if !errors.As(err, &re) && !apierrors.IsNotFound(err) {
 			return outcome{}, "", 0, err
 		}
 		o := outcomeOf(err)

@@ -55,12 +55,7 @@ var testfixturesDir = testfixtures.PSTDir
 // serverTotal counts the messages in every folder of user's account.
 func serverTotal(t *testing.T, srv *testserver.Server, user string) int {
 	t.Helper()
-	u := srv.Users[user]
-	c, err := imapbulk.Dial(context.Background(), imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM},
-		imapbulk.Credentials{Login: u.Login, Password: u.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialUser(t, srv, user)
 	defer c.Close()
 	folders, err := c.List(context.Background())
 	if err != nil {
@@ -78,6 +73,18 @@ func serverTotal(t *testing.T, srv *testserver.Server, user string) int {
 		n += int(st.Exists)
 	}
 	return n
+}
+
+// dialUser logs in to srv as user over STARTTLS.
+func dialUser(t *testing.T, srv *testserver.Server, user string) *imapbulk.Conn {
+	t.Helper()
+	u := srv.Users[user]
+	c, err := imapbulk.Dial(context.Background(), imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM},
+		imapbulk.Credentials{Login: u.Login, Password: u.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func getMigration(t *testing.T, ns, name string) *mailshiftv1.MailboxMigration {
@@ -251,12 +258,7 @@ func TestMigrationFailures(t *testing.T) {
 // fillAccount appends n small messages to user's INBOX.
 func fillAccount(t *testing.T, srv *testserver.Server, user string, n int) {
 	t.Helper()
-	u := srv.Users[user]
-	c, err := imapbulk.Dial(context.Background(), imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM},
-		imapbulk.Credentials{Login: u.Login, Password: u.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialUser(t, srv, user)
 	defer c.Close()
 	var msgs []imapbulk.Message
 	for i := range n {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -196,7 +197,7 @@ func (e *InProcessExecutor) remove(_ context.Context, mig *mailshiftv1.MailboxMi
 	defer e.mu.Unlock()
 	prefix := mig.Namespace + "/" + mig.Name + "/"
 	for k, pr := range e.runs {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix && k[len(prefix):] != keep {
+		if run, ok := strings.CutPrefix(k, prefix); ok && run != keep {
 			if pr.cancel != nil {
 				pr.cancel()
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -315,17 +316,12 @@ func (e *JobExecutor) remove(ctx context.Context, mig *mailshiftv1.MailboxMigrat
 	return nil
 }
 
+// lastLine is the last line of a crash's log tail, at most 512 bytes of it.
 func lastLine(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			return s[i+1:]
-		}
-	}
+	s = strings.TrimRight(s, "\r\n")
+	s = s[strings.LastIndexByte(s, '\n')+1:]
 	if len(s) > 512 {
-		return s[len(s)-512:]
+		s = s[len(s)-512:]
 	}
 	return s
 }

@@ -37,8 +37,7 @@ const (
 	SummaryKey    = "summary.json"
 )
 
-// progressWriter applies status.progress at most once per interval; the engine already calls it at most
-// once a second, the bound here keeps a retrying write from piling up.
+// progressWriter applies status.progress; the engine calls it at most once a second.
 type progressWriter struct {
 	c        client.Client
 	ns, name string

@@ -44,6 +44,11 @@ type Options struct {
 	WorkerCommand                                        []string
 	// InProcessRetryBackoff is the in-process executor's first retry wait (default 10 s).
 	InProcessRetryBackoff time.Duration
+	// FreeBusyFiles are the free/busy files the manager serves over HTTP; nil when it serves none.
+	FreeBusyFiles *FreeBusyFiles
+	// Now is the clock free/busy windows are cut from; nil means time.Now. Tests pin it so that their
+	// windows (and daylight-saving changes inside them) do not move with the calendar.
+	Now func() time.Time
 	// Metrics registers the migration metrics with controller-runtime's registry (off in tests that start
 	// more than one manager in a process).
 	Metrics bool
@@ -106,7 +111,36 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Complete(&FolderShareReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-foldershare")}); err != nil {
 		return err
 	}
+	if err := setupFreeBusy(ctx, mgr, opts); err != nil {
+		return err
+	}
 	return setupMigrations(ctx, mgr, opts)
+}
+
+// setupFreeBusy registers the FreeBusyPublication controller, woken by its Mailbox and Secrets too.
+func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	c := mgr.GetClient()
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &mailshiftv1.FreeBusyPublication{}, indexMailboxRef, func(o client.Object) []string {
+		return []string{o.(*mailshiftv1.FreeBusyPublication).Spec.MailboxRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &mailshiftv1.FreeBusyPublication{}, indexSecrets, func(o client.Object) []string {
+		ftp := o.(*mailshiftv1.FreeBusyPublication).Spec.FTP
+		names := []string{ftp.CredentialsSecretRef.Name}
+		if ftp.CABundle != nil {
+			names = append(names, ftp.CABundle.Name)
+		}
+		return names
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named("freebusypublication").
+		For(&mailshiftv1.FreeBusyPublication{}, specChanged).
+		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexMailboxRef, sameNamespaceName)), specChanged).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexSecrets, sameNamespaceName))).
+		Complete(&FreeBusyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-freebusy"), Files: opts.FreeBusyFiles, Now: opts.Now})
 }
 
 // setupMigrations registers the MailboxMigration and MigrationBatch controllers with the chosen executor.

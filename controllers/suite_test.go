@@ -33,10 +33,18 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/testenv"
+	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
 var (
+	// fbFiles are the free/busy files the test manager serves; fbNow its free/busy clock: the fixture's
+	// moment plus the real time passed, so intervals still elapse.
+	fbFiles = NewFreeBusyFiles()
+	fbStart = time.Now()
+	fbBase  = testfixtures.FreeBusyCalendar().Now
+	fbNow   = func() time.Time { return fbBase.Add(time.Since(fbStart)) }
+
 	k8s    client.Client
 	logBuf syncBuffer // everything the controllers logged, checked for leaked secrets
 )
@@ -77,7 +85,7 @@ func TestMain(m *testing.M) {
 		HealthProbeBindAddress: "0",
 	})
 	if err == nil {
-		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second})
+		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second, FreeBusyFiles: fbFiles, Now: fbNow})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

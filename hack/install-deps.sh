@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the throwaway IMAP test servers need (hack/dovecot.sh, hack/cyrus.sh), idempotently and
-# non-interactively, on Debian 12 as root.
+# Installs what the throwaway test servers need (hack/dovecot.sh, hack/cyrus.sh, hack/pureftpd.sh),
+# idempotently and non-interactively, on Debian 12 as root.
 #
 #   hack/install-deps.sh [GROUP|PACKAGE ...]
 #
@@ -10,6 +10,9 @@
 # Debian's cyrus-imapd conflicts with dovecot-imapd (both provide imap-server), so Cyrus's imapd is not
 # installed: its .deb is fetched with `apt-get download` and unpacked with `dpkg -x` into
 # $MAILSHIFT_CACHE/cyrus-imapd (default <repo>/.cache/cyrus-imapd); its libraries come from cyrus-common.
+# Debian's pure-ftpd conflicts with vsftpd (both provide ftp-server) and its package scripts want inetd, so
+# the group "ftp" installs only the libraries the server links against and unpacks pure-ftpd and
+# pure-ftpd-common (for pure-pw) the same way, into $MAILSHIFT_CACHE/pure-ftpd.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +25,9 @@ declare -A PKG_GROUPS=(
   # Independent parsers the conversion tests check their output with (internal/oracle): Python's email
   # package, libkolabxml's Kolab v3 reader, icalendar, vobject and dateutil for recurrence expansion.
   [oracle]="python3 python3-kolabformat python3-icalendar python3-vobject python3-dateutil"
+  # What Debian's pure-ftpd binary links against (its Depends without inetd and lsb-base); the server itself
+  # is unpacked below. openssl makes the test certificates and the password hashes.
+  [ftp]="openssl libcap2 libcrypt1 libpam0g libsodium23 libssl3"
 )
 
 groups=("$@")
@@ -29,24 +35,39 @@ groups=("$@")
 
 pkgs=()
 want_cyrus_imapd=0
+want_pureftpd=0
 for g in "${groups[@]}"; do
   if [ -n "${PKG_GROUPS[$g]+x}" ]; then
     # shellcheck disable=SC2206
     pkgs+=(${PKG_GROUPS[$g]})
     [ "$g" = imap ] && want_cyrus_imapd=1
+    [ "$g" = ftp ] && want_pureftpd=1
   else
     pkgs+=("$g")
   fi
 done
+
+# Test binaries of several packages run in parallel and may all call this at once: one at a time, each
+# deciding what is missing only once the one before it is done.
+mkdir -p "$cache"
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.install-deps.lock"
+  flock 9
+fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 
+pureftpd_ok() {
+  [ -x "$cache/pure-ftpd/usr/sbin/pure-ftpd" ] && [ -x "$cache/pure-ftpd/usr/bin/pure-pw" ]
+}
+
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
-  if [ ${#missing[@]} -gt 0 ] || { [ $want_cyrus_imapd = 1 ] && [ ! -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/imapd" ]; }; then
+  if [ ${#missing[@]} -gt 0 ] || { [ $want_cyrus_imapd = 1 ] && [ ! -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/imapd" ]; } ||
+    { [ $want_pureftpd = 1 ] && ! pureftpd_ok; }; then
     command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; missing: ${missing[*]}" >&2; exit 1; }
     sudo=(sudo)
   fi
@@ -85,4 +106,31 @@ if [ $want_cyrus_imapd = 1 ] && [ ! -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/ima
   rm -rf "$cache/cyrus-imapd"
   mv "$cache/cyrus-imapd.tmp" "$cache/cyrus-imapd"
   test -x "$cache/cyrus-imapd/usr/lib/cyrus/bin/imapd"
+fi
+
+if [ $want_pureftpd = 1 ] && ! pureftpd_ok; then
+  echo "install-deps: unpacking pure-ftpd into $cache/pure-ftpd" >&2
+  dlf=$(mktemp -d "${TMPDIR:-/tmp}/mailshift-deb.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: a cyrus-imapd download above may have set its own trap
+  trap "rm -rf '${dl:-}' '$dlf'" EXIT
+  chmod 0777 "$dlf"
+  if ! (cd "$dlf" && apt-get download -qq pure-ftpd >&2 2>/dev/null); then
+    apt_update
+    (cd "$dlf" && apt-get download -qq pure-ftpd >&2)
+  fi
+  # pure-ftpd pins the exact pure-ftpd-common it was built with ("pure-ftpd-common (= VERSION)"); a binNMU
+  # gives the two different versions, so read it from the .deb rather than from pure-ftpd's own version.
+  common=$(dpkg-deb -f "$dlf"/pure-ftpd_*.deb Depends | tr ',' '\n' | sed -n 's/^ *pure-ftpd-common (= \(.*\))$/\1/p')
+  [ -n "$common" ] || { echo "install-deps: cannot tell which pure-ftpd-common pure-ftpd needs" >&2; exit 1; }
+  if ! (cd "$dlf" && apt-get download -qq "pure-ftpd-common=$common" >&2 2>/dev/null); then
+    apt_update
+    (cd "$dlf" && apt-get download -qq "pure-ftpd-common=$common" >&2)
+  fi
+  mkdir -p "$cache"
+  rm -rf "$cache/pure-ftpd.tmp"
+  dpkg -x "$dlf"/pure-ftpd_*.deb "$cache/pure-ftpd.tmp"
+  dpkg -x "$dlf"/pure-ftpd-common_*.deb "$cache/pure-ftpd.tmp"
+  rm -rf "$cache/pure-ftpd"
+  mv "$cache/pure-ftpd.tmp" "$cache/pure-ftpd"
+  pureftpd_ok
 fi

@@ -45,6 +45,22 @@ type FTPTarget struct {
 	Password *string `json:"password,omitempty"`
 }
 
+// FreeBusyPublication condition reasons.
+const (
+	// ReasonPublished: the file was uploaded (Ready).
+	ReasonPublished = "Published"
+	// ReasonFTPAuthFailed: the FTP server refused the login.
+	ReasonFTPAuthFailed = "FTPAuthFailed"
+	// ReasonCalendarUnreadable: the calendar folders could not be found, opened or read over IMAP.
+	ReasonCalendarUnreadable = "CalendarUnreadable"
+	// ReasonNameConflict: another FreeBusyPublication serves the same file name over HTTP.
+	ReasonNameConflict = "NameConflict"
+	// ReasonCalendarObjectsUnreadable is the Warning Event for calendar messages that were left out.
+	ReasonCalendarObjectsUnreadable = "CalendarObjectsUnreadable"
+	// ReasonUnpublished is the Event of a deletion that removed the published file.
+	ReasonUnpublished = "Unpublished"
+)
+
 // FreeBusyWindow is the span of time published.
 type FreeBusyWindow struct {
 	// +optional
@@ -81,6 +97,16 @@ type FreeBusyPublicationSpec struct {
 	// ServeHTTP also serves the file from the manager at /freebusy/<name>.vfb.
 	// +optional
 	ServeHTTP bool `json:"serveHTTP,omitempty"`
+	// ChangeCheckInterval is how often the calendar folders are checked for changes (one STATUS per folder);
+	// a change republishes at once instead of waiting for the interval.
+	// +optional
+	// +kubebuilder:default="1m"
+	ChangeCheckInterval *metav1.Duration `json:"changeCheckInterval,omitempty"`
+	// TimeZone (IANA name) places all-day events and floating times on the time line, as the owner's
+	// Outlook would; default UTC.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // FreeBusyPublicationStatus reports the last publication.
@@ -100,6 +126,34 @@ type FreeBusyPublicationStatus struct {
 	LastPublishTime *metav1.Time `json:"lastPublishTime,omitempty"`
 	// +optional
 	BusyPeriods int32 `json:"busyPeriods,omitempty"`
+	// Events is how many calendar objects were read.
+	// +optional
+	Events int32 `json:"events,omitempty"`
+	// UnreadableObjects counts calendar messages that could not be read (each named in an Event), so a
+	// malformed meeting never silently shows its owner as free.
+	// +optional
+	UnreadableObjects int32 `json:"unreadableObjects,omitempty"`
+	// Folders are the calendar folders read.
+	// +optional
+	Folders []string `json:"folders,omitempty"`
+	// WindowStart and WindowEnd are the published span.
+	// +optional
+	WindowStart *metav1.Time `json:"windowStart,omitempty"`
+	// +optional
+	WindowEnd *metav1.Time `json:"windowEnd,omitempty"`
+	// HTTPPath is the manager's HTTP path of the file when serveHTTP is set.
+	// +optional
+	HTTPPath string `json:"httpPath,omitempty"`
+	// PublishedName is the file name last uploaded; a renamed publication removes the old file.
+	// +optional
+	PublishedName string `json:"publishedName,omitempty"`
+	// PublishedDirectory is the FTP directory of PublishedName.
+	// +optional
+	PublishedDirectory string `json:"publishedDirectory,omitempty"`
+	// CalendarState is the folders' change token (UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ) at the
+	// last publication; a different token means the calendar changed.
+	// +optional
+	CalendarState string `json:"calendarState,omitempty"`
 }
 
 // +kubebuilder:object:root=true

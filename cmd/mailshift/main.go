@@ -1,5 +1,5 @@
 // Command mailshift is the command-line tool for people: it checks IMAP accounts the way the operator does,
-// without Kubernetes. Later subcommands inspect PST files, migrate and preview free/busy.
+// without Kubernetes. It also inspects PST files, migrates mail and previews free/busy.
 //
 // Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
 package main
@@ -24,9 +24,11 @@ Usage:
   mailshift pst inspect|export FILE ...          read an Outlook PST file: folder tree, or export as .eml/mbox
   mailshift migrate --from pst:FILE --to imap://USER@HOST:PORT [flags]
                                                  copy a PST or a mailbox into an IMAP account, resumably
+  mailshift freebusy --from imap://USER@HOST:PORT --out FILE.vfb [flags]
+                                                 compute a mailbox's free/busy as the operator publishes it
   mailshift version
 
-Run 'mailshift ping -h' or 'mailshift migrate -h' for their flags.
+Run 'mailshift ping -h', 'mailshift migrate -h' or 'mailshift freebusy -h' for their flags.
 `)
 }
 
@@ -42,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return pstCmd(args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(args[1:], stdout, stderr)
+	case "freebusy":
+		return freeBusyCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "mailshift", version)
 		return 0

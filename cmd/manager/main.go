@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -35,6 +36,7 @@ func main() {
 		leaderNS      string
 		exec          controllers.Options
 		workerCommand string
+		freeBusyAddr  string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint; 0 turns it off")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true,
@@ -51,6 +53,8 @@ func main() {
 		"ServiceAccount the worker Jobs run as, created in each migration's namespace")
 	flag.StringVar(&exec.WorkerClusterRole, "worker-cluster-role", "mailshift-worker",
 		"ClusterRole bound to the worker ServiceAccount (what a worker may do: write progress, its checkpoint and report)")
+	flag.StringVar(&freeBusyAddr, "freebusy-bind-address", ":8082",
+		"address serving FreeBusyPublications with serveHTTP at /freebusy/<name>.vfb; 0 turns it off")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -65,7 +69,7 @@ func main() {
 	exec.WorkerCommand = []string{workerCommand}
 	exec.Metrics = true
 	opts2 := managerOptions{metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, leaderElect: leaderElect,
-		leaderNS: leaderNS, controllers: exec}
+		leaderNS: leaderNS, controllers: exec, freeBusyAddr: freeBusyAddr}
 	if err := run(ctrl.SetupSignalHandler(), cfg, opts2); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
@@ -88,6 +92,7 @@ type managerOptions struct {
 	leaderElect   bool
 	leaderNS      string
 	controllers   controllers.Options
+	freeBusyAddr  string
 }
 
 // run starts the manager and blocks until ctx is cancelled.
@@ -113,6 +118,14 @@ func run(ctx context.Context, cfg *rest.Config, o managerOptions) error {
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
+	}
+	if o.freeBusyAddr != "" && o.freeBusyAddr != "0" {
+		files := controllers.NewFreeBusyFiles()
+		o.controllers.FreeBusyFiles = files
+		// A leader-only runnable: only the leader's reconciles fill the files.
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return files.Serve(ctx, o.freeBusyAddr) })); err != nil {
+			return err
+		}
 	}
 	if err := controllers.SetupAll(mgr, o.controllers); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)

@@ -1,7 +1,8 @@
 // Command demo shows mailshift doing real work: it starts a local control plane (etcd + kube-apiserver built
-// from source) and a real Dovecot on 127.0.0.1, runs the manager binary against them, applies
-// config/samples with kubectl, waits until everything is Ready, prints it as `kubectl get` does, and proves
-// the FolderShare by logging in as bob and listing alice's shared Calendar.
+// from source), a real Dovecot and a real pure-ftpd on 127.0.0.1, runs the manager binary against them,
+// applies config/samples with kubectl, waits until everything is Ready, prints it as `kubectl get` does,
+// proves the FolderShare by logging in as bob and listing alice's shared Calendar, fetches alice's
+// published free/busy over FTP and HTTP, and migrates a PST.
 //
 // Run it with `make demo`. DEMO_KEEP=1 keeps everything running until Ctrl-C, for exploring with kubectl.
 package main
@@ -49,8 +50,11 @@ func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...
 func demoDir() string { return filepath.Join(testenv.RepoRoot(), ".cache", "demo") }
 
 func stopLeftovers() {
-	_ = exec.Command("bash", filepath.Join(testenv.RepoRoot(), "hack", "dovecot.sh"), "stop", filepath.Join(demoDir(), "dovecot")).Run()
+	_ = runQuiet("bash", filepath.Join(testenv.RepoRoot(), "hack", "dovecot.sh"), "stop", filepath.Join(demoDir(), "dovecot"))
+	stopFTP()
 }
+
+func runQuiet(name string, args ...string) error { return exec.Command(name, args...).Run() }
 
 func run() error {
 	root := testenv.RepoRoot()
@@ -62,7 +66,7 @@ func run() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, p := range []int{imapPort, imapsPort} {
+	for _, p := range []int{imapPort, imapsPort, ftpPort, 10082} {
 		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err != nil {
 			return fmt.Errorf("port %d is in use (a demo still running? `make demo-down`): %w", p, err)
 		} else {
@@ -106,6 +110,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	ftpCA, err := startFTP()
+	if err != nil {
+		return err
+	}
+	if err := seedAliceCalendar(caPEM); err != nil {
+		return fmt.Errorf("seed alice's calendar: %w", err)
+	}
 
 	kubectl := func(args ...string) error {
 		fmt.Printf("    $ kubectl %s\n", strings.Join(args, " "))
@@ -125,7 +136,7 @@ func run() error {
 	// The in-process executor runs migrations inside the manager: a local control plane has no kubelet to run
 	// worker Jobs (e2e/ runs those on a real Job controller and a process-based stand-in for the kubelet).
 	mgr := exec.Command(filepath.Join(root, "bin", "manager"), "--leader-elect=false", "--worker-executor=inprocess",
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0")
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0", "--freebusy-bind-address="+freeBusyHTTP)
 	mgr.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
 	mgr.Stdout, mgr.Stderr = logFile, logFile
 	if err := mgr.Start(); err != nil {
@@ -140,6 +151,8 @@ func run() error {
 		"demo-imap-ca": {"ca.crt": string(caPEM)},
 		"alice-imap":   {"password": "alice-secret-1"},
 		"bob-imap":     {"password": "bob-secret-2"},
+		"demo-ftp":     {"username": "publisher", "password": "publisher-secret-4"},
+		"demo-ftp-ca":  {"ca.crt": string(ftpCA)},
 	} {
 		d := filepath.Join(secrets, name)
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -155,14 +168,14 @@ func run() error {
 		}
 	}
 
-	step("applying config/samples: a MailServer, two Mailboxes, a FolderShare")
+	step("applying config/samples: a MailServer, two Mailboxes, a FolderShare, a FreeBusyPublication")
 	if err := kubectl("apply", "-k", filepath.Join(root, "config", "samples")); err != nil {
 		return err
 	}
 
 	step("waiting until everything is Ready")
 	if err := kubectl("wait", "--for=condition=Ready", "--timeout=120s",
-		"mailserver/demo-dovecot", "mailbox/alice", "mailbox/bob", "foldershare/alice-calendar-for-bob"); err != nil {
+		"mailserver/demo-dovecot", "mailbox/alice", "mailbox/bob", "foldershare/alice-calendar-for-bob", "freebusypublication/alice"); err != nil {
 		fmt.Println("    manager log tail:")
 		_ = sh(os.Stdout, "tail", "-n", "30", logPath)
 		return err
@@ -183,12 +196,16 @@ func run() error {
 	}
 	fmt.Printf("    bob sees %q\n", shared)
 
+	if err := showFreeBusy(kubectl, ftpCA); err != nil {
+		return err
+	}
+
 	if err := migrateDemo(kubectl, dir, logPath); err != nil {
 		return err
 	}
 
-	fmt.Println("\nDemo complete: both Mailboxes are Ready, bob reads alice's Calendar on the real server, and a PST" +
-		" archive was migrated into bob's mailbox.")
+	fmt.Println("\nDemo complete: both Mailboxes are Ready, bob reads alice's Calendar on the real server, alice's" +
+		" free/busy is published over FTP and HTTP, and a PST archive was migrated into bob's mailbox.")
 	if os.Getenv("DEMO_KEEP") != "" {
 		fmt.Printf("Everything keeps running; try: KUBECONFIG=%s %s get mailshift\nCtrl-C stops it.\n",
 			kcPath, filepath.Join(testenv.BinDir(), "kubectl"))

@@ -348,3 +348,43 @@ func (s *Session) EnsureSpecialUse(ctx context.Context) ([]EnsuredFolder, error)
 	}
 	return out, nil
 }
+
+// TypedFolders returns the selectable folders of the personal namespace whose Kolab folder type (shared or
+// private METADATA entry) is t, with any sub-type: "event", "event.default" and "event.confidential" all
+// count as FolderEvent. Sorted by name; empty without METADATA support.
+func (s *Session) TypedFolders(ctx context.Context, t FolderType) ([]string, error) {
+	if !t.Valid() {
+		return nil, newError(ProtocolError, "typed folders", "unknown folder type %q", t)
+	}
+	if !s.Has("METADATA") {
+		return nil, nil
+	}
+	personal, err := s.PersonalFolders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var selectable []string
+	for _, f := range personal {
+		if f.Selectable() && !f.HasAttr(`\NonExistent`) {
+			selectable = append(selectable, f.Name)
+		}
+	}
+	if len(selectable) == 0 {
+		return nil, nil
+	}
+	meta, err := s.getMetadataMany(ctx, selectable, []string{SharedFolderTypeKey, PrivateFolderTypeKey})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range selectable {
+		for _, v := range meta[name] {
+			main, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ".")
+			if main == string(t) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out, nil
+}

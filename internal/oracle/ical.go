@@ -74,3 +74,18 @@ func ICalendar(tb testing.TB, docs [][]byte, windowStart, windowEnd time.Time) [
 	checkCount(tb, "ical", len(res), len(docs))
 	return res
 }
+
+// FreeBusy returns the FREEBUSY properties of the first VFREEBUSY as icalendar read them, one string per
+// property: "FBTYPE start/end" (FBTYPE BUSY when the parameter is absent), in document order. icalendar
+// rejects comma-separated period lists, so a document using them shows up as the result's Error instead.
+func (r ICalResult) FreeBusy() []string {
+	var out []string
+	for _, p := range r.Props("VFREEBUSY", "FREEBUSY") {
+		t := p.Params["FBTYPE"]
+		if t == "" {
+			t = "BUSY"
+		}
+		out = append(out, t+" "+p.Value)
+	}
+	return out
+}

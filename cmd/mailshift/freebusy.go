@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/calendarsource"
+	"github.com/mailshift/mailshift/internal/freebusy"
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+const freeBusyUsage = `Usage:
+  mailshift freebusy --from imap://USER@HOST:PORT [--folder NAME]... [--start RFC3339 --end RFC3339] --out FILE.vfb
+
+Computes the free/busy (VFREEBUSY) of a live mailbox exactly as the operator publishes it, without
+Kubernetes, so you can preview what Outlook will see. Default folders: the mailbox's calendar folders (Kolab
+folder-type annotation), else Calendar. Default window: 7 days back to 60 days ahead. The password comes
+from --password-file or MAILSHIFT_PASSWORD (--admin/--admin-password-file or MAILSHIFT_ADMIN_PASSWORD to act
+as USER), never from the command line. --out - writes to standard output.
+
+Exit codes: 0 written (calendar objects that could not be read are listed on stderr); 1 the mailbox could
+not be read or the file not written; 2 bad usage.
+
+Flags:
+`
+
+func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("freebusy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the mailbox: imap://USER@HOST:PORT (imaps:// for implicit TLS)")
+	pwFile := fs.String("password-file", "", "file whose first line is the password (else $MAILSHIFT_PASSWORD)")
+	admin := fs.String("admin", "", "log in as this admin and act as USER")
+	adminPwFile := fs.String("admin-password-file", "", "file with the admin's password (else $MAILSHIFT_ADMIN_PASSWORD)")
+	tlsMode := fs.String("tls", "starttls", "starttls, implicit or none (none needs --allow-plaintext)")
+	allowPlain := fs.Bool("allow-plaintext", false, "allow --tls none, which sends the password in clear text (for loopback tests)")
+	caFile := fs.String("ca-file", "", "PEM file of CAs that sign the server's certificate")
+	var folders stringList
+	fs.Var(&folders, "folder", "calendar folder to read; repeatable (default: the mailbox's calendar folders)")
+	startFlag := fs.String("start", "", "window start, RFC 3339 (default: 7 days ago, 00:00 UTC)")
+	endFlag := fs.String("end", "", "window end, RFC 3339 (default: 60 days ahead, 00:00 UTC)")
+	tz := fs.String("time-zone", "UTC", "IANA zone that places all-day events and floating times, as the owner's Outlook would")
+	organizer := fs.String("organizer", "", "ORGANIZER address (default: USER, or USER@HOST when USER has no @)")
+	out := fs.String("out", "", "file to write (- for standard output)")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	fs.Usage = func() { fmt.Fprint(stderr, freeBusyUsage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "mailshift freebusy: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *from == "" || *out == "" {
+		return usageErr("need --from and --out (see mailshift freebusy -h)")
+	}
+	t, err := parseIMAPURL(*from)
+	if err != nil {
+		return usageErr("--from: %v", err)
+	}
+	if t.endpoint.TLS, err = tlsFlag(*tlsMode, *allowPlain, strings.HasPrefix(*from, "imaps://")); err != nil {
+		return usageErr("%v", err)
+	}
+	if *caFile != "" {
+		if t.endpoint.CAPEM, err = os.ReadFile(*caFile); err != nil {
+			return usageErr("CA file: %v", err)
+		}
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return usageErr("--time-zone: %q is not an IANA time zone name", *tz)
+	}
+	now := time.Now()
+	start, end := freebusy.DefaultWindow(now)
+	if *startFlag != "" {
+		if start, err = time.Parse(time.RFC3339, *startFlag); err != nil {
+			return usageErr("--start: %v", err)
+		}
+	}
+	if *endFlag != "" {
+		if end, err = time.Parse(time.RFC3339, *endFlag); err != nil {
+			return usageErr("--end: %v", err)
+		}
+	}
+	if !end.After(start) {
+		return usageErr("--end %s is not after --start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
+	}
+	cred := imapx.Credentials{Login: t.login}
+	if *admin != "" {
+		cred.AdminLogin = *admin
+		if cred.AdminPassword, err = readPassword(*adminPwFile, "MAILSHIFT_ADMIN_PASSWORD"); err != nil {
+			return usageErr("%v", strings.ReplaceAll(err.Error(), "--password-file", "--admin-password-file"))
+		}
+	} else if cred.Password, err = readPassword(*pwFile, "MAILSHIFT_PASSWORD"); err != nil {
+		return usageErr("%v", err)
+	}
+	org := *organizer
+	if org == "" {
+		org = t.login
+		if !strings.Contains(org, "@") {
+			org += "@" + t.endpoint.Host
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	pub, err := calendarsource.Build(ctx, calendarsource.Request{
+		Endpoint: t.endpoint, Credentials: cred, Folders: folders,
+		FreeBusy: freebusy.Options{Start: start, End: end, Location: loc, Organizer: org, Stamp: now.UTC().Truncate(time.Second)},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "mailshift freebusy: %s: %v\n", imapx.KindOf(err), err)
+		return 1
+	}
+	for _, u := range pub.Unreadable {
+		fmt.Fprintf(stderr, "mailshift freebusy: left out: %s\n", u)
+	}
+	if err := writeFileAtomically(*out, pub.VFB, stdout); err != nil {
+		fmt.Fprintf(stderr, "mailshift freebusy: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "%s from %s (%d messages) in %s, %s to %s\n", plural(len(pub.Periods), "busy period"),
+		plural(pub.Events, "event"), pub.Messages, strings.Join(pub.Folders, ", "),
+		start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+	if len(pub.Unreadable) > 0 {
+		fmt.Fprintf(stderr, "%s could not be read and were left out\n", plural(len(pub.Unreadable), "calendar object"))
+	}
+	return 0
+}
+
+// writeFileAtomically writes data to path through a temporary file in the same directory, so a full disk
+// or an interruption never leaves a truncated .vfb where a good one was.
+func writeFileAtomically(path string, data []byte, stdout io.Writer) error {
+	if path == "-" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := f.Write(data)
+	if err := f.Sync(); werr == nil {
+		werr = err
+	}
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr == nil {
+		werr = os.Chmod(f.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

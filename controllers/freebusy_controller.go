@@ -1,0 +1,413 @@
+package controllers
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/calendarsource"
+	"github.com/mailshift/mailshift/internal/freebusy"
+	"github.com/mailshift/mailshift/internal/ftppublish"
+	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/opmetrics"
+)
+
+// unpublishFinalizer makes deleting a FreeBusyPublication remove the file it published.
+const unpublishFinalizer = "mailshift.io/unpublish-freebusy"
+
+// buildTimeout bounds reading a mailbox's calendars and computing its free/busy; publishTimeout one upload.
+const (
+	buildTimeout   = 5 * time.Minute
+	publishTimeout = 2 * time.Minute
+)
+
+// FreeBusyReconciler computes a mailbox's free/busy from its calendar folders and publishes it to FTP
+// (and, with serveHTTP, from the manager), on an interval and whenever the calendar changes.
+type FreeBusyReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	// Files are the files the manager serves over HTTP; nil when it serves none.
+	Files *FreeBusyFiles
+	// Now is the clock (tests move it); nil means time.Now.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=mailshift.io,resources=freebusypublications,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mailshift.io,resources=freebusypublications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mailshift.io,resources=freebusypublications/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mailshift.io,resources=mailservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+func (r *FreeBusyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var fb mailshiftv1.FreeBusyPublication
+	if err := r.Get(ctx, req.NamespacedName, &fb); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !fb.DeletionTimestamp.IsZero() {
+		return r.unpublish(ctx, &fb)
+	}
+	if controllerutil.AddFinalizer(&fb, unpublishFinalizer) {
+		if err := r.Update(ctx, &fb); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	before := fb.DeepCopy()
+	check := intervalOf(fb.Spec.ChangeCheckInterval, time.Minute)
+	interval := intervalOf(fb.Spec.Interval, 15*time.Minute)
+
+	o, next := r.publish(ctx, &fb, min(check, interval), interval)
+	fb.Status.ObservedGeneration = fb.Generation
+	recordTransition(r.Recorder, &fb, readyReason(before.Status.Conditions), o, "Publish")
+	o.apply(&fb.Status.Conditions, fb.Generation)
+	if res, err := writeStatus(ctx, r.Client, before, &fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); err != nil || !res.IsZero() {
+		return res, err
+	}
+	if !o.ready {
+		log.FromContext(ctx).Info("free/busy not published", "reason", o.reason, "message", o.message)
+		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), check)}, nil
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+func (r *FreeBusyReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// publication is everything one publication needs, resolved from the object's references.
+type publication struct {
+	mailbox  *mailshiftv1.Mailbox
+	target   *mailboxTarget
+	ftp      ftppublish.Target
+	name     string // file name without .vfb
+	location *time.Location
+	owner    string // namespace/name
+}
+
+// resolve follows the references of a FreeBusyPublication. Its errors are refErrors (a person must act) or
+// API errors.
+func (r *FreeBusyReconciler) resolve(ctx context.Context, fb *mailshiftv1.FreeBusyPublication, withMailbox bool) (*publication, error) {
+	p := &publication{owner: fb.Namespace + "/" + fb.Name, location: time.UTC}
+	if tz := fb.Spec.TimeZone; tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, &refError{mailshiftv1.ReasonInvalidSpec, fmt.Sprintf("timeZone %q is not an IANA time zone name", tz), true}
+		}
+		p.location = loc
+	}
+	var err error
+	if p.ftp, err = ftpTarget(ctx, r.Client, fb); err != nil {
+		return nil, err
+	}
+	if !withMailbox {
+		return p, nil
+	}
+	var mbx mailshiftv1.Mailbox
+	key := types.NamespacedName{Namespace: fb.Namespace, Name: fb.Spec.MailboxRef.Name}
+	if err := r.Get(ctx, key, &mbx); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &refError{mailshiftv1.ReasonMailboxNotFound, fmt.Sprintf("Mailbox %s not found", key), true}
+		}
+		return nil, err
+	}
+	p.mailbox = &mbx
+	p.name = fileName(fb, &mbx)
+	if p.target, err = resolveMailbox(ctx, r.Client, &mbx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fileName is spec.name, else the local part of the mailbox's address (Outlook's %NAME%), else its login's.
+func fileName(fb *mailshiftv1.FreeBusyPublication, mbx *mailshiftv1.Mailbox) string {
+	if fb.Spec.Name != "" {
+		return fb.Spec.Name
+	}
+	addr := orDefault(mbx.Spec.Address, mbx.Spec.Login)
+	local, _, _ := strings.Cut(addr, "@")
+	return local
+}
+
+// ftpTarget reads the FTP credentials and CA bundle the spec names.
+func ftpTarget(ctx context.Context, c client.Reader, fb *mailshiftv1.FreeBusyPublication) (ftppublish.Target, error) {
+	spec := fb.Spec.FTP
+	t := ftppublish.Target{
+		Host:        spec.Host,
+		Port:        int(spec.Port),
+		TLS:         ftppublish.Explicit,
+		Directory:   orDefault(spec.Directory, "/pub/calendar"),
+		DialTimeout: dialTimeout,
+	}
+	if t.Port == 0 {
+		t.Port = 21
+	}
+	if spec.TLS == mailshiftv1.FTPNoTLS {
+		if !spec.InsecureAllowPlaintext {
+			// The CRD rejects this; the check stays for objects written before the rule existed.
+			return t, &refError{mailshiftv1.ReasonInvalidSpec, "ftp.tls None needs insecureAllowPlaintext: true", true}
+		}
+		t.TLS = ftppublish.None
+	}
+	ref := spec.CredentialsSecretRef
+	var err error
+	if t.Username, err = secretValue(ctx, c, fb.Namespace, ref.Name, orDefault(ref.UsernameKey, "username")); err != nil {
+		return t, err
+	}
+	if t.Password, err = secretValue(ctx, c, fb.Namespace, ref.Name, orDefault(ref.PasswordKey, "password")); err != nil {
+		return t, err
+	}
+	if ca := spec.CABundle; ca != nil {
+		pem, err := secretValue(ctx, c, fb.Namespace, ca.Name, orDefault(ca.Key, "ca.crt"))
+		if err != nil {
+			return t, err
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM([]byte(pem)) {
+			return t, &refError{mailshiftv1.ReasonSecretInvalid, fmt.Sprintf("Secret %s/%s key %q holds no PEM certificate", fb.Namespace, ca.Name, orDefault(ca.Key, "ca.crt")), true}
+		}
+	}
+	return t, nil
+}
+
+// window is the span published at now: from the start of the UTC day daysBack ago to the start of the UTC
+// day daysAhead on. Whole days keep the file stable between publications of the same day.
+func window(fb *mailshiftv1.FreeBusyPublication, now time.Time) (time.Time, time.Time) {
+	back, ahead := fb.Spec.Window.DaysBack, fb.Spec.Window.DaysAhead
+	if ahead == 0 && back == 0 {
+		back, ahead = 7, 60 // an object written before the defaults existed
+	}
+	day := now.UTC().Truncate(24 * time.Hour)
+	return day.AddDate(0, 0, -int(back)), day.AddDate(0, 0, int(ahead))
+}
+
+// publish brings the published file up to date. It returns the outcome and, when healthy, when to look
+// again: the next change check, or the interval's end if that comes first.
+func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBusyPublication, check, interval time.Duration) (outcome, time.Duration) {
+	p, err := r.resolve(ctx, fb, true)
+	if err != nil {
+		return outcomeOf(err), 0
+	}
+	now := r.now()
+	start, end := window(fb, now)
+	st := &fb.Status
+
+	if fb.Spec.ServeHTTP && r.Files == nil {
+		return failedOutcome(mailshiftv1.ReasonNotSupported, "serveHTTP is set but this manager serves no free/busy files (--freebusy-bind-address=0)", true), 0
+	}
+	if fb.Spec.ServeHTTP {
+		if err := r.Files.Conflict(p.name, p.owner); err != nil {
+			return failedOutcome(mailshiftv1.ReasonNameConflict, err.Error()+"; give one of them another spec.name", true), 0
+		}
+	}
+
+	// Due at once after a spec change, a failure, a rename, a new day's window, the interval's end, or a
+	// restart that emptied the served files; otherwise only if the calendar changed.
+	var since time.Duration
+	if st.LastPublishTime != nil {
+		since = now.Sub(st.LastPublishTime.Time)
+	}
+	due := st.LastPublishTime == nil || st.ObservedGeneration != fb.Generation || since >= interval ||
+		readyReason(st.Conditions) != mailshiftv1.ReasonPublished || st.PublishedName != p.name ||
+		st.PublishedDirectory != p.ftp.Directory || st.WindowStart == nil || !st.WindowStart.Time.Equal(start) ||
+		(fb.Spec.ServeHTTP && !r.Files.Has(p.name, p.owner))
+
+	req := calendarsource.Request{
+		Endpoint:    p.target.endpoint,
+		Credentials: p.target.creds,
+		Folders:     fb.Spec.Folders,
+		FreeBusy: freebusy.Options{
+			Start: start, End: end, Location: p.location, Stamp: now.UTC().Truncate(time.Second),
+			Organizer: orDefault(p.mailbox.Spec.Address, p.mailbox.Spec.Login),
+		},
+	}
+	if !due {
+		req.UnlessToken = st.CalendarState
+	}
+	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
+	began := time.Now()
+	built, err := calendarsource.Build(bctx, req)
+	cancel()
+	opmetrics.Observe("freebusy-read", p.target.server.Name, began, err)
+	if err != nil {
+		return calendarOutcome(err), 0
+	}
+	nextCheck := check
+	if st.LastPublishTime != nil {
+		nextCheck = min(check, max(interval-since, time.Second))
+	}
+	if built.Unchanged {
+		c := readyOutcome(mailshiftv1.ReasonPublished, freeBusyMessage(fb))
+		return c, nextCheck
+	}
+
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	began = time.Now()
+	err = ftppublish.Publish(pctx, p.ftp, p.name+".vfb", built.VFB)
+	cancel()
+	opmetrics.Observe("ftp-publish", p.ftp.Host, began, err)
+	if err != nil {
+		return ftpOutcome(err), 0
+	}
+	if old := st.PublishedName; old != "" && (old != p.name || st.PublishedDirectory != p.ftp.Directory) {
+		r.removeOld(ctx, fb, p.ftp, st.PublishedDirectory, old)
+	}
+	if fb.Spec.ServeHTTP {
+		if err := r.Files.Put(p.name, p.owner, built.VFB, now); err != nil {
+			return failedOutcome(mailshiftv1.ReasonNameConflict, err.Error()+"; give one of them another spec.name", true), 0
+		}
+		st.HTTPPath = r.Files.HTTPPath(p.name)
+	} else {
+		if r.Files != nil {
+			r.Files.Remove(p.name, p.owner)
+		}
+		st.HTTPPath = ""
+	}
+	if r.Files != nil && st.PublishedName != "" && st.PublishedName != p.name {
+		r.Files.Remove(st.PublishedName, p.owner)
+	}
+
+	if n := len(built.Unreadable); n > 0 && (int32(n) != st.UnreadableObjects || st.CalendarState != built.Token) {
+		r.Recorder.Eventf(fb, nil, corev1.EventTypeWarning, mailshiftv1.ReasonCalendarObjectsUnreadable, "Publish",
+			"%s left out of the free/busy: %s", plural(n, "calendar object"), firstFew(built.Unreadable, 3))
+	}
+	published := metav1.NewTime(now)
+	ws, we := metav1.NewTime(start), metav1.NewTime(end)
+	st.PublishURL = ftppublish.URL(p.ftp, p.name+".vfb")
+	st.SearchURL = ftppublish.SearchURL(p.ftp)
+	st.LastPublishTime = &published
+	st.BusyPeriods = int32(len(built.Periods))
+	st.Events = int32(built.Events)
+	st.UnreadableObjects = int32(len(built.Unreadable))
+	st.Folders = built.Folders
+	st.WindowStart, st.WindowEnd = &ws, &we
+	st.PublishedName, st.PublishedDirectory = p.name, p.ftp.Directory
+	st.CalendarState = built.Token
+	return readyOutcome(mailshiftv1.ReasonPublished, freeBusyMessage(fb)), check
+}
+
+// freeBusyMessage describes the last publication from the status.
+func freeBusyMessage(fb *mailshiftv1.FreeBusyPublication) string {
+	st := fb.Status
+	msg := fmt.Sprintf("%s from %s in %s published to %s", plural(int(st.BusyPeriods), "busy period"),
+		plural(int(st.Events), "event"), strings.Join(st.Folders, ", "), st.PublishURL)
+	if st.UnreadableObjects > 0 {
+		msg += fmt.Sprintf("; %s could not be read and were left out (see Events)", plural(int(st.UnreadableObjects), "calendar object"))
+	}
+	return msg
+}
+
+func firstFew(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, "; ")
+	}
+	return strings.Join(list[:n], "; ") + fmt.Sprintf("; and %d more", len(list)-n)
+}
+
+// calendarOutcome maps a failure to read the calendars. Every IMAP failure is CalendarUnreadable, so the
+// reason says which side failed; the message keeps the IMAP kind. Only what retrying cannot fix stalls.
+func calendarOutcome(err error) outcome {
+	var re *refError
+	if errors.As(err, &re) {
+		return failedOutcome(re.reason, re.message, re.stalled)
+	}
+	kind := imapx.KindOf(err)
+	switch kind {
+	case imapx.AuthenticationFailed, imapx.PermissionDenied, imapx.NotFound, imapx.TLSFailed, imapx.NotSupported:
+		return failedOutcome(mailshiftv1.ReasonCalendarUnreadable, fmt.Sprintf("IMAP %s: %v", kind, err), true)
+	}
+	return failedOutcome(mailshiftv1.ReasonCalendarUnreadable, fmt.Sprintf("IMAP %s: %v", kind, err), false)
+}
+
+// ftpOutcome maps a failed upload or removal.
+func ftpOutcome(err error) outcome {
+	msg := "FTP: " + err.Error()
+	switch ftppublish.KindOf(err) {
+	case ftppublish.KindFTPAuthFailed:
+		return failedOutcome(mailshiftv1.ReasonFTPAuthFailed, msg, true)
+	case ftppublish.KindPermissionDenied:
+		return failedOutcome(mailshiftv1.ReasonPermissionDenied, msg, true)
+	case ftppublish.KindTLSFailed:
+		return failedOutcome(mailshiftv1.ReasonTLSFailed, msg, true)
+	case ftppublish.KindUnreachable:
+		return failedOutcome(mailshiftv1.ReasonUnreachable, msg, false)
+	}
+	return failedOutcome(mailshiftv1.ReasonProtocolError, msg, false)
+}
+
+// removeOld deletes a file published under a previous name or directory. A failure is told, not retried:
+// the new file is in place, and the old one is only stale.
+func (r *FreeBusyReconciler) removeOld(ctx context.Context, fb *mailshiftv1.FreeBusyPublication, t ftppublish.Target, dir, name string) {
+	t.Directory = dir
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	if err := ftppublish.Delete(ctx, t, name+".vfb"); err != nil {
+		r.Recorder.Eventf(fb, nil, corev1.EventTypeWarning, ftpOutcome(err).reason, "Unpublish",
+			"could not remove the file published before the rename, %s: %v", ftppublish.URL(t, name+".vfb"), err)
+	}
+}
+
+// unpublish removes the published file, then the finalizer. When the FTP Secret is gone the file cannot be
+// removed ever (nothing will bring the password back by itself), so the finalizer goes and an Event says
+// the file was left; any other failure is retried, and the message says how to give up.
+func (r *FreeBusyReconciler) unpublish(ctx context.Context, fb *mailshiftv1.FreeBusyPublication) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(fb, unpublishFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	owner := fb.Namespace + "/" + fb.Name
+	if r.Files != nil && fb.Status.PublishedName != "" {
+		r.Files.Remove(fb.Status.PublishedName, owner)
+	}
+	if name := fb.Status.PublishedName; name != "" {
+		p, err := r.resolve(ctx, fb, false)
+		var re *refError
+		switch {
+		case errors.As(err, &re):
+			r.Recorder.Eventf(fb, nil, corev1.EventTypeWarning, re.reason, "Unpublish",
+				"the published file %s was left in place: %s", fb.Status.PublishURL, re.message)
+		case err != nil:
+			return ctrl.Result{}, err
+		default:
+			p.ftp.Directory = orDefault(fb.Status.PublishedDirectory, p.ftp.Directory)
+			dctx, cancel := context.WithTimeout(ctx, publishTimeout)
+			err := ftppublish.Delete(dctx, p.ftp, name+".vfb")
+			cancel()
+			if err != nil {
+				before := fb.DeepCopy()
+				o := ftpOutcome(err)
+				o.message = fmt.Sprintf("cannot remove %s: %s (to leave the file, remove the finalizer %s)",
+					fb.Status.PublishURL, o.message, unpublishFinalizer)
+				recordTransition(r.Recorder, fb, readyReason(before.Status.Conditions), o, "Unpublish")
+				o.apply(&fb.Status.Conditions, fb.Generation)
+				if res, werr := writeStatus(ctx, r.Client, before, fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); werr != nil || !res.IsZero() {
+					return res, werr
+				}
+				return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), time.Minute)}, nil
+			}
+			r.Recorder.Eventf(fb, nil, corev1.EventTypeNormal, mailshiftv1.ReasonUnpublished, "Unpublish",
+				"removed %s", fb.Status.PublishURL)
+		}
+	}
+	controllerutil.RemoveFinalizer(fb, unpublishFinalizer)
+	if err := r.Update(ctx, fb); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}

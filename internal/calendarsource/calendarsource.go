@@ -1,0 +1,199 @@
+// Package calendarsource reads a mailbox's calendar folders over IMAP: which folders they are, whether they
+// changed since the last look, and the events they hold. It is the IMAP half of free/busy publication; the
+// objects are parsed by package calobject and turned into busy periods by package freebusy. It has no
+// Kubernetes imports.
+package calendarsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mailshift/mailshift/internal/calobject"
+	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapx"
+)
+
+// DefaultFolder is the calendar folder looked for when no folder is typed as a calendar.
+const DefaultFolder = "Calendar"
+
+// Discover returns the mailbox's calendar folders: those the Kolab folder-type annotation marks as event
+// folders; without any, a folder named Calendar at the top level or under INBOX (where the groupware
+// folders of an INBOX-prefixed namespace live). It fails with a NotFound *imapx.Error when there is none,
+// so that a publication never silently reports a mailbox as free for lack of a calendar.
+func Discover(ctx context.Context, s *imapx.Session) ([]string, error) {
+	typed, err := s.TypedFolders(ctx, imapx.FolderEvent)
+	if err != nil {
+		return nil, err
+	}
+	if len(typed) > 0 {
+		return typed, nil
+	}
+	personal, err := s.PersonalFolders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, f := range personal {
+		if !f.Selectable() || f.HasAttr(`\NonExistent`) {
+			continue
+		}
+		if strings.EqualFold(f.Name, DefaultFolder) || isUnderInbox(f, DefaultFolder) {
+			found = append(found, f.Name)
+		}
+	}
+	if len(found) == 0 {
+		return nil, &imapx.Error{Kind: imapx.NotFound, Op: "find calendar folders",
+			Err: errors.New("no folder is annotated as a calendar (Kolab folder-type event) and there is no Calendar folder")}
+	}
+	return found, nil
+}
+
+func isUnderInbox(f imapx.Folder, name string) bool {
+	if f.Delim == 0 {
+		return false
+	}
+	parent, child, ok := strings.Cut(f.Name, string(f.Delim))
+	return ok && strings.EqualFold(parent, "INBOX") && strings.EqualFold(child, name)
+}
+
+// FolderState is what STATUS tells about one folder: enough to see that it changed.
+type FolderState struct {
+	Name   string
+	Status imapbulk.Status
+}
+
+// State reads the folders' states with one STATUS each (UIDVALIDITY, UIDNEXT, MESSAGES and, with CONDSTORE,
+// HIGHESTMODSEQ) and returns them with a token that changes whenever any folder gains, loses or (where the
+// server has mod-sequences) changes a message. It is cheap enough to run every minute.
+func State(ctx context.Context, c *imapbulk.Conn, folders []string) ([]FolderState, string, error) {
+	states := make([]FolderState, 0, len(folders))
+	for _, name := range folders {
+		st, err := c.Status(ctx, name)
+		if err != nil {
+			return nil, "", fmt.Errorf("folder %q: %w", name, err)
+		}
+		states = append(states, FolderState{Name: name, Status: st})
+	}
+	return states, Token(states), nil
+}
+
+// Token is the change token of a set of folder states, independent of their order.
+func Token(states []FolderState) string {
+	parts := make([]string, len(states))
+	for i, s := range states {
+		parts[i] = strconv.Quote(s.Name) + ":" + strconv.FormatUint(uint64(s.Status.UIDValidity), 10) + ":" +
+			strconv.FormatUint(uint64(s.Status.UIDNext), 10) + ":" + strconv.FormatUint(uint64(s.Status.Exists), 10) +
+			":" + strconv.FormatUint(s.Status.HighestModSeq, 10)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
+}
+
+// Problem is one message that could not be read as a calendar object. It is reported, never dropped in
+// silence: a malformed meeting would otherwise show its owner as free.
+type Problem struct {
+	Folder string
+	UID    uint32
+	Err    error
+}
+
+func (p Problem) Error() string { return fmt.Sprintf("%s UID %d: %v", p.Folder, p.UID, p.Err) }
+
+// Result is what Read found.
+type Result struct {
+	Events []*calobject.Event
+	// Messages is how many messages the folders held; NotCalendar how many of them carried no calendar
+	// object (ordinary mail filed into a calendar folder), which is no error.
+	Messages    int
+	NotCalendar int
+	Problems    []Problem
+	// States are the folders' states as read before their messages, and Token their change token: a
+	// change made while reading shows as a new token at the next State.
+	States []FolderState
+	Token  string
+}
+
+// maxObjectSize bounds one calendar message read into memory: events with large attachments are read in
+// full (the parser needs the calendar part), but nothing unbounded.
+const maxObjectSize = 64 << 20
+
+// Read reads every message of the folders and parses the calendar objects among them.
+func Read(ctx context.Context, c *imapbulk.Conn, folders []string) (*Result, error) {
+	res := &Result{}
+	for _, name := range folders {
+		st, err := c.Select(ctx, name, true)
+		if err != nil {
+			return nil, fmt.Errorf("folder %q: %w", name, err)
+		}
+		res.States = append(res.States, FolderState{Name: name, Status: st})
+		if st.Exists == 0 {
+			continue
+		}
+		uids, err := c.UIDSearch(ctx, "ALL")
+		if err != nil {
+			return nil, fmt.Errorf("folder %q: %w", name, err)
+		}
+		var buf bytes.Buffer
+		err = c.FetchMessages(ctx, uids, func() io.Writer {
+			buf.Reset()
+			return &limitedBuffer{b: &buf, left: maxObjectSize}
+		}, func(uid uint32, w io.Writer, size int64) error {
+			lb := w.(*limitedBuffer)
+			if lb.over {
+				res.Messages++
+				res.Problems = append(res.Problems, Problem{name, uid, fmt.Errorf("message of %d bytes is over the %d MiB limit for calendar objects", size, maxObjectSize>>20)})
+				return nil
+			}
+			res.add(name, uid, buf.Bytes())
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("folder %q: %w", name, err)
+		}
+		if err := c.Unselect(ctx); err != nil {
+			return nil, fmt.Errorf("folder %q: %w", name, err)
+		}
+	}
+	res.Token = Token(res.States)
+	return res, nil
+}
+
+// add parses one message of a folder into the result.
+func (res *Result) add(folder string, uid uint32, msg []byte) {
+	res.Messages++
+	evs, err := calobject.Read(msg)
+	if errors.Is(err, calobject.ErrNoCalendarObject) {
+		res.NotCalendar++
+		return
+	}
+	// A message whose objects partly fail still yields the good ones (other UIDs) beside the error.
+	res.Events = append(res.Events, evs...)
+	if err != nil {
+		res.Problems = append(res.Problems, Problem{folder, uid, err})
+	}
+}
+
+// limitedBuffer keeps at most left bytes and remembers that more came, so one huge message costs no more
+// than the limit and the rest of the FETCH is still read.
+type limitedBuffer struct {
+	b    *bytes.Buffer
+	left int64
+	over bool
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if int64(n) > l.left {
+		p = p[:l.left]
+		l.over = true
+	}
+	l.b.Write(p)
+	l.left -= int64(len(p))
+	return n, nil
+}

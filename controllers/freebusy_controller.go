@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -44,6 +45,53 @@ type FreeBusyReconciler struct {
 	Files *FreeBusyFiles
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
+
+	caches calendarCaches
+}
+
+// maxCachedEvents bounds the parsed events kept between publications, over all of them (about 0.5 KiB
+// each). A calendar that does not fit is read in full at each change instead.
+const maxCachedEvents = 100_000
+
+// calendarCaches keeps one calendarsource.Cache per publication, so a change to a large calendar fetches
+// only its new messages.
+type calendarCaches struct {
+	mu sync.Mutex
+	m  map[string]*calendarsource.Cache
+}
+
+// take hands out owner's cache for one build (a new one if there is none); give puts it back.
+func (c *calendarCaches) take(owner string) *calendarsource.Cache {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cache, ok := c.m[owner]; ok {
+		delete(c.m, owner)
+		return cache
+	}
+	return calendarsource.NewCache()
+}
+
+// give keeps the cache if it fits beside the others.
+func (c *calendarCaches) give(owner string, cache *calendarsource.Cache) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := cache.Events()
+	for _, other := range c.m {
+		total += other.Events()
+	}
+	if total > maxCachedEvents {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]*calendarsource.Cache{}
+	}
+	c.m[owner] = cache
+}
+
+func (c *calendarCaches) drop(owner string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, owner)
 }
 
 // +kubebuilder:rbac:groups=mailshift.io,resources=freebusypublications,verbs=get;list;watch;update;patch
@@ -241,10 +289,12 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 	if !due {
 		req.UnlessToken = st.CalendarState
 	}
+	req.Cache = r.caches.take(p.owner)
 	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
 	began := time.Now()
 	built, err := calendarsource.Build(bctx, req)
 	cancel()
+	r.caches.give(p.owner, req.Cache)
 	opmetrics.Observe("freebusy-read", p.target.server.Name, began, err)
 	if err != nil {
 		return calendarOutcome(err), 0
@@ -288,6 +338,9 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 		r.Recorder.Eventf(fb, nil, corev1.EventTypeWarning, mailshiftv1.ReasonCalendarObjectsUnreadable, "Publish",
 			"%s left out of the free/busy: %s", plural(n, "calendar object"), firstFew(built.Unreadable, 3))
 	}
+	log.FromContext(ctx).V(1).Info("free/busy published", "url", ftppublish.URL(p.ftp, p.name+".vfb"),
+		"busyPeriods", len(built.Periods), "events", built.Events, "messages", built.Messages, "fetched", built.Fetched,
+		"unreadable", len(built.Unreadable))
 	published := metav1.NewTime(now)
 	ws, we := metav1.NewTime(start), metav1.NewTime(end)
 	st.PublishURL = ftppublish.URL(p.ftp, p.name+".vfb")
@@ -372,6 +425,7 @@ func (r *FreeBusyReconciler) unpublish(ctx context.Context, fb *mailshiftv1.Free
 		return ctrl.Result{}, nil
 	}
 	owner := fb.Namespace + "/" + fb.Name
+	r.caches.drop(owner)
 	if r.Files != nil && fb.Status.PublishedName != "" {
 		r.Files.Remove(fb.Status.PublishedName, owner)
 	}

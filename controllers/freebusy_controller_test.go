@@ -3,6 +3,7 @@ package controllers
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/ftppublish"
 	"github.com/mailshift/mailshift/internal/imapx"
 	"github.com/mailshift/mailshift/internal/oracle"
 	"github.com/mailshift/mailshift/internal/testfixtures"
@@ -98,11 +100,20 @@ func TestFreeBusyPublication(t *testing.T) {
 		t.Errorf("status: %+v", st)
 	}
 	file := filepath.Join(ftp.Root, "pub", "calendar", "alice.vfb")
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ftp.CAPEM)
+	fetchTarget := ftppublish.Target{Host: ftp.Host, Port: ftp.Port, RootCAs: pool, Username: pub.Login, Password: pub.Password}
+	// check fetches the file back over FTP, as Outlook does, and reads it with python3-icalendar.
 	check := func(want []string) []byte {
 		t.Helper()
-		body, err := os.ReadFile(file)
+		fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		body, err := ftppublish.Fetch(fctx, fetchTarget, "alice.vfb")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if onDisk, err := os.ReadFile(file); err != nil || !bytes.Equal(onDisk, body) {
+			t.Errorf("the file on the server's disk differs from what FTP serves: %v", err)
 		}
 		res := oracle.ICalendar(t, [][]byte{body}, fx.WindowStart, fx.WindowEnd)[0]
 		if res.Error != "" {
@@ -169,6 +180,10 @@ func TestFreeBusyPublication(t *testing.T) {
 	}
 	want := slices.Insert(slices.Clone(fx.Expected), 12, "BUSY 20260401T100000Z/20260401T110000Z")
 	check(want)
+	// Only the two new messages were fetched for that: the others came from the controller's cache.
+	if !strings.Contains(logBuf.String(), `"messages": 12, "fetched": 2`) {
+		t.Errorf("the republication after two APPENDs did not fetch exactly those two; log:\n%s", tail(logBuf.String(), 3000))
+	}
 	if ready := condition(fb.Status.Conditions, mailshiftv1.ConditionReady); ready.Status != metav1.ConditionTrue ||
 		!strings.Contains(ready.Message, "1 calendar object could not be read") {
 		t.Errorf("Ready: %+v", ready)

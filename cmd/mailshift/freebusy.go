@@ -22,7 +22,8 @@ Computes the free/busy (VFREEBUSY) of a live mailbox exactly as the operator pub
 Kubernetes, so you can preview what Outlook will see. Default folders: the mailbox's calendar folders (Kolab
 folder-type annotation), else Calendar. Default window: 7 days back to 60 days ahead. The password comes
 from --password-file or MAILSHIFT_PASSWORD (--admin/--admin-password-file or MAILSHIFT_ADMIN_PASSWORD to act
-as USER), never from the command line. --out - writes to standard output.
+as USER), never from the command line; migrate's names for its source (--from-password-file, --from-admin,
+MAILSHIFT_FROM_PASSWORD, ...) work too. --out - writes to standard output.
 
 Exit codes: 0 written (calendar objects that could not be read are listed on stderr); 1 the mailbox could
 not be read or the file not written; 2 bad usage.
@@ -34,9 +35,13 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("freebusy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "the mailbox: imap://USER@HOST:PORT (imaps:// for implicit TLS)")
-	pwFile := fs.String("password-file", "", "file whose first line is the password (else $MAILSHIFT_PASSWORD)")
+	pwFile := fs.String("password-file", "", "file whose first line is the password (else $MAILSHIFT_PASSWORD or $MAILSHIFT_FROM_PASSWORD)")
 	admin := fs.String("admin", "", "log in as this admin and act as USER")
-	adminPwFile := fs.String("admin-password-file", "", "file with the admin's password (else $MAILSHIFT_ADMIN_PASSWORD)")
+	adminPwFile := fs.String("admin-password-file", "", "file with the admin's password (else $MAILSHIFT_ADMIN_PASSWORD or $MAILSHIFT_FROM_ADMIN_PASSWORD)")
+	// The names `mailshift migrate` gives the same settings of its source, so a command line can be reused.
+	fs.StringVar(pwFile, "from-password-file", "", "the same as --password-file")
+	fs.StringVar(admin, "from-admin", "", "the same as --admin")
+	fs.StringVar(adminPwFile, "from-admin-password-file", "", "the same as --admin-password-file")
 	tlsMode := fs.String("tls", "starttls", "starttls, implicit or none (none needs --allow-plaintext)")
 	allowPlain := fs.Bool("allow-plaintext", false, "allow --tls none, which sends the password in clear text (for loopback tests)")
 	caFile := fs.String("ca-file", "", "PEM file of CAs that sign the server's certificate")
@@ -96,10 +101,10 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 	cred := imapx.Credentials{Login: t.login}
 	if *admin != "" {
 		cred.AdminLogin = *admin
-		if cred.AdminPassword, err = readPassword(*adminPwFile, "MAILSHIFT_ADMIN_PASSWORD"); err != nil {
+		if cred.AdminPassword, err = readSourcePassword(*adminPwFile, "MAILSHIFT_ADMIN_PASSWORD", "MAILSHIFT_FROM_ADMIN_PASSWORD"); err != nil {
 			return usageErr("%v", strings.ReplaceAll(err.Error(), "--password-file", "--admin-password-file"))
 		}
-	} else if cred.Password, err = readPassword(*pwFile, "MAILSHIFT_PASSWORD"); err != nil {
+	} else if cred.Password, err = readSourcePassword(*pwFile, "MAILSHIFT_PASSWORD", "MAILSHIFT_FROM_PASSWORD"); err != nil {
 		return usageErr("%v", err)
 	}
 	org := *organizer
@@ -134,6 +139,14 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s could not be read and were left out\n", plural(len(pub.Unreadable), "calendar object"))
 	}
 	return 0
+}
+
+// readSourcePassword is readPassword with migrate's source variable as a second choice.
+func readSourcePassword(file, env, migrateEnv string) (string, error) {
+	if file == "" && os.Getenv(env) == "" && os.Getenv(migrateEnv) != "" {
+		env = migrateEnv
+	}
+	return readPassword(file, env)
 }
 
 // writeFileAtomically writes data to path through a temporary file in the same directory, so a full disk

@@ -79,6 +79,19 @@ func TestFreeBusyCommand(t *testing.T) {
 		t.Errorf("--folder Projekte: got %q want %q", got, want)
 	}
 
+	// migrate's names for the source's password work too: the flag, and the variable.
+	for _, extra := range [][]string{{"--from-password-file", pw}, nil} {
+		if extra == nil {
+			t.Setenv("MAILSHIFT_FROM_PASSWORD", alice.Password)
+		}
+		a := append([]string{"freebusy", "--from", from, "--ca-file", ca, "--out", "-"}, extra...)
+		var o, e bytes.Buffer
+		if code := run(a, &o, &e); code != 0 || !bytes.Contains(o.Bytes(), []byte("BEGIN:VFREEBUSY")) {
+			t.Errorf("%v: exit %d: %s", extra, code, e.String())
+		}
+	}
+	t.Setenv("MAILSHIFT_FROM_PASSWORD", "")
+
 	// Errors: a missing folder, a wrong password (never printed), bad usage.
 	for _, c := range []struct {
 		args []string

@@ -101,7 +101,7 @@ func BenchmarkFreeBusy10000(b *testing.B) {
 	for b.Loop() {
 		res := &Result{}
 		for i, m := range msgs {
-			res.add("Calendar", uint32(i+1), m)
+			res.add("Calendar", uint32(i+1), parse(m))
 		}
 		pub = &Publication{}
 		if err := pub.compute(res, opt); err != nil {

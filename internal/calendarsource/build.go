@@ -21,6 +21,8 @@ type Request struct {
 	// UnlessToken, when not empty, makes Build stop after the change check if the folders' token still
 	// equals it (Publication.Unchanged): a quiet calendar costs one STATUS per folder.
 	UnlessToken string
+	// Cache, when set, keeps parsed objects between builds so that only new messages are fetched.
+	Cache *Cache
 }
 
 // Publication is a computed free/busy and what it was computed from.
@@ -31,6 +33,8 @@ type Publication struct {
 	Unchanged bool
 
 	Messages, NotCalendar, Events int
+	// Fetched is how many messages came from the server rather than the cache.
+	Fetched int
 	// Unreadable describes every calendar object left out: messages that could not be parsed and events
 	// whose recurrence could not be expanded. Never secret-bearing: they name folders, UIDs and summaries.
 	Unreadable []string
@@ -71,7 +75,10 @@ func Build(ctx context.Context, req Request) (*Publication, error) {
 			return &Publication{Folders: pub.Folders, Token: token, Unchanged: true}, nil
 		}
 	}
-	res, err := Read(ctx, c, pub.Folders)
+	if req.Cache != nil {
+		req.Cache.reset(req.Endpoint.Address() + "/" + req.Credentials.Login)
+	}
+	res, err := Read(ctx, c, pub.Folders, req.Cache)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +92,7 @@ func Build(ctx context.Context, req Request) (*Publication, error) {
 // compute turns what Read found into the free/busy.
 func (pub *Publication) compute(res *Result, opt freebusy.Options) error {
 	pub.Token = res.Token
-	pub.Messages, pub.NotCalendar, pub.Events = res.Messages, res.NotCalendar, len(res.Events)
+	pub.Messages, pub.NotCalendar, pub.Events, pub.Fetched = res.Messages, res.NotCalendar, len(res.Events), res.Fetched
 	for _, p := range res.Problems {
 		pub.Unreadable = append(pub.Unreadable, p.Error())
 	}

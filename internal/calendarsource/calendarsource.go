@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,6 +114,8 @@ type Result struct {
 	Messages    int
 	NotCalendar int
 	Problems    []Problem
+	// Fetched is how many messages were fetched from the server (the rest came from the cache).
+	Fetched int
 	// States are the folders' states as read before their messages, and Token their change token: a
 	// change made while reading shows as a new token at the next State.
 	States []FolderState
@@ -123,59 +126,146 @@ type Result struct {
 // full (the parser needs the calendar part), but nothing unbounded.
 const maxObjectSize = 64 << 20
 
-// Read reads every message of the folders and parses the calendar objects among them.
-func Read(ctx context.Context, c *imapbulk.Conn, folders []string) (*Result, error) {
+// Cache keeps the parsed objects of one mailbox's calendar folders between reads, by folder and UID. An IMAP
+// message never changes (an edited event is stored as a new message and the old one expunged), so a read
+// with a cache fetches only the UIDs it has not seen; a new UIDVALIDITY empties the folder's entries.
+// A Cache is not safe for concurrent use.
+type Cache struct {
+	identity string // server and login the entries were read from
+	folders  map[string]*folderCache
+}
+
+type folderCache struct {
+	uidValidity uint32
+	msgs        map[uint32]parsedMessage
+}
+
+// parsedMessage is what one message yielded.
+type parsedMessage struct {
+	events      []*calobject.Event
+	problem     error
+	notCalendar bool
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{folders: map[string]*folderCache{}} }
+
+// Events is how many events the cache holds, a measure of its memory.
+func (c *Cache) Events() int {
+	n := 0
+	for _, f := range c.folders {
+		for _, m := range f.msgs {
+			n += len(m.events)
+		}
+	}
+	return n
+}
+
+// reset empties the cache unless it was filled from the same server and login.
+func (c *Cache) reset(identity string) {
+	if c.identity != identity {
+		c.identity, c.folders = identity, map[string]*folderCache{}
+	}
+}
+
+// folder returns the entries of a folder, emptied when its UIDVALIDITY changed.
+func (c *Cache) folder(name string, uidValidity uint32) *folderCache {
+	f := c.folders[name]
+	if f == nil || f.uidValidity != uidValidity {
+		f = &folderCache{uidValidity: uidValidity, msgs: map[uint32]parsedMessage{}}
+		c.folders[name] = f
+	}
+	return f
+}
+
+// Read reads the messages of the folders and parses the calendar objects among them. With a cache, only
+// messages not read before are fetched (Result.Fetched says how many); cache may be nil.
+func Read(ctx context.Context, c *imapbulk.Conn, folders []string, cache *Cache) (*Result, error) {
 	res := &Result{}
+	if cache == nil {
+		cache = NewCache()
+	}
+	for name := range cache.folders {
+		if !slices.Contains(folders, name) {
+			delete(cache.folders, name)
+		}
+	}
 	for _, name := range folders {
 		st, err := c.Select(ctx, name, true)
 		if err != nil {
 			return nil, fmt.Errorf("folder %q: %w", name, err)
 		}
 		res.States = append(res.States, FolderState{Name: name, Status: st})
-		if st.Exists == 0 {
-			continue
-		}
-		uids, err := c.UIDSearch(ctx, "ALL")
-		if err != nil {
-			return nil, fmt.Errorf("folder %q: %w", name, err)
-		}
-		var buf bytes.Buffer
-		err = c.FetchMessages(ctx, uids, func() io.Writer {
-			buf.Reset()
-			return &limitedBuffer{b: &buf, left: maxObjectSize}
-		}, func(uid uint32, w io.Writer, size int64) error {
-			lb := w.(*limitedBuffer)
-			if lb.over {
-				res.Messages++
-				res.Problems = append(res.Problems, Problem{name, uid, fmt.Errorf("message of %d bytes is over the %d MiB limit for calendar objects", size, maxObjectSize>>20)})
-				return nil
+		fc := cache.folder(name, st.UIDValidity)
+		var uids []uint32
+		if st.Exists > 0 {
+			if uids, err = c.UIDSearch(ctx, "ALL"); err != nil {
+				return nil, fmt.Errorf("folder %q: %w", name, err)
 			}
-			res.add(name, uid, buf.Bytes())
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("folder %q: %w", name, err)
+		}
+		var missing []uint32
+		for _, uid := range uids {
+			if _, ok := fc.msgs[uid]; !ok {
+				missing = append(missing, uid)
+			}
+		}
+		if len(missing) > 0 {
+			var buf bytes.Buffer
+			err = c.FetchMessages(ctx, missing, func() io.Writer {
+				buf.Reset()
+				return &limitedBuffer{b: &buf, left: maxObjectSize}
+			}, func(uid uint32, w io.Writer, size int64) error {
+				res.Fetched++
+				if w.(*limitedBuffer).over {
+					fc.msgs[uid] = parsedMessage{problem: fmt.Errorf("message of %d bytes is over the %d MiB limit for calendar objects", size, maxObjectSize>>20)}
+					return nil
+				}
+				fc.msgs[uid] = parse(buf.Bytes())
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("folder %q: %w", name, err)
+			}
 		}
 		if err := c.Unselect(ctx); err != nil {
 			return nil, fmt.Errorf("folder %q: %w", name, err)
+		}
+		present := make(map[uint32]bool, len(uids))
+		for _, uid := range uids {
+			present[uid] = true
+			if m, ok := fc.msgs[uid]; ok { // a UID expunged between SEARCH and FETCH has no entry
+				res.add(name, uid, m)
+			}
+		}
+		for uid := range fc.msgs {
+			if !present[uid] {
+				delete(fc.msgs, uid)
+			}
 		}
 	}
 	res.Token = Token(res.States)
 	return res, nil
 }
 
-// add parses one message of a folder into the result.
-func (res *Result) add(folder string, uid uint32, msg []byte) {
-	res.Messages++
+// parse reads one message.
+func parse(msg []byte) parsedMessage {
 	evs, err := calobject.Read(msg)
 	if errors.Is(err, calobject.ErrNoCalendarObject) {
-		res.NotCalendar++
-		return
+		return parsedMessage{notCalendar: true}
 	}
 	// A message whose objects partly fail still yields the good ones (other UIDs) beside the error.
-	res.Events = append(res.Events, evs...)
-	if err != nil {
-		res.Problems = append(res.Problems, Problem{folder, uid, err})
+	return parsedMessage{events: evs, problem: err}
+}
+
+// add counts one message's objects into the result.
+func (res *Result) add(folder string, uid uint32, m parsedMessage) {
+	res.Messages++
+	if m.notCalendar {
+		res.NotCalendar++
+	}
+	res.Events = append(res.Events, m.events...)
+	if m.problem != nil {
+		res.Problems = append(res.Problems, Problem{folder, uid, m.problem})
 	}
 }
 

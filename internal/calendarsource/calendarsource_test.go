@@ -89,6 +89,25 @@ func TestCalendarFolders(t *testing.T) {
 			if len(pub.Periods) != len(fx.Expected) {
 				t.Errorf("%d periods, want %d", len(pub.Periods), len(fx.Expected))
 			}
+
+			// With a cache, a second build fetches nothing and computes the same file; one new message is one
+			// fetch; an expunged one leaves the result without fetching anything.
+			cache := NewCache()
+			opts := freebusy.Options{Start: fx.WindowStart, End: fx.WindowEnd, Location: mustZone(t, fx.TimeZone), Organizer: fx.Owner}
+			build := func() *Publication {
+				t.Helper()
+				p, err := Build(ctx, Request{Endpoint: ep, Credentials: login("alice"), Folders: []string{prefix + "Termine"}, FreeBusy: opts, Cache: cache})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			if first := build(); first.Fetched != len(fx.Messages) || string(first.VFB) != string(pub.VFB) {
+				t.Errorf("first cached build fetched %d of %d, same file %v", first.Fetched, len(fx.Messages), string(first.VFB) == string(pub.VFB))
+			}
+			if second := build(); second.Fetched != 0 || string(second.VFB) != string(pub.VFB) || cache.Events() != len(fx.Messages)-1 {
+				t.Errorf("second cached build fetched %d, same file %v, cache holds %d events", second.Fetched, string(second.VFB) == string(pub.VFB), cache.Events())
+			}
 			again, err := Build(ctx, Request{Endpoint: ep, Credentials: login("alice"), UnlessToken: pub.Token,
 				FreeBusy: freebusy.Options{Start: fx.WindowStart, End: fx.WindowEnd, Organizer: fx.Owner}})
 			if err != nil || !again.Unchanged || again.VFB != nil {
@@ -113,6 +132,13 @@ func TestCalendarFolders(t *testing.T) {
 			_, shrunk, err := State(ctx, c, []string{prefix + "Termine"})
 			if err != nil || shrunk == grown {
 				t.Errorf("token after an EXPUNGE: %q (was %q), %v", shrunk, grown, err)
+			}
+			// The first message (the weekly series) is gone, the copy appended above took its place: one
+			// fetch for the copy, and the same events as at first.
+			if after := build(); after.Fetched != 1 || after.Events != len(fx.Messages)-1 || after.Token != shrunk ||
+				len(after.Periods) != len(fx.Expected) {
+				t.Errorf("after APPEND and EXPUNGE: fetched %d, %d events, %d periods, token %q (want %q)",
+					after.Fetched, after.Events, len(after.Periods), after.Token, shrunk)
 			}
 		})
 	}

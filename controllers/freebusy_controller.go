@@ -240,10 +240,9 @@ func ftpTarget(ctx context.Context, c client.Reader, fb *mailshiftv1.FreeBusyPub
 func window(fb *mailshiftv1.FreeBusyPublication, now time.Time) (time.Time, time.Time) {
 	back, ahead := fb.Spec.Window.DaysBack, fb.Spec.Window.DaysAhead
 	if ahead == 0 && back == 0 {
-		back, ahead = 7, 60 // an object written before the defaults existed
+		return freebusy.DefaultWindow(now) // an object written before the defaults existed
 	}
-	day := now.UTC().Truncate(24 * time.Hour)
-	return day.AddDate(0, 0, -int(back)), day.AddDate(0, 0, int(ahead))
+	return freebusy.Window(now, int(back), int(ahead))
 }
 
 // publish brings the published file up to date. It returns the outcome and, when healthy, when to look

@@ -40,8 +40,8 @@ func (f *FreeBusyFiles) HTTPPath(name string) string { return "/freebusy/" + nam
 func (f *FreeBusyFiles) Put(name, owner string, data []byte, modified time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if cur, ok := f.files[name]; ok && cur.owner != owner {
-		return fmt.Errorf("%w: %s.vfb is served for %s", errNameTaken, name, cur.owner)
+	if err := f.conflictLocked(name, owner); err != nil {
+		return err
 	}
 	f.files[name] = freeBusyFile{owner: owner, data: bytes.Clone(data), modified: modified}
 	return nil
@@ -51,6 +51,10 @@ func (f *FreeBusyFiles) Put(name, owner string, data []byte, modified time.Time)
 func (f *FreeBusyFiles) Conflict(name, owner string) error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	return f.conflictLocked(name, owner)
+}
+
+func (f *FreeBusyFiles) conflictLocked(name, owner string) error {
 	if cur, ok := f.files[name]; ok && cur.owner != owner {
 		return fmt.Errorf("%w: %s.vfb is served for %s", errNameTaken, name, cur.owner)
 	}

@@ -311,10 +311,7 @@ func (t *target) dial(ctx context.Context) (*imapbulk.Conn, error) {
 }
 
 func (t *target) dialBulk(ctx context.Context) (*imapbulk.Conn, error) {
-	cred := imapbulk.Credentials{
-		Login: t.spec.Credentials.Login, Password: t.spec.Credentials.Password,
-		AdminLogin: t.spec.Credentials.AdminLogin, AdminPassword: t.spec.Credentials.AdminPassword,
-		Flavor: t.spec.Credentials.Flavor, Mechanism: t.spec.Mechanism, Token: t.spec.Token,
-	}
+	cred := imapbulk.PasswordCredentials(t.spec.Credentials)
+	cred.Mechanism, cred.Token = t.spec.Mechanism, t.spec.Token
 	return imapbulk.Dial(ctx, t.spec.Endpoint, cred)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -128,8 +127,16 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 	for _, u := range pub.Unreadable {
 		fmt.Fprintf(stderr, "mailshift freebusy: left out: %s\n", u)
 	}
-	if err := writeFileAtomically(*out, pub.VFB, stdout); err != nil {
-		fmt.Fprintf(stderr, "mailshift freebusy: %v\n", err)
+	// Through a temporary file, so a full disk or an interruption never leaves a truncated .vfb where a
+	// good one was.
+	write := func(w io.Writer) error { _, err := w.Write(pub.VFB); return err }
+	if *out == "-" {
+		err = write(stdout)
+	} else {
+		err = writeAtomic(*out, true, write)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mailshift freebusy: write %s: %v\n", *out, err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "%s from %s (%d messages) in %s, %s to %s\n", plural(len(pub.Periods), "busy period"),
@@ -147,37 +154,6 @@ func readSourcePassword(file, env, migrateEnv string) (string, error) {
 		env = migrateEnv
 	}
 	return readPassword(file, env)
-}
-
-// writeFileAtomically writes data to path through a temporary file in the same directory, so a full disk
-// or an interruption never leaves a truncated .vfb where a good one was.
-func writeFileAtomically(path string, data []byte, stdout io.Writer) error {
-	if path == "-" {
-		_, err := stdout.Write(data)
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, werr := f.Write(data)
-	if err := f.Sync(); werr == nil {
-		werr = err
-	}
-	if err := f.Close(); werr == nil {
-		werr = err
-	}
-	if werr == nil {
-		werr = os.Chmod(f.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
-	}
-	return nil
 }
 
 func plural(n int, noun string) string {

@@ -30,9 +30,6 @@ func ftpDir() string { return filepath.Join(demoDir(), "ftp") }
 // startFTP starts pure-ftpd on 127.0.0.1:ftpPort, explicit TLS required, and returns its CA.
 func startFTP() ([]byte, error) {
 	step("starting pure-ftpd on 127.0.0.1:%d (explicit TLS required) with the user publisher", ftpPort)
-	if err := sh(os.Stdout, "bash", filepath.Join(testenv.RepoRoot(), "hack", "install-deps.sh"), "ftp"); err != nil {
-		return nil, fmt.Errorf("install pure-ftpd: %w", err)
-	}
 	if err := sh(os.Stdout, "bash", filepath.Join(testenv.RepoRoot(), "hack", "pureftpd.sh"), "start", ftpDir(),
 		fmt.Sprint(ftpPort), ftpPassive, "require-data"); err != nil {
 		return nil, fmt.Errorf("pure-ftpd: %w", err)

@@ -57,11 +57,7 @@ func Build(ctx context.Context, req Request) (*Publication, error) {
 			return nil, err
 		}
 	}
-	c, err := imapbulk.Dial(ctx, req.Endpoint, imapbulk.Credentials{
-		Login: req.Credentials.Login, Password: req.Credentials.Password,
-		AdminLogin: req.Credentials.AdminLogin, AdminPassword: req.Credentials.AdminPassword,
-		Flavor: req.Credentials.Flavor,
-	})
+	c, err := imapbulk.Dial(ctx, req.Endpoint, imapbulk.PasswordCredentials(req.Credentials))
 	if err != nil {
 		return nil, err
 	}

@@ -68,9 +68,12 @@ const DefaultProductID = "-//mailshift//free-busy//EN"
 // DefaultWindow is the window published when none is configured: from 7 days before now to 60 days after
 // (Outlook's own default is two months ahead), both ends at 00:00 UTC of their day, so that the window,
 // and with it the file, stays the same all day.
-func DefaultWindow(now time.Time) (start, end time.Time) {
+func DefaultWindow(now time.Time) (start, end time.Time) { return Window(now, 7, 60) }
+
+// Window is the window from daysBack days before now to daysAhead days after, both ends at 00:00 UTC.
+func Window(now time.Time, daysBack, daysAhead int) (start, end time.Time) {
 	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d-7, 0, 0, 0, 0, time.UTC), time.Date(y, m, d+60, 0, 0, 0, 0, time.UTC)
+	return time.Date(y, m, d-daysBack, 0, 0, 0, 0, time.UTC), time.Date(y, m, d+daysAhead, 0, 0, 0, 0, time.UTC)
 }
 
 // Problem is an event that could not be expanded, or not completely (a bad RRULE, an end before its start).

@@ -42,6 +42,12 @@ type Credentials struct {
 	withoutPlain bool
 }
 
+// PasswordCredentials are the password (or admin impersonation) credentials imapx takes, for a bulk
+// connection to the same account.
+func PasswordCredentials(c imapx.Credentials) Credentials {
+	return Credentials{Login: c.Login, Password: c.Password, AdminLogin: c.AdminLogin, AdminPassword: c.AdminPassword, Flavor: c.Flavor}
+}
+
 // secrets returns what must never appear in an error: the passwords and
 // token, and the base64 forms they travel in.
 func (cr Credentials) secrets() []string {

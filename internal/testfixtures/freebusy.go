@@ -222,8 +222,7 @@ func SeedCalendar(ctx context.Context, ep imapx.Endpoint, cred imapx.Credentials
 			return err
 		}
 	}
-	c, err := imapbulk.Dial(ctx, ep, imapbulk.Credentials{Login: cred.Login, Password: cred.Password,
-		AdminLogin: cred.AdminLogin, AdminPassword: cred.AdminPassword, Flavor: cred.Flavor})
+	c, err := imapbulk.Dial(ctx, ep, imapbulk.PasswordCredentials(cred))
 	if err != nil {
 		return err
 	}

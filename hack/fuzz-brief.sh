@@ -23,7 +23,14 @@ for pkg in $(go list ./...); do
         echo "  (fuzzer stopped on its deadline without a failing input; running $t once more)"
         continue
       fi
-      echo "FAIL: fuzz $pkg $t"; tail -n 30 "$log"; status=1
+      # The controllers' manager logs to the same output; its INFO lines would push the failure out of view.
+      echo "FAIL: fuzz $pkg $t"; grep -vE $'^[0-9-]+T[0-9:.]+Z\t(INFO|DEBUG)\t' "$log" | tail -n 30
+      # CI machines are thrown away: print the failing input, so that it can be replayed from the log alone.
+      input=$(sed -n 's/.*Failing input written to \(testdata\/fuzz\/[^ ]*\).*/\1/p' "$log" | head -n 1)
+      if [ -n "$input" ] && [ -f "$dir/$input" ]; then
+        echo "--- $input (save it there to replay) ---"; head -c 4096 "$dir/$input"; echo
+      fi
+      status=1
       break
     done
   done

@@ -633,30 +633,3 @@ func offsetName(off int) string {
 	}
 	return fmt.Sprintf("%c%02d%02d", sign, off/3600, off/60%60)
 }
-
-// wallClock is the instant at which loc's clocks show the given wall time, resolved as RFC 5545 §3.3.5
-// says: a time that occurs twice (clocks going back) is the first occurrence, a time that does not occur
-// (clocks going forward) is read with the offset in force before the gap. time.Date leaves both choices
-// unspecified.
-func wallClock(st stamp, loc *time.Location) time.Time {
-	naive := time.Date(st.year, time.Month(st.month), st.day, st.hour, st.minute, st.second, 0, time.UTC).Unix()
-	offsetAt := func(unix int64) int64 {
-		_, off := time.Unix(unix, 0).In(loc).Zone()
-		return int64(off)
-	}
-	before := offsetAt(naive - 86400)
-	after := offsetAt(naive + 86400)
-	if before == after {
-		return time.Unix(naive-before, 0).In(loc)
-	}
-	first, second := naive-before, naive-after
-	firstOK := offsetAt(first) == before
-	secondOK := offsetAt(second) == after
-	switch {
-	case firstOK && secondOK:
-		return time.Unix(min(first, second), 0).In(loc)
-	case secondOK && !firstOK:
-		return time.Unix(second, 0).In(loc)
-	}
-	return time.Unix(first, 0).In(loc)
-}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/wallclock"
 )
 
 // stamp is a DATE or DATE-TIME value as written, before a zone is applied. Both textual forms are read by
@@ -137,14 +139,17 @@ func (st stamp) in(loc *time.Location) Time {
 	switch {
 	case st.date:
 		return Time{T: time.Date(st.year, time.Month(st.month), st.day, 0, 0, 0, 0, time.UTC), AllDay: true}
-	case st.utc:
-		return Time{T: time.Date(st.year, time.Month(st.month), st.day, st.hour, st.minute, st.second, 0, time.UTC)}
-	case loc == time.UTC:
-		return Time{T: time.Date(st.year, time.Month(st.month), st.day, st.hour, st.minute, st.second, 0, time.UTC)}
+	case st.utc, loc == time.UTC:
+		return Time{T: st.reading()}
 	case loc != nil:
-		return Time{T: wallClock(st, loc)}
+		return Time{T: wallclock.At(st.reading().Unix(), loc)}
 	}
-	return Time{T: time.Date(st.year, time.Month(st.month), st.day, st.hour, st.minute, st.second, 0, time.UTC), Floating: true}
+	return Time{T: st.reading(), Floating: true}
+}
+
+// reading is the date and clock time as written, as if it were UTC.
+func (st stamp) reading() time.Time {
+	return time.Date(st.year, time.Month(st.month), st.day, st.hour, st.minute, st.second, 0, time.UTC)
 }
 
 // basic is the iCalendar text of the value, as an RRULE's UNTIL is written.

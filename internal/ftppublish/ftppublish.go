@@ -201,13 +201,7 @@ func Publish(ctx context.Context, t Target, name string, content []byte) error {
 // PublishFrom is Publish with the content streamed from r. Cancelling ctx ends the upload at the next
 // network wait or between reads of r; a Read of r that blocks must be ended by whoever supplies r.
 func PublishFrom(ctx context.Context, t Target, name string, r io.Reader) error {
-	if err := t.validate(); err != nil {
-		return invalid("publish", t, err)
-	}
-	if err := validName(name); err != nil {
-		return invalid("publish", t, err)
-	}
-	s, err := connect(ctx, t)
+	s, err := open(ctx, "publish", t, name)
 	if err != nil {
 		return err
 	}
@@ -253,13 +247,7 @@ func (s *session) store(tmp, name string, r io.Reader) error {
 
 // Delete removes name from t's directory. A file (or directory) that is not there is not an error.
 func Delete(ctx context.Context, t Target, name string) error {
-	if err := t.validate(); err != nil {
-		return invalid("delete", t, err)
-	}
-	if err := validName(name); err != nil {
-		return invalid("delete", t, err)
-	}
-	s, err := connect(ctx, t)
+	s, err := open(ctx, "delete", t, name)
 	if err != nil {
 		return err
 	}
@@ -293,13 +281,7 @@ func Delete(ctx context.Context, t Target, name string) error {
 
 // Fetch returns the content of name in t's directory (at most 64 MiB). A missing file is KindNotFound.
 func Fetch(ctx context.Context, t Target, name string) ([]byte, error) {
-	if err := t.validate(); err != nil {
-		return nil, invalid("fetch", t, err)
-	}
-	if err := validName(name); err != nil {
-		return nil, invalid("fetch", t, err)
-	}
-	s, err := connect(ctx, t)
+	s, err := open(ctx, "fetch", t, name)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +304,17 @@ func Fetch(ctx context.Context, t Target, name string) ([]byte, error) {
 		return nil, s.fail("fetch", name, err)
 	}
 	return data, nil
+}
+
+// open checks the target and the file name, then connects: what every operation on one file begins with.
+func open(ctx context.Context, op string, t Target, name string) (*session, error) {
+	if err := t.validate(); err != nil {
+		return nil, invalid(op, t, err)
+	}
+	if err := validName(name); err != nil {
+		return nil, invalid(op, t, err)
+	}
+	return connect(ctx, t)
 }
 
 // session is one logged-in control connection.

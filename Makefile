@@ -30,14 +30,15 @@ $(CONTROLLER_GEN):
 generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac
-	$(CONTROLLER_GEN) rbac:roleName=mailshift-worker paths=./internal/migrationrun/... output:rbac:artifacts:config=config/rbac/worker
+	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager paths=./controllers output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager-jobs paths=./controllers/rbac/jobexecutor output:rbac:artifacts:config=config/rbac/jobexecutor
+	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager-inprocess paths=./controllers/rbac/inprocess output:rbac:artifacts:config=config/inprocess
 
 ## verify-generated: fails when `make generate` would change a checked-in file.
 verify-generated: generate
-	@if [ -n "$$(git status --porcelain -- api config/crd config/rbac)" ]; then \
-	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac; \
-	  git diff --stat -- api config/crd config/rbac; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api config/crd config/rbac config/inprocess)" ]; then \
+	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac config/inprocess; \
+	  git diff --stat -- api config/crd config/rbac config/inprocess; exit 1; fi
 
 ## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo, readpst, and the
 ## independent parsers the conversion tests check their output with.
@@ -79,7 +80,8 @@ e2e: deps controlplane
 fuzz:
 	bash hack/fuzz-brief.sh
 
-## bench-pst: mailshift's PST reader against readpst on the same fixtures, in the same run.
+## bench-pst: mailshift's PST reader and its whole `pst export` (eml and mbox) against readpst on the same
+## fixtures, in the same run (PARTS="read export", ROUNDS=7).
 bench-pst: deps
 	bash hack/bench-pst.sh
 

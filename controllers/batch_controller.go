@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -31,6 +29,9 @@ const labelBatch = "mailshift.io/batch"
 const (
 	ReasonSomeFailed  = "SomeFailed"
 	ReasonNoMailboxes = "NoMailboxes"
+	// ReasonInvalidTemplate: a template field uses something other than the four placeholders, or renders
+	// too long.
+	ReasonInvalidTemplate = "InvalidTemplate"
 )
 
 // BatchReconciler stamps out one MailboxMigration per selected Mailbox, never more than maxParallel
@@ -71,6 +72,10 @@ func (r *BatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 }
 
 func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatch) (outcome, time.Duration, error) {
+	// A bad template stops the batch before anything is listed or stamped out.
+	if _, err := r.desired(b, &mailshiftv1.Mailbox{}); err != nil {
+		return failedOutcome(ReasonInvalidTemplate, err.Error(), true), 0, nil
+	}
 	sel, err := metav1.LabelSelectorAsSelector(&b.Spec.Selector)
 	if err != nil {
 		return failedOutcome(mailshiftv1.ReasonInvalidSpec, fmt.Sprintf("spec.selector: %v", err), true), 0, nil
@@ -100,12 +105,16 @@ func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatc
 	if maxParallel <= 0 {
 		maxParallel = 5
 	}
+	// Every Mailbox's migration is rendered before any is written: one that cannot be leaves none half done.
+	wants := make([]*mailshiftv1.MailboxMigration, len(mbxs.Items))
+	for i := range mbxs.Items {
+		if wants[i], err = r.desired(b, &mbxs.Items[i]); err != nil {
+			return failedOutcome(ReasonInvalidTemplate, fmt.Sprintf("Mailbox %s: %v", mbxs.Items[i].Name, err), true), 0, nil
+		}
+	}
 	for i := range mbxs.Items {
 		mbx := &mbxs.Items[i]
-		want, err := r.desired(b, mbx)
-		if err != nil {
-			return failedOutcome(mailshiftv1.ReasonInvalidSpec, err.Error(), true), 0, nil
-		}
+		want := wants[i]
 		cur := byMailbox[mbx.Name]
 		switch {
 		case cur == nil:
@@ -192,18 +201,11 @@ func (r *BatchReconciler) desired(b *mailshiftv1.MigrationBatch, mbx *mailshiftv
 	vars := templateVars{Login: mbx.Spec.Login, Address: mbx.Spec.Address, Name: mbx.Name}
 	vars.LocalPart, _, _ = strings.Cut(orDefault(mbx.Spec.Address, mbx.Spec.Login), "@")
 	render := func(field, s string) (string, error) {
-		if !strings.Contains(s, "{{") {
-			return s, nil
-		}
-		t, err := template.New(field).Option("missingkey=error").Parse(s)
+		out, err := vars.render(s)
 		if err != nil {
 			return "", fmt.Errorf("spec.template.spec.%s: %v", field, err)
 		}
-		var out bytes.Buffer
-		if err := t.Execute(&out, vars); err != nil {
-			return "", fmt.Errorf("spec.template.spec.%s: %v", field, err)
-		}
-		return out.String(), nil
+		return out, nil
 	}
 	var err error
 	if pst := spec.Source.PST; pst != nil {
@@ -238,6 +240,42 @@ func (r *BatchReconciler) desired(b *mailshiftv1.MigrationBatch, mbx *mailshiftv
 }
 
 type templateVars struct{ Login, Address, LocalPart, Name string }
+
+// maxRenderedLength bounds a rendered template field (a path, a claim name, a login).
+const maxRenderedLength = 4096
+
+// templatePlaceholders are the only things a template field may contain between {{ and }}, exactly so
+// written. They are replaced literally: a template is data, never a program, so no template can loop,
+// branch or grow beyond its placeholders' values.
+var templatePlaceholders = []string{"{{.Login}}", "{{.Address}}", "{{.LocalPart}}", "{{.Name}}"}
+
+// render substitutes the placeholders in s. Any other {{ is an error, and so is a result longer than
+// maxRenderedLength.
+func (v templateVars) render(s string) (string, error) {
+	if !strings.Contains(s, "{{") {
+		return s, nil
+	}
+	var strip []string
+	for _, p := range templatePlaceholders {
+		strip = append(strip, p, "")
+	}
+	if rest := strings.NewReplacer(strip...).Replace(s); strings.Contains(rest, "{{") {
+		bad := rest[strings.Index(rest, "{{"):]
+		if end := strings.Index(bad, "}}"); end >= 0 {
+			bad = bad[:end+2]
+		}
+		if len(bad) > 40 {
+			bad = bad[:40] + "…"
+		}
+		return "", fmt.Errorf("%q is not a placeholder: only %s are replaced (templates are not programs)", bad,
+			strings.Join(templatePlaceholders, ", "))
+	}
+	out := strings.NewReplacer("{{.Login}}", v.Login, "{{.Address}}", v.Address, "{{.LocalPart}}", v.LocalPart, "{{.Name}}", v.Name).Replace(s)
+	if len(out) > maxRenderedLength {
+		return "", fmt.Errorf("renders %d bytes, more than %d", len(out), maxRenderedLength)
+	}
+	return out, nil
+}
 
 // childName is "<batch>-<mailbox>", shortened with a hash when too long for a name.
 func childName(batch, mailbox string) string {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/egress"
 	"github.com/mailshift/mailshift/internal/imapx"
 	"github.com/mailshift/mailshift/internal/opmetrics"
 )
@@ -52,6 +53,8 @@ func outcomeOf(err error) outcome {
 		return failedOutcome(mailshiftv1.ReasonFolderNotFound, err.Error(), true)
 	case imapx.NotSupported:
 		return failedOutcome(mailshiftv1.ReasonNotSupported, err.Error(), true)
+	case imapx.HostNotAllowed:
+		return failedOutcome(mailshiftv1.ReasonHostNotAllowed, err.Error(), true)
 	default:
 		return failedOutcome(mailshiftv1.ReasonProtocolError, err.Error(), false)
 	}
@@ -80,6 +83,11 @@ func orDefault(v, def string) string {
 	return v
 }
 
+// allowedServerHosts are the hosts MailServers, migration sources and FTP targets may point at
+// (Options.AllowedServerHosts); nil allows all.
+// SetupAll sets it once, before any controller runs.
+var allowedServerHosts *egress.AllowList
+
 // serverEndpoint builds the dial target of a MailServer, reading its CA bundle Secret.
 func serverEndpoint(ctx context.Context, c client.Reader, srv *mailshiftv1.MailServer) (imapx.Endpoint, error) {
 	ep := imapx.Endpoint{
@@ -94,6 +102,10 @@ func serverEndpoint(ctx context.Context, c client.Reader, srv *mailshiftv1.MailS
 		if ep.TLS == imapx.TLSImplicit {
 			ep.Port = 993
 		}
+	}
+	ep.Allowed = allowedServerHosts
+	if err := ep.Allowed.CheckHost(ep.Host); err != nil {
+		return ep, &refError{mailshiftv1.ReasonHostNotAllowed, err.Error(), true}
 	}
 	if ep.TLS == imapx.TLSNone && !srv.Spec.InsecureAllowPlaintext {
 		// The CRD rejects this; the check stays for objects written before the rule existed.
@@ -166,6 +178,12 @@ func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailb
 		}
 		t.authAs = "user"
 		return t, nil
+	}
+	// The grant is checked before the admin Secret is read: a namespace without one never gets its content.
+	if srv.Spec.Admin != nil {
+		if why := impersonationDenied(&srv, mbx.Namespace, mbx.Spec.Login); why != "" {
+			return nil, &refError{mailshiftv1.ReasonImpersonationNotAllowed, why, true}
+		}
 	}
 	login, password, ok, err := adminCredentials(ctx, c, &srv)
 	if err != nil {

@@ -58,7 +58,14 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := share.DeepCopy()
 	interval := intervalOf(share.Spec.ResyncInterval, 5*time.Minute)
 
-	o := r.sync(ctx, &share)
+	o, err := r.sync(ctx, &share)
+	if err != nil {
+		// The ledger of prior entries could not be saved: nothing was changed on the server, try again.
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		return ctrl.Result{}, err
+	}
 	share.Status.ObservedGeneration = share.Generation
 	recordTransition(r.Recorder, &share, readyReason(before.Status.Conditions), o, "ApplyACL")
 	o.apply(&share.Status.Conditions, share.Generation)
@@ -114,32 +121,34 @@ func (r *FolderShareReconciler) shareSession(ctx context.Context, share *mailshi
 	return s, target, folder, nil
 }
 
-// sync makes the ACLs on the server equal the declared grants and reads them back into status.
-func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.FolderShare) outcome {
+// sync makes the ACLs on the server equal the declared grants, subscribes the grantees, and reads the ACLs
+// back into status. An error means the record of prior entries could not be saved before a change; nothing
+// was changed then.
+func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.FolderShare) (outcome, error) {
 	s, target, folder, err := r.shareSession(ctx, share)
 	if err != nil {
-		return outcomeOf(err)
+		return outcomeOf(err), nil
 	}
 	defer s.Close()
 	share.Status.Mailbox = folder
 	if !s.Has("ACL") {
-		return failedOutcome(mailshiftv1.ReasonNotSupported, "the server does not support IMAP ACLs (RFC 4314)", true)
+		return failedOutcome(mailshiftv1.ReasonNotSupported, "the server does not support IMAP ACLs (RFC 4314)", true), nil
 	}
 	folders, err := foldersToShare(ctx, s, folder, share.Spec.ApplyToSubfolders)
 	if err != nil {
-		return outcomeOf(err)
+		return outcomeOf(err), nil
 	}
 	desired, err := desiredACL(share.Spec.Grants, s.RightsCapability(), target.server.Spec.Flavor)
 	if err != nil {
-		return failedOutcome(mailshiftv1.ReasonInvalidSpec, err.Error(), true)
+		return failedOutcome(mailshiftv1.ReasonInvalidSpec, err.Error(), true), nil
 	}
+	owner := target.creds.Login
+	ledger := ledgerOf(&share.Status, owner)
 	plan := sharePlan{
-		desired: desired,
-		owner:   target.creds.Login,
-		exact:   share.Spec.Mode == mailshiftv1.ShareExact,
-		// Grants this FolderShare made before but no longer declares are taken back, in Merge mode too:
-		// Merge leaves alone what others set, not what we set.
-		withdrawn:    withdrawnGrantees(share.Status.AppliedGrantees, desired, target.creds.Login),
+		desired:      desired,
+		prior:        ledger,
+		owner:        owner,
+		exact:        share.Spec.Mode == mailshiftv1.ShareExact,
 		allowLockout: share.Spec.AllowOwnerLockout,
 	}
 
@@ -148,77 +157,133 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	for _, f := range folders {
 		actual, err := s.GetACL(ctx, f)
 		if err != nil {
-			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err))
+			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err)), nil
 		}
 		actuals[f] = actual
 		var lockout *acl.LockoutError
-		if err := acl.CheckOwner(plan.owner, plan.want(actual), actual, plan.exact); !plan.allowLockout && errors.As(err, &lockout) {
+		if err := acl.CheckOwner(plan.owner, plan.want(f, actual), actual, plan.exact); !plan.allowLockout && errors.As(err, &lockout) {
 			return failedOutcome(mailshiftv1.ReasonOwnerLockout, fmt.Sprintf(
 				"refused on %s: the grants would reduce the owner %s's own rights from %q to %q; set allowOwnerLockout: true if that is intended",
-				f, plan.owner, lockout.Current.String(), lockout.Proposed.String()), true)
+				f, plan.owner, lockout.Current.String(), lockout.Proposed.String()), true), nil
 		}
 	}
 
-	// Recorded before any change, so that a failure halfway never leaves a grant that a later deletion would
-	// not know to revoke.
-	previouslyApplied := share.Status.AppliedGrantees
-	share.Status.AppliedGrantees = union(previouslyApplied, sortedKeys(desired))
-	if err := revokeOnDroppedFolders(ctx, s, share.Status.ACLs, folders, previouslyApplied, plan.owner); err != nil {
-		return outcomeOf(err)
+	// Record how every entry this FolderShare declares or is about to change was, and save that before the
+	// first change: a failure halfway, or a crash, must never leave a change that deleting the FolderShare
+	// would not know how to undo.
+	recorded := len(share.Status.PriorEntries) == 0 && len(ledger) > 0 // adopted from old status
+	for _, f := range folders {
+		set, remove := acl.Diff(plan.want(f, actuals[f]), actuals[f], plan.exact)
+		for _, id := range slices.Concat(sortedKeys(desired), sortedKeys(set), remove) {
+			recorded = ledger.record(f, id, actuals[f]) || recorded
+		}
+	}
+	share.Status.AppliedGrantees = sortedKeys(desired)
+	if recorded {
+		share.Status.PriorEntries = ledger.entries()
+		if err := r.Status().Update(ctx, share); err != nil {
+			return outcome{}, fmt.Errorf("save the ACL entries as they were before the change: %w", err)
+		}
+	}
+
+	// Folders shared before but not now (the folder changed, or subfolders were turned off) get back what
+	// they had.
+	for _, f := range ledger.folders() {
+		if !slices.Contains(folders, f) {
+			if err := ledger.restoreFolder(ctx, s, target.server.Name, f, owner); err != nil {
+				share.Status.PriorEntries = ledger.entries()
+				return outcomeOf(fmt.Errorf("%s is no longer shared: %w", f, err)), nil
+			}
+		}
 	}
 
 	// A difference found after this generation was already applied is drift: someone changed the ACL by hand.
 	alreadyApplied := share.Status.ObservedGeneration == share.Generation && readyReason(share.Status.Conditions) == mailshiftv1.ReasonACLApplied
 	changed := 0
 	for _, f := range folders {
-		n, err := applyFolderACL(ctx, s, target.server.Name, f, plan.want(actuals[f]), actuals[f], plan.exact)
+		want := plan.want(f, actuals[f])
+		r.reportLowered(share, f, plan, want, actuals[f])
+		n, err := applyFolderACL(ctx, s, target.server.Name, f, want, actuals[f], plan.exact)
 		if err != nil {
-			return outcomeOf(err)
+			share.Status.PriorEntries = ledger.entries()
+			return outcomeOf(err), nil
 		}
 		changed += n
 	}
+	ledger.forgetUndone(folders, desired, plan.exact)
+	share.Status.PriorEntries = ledger.entries()
 	if alreadyApplied && changed > 0 {
 		r.recordDrift(ctx, share, folder, changed)
 	}
 
 	// Read back what the server now holds: status shows the truth, not what was sent.
 	share.Status.ACLs = nil
+	share.Status.RemovedByExact = nil
 	for _, f := range folders {
 		actual, err := s.GetACL(ctx, f)
 		if err != nil {
-			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err))
+			return outcomeOf(fmt.Errorf("GETACL %s: %w", f, err)), nil
 		}
 		share.Status.ACLs = append(share.Status.ACLs, folderACL(f, actual))
-		if set, remove := acl.Diff(plan.want(actual), actual, plan.exact); len(set)+len(remove) > 0 {
+		if removed := ledger.removed(f, actual); len(removed) > 0 {
+			share.Status.RemovedByExact = append(share.Status.RemovedByExact, folderACL(f, removed))
+		}
+		if set, remove := acl.Diff(plan.want(f, actual), actual, plan.exact); len(set)+len(remove) > 0 {
 			return failedOutcome(mailshiftv1.ReasonACLFailed, fmt.Sprintf(
-				"the server did not keep the ACL on %s: %d entries still differ after SETACL", f, len(set)+len(remove)), false)
+				"the server did not keep the ACL on %s: %d entries still differ after SETACL", f, len(set)+len(remove)), false), nil
 		}
 	}
-	share.Status.AppliedGrantees = sortedKeys(desired)
 	now := metav1.Now()
 	share.Status.LastSyncTime = &now
-	return readyOutcome(mailshiftv1.ReasonACLApplied, fmt.Sprintf("%s applied on %s", plural(len(desired), "grant"), plural(len(folders), "folder")))
+	r.syncSubscriptions(ctx, share, target, folders, desired)
+	msg := fmt.Sprintf("%s applied on %s", plural(len(desired), "grant"), plural(len(folders), "folder"))
+	if lowered := plan.lowered(folders); len(lowered) > 0 {
+		msg += "; lowered rights held before the share: " + strings.Join(lowered, ", ")
+	}
+	if n := countEntries(share.Status.RemovedByExact); n > 0 {
+		msg += fmt.Sprintf("; Exact mode removed %d ACL %s that existed before (status.removedByExact)", n, map[bool]string{true: "entry", false: "entries"}[n == 1])
+	}
+	return readyOutcome(mailshiftv1.ReasonACLApplied, msg), nil
 }
 
 // sharePlan is what a FolderShare wants on a folder, given what the server holds there.
 type sharePlan struct {
 	desired      map[string]acl.Set
-	withdrawn    []string
+	prior        priorLedger
 	owner        string
 	exact        bool
 	allowLockout bool
 }
 
-// want is the desired ACL for a folder whose entries are actual: the declared grants, withdrawn grants as
-// "no entry", and in Exact mode the owner's own entry kept, since Exact removes undeclared entries but never
-// the owner's by omission (unless owner lockout is allowed).
-func (p sharePlan) want(actual map[string]acl.Set) map[string]acl.Set {
-	out := make(map[string]acl.Set, len(p.desired)+len(p.withdrawn)+1)
-	for _, id := range p.withdrawn {
-		out[id] = acl.Set{} // an empty desired set means "no entry"
+// want is the desired ACL for a folder whose entries are actual.
+//
+//   - A declared grantee gets the declared rights; in Merge mode together with the rights it held before
+//     the FolderShare first touched its entry, so that Merge never lowers anyone's rights. The owner's own
+//     entry is the exception: declaring it means exactly those rights, and fewer than the owner holds is
+//     refused as OwnerLockout unless allowed.
+//   - In Merge mode, an entry the FolderShare changed for an identifier it no longer declares goes back
+//     to how it was (no entry where there was none).
+//   - In Exact mode the owner's own entry is kept, since Exact removes undeclared entries but never the
+//     owner's by omission (unless owner lockout is allowed).
+func (p sharePlan) want(folder string, actual map[string]acl.Set) map[string]acl.Set {
+	out := make(map[string]acl.Set, len(p.desired)+1)
+	if !p.exact {
+		for id, w := range p.prior.restoreWant(folder, p.owner, actual) {
+			if _, declared := p.desired[id]; !declared {
+				out[id] = w
+			}
+		}
 	}
-	for k, v := range p.desired {
-		out[k] = v
+	for id, d := range p.desired {
+		w := d
+		if !p.exact && id != p.owner {
+			if e, ok := p.prior[priorKey{folder, id}]; ok {
+				w = w.Union(e.rights)
+			} else {
+				w = w.Union(actual[id])
+			}
+		}
+		out[id] = w
 	}
 	if cur, has := actual[p.owner]; has && p.exact && !p.allowLockout {
 		if _, declared := p.desired[p.owner]; !declared {
@@ -226,6 +291,54 @@ func (p sharePlan) want(actual map[string]acl.Set) map[string]acl.Set {
 		}
 	}
 	return out
+}
+
+// lowered describes, for status, every declared grantee whose rights were set below those it held before
+// the FolderShare ("bob on Calendar: lrswi → lrs"): in Exact mode, or the owner with allowOwnerLockout.
+// Sorted; at most five, then a count.
+func (p sharePlan) lowered(folders []string) []string {
+	var out []string
+	for _, f := range folders {
+		for _, id := range sortedKeys(p.desired) {
+			if !p.exact && id != p.owner {
+				continue // Merge keeps what a grantee held
+			}
+			if e, ok := p.prior[priorKey{f, id}]; ok && e.existed && !p.desired[id].ContainsSet(e.rights) {
+				out = append(out, fmt.Sprintf("%s on %s: %s → %s", id, f, e.rights, p.desired[id]))
+			}
+		}
+	}
+	if len(out) > 5 {
+		out = append(out[:5], fmt.Sprintf("%d more", len(out)-5))
+	}
+	return out
+}
+
+// reportLowered emits a RightsLowered Event when the change about to be made takes away rights an entry
+// held before the FolderShare (Exact mode, or the owner's entry with allowOwnerLockout): never silently.
+func (r *FolderShareReconciler) reportLowered(share *mailshiftv1.FolderShare, folder string, p sharePlan, want, actual map[string]acl.Set) {
+	if r.Recorder == nil {
+		return
+	}
+	for _, id := range sortedKeys(want) {
+		e, ok := p.prior[priorKey{folder, id}]
+		if !ok || !e.existed || want[id].IsEmpty() {
+			continue
+		}
+		if taken := actual[id].Intersect(e.rights).Minus(want[id]); !taken.IsEmpty() {
+			r.Recorder.Eventf(share, nil, "Warning", mailshiftv1.ReasonRightsLowered, "ApplyACL",
+				"taking %q from %s on %s, rights held before the share; deleting the FolderShare gives them back",
+				taken.String(), id, folder)
+		}
+	}
+}
+
+func countEntries(fas []mailshiftv1.FolderACL) int {
+	n := 0
+	for _, fa := range fas {
+		n += len(fa.Entries)
+	}
+	return n
 }
 
 // applyFolderACL sends the SETACL and DELETEACL commands that turn actual into want, and returns how many.
@@ -250,25 +363,6 @@ func applyFolderACL(ctx context.Context, s *imapx.Session, server, folder string
 	return len(set) + len(remove), nil
 }
 
-// revokeOnDroppedFolders takes our grants back from folders shared before but not now (the folder changed,
-// or subfolders were turned off). A folder that no longer exists has nothing to revoke.
-func revokeOnDroppedFolders(ctx context.Context, s *imapx.Session, before []mailshiftv1.FolderACL, now, applied []string, owner string) error {
-	for _, fa := range before {
-		if slices.Contains(now, fa.Folder) {
-			continue
-		}
-		for _, id := range applied {
-			if id == owner {
-				continue
-			}
-			if err := s.DeleteACL(ctx, fa.Folder, id); err != nil && imapx.KindOf(err) != imapx.NotFound {
-				return fmt.Errorf("revoke %s on %s, no longer shared: %w", id, fa.Folder, err)
-			}
-		}
-	}
-	return nil
-}
-
 // recordDrift counts and reports ACL entries someone changed on the server and that were put back.
 func (r *FolderShareReconciler) recordDrift(ctx context.Context, share *mailshiftv1.FolderShare, folder string, changed int) {
 	now := metav1.Now()
@@ -280,24 +374,6 @@ func (r *FolderShareReconciler) recordDrift(ctx context.Context, share *mailshif
 			"%d ACL entries on %s had been changed on the server and were put back", changed, folder)
 	}
 	log.FromContext(ctx).Info("ACL drift corrected", "entries", changed, "folder", folder)
-}
-
-// withdrawnGrantees are identifiers applied earlier that the spec no longer grants; never the owner.
-func withdrawnGrantees(applied []string, desired map[string]acl.Set, owner string) []string {
-	var out []string
-	for _, id := range applied {
-		if _, still := desired[id]; !still && id != owner {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// union returns the sorted union of two identifier lists.
-func union(a, b []string) []string {
-	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // desiredACL turns the grants into identifier → letters for this server.
@@ -383,8 +459,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// revoke takes back the grants this FolderShare made, then lets the object go. If the mailbox or its server
-// is gone for good there is nothing left to revoke; a server that is only unreachable is retried.
+// revoke puts back every ACL entry this FolderShare changed as it was before, unsubscribes the grantees it
+// subscribed, then lets the object go. If the mailbox or its server is gone for good there is nothing left
+// to revoke; a server that is only unreachable is retried.
 func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.FolderShare) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(share, revokeFinalizer) {
 		return ctrl.Result{}, nil
@@ -402,16 +479,13 @@ func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.F
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 	default:
 		defer s.Close()
-		for _, fa := range share.Status.ACLs {
-			for _, id := range share.Status.AppliedGrantees {
-				if id == target.creds.Login {
-					continue // never revoke the owner's own entry: that would lock the owner out
-				}
-				if err := s.DeleteACL(ctx, fa.Folder, id); err != nil && imapx.KindOf(err) != imapx.NotFound {
-					return ctrl.Result{}, fmt.Errorf("revoke %s on %s: %w", id, fa.Folder, err)
-				}
+		ledger := ledgerOf(&share.Status, target.creds.Login)
+		for _, f := range ledger.folders() {
+			if err := ledger.restoreFolder(ctx, s, target.server.Name, f, target.creds.Login); err != nil {
+				return ctrl.Result{}, fmt.Errorf("revoke: %w", err)
 			}
 		}
+		r.unsubscribeAll(ctx, share, target)
 	}
 	controllerutil.RemoveFinalizer(share, revokeFinalizer)
 	return ctrl.Result{}, r.Update(ctx, share)

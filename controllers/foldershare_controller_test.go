@@ -84,6 +84,11 @@ func TestFolderShareLifecycle(t *testing.T) {
 			if sharedCalendarVisible(t, srv, "carol") {
 				t.Fatal("carol sees alice's Calendar without a grant")
 			}
+			// Without admin credentials nobody can act as bob to subscribe him: status says so.
+			if c := condition(share.Status.Conditions, mailshiftv1.ConditionSubscribed); c == nil || c.Status != metav1.ConditionFalse ||
+				c.Reason != mailshiftv1.ReasonGranteeNotSubscribed || !strings.Contains(c.Message, "bob") || !strings.Contains(c.Message, "admin credentials") {
+				t.Errorf("Subscribed condition = %+v, want False/%s naming bob and the missing admin credentials", c, mailshiftv1.ReasonGranteeNotSubscribed)
+			}
 			if len(share.Status.ACLs) != 1 || !slices.ContainsFunc(share.Status.ACLs[0].Entries, func(e mailshiftv1.ACLEntry) bool {
 				return e.Identifier == "bob" && e.Letters == "lrs" && slices.Equal(e.Rights, []mailshiftv1.Right{"lookup", "read", "setSeen"})
 			}) {
@@ -141,8 +146,9 @@ func TestFolderShareLifecycle(t *testing.T) {
 			if _, has := getACL(t, alice, "Calendar")["carol"]; has {
 				t.Error("carol's grant survived the deletion of the FolderShare")
 			}
-			if sharedCalendarVisible(t, srv, "carol") {
-				t.Error("carol still sees alice's Calendar")
+			// The anyone entry Exact mode removed is back as it was before the share touched it.
+			if got := getACL(t, alice, "Calendar")["anyone"]; got != "l" {
+				t.Errorf("anyone's entry after deletion = %q, want l as before Exact mode removed it", got)
 			}
 			if got := getACL(t, alice, "Calendar")["alice"]; got == "" {
 				t.Error("deleting the FolderShare removed the owner's entry")
@@ -235,4 +241,213 @@ func TestShareWithAnyoneAndSubfolders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withAdmin gives the fixture's MailServer the test server's admin credentials, so that the controllers can
+// act as the grantees.
+func withAdmin(t *testing.T, ns string, srv *testserver.Server) {
+	t.Helper()
+	admin := secret(ns, "imap-admin", map[string]string{"username": srv.Admin.Login, "password": srv.Admin.Password})
+	mustCreate(t, admin)
+	ms := &mailshiftv1.MailServer{}
+	ms.Namespace, ms.Name = ns, "imap"
+	mutate(t, ms, func(m *mailshiftv1.MailServer) {
+		m.Spec.Admin = &mailshiftv1.AdminCredentials{SecretRef: mailshiftv1.CredentialsSecretRef{Name: admin.Name}}
+		if srv.Flavor == "dovecot" {
+			m.Spec.Admin.VerifyLogin = "alice" // a Dovecot master user cannot log in as itself
+		}
+	})
+}
+
+// subscribedNames lists what a user is subscribed to, with an independent client (LIST (SUBSCRIBED)).
+func subscribedNames(t *testing.T, srv *testserver.Server, user string) []string {
+	t.Helper()
+	c := rawLogin(t, srv, srv.Users[user])
+	boxes, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatalf("LIST (SUBSCRIBED) as %s: %v", user, err)
+	}
+	var names []string
+	for _, b := range boxes {
+		names = append(names, b.Mailbox)
+	}
+	_ = c.Logout().Wait()
+	return names
+}
+
+// sharedName is alice's Calendar as another user of the test server sees it.
+func sharedName(srv *testserver.Server) string {
+	if srv.Flavor == "dovecot" {
+		return "shared/alice/Calendar"
+	}
+	return "Other Users/alice/Calendar"
+}
+
+// TestFolderShareSubscribesGrantees: a login grantee is subscribed to the shared folder (through admin
+// impersonation) by the time the share is Ready, so it appears in the grantee's folder list; the
+// subscription is taken back when the grant moves to someone else and when the FolderShare is deleted, and
+// a subscription the grantee had made itself is left alone.
+func TestFolderShareSubscribesGrantees(t *testing.T) {
+	for _, flavor := range []string{"dovecot", "cyrus"} {
+		t.Run(flavor, func(t *testing.T) {
+			srv := startServer(t, flavor)
+			ns, share := setupShareFixture(t, srv)
+			withAdmin(t, ns, srv)
+			name := sharedName(srv)
+			// carol could already read it (granted by hand) and subscribed to it herself. Servers refuse
+			// subscribing to a folder the user cannot see.
+			if err := rawLogin(t, srv, srv.Users["alice"]).SetACL("Calendar", "carol", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rawLogin(t, srv, srv.Users["carol"]).Subscribe(name).Wait(); err != nil {
+				t.Fatalf("carol SUBSCRIBE %s: %v", name, err)
+			}
+			share.Spec.Grants = append(share.Spec.Grants,
+				mailshiftv1.Grant{Grantee: "anyone", Rights: []mailshiftv1.Right{"lookup"}},
+				mailshiftv1.Grant{Grantee: "carol", Preset: mailshiftv1.PresetReadOnly})
+			mustCreate(t, share)
+			waitForReady(t, share, func() []metav1.Condition { return share.Status.Conditions }, metav1.ConditionTrue, mailshiftv1.ReasonACLApplied, 60*time.Second)
+
+			if got := subscribedNames(t, srv, "bob"); !slices.Contains(got, name) {
+				t.Fatalf("bob is subscribed to %v once the share is Ready, want %q among them", got, name)
+			}
+			if c := condition(share.Status.Conditions, mailshiftv1.ConditionSubscribed); c == nil || c.Status != metav1.ConditionTrue || c.Reason != mailshiftv1.ReasonGranteesSubscribed {
+				t.Errorf("Subscribed condition = %+v, want True/%s", c, mailshiftv1.ReasonGranteesSubscribed)
+			}
+			want := []mailshiftv1.GranteeSubscription{
+				{Grantee: "bob", Folder: "Calendar", Mailbox: name, ByShare: true},
+				{Grantee: "carol", Folder: "Calendar", Mailbox: name, ByShare: false},
+			}
+			if !slices.Equal(share.Status.Subscriptions, want) {
+				t.Errorf("status.subscriptions = %+v, want %+v (anyone is never subscribed)", share.Status.Subscriptions, want)
+			}
+
+			// The grant to bob is withdrawn: his subscription goes with it; carol keeps hers.
+			mutate(t, share, func(s *mailshiftv1.FolderShare) { s.Spec.Grants = s.Spec.Grants[1:] })
+			waitFor(t, 30*time.Second, "bob unsubscribed after his grant was withdrawn", func() bool {
+				return !slices.Contains(subscribedNames(t, srv, "bob"), name)
+			})
+
+			// bob is granted again, then the FolderShare is deleted: unsubscribed again; carol's own
+			// subscription survives.
+			mutate(t, share, func(s *mailshiftv1.FolderShare) {
+				s.Spec.Grants = append(s.Spec.Grants, mailshiftv1.Grant{Grantee: "bob", Preset: mailshiftv1.PresetReadOnly})
+			})
+			waitFor(t, 30*time.Second, "bob subscribed again", func() bool {
+				return slices.Contains(subscribedNames(t, srv, "bob"), name)
+			})
+			if err := k8s.Delete(context.Background(), share); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 30*time.Second, "FolderShare deleted", func() bool {
+				return apierrors.IsNotFound(k8s.Get(context.Background(), key(ns, share.Name), share))
+			})
+			if got := subscribedNames(t, srv, "bob"); slices.Contains(got, name) {
+				t.Errorf("bob is still subscribed to %q after the FolderShare was deleted", name)
+			}
+			if got := subscribedNames(t, srv, "carol"); !slices.Contains(got, name) {
+				t.Errorf("carol's own subscription to %q was removed; she has %v", name, got)
+			}
+		})
+	}
+}
+
+// TestFolderShareMergeKeepsBroaderRights: in Merge mode a grantee who already had broader rights keeps
+// them, and deleting the FolderShare leaves the entry exactly as it was before while removing the entry it
+// created.
+func TestFolderShareMergeKeepsBroaderRights(t *testing.T) {
+	for _, flavor := range []string{"dovecot", "cyrus"} {
+		t.Run(flavor, func(t *testing.T) {
+			srv := startServer(t, flavor)
+			ns, share := setupShareFixture(t, srv)
+			alice := rawLogin(t, srv, srv.Users["alice"])
+			if err := alice.SetACL("Calendar", "bob", imap.RightModificationReplace, imap.RightSet("lrswi")).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			share.Spec.Grants = append(share.Spec.Grants, mailshiftv1.Grant{Grantee: "carol", Preset: mailshiftv1.PresetReadOnly})
+			mustCreate(t, share)
+			waitForReady(t, share, func() []metav1.Condition { return share.Status.Conditions }, metav1.ConditionTrue, mailshiftv1.ReasonACLApplied, 60*time.Second)
+			acl := getACL(t, alice, "Calendar")
+			if acl["bob"] != "ilrsw" {
+				t.Errorf("bob's rights after a ReadOnly grant in Merge mode = %q, want his earlier ilrsw kept", acl["bob"])
+			}
+			if acl["carol"] != "lrs" {
+				t.Errorf("carol's rights = %q, want lrs", acl["carol"])
+			}
+			// Two resyncs later nothing has been lowered either.
+			time.Sleep(5 * time.Second)
+			if got := getACL(t, alice, "Calendar")["bob"]; got != "ilrsw" {
+				t.Errorf("bob's rights after resyncs = %q, want ilrsw", got)
+			}
+			if err := k8s.Delete(context.Background(), share); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 30*time.Second, "FolderShare deleted", func() bool {
+				return apierrors.IsNotFound(k8s.Get(context.Background(), key(ns, share.Name), share))
+			})
+			acl = getACL(t, alice, "Calendar")
+			if acl["bob"] != "ilrsw" {
+				t.Errorf("bob's entry after deletion = %q, want ilrsw as before the share", acl["bob"])
+			}
+			if _, has := acl["carol"]; has {
+				t.Errorf("carol's entry, created by the share, survived its deletion: %q", acl["carol"])
+			}
+		})
+	}
+}
+
+// TestFolderShareExactRestoresOnDelete: Exact mode removes a pre-existing "anyone" entry and lowers a
+// grantee's broader rights, says so in status and an Event, and deleting the FolderShare puts both back as
+// they were.
+func TestFolderShareExactRestoresOnDelete(t *testing.T) {
+	for _, flavor := range []string{"dovecot", "cyrus"} {
+		t.Run(flavor, func(t *testing.T) {
+			srv := startServer(t, flavor)
+			ns, share := setupShareFixture(t, srv)
+			alice := rawLogin(t, srv, srv.Users["alice"])
+			for id, rights := range map[string]string{"anyone": "lr", "bob": "lrswi"} {
+				if err := alice.SetACL("Calendar", imap.RightsIdentifier(id), imap.RightModificationReplace, imap.RightSet(rights)).Wait(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := getACL(t, alice, "Calendar")
+			share.Spec.Mode = mailshiftv1.ShareExact
+			mustCreate(t, share)
+			cond := waitForReady(t, share, func() []metav1.Condition { return share.Status.Conditions }, metav1.ConditionTrue, mailshiftv1.ReasonACLApplied, 60*time.Second)
+			acl := getACL(t, alice, "Calendar")
+			if _, has := acl["anyone"]; has || acl["bob"] != "lrs" {
+				t.Fatalf("Exact mode left %v, want anyone removed and bob at lrs", acl)
+			}
+			if !strings.Contains(cond.Message, "lowered") || !strings.Contains(cond.Message, "removed 1 ACL entry") {
+				t.Errorf("Ready message %q does not say that rights were lowered and an entry removed", cond.Message)
+			}
+			wantRemoved := []mailshiftv1.FolderACL{{Folder: "Calendar", Entries: []mailshiftv1.ACLEntry{
+				{Identifier: "anyone", Letters: "lr", Rights: []mailshiftv1.Right{"lookup", "read"}}}}}
+			if !equalFolderACLs(share.Status.RemovedByExact, wantRemoved) {
+				t.Errorf("status.removedByExact = %+v, want %+v", share.Status.RemovedByExact, wantRemoved)
+			}
+			waitForEvent(t, ns, share.Name, mailshiftv1.ReasonRightsLowered)
+
+			if err := k8s.Delete(context.Background(), share); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 30*time.Second, "FolderShare deleted", func() bool {
+				return apierrors.IsNotFound(k8s.Get(context.Background(), key(ns, share.Name), share))
+			})
+			after := getACL(t, alice, "Calendar")
+			for _, id := range []string{"anyone", "bob", "alice"} {
+				if after[id] != before[id] {
+					t.Errorf("%s's entry after deletion = %q, want %q as before the share", id, after[id], before[id])
+				}
+			}
+		})
+	}
+}
+
+func equalFolderACLs(a, b []mailshiftv1.FolderACL) bool {
+	return slices.EqualFunc(a, b, func(x, y mailshiftv1.FolderACL) bool {
+		return x.Folder == y.Folder && slices.EqualFunc(x.Entries, y.Entries, func(p, q mailshiftv1.ACLEntry) bool {
+			return p.Identifier == q.Identifier && p.Letters == q.Letters && slices.Equal(p.Rights, q.Rights)
+		})
+	})
 }

@@ -9,7 +9,9 @@ import (
 )
 
 // FuzzSharePlanning drives the FolderShare planning with arbitrary grants and server ACLs: it must never
-// panic, and in Exact mode without allowOwnerLockout the plan must never drop the owner's existing entry.
+// panic, in Exact mode without allowOwnerLockout the plan must never drop the owner's existing entry, every
+// declared grant is given, Merge never lowers a grantee's rights from before the share, and Merge takes
+// back an entry the share made once it is no longer declared.
 func FuzzSharePlanning(f *testing.F) {
 	f.Add("bob", "lookup,read", "ReadOnly", "alice", "lrswipkxtea", "kxten", true)
 	f.Add("group:staff", "create,delete", "", "alice", "", "", false)
@@ -25,10 +27,23 @@ func FuzzSharePlanning(f *testing.F) {
 			return // invalid grants are rejected, which is the point
 		}
 		actual := map[string]acl.Set{owner: acl.ParseLetters(ownerLetters), "carol": acl.ParseLetters("lr")}
-		plan := sharePlan{desired: desired, owner: owner, exact: exact, withdrawn: []string{"carol"}}
-		want := plan.want(actual)
+		plan := sharePlan{desired: desired, owner: owner, exact: exact, prior: priorLedger{{"f", "carol"}: {}}}
+		want := plan.want("f", actual)
 		set, remove := acl.Diff(want, actual, exact)
 		_ = set
+		for id, d := range desired {
+			if !want[id].ContainsSet(d) {
+				t.Fatalf("%s is declared %q but the plan gives %q", id, d, want[id])
+			}
+			// Merge never lowers what a grantee held before the share touched its entry (carol's entry is
+			// recorded as made by the share).
+			if _, recorded := plan.prior[priorKey{"f", id}]; !exact && id != owner && !recorded && !want[id].ContainsSet(actual[id]) {
+				t.Fatalf("Merge lowers %s from %q to %q", id, actual[id], want[id])
+			}
+		}
+		if _, declared := desired["carol"]; !declared && !exact && "carol" != owner && !want["carol"].IsEmpty() {
+			t.Fatalf("Merge does not take back carol's entry, which the share made: %q", want["carol"])
+		}
 		if _, declared := desired[owner]; exact && !declared && !actual[owner].IsEmpty() {
 			for _, id := range remove {
 				if id == owner {

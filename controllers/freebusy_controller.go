@@ -203,6 +203,7 @@ func ftpTarget(ctx context.Context, c client.Reader, fb *mailshiftv1.FreeBusyPub
 		TLS:         ftppublish.Explicit,
 		Directory:   orDefault(spec.Directory, "/pub/calendar"),
 		DialTimeout: dialTimeout,
+		Allowed:     allowedServerHosts,
 	}
 	if t.Port == 0 {
 		t.Port = 21
@@ -260,7 +261,7 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 		return failedOutcome(mailshiftv1.ReasonNotSupported, "serveHTTP is set but this manager serves no free/busy files (--freebusy-bind-address=0)", true), 0
 	}
 	if fb.Spec.ServeHTTP {
-		if err := r.Files.Conflict(p.name, p.owner); err != nil {
+		if err := r.Files.Conflict(fb.Namespace, p.name, p.owner); err != nil {
 			return failedOutcome(mailshiftv1.ReasonNameConflict, err.Error()+"; give one of them another spec.name", true), 0
 		}
 	}
@@ -274,7 +275,7 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 	due := st.LastPublishTime == nil || st.ObservedGeneration != fb.Generation || since >= interval ||
 		readyReason(st.Conditions) != mailshiftv1.ReasonPublished || st.PublishedName != p.name ||
 		st.PublishedDirectory != p.ftp.Directory || st.WindowStart == nil || !st.WindowStart.Time.Equal(start) ||
-		(fb.Spec.ServeHTTP && !r.Files.Has(p.name, p.owner))
+		(fb.Spec.ServeHTTP && !r.Files.Has(fb.Namespace, p.name, p.owner))
 
 	req := calendarsource.Request{
 		Endpoint:    p.target.endpoint,
@@ -319,18 +320,18 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 		r.removeOld(ctx, fb, p.ftp, st.PublishedDirectory, old)
 	}
 	if fb.Spec.ServeHTTP {
-		if err := r.Files.Put(p.name, p.owner, built.VFB, now); err != nil {
+		if err := r.Files.Put(fb.Namespace, p.name, p.owner, built.VFB, now); err != nil {
 			return failedOutcome(mailshiftv1.ReasonNameConflict, err.Error()+"; give one of them another spec.name", true), 0
 		}
-		st.HTTPPath = r.Files.HTTPPath(p.name)
+		st.HTTPPath = r.Files.HTTPPath(fb.Namespace, p.name)
 	} else {
 		if r.Files != nil {
-			r.Files.Remove(p.name, p.owner)
+			r.Files.Remove(fb.Namespace, p.name, p.owner)
 		}
 		st.HTTPPath = ""
 	}
 	if r.Files != nil && st.PublishedName != "" && st.PublishedName != p.name {
-		r.Files.Remove(st.PublishedName, p.owner)
+		r.Files.Remove(fb.Namespace, st.PublishedName, p.owner)
 	}
 
 	if n := len(built.Unreadable); n > 0 && (int32(n) != st.UnreadableObjects || st.CalendarState != built.Token) {
@@ -400,6 +401,8 @@ func ftpOutcome(err error) outcome {
 		return failedOutcome(mailshiftv1.ReasonTLSFailed, msg, true)
 	case ftppublish.KindUnreachable:
 		return failedOutcome(mailshiftv1.ReasonUnreachable, msg, false)
+	case ftppublish.KindHostNotAllowed:
+		return failedOutcome(mailshiftv1.ReasonHostNotAllowed, msg, true)
 	}
 	return failedOutcome(mailshiftv1.ReasonProtocolError, msg, false)
 }
@@ -426,7 +429,7 @@ func (r *FreeBusyReconciler) unpublish(ctx context.Context, fb *mailshiftv1.Free
 	owner := fb.Namespace + "/" + fb.Name
 	r.caches.drop(owner)
 	if r.Files != nil && fb.Status.PublishedName != "" {
-		r.Files.Remove(fb.Status.PublishedName, owner)
+		r.Files.Remove(fb.Namespace, fb.Status.PublishedName, owner)
 	}
 	if name := fb.Status.PublishedName; name != "" {
 		p, err := r.resolve(ctx, fb, false)

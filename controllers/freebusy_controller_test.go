@@ -95,7 +95,7 @@ func TestFreeBusyPublication(t *testing.T) {
 		t.Errorf("URLs: %q %q", st.PublishURL, st.SearchURL)
 	}
 	if st.BusyPeriods != int32(len(fx.Expected)) || st.Events != 9 || st.UnreadableObjects != 0 ||
-		!slices.Equal(st.Folders, []string{"Calendar"}) || st.HTTPPath != "/freebusy/alice.vfb" || st.LastPublishTime == nil ||
+		!slices.Equal(st.Folders, []string{"Calendar"}) || st.HTTPPath != "/freebusy/"+ns+"/alice.vfb" || st.LastPublishTime == nil ||
 		!st.WindowStart.Time.Equal(fx.WindowStart) || !st.WindowEnd.Time.Equal(fx.WindowEnd) {
 		t.Errorf("status: %+v", st)
 	}
@@ -237,6 +237,10 @@ func TestFreeBusyFailures(t *testing.T) {
 		{"unreachable", pub.Login, pub.Password, mailshiftv1.FTPExplicitTLS, func(f *mailshiftv1.FreeBusyPublication) {
 			f.Spec.FTP.Port = int32(closedPort(t))
 		}, mailshiftv1.ReasonUnreachable, false},
+		// The test manager allows only 127.0.0.1 and localhost (see TestMain).
+		{"host-not-allowed", pub.Login, pub.Password, mailshiftv1.FTPExplicitTLS, func(f *mailshiftv1.FreeBusyPublication) {
+			f.Spec.FTP.Host = "127.0.0.2"
+		}, mailshiftv1.ReasonHostNotAllowed, true},
 		{"no-folder", pub.Login, pub.Password, mailshiftv1.FTPExplicitTLS, func(f *mailshiftv1.FreeBusyPublication) {
 			f.Spec.Folders = []string{"Kalender"}
 		}, mailshiftv1.ReasonCalendarUnreadable, true},

@@ -39,6 +39,8 @@ type MigrationReconciler struct {
 	Recorder events.EventRecorder
 	Executor Executor
 	Metrics  *MigrationMetrics
+	// AllowHostPathPSTVolumes lets PST sources use hostPath volumes (the manager's --allow-hostpath-pst-volumes).
+	AllowHostPathPSTVolumes bool
 
 	// started remembers runs this manager started that the cache may not show as Running yet, so that two
 	// migrations reconciled back to back cannot both take the server's last slot.
@@ -50,7 +52,6 @@ type MigrationReconciler struct {
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxmigrations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxmigrations/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims;persistentvolumes,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;update
 
 func (r *MigrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var mig mailshiftv1.MailboxMigration
@@ -139,7 +140,10 @@ func (r *MigrationReconciler) step(ctx context.Context, mig *mailshiftv1.Mailbox
 		if st.summary != nil && st.summary.Result == "Failed" {
 			reason, msg = st.summary.Reason, st.summary.Message
 		}
-		return failedOutcome(reason, fmt.Sprintf("gave up after %d attempts: %s", st.attempts, msg), true), mailshiftv1.PhaseFailed, 0, nil
+		if st.attempts > 0 {
+			msg = fmt.Sprintf("gave up after %d attempts: %s", st.attempts, msg)
+		}
+		return failedOutcome(reason, msg, true), mailshiftv1.PhaseFailed, 0, nil
 	}
 
 	if !st.exists && mig.Status.Phase == mailshiftv1.PhaseSucceeded && previousRun == p.run {
@@ -173,6 +177,11 @@ func (r *MigrationReconciler) step(ctx context.Context, mig *mailshiftv1.Mailbox
 		r.mu.Unlock()
 		if err := r.Executor.ensure(ctx, mig, p, false); err != nil {
 			r.release(key)
+			var re *refError
+			if errors.As(err, &re) {
+				// A person must act (a name the worker's objects need is taken): say so in the status.
+				return outcomeOf(err), mailshiftv1.PhasePending, 30 * time.Second, nil
+			}
 			return outcome{}, "", 0, err
 		}
 		if mig.Status.StartTime == nil {

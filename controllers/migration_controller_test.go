@@ -3,7 +3,11 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,18 +43,30 @@ func readyMailbox(t *testing.T, ns string, srv *testserver.Server, user string) 
 	return mb
 }
 
+// pstMigration migrates a fixture PST from a hostPath volume on the namespace's directory of the in-process
+// executor's root, which is the fixtures' directory.
 func pstMigration(ns, name, mailbox, file string) *mailshiftv1.MailboxMigration {
 	return &mailshiftv1.MailboxMigration{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: mailshiftv1.MailboxMigrationSpec{
 			MailboxRef: mailshiftv1.LocalObjectRef{Name: mailbox},
 			MigrationSettings: mailshiftv1.MigrationSettings{Source: mailshiftv1.MigrationSource{PST: &mailshiftv1.PSTSource{
-				Volume: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: testfixturesDir()}}, Path: file}}},
+				Volume: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fixturesInRoot(ns)}}, Path: file}}},
 		},
 	}
 }
 
 var testfixturesDir = testfixtures.PSTDir
+
+// fixturesInRoot makes <pstRoot>/<ns> a link to the fixtures (the administrator's own link: the root's
+// entries are trusted, what lies below them is not) and returns it.
+func fixturesInRoot(ns string) string {
+	dir := filepath.Join(pstRoot, ns)
+	if err := os.Symlink(testfixturesDir(), dir); err != nil && !errors.Is(err, fs.ErrExist) {
+		panic(err)
+	}
+	return dir
+}
 
 // serverTotal counts the messages in every folder of user's account.
 func serverTotal(t *testing.T, srv *testserver.Server, user string) int {
@@ -218,7 +234,10 @@ func TestMigrationFailures(t *testing.T) {
 	noMailbox := pstMigration(ns, "no-mailbox", "nobody", "tika-testPST.pst")
 	noFile := pstMigration(ns, "no-file", "bob", "no-such-file.pst")
 	noFile.Spec.Worker.BackoffLimit = ptr.To[int32](0)
-	for _, m := range []*mailshiftv1.MailboxMigration{missing, wrong, noPVC, noMailbox, noFile} {
+	// The test manager allows only 127.0.0.1 and localhost (see TestMain).
+	elsewhere := imapMigration(ns, "source-not-allowed", "bob", srv, "alice-wrong")
+	elsewhere.Spec.Source.IMAP.Host = "127.0.0.2"
+	for _, m := range []*mailshiftv1.MailboxMigration{missing, wrong, noPVC, noMailbox, noFile, elsewhere} {
 		mustCreate(t, m)
 	}
 	cases := []struct {
@@ -232,6 +251,7 @@ func TestMigrationFailures(t *testing.T) {
 		{noMailbox, mailshiftv1.ReasonMailboxNotFound, mailshiftv1.PhasePending, 0},
 		{wrong, mailshiftv1.ReasonAuthenticationFailed, mailshiftv1.PhaseFailed, 2},
 		{noFile, "SourceNotFound", mailshiftv1.PhaseFailed, 1},
+		{elsewhere, mailshiftv1.ReasonHostNotAllowed, mailshiftv1.PhasePending, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.m.Name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,16 +26,21 @@ import (
 // InProcessExecutor runs migrations inside the manager, for single-machine installs and the demo: the same
 // worker code as a Job's pod, with the same progress path, retried with backoff up to the backoff limit like
 // the Job controller would. PST files must be on a local path: a hostPath volume, or a claim bound to a
-// hostPath or local PersistentVolume. Runs are not kept across manager restarts; the next manager starts
-// them again from their checkpoints.
+// hostPath or local PersistentVolume, and that path must lie in PSTRoot/<namespace>/: the manager reads
+// them with its own rights, so a namespace reads only its own directory, and a symlink there cannot lead
+// out of it. Runs are not kept across manager restarts; the next manager starts them again from their
+// checkpoints.
 type InProcessExecutor struct {
 	Client client.Client
 	// Reader reads Secrets, claims and volumes.
 	Reader client.Reader
 	// Metrics counts the engine's messages, bytes, errors and durations.
-	Metrics *worker.Metrics
+	Metrics worker.Metrics
 	// RetryBackoff is the first wait before a retry (default 10 s, as the Job controller), doubled each time.
 	RetryBackoff time.Duration
+	// PSTRoot holds one directory per namespace with the PST files its migrations may read; empty means
+	// none may be read.
+	PSTRoot string
 
 	mu     sync.Mutex
 	runs   map[string]*procRun // namespace/migration/run
@@ -65,6 +72,15 @@ func (e *InProcessExecutor) Events() <-chan event.GenericEvent {
 
 func (e *InProcessExecutor) readsSecretsAnywhere() bool { return true }
 
+// managerIdentity names this manager in the leases of its runs (its pod's name, which is its host name).
+func managerIdentity() string {
+	if name := os.Getenv(migrationrun.PodNameEnv); name != "" {
+		return name
+	}
+	name, _ := os.Hostname()
+	return name
+}
+
 func runKey(mig *mailshiftv1.MailboxMigration, run string) string {
 	return mig.Namespace + "/" + mig.Name + "/" + run
 }
@@ -95,14 +111,27 @@ func (e *InProcessExecutor) ensure(ctx context.Context, mig *mailshiftv1.Mailbox
 	}
 	spec := p.spec
 	if p.pstVolume != nil {
-		dir, err := e.localDir(ctx, mig.Namespace, p.pstVolume)
+		file, err := e.pstFile(ctx, mig.Namespace, p.pstVolume, spec.Source.PST.Path)
 		if err != nil {
-			pr.done, pr.lastError = true, err.Error()
-			pr.summary = &migrationrun.Summary{Result: "Failed", Reason: mailshiftv1.ReasonNotSupported, Message: err.Error()}
+			reason := mailshiftv1.ReasonNotSupported
+			var re *refError
+			if errors.As(err, &re) {
+				reason = re.reason
+			}
+			now := metav1.Now()
+			pr.done, pr.lastError, pr.start, pr.end = true, err.Error(), &now, &now
+			pr.summary = &migrationrun.Summary{Result: "Failed", Reason: reason, Message: err.Error()}
+			// Wake the controller: no run will, and the refusal must show without waiting for a resync.
+			if e.events != nil {
+				select {
+				case e.events <- event.GenericEvent{Object: mig.DeepCopy()}:
+				default:
+				}
+			}
 			return nil
 		}
 		pst := *spec.Source.PST
-		pst.Path = filepath.Join(dir, filepath.FromSlash(pst.Path))
+		pst.Path = file
 		spec.Source.PST = &pst
 	}
 	backoff := ptr.Deref(mig.Spec.Worker.BackoffLimit, 3)
@@ -126,7 +155,8 @@ func (e *InProcessExecutor) loop(ctx context.Context, mig *mailshiftv1.MailboxMi
 	}
 	for {
 		e.update(key, mig, func(pr *procRun) { pr.attempts++ })
-		sum := migrationrun.Run(ctx, spec, migrationrun.Deps{Client: e.Client, Secrets: e.readSecret, Metrics: e.Metrics})
+		sum := migrationrun.Run(ctx, spec, migrationrun.Deps{Client: e.Client, Secrets: e.readSecret, Metrics: e.Metrics,
+			OpenPST: e.opener(mig.Namespace), Holder: migrationrun.NewHolder("manager " + managerIdentity() + " run " + key)})
 		l.Info("worker run ended", "result", sum.Result, "reason", sum.Reason, "message", sum.Message)
 		if ctx.Err() != nil {
 			e.update(key, mig, func(pr *procRun) { pr.active = false; pr.summary = sum })
@@ -210,6 +240,59 @@ func (e *InProcessExecutor) remove(_ context.Context, mig *mailshiftv1.MailboxMi
 func (e *InProcessExecutor) readSecret(ctx context.Context, k migrationrun.SecretKey) ([]byte, error) {
 	v, err := secretValue(ctx, e.Reader, k.Namespace, k.Name, k.Key)
 	return []byte(v), err
+}
+
+// ReasonPathNotAllowed: the in-process executor was asked for a PST file outside its namespace's directory.
+const ReasonPathNotAllowed = "PathNotAllowed"
+
+// pstFile is the PST file a run reads: the volume's local directory, which must be in the namespace's
+// directory under PSTRoot, and the path below it. A symlink that leads out of the namespace's directory is
+// refused here with a clear reason; the run itself opens the file through opener, which cannot leave it
+// even if the file is replaced in between.
+func (e *InProcessExecutor) pstFile(ctx context.Context, ns string, v *corev1.VolumeSource, rel string) (string, error) {
+	if e.PSTRoot == "" {
+		return "", fmt.Errorf("this manager's in-process executor reads no PST files (--inprocess-pst-root is not set; use the Job executor)")
+	}
+	nsDir := filepath.Join(e.PSTRoot, ns)
+	dir, err := e.localDir(ctx, ns, v)
+	if err != nil {
+		return "", err
+	}
+	inside, err := filepath.Rel(nsDir, filepath.Clean(dir))
+	if err != nil || !filepath.IsLocal(inside) {
+		return "", &refError{ReasonPathNotAllowed, fmt.Sprintf(
+			"the PST's volume %s is outside %s, the only directory the in-process executor reads for namespace %s", dir, nsDir, ns), true}
+	}
+	file := filepath.Join(nsDir, inside, filepath.FromSlash(rel))
+	// Where the file really is, symlinks followed: a missing file is the worker's to report (SourceNotFound).
+	realDir, err := filepath.EvalSymlinks(nsDir)
+	if err != nil {
+		return file, nil
+	}
+	if realFile, err := filepath.EvalSymlinks(file); err == nil {
+		if in, err := filepath.Rel(realDir, realFile); err != nil || !filepath.IsLocal(in) {
+			return "", &refError{ReasonPathNotAllowed, fmt.Sprintf(
+				"source.pst.path %s leads outside %s (through a symbolic link), the only directory the in-process executor reads for namespace %s", rel, nsDir, ns), true}
+		}
+	}
+	return file, nil
+}
+
+// opener opens a run's PST file inside the namespace's directory (os.Root: no "..", no symlink out of it).
+func (e *InProcessExecutor) opener(ns string) func(string) (*os.File, error) {
+	return func(file string) (*os.File, error) {
+		nsDir := filepath.Join(e.PSTRoot, ns)
+		rel, err := filepath.Rel(nsDir, file)
+		if e.PSTRoot == "" || err != nil || !filepath.IsLocal(rel) {
+			return nil, fmt.Errorf("%s is outside %s", file, nsDir)
+		}
+		root, err := os.OpenRoot(nsDir)
+		if err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		return root.Open(rel)
+	}
 }
 
 // localDir is where a volume's files are on this machine.

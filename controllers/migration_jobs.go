@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,7 +38,9 @@ const (
 
 // JobExecutor runs each MailboxMigration run as a batch/v1 Job of the manager image's `worker` subcommand.
 // The Job controller retries failed pods (backoffLimit) and the podFailurePolicy stops at once on a spec the
-// worker cannot run; the worker's ServiceAccount may write only progress, the checkpoint and the report.
+// worker cannot run. Each migration's worker runs as a ServiceAccount of its own whose Role names the
+// migration's objects one by one: it may write only that migration's progress, checkpoint and report.
+// The manager's rights for this are in controllers/rbac/jobexecutor.
 type JobExecutor struct {
 	Client client.Client
 	// APIReader reads pods uncached: the manager does not watch every pod of the cluster.
@@ -47,20 +48,11 @@ type JobExecutor struct {
 	// Image and Command start the worker: Command[0] is the manager binary in Image.
 	Image   string
 	Command []string
-	// ServiceAccount is created in each migration's namespace and bound to ClusterRole.
-	ServiceAccount string
-	ClusterRole    string
 	// ImagePullPolicy of the worker container ("" lets Kubernetes choose).
 	ImagePullPolicy corev1.PullPolicy
 }
 
 func (e *JobExecutor) readsSecretsAnywhere() bool { return false }
-
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
-// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;create
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;create
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=mailshift-worker
 
 func (e *JobExecutor) ensure(ctx context.Context, mig *mailshiftv1.MailboxMigration, p *migrationPlan, suspend bool) error {
 	var job batchv1.Job
@@ -76,7 +68,7 @@ func (e *JobExecutor) ensure(ctx context.Context, mig *mailshiftv1.MailboxMigrat
 	if !apierrors.IsNotFound(err) {
 		return err
 	}
-	if err := e.ensureServiceAccount(ctx, mig.Namespace); err != nil {
+	if err := e.ensureWorkerAccess(ctx, mig); err != nil {
 		return err
 	}
 	j, err := e.job(mig, p, suspend)
@@ -85,24 +77,6 @@ func (e *JobExecutor) ensure(ctx context.Context, mig *mailshiftv1.MailboxMigrat
 	}
 	if err := e.Client.Create(ctx, j); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
-	}
-	return nil
-}
-
-// ensureServiceAccount gives the namespace the worker's ServiceAccount and its RoleBinding.
-func (e *JobExecutor) ensureServiceAccount(ctx context.Context, ns string) error {
-	labels := map[string]string{labelManagedBy: "mailshift", labelComponent: "worker"}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: e.ServiceAccount, Labels: labels}}
-	if err := e.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("worker ServiceAccount: %w", err)
-	}
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: e.ServiceAccount, Labels: labels},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: e.ClusterRole},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: e.ServiceAccount, Namespace: ns}},
-	}
-	if err := e.Client.Create(ctx, rb); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("worker RoleBinding: %w", err)
 	}
 	return nil
 }
@@ -145,7 +119,9 @@ func (e *JobExecutor) job(mig *mailshiftv1.MailboxMigration, p *migrationPlan, s
 		mounts = append(mounts, corev1.VolumeMount{Name: "pst", MountPath: workerPSTDir, ReadOnly: true})
 		spec.Source.PST.Path = path.Join(workerPSTDir, spec.Source.PST.Path)
 	}
-	volumes = append(volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	resources := workerResources(mig.Spec.Worker.Resources, workerScratchBytes(&spec))
+	scratch := resources.Limits[corev1.ResourceEphemeralStorage]
+	volumes = append(volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &scratch}}})
 	mounts = append(mounts, corev1.VolumeMount{Name: "tmp", MountPath: workerTmpDir})
 	spec.SpoolDir = workerTmpDir
 	specJSON, err := json.Marshal(spec)
@@ -161,6 +137,10 @@ func (e *JobExecutor) job(mig *mailshiftv1.MailboxMigration, p *migrationPlan, s
 	if len(command) == 0 {
 		command = []string{"/manager"}
 	}
+	env := []corev1.EnvVar{{Name: migrationrun.SpecEnv, Value: string(specJSON)},
+		// The pod's name and UID name it in its lease on the checkpoint.
+		{Name: migrationrun.PodNameEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: migrationrun.PodUIDEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.uid"}}}}
 	j := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Namespace: mig.Namespace, Name: p.run, Labels: labels},
 		Spec: batchv1.JobSpec{
@@ -177,7 +157,7 @@ func (e *JobExecutor) job(mig *mailshiftv1.MailboxMigration, p *migrationPlan, s
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
 					RestartPolicy:      corev1.RestartPolicyNever,
-					ServiceAccountName: e.ServiceAccount,
+					ServiceAccountName: workerName(mig),
 					NodeSelector:       w.NodeSelector,
 					Tolerations:        w.Tolerations,
 					SecurityContext: &corev1.PodSecurityContext{
@@ -191,8 +171,8 @@ func (e *JobExecutor) job(mig *mailshiftv1.MailboxMigration, p *migrationPlan, s
 						ImagePullPolicy: e.ImagePullPolicy,
 						Command:         command,
 						Args:            []string{"worker", "--termination-log=/dev/termination-log"},
-						Env:             []corev1.EnvVar{{Name: migrationrun.SpecEnv, Value: string(specJSON)}},
-						Resources:       w.Resources,
+						Env:             env,
+						Resources:       resources,
 						VolumeMounts:    mounts,
 						SecurityContext: &corev1.SecurityContext{
 							RunAsNonRoot: ptr.To(true), ReadOnlyRootFilesystem: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false),

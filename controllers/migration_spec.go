@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
+	"reflect"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -63,6 +65,17 @@ func reportName(mig *mailshiftv1.MailboxMigration) string {
 // plan resolves a MailboxMigration's references into a run. Missing or unready references come back as
 // refErrors with the condition reason.
 func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.MailboxMigration) (*migrationPlan, error) {
+	// The spec's own mistakes first: they need a person whatever the references say.
+	var pstPath string
+	if pst := mig.Spec.Source.PST; pst != nil {
+		if err := checkPSTVolume(&pst.Volume, r.AllowHostPathPSTVolumes); err != nil {
+			return nil, err
+		}
+		var err error
+		if pstPath, err = cleanPSTPath(pst.Path); err != nil {
+			return nil, err
+		}
+	}
 	var mbx mailshiftv1.Mailbox
 	if err := r.Get(ctx, types.NamespacedName{Namespace: mig.Namespace, Name: mig.Spec.MailboxRef.Name}, &mbx); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -92,7 +105,7 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 			Placement: orDefault(string(mbx.Spec.SpecialFolders.Placement), string(mailshiftv1.PlacementAuto)),
 			Annotate:  mbx.Spec.SpecialFolders.Annotations != mailshiftv1.AnnotationNone,
 		},
-		Include: set.Folders.Include, Exclude: set.Folders.Exclude, TargetRoot: set.Folders.TargetRoot,
+		Include: set.Folders.Include, Exclude: set.Folders.Exclude, TargetRoot: set.Folders.TargetRoot, SkipOutbox: set.Folders.SkipOutbox,
 		Groupware: string(set.GroupwareFormat), Parallel: int(set.Parallelism), KeepOrder: set.KeepOrder,
 		MaxBytes: set.SizePolicy.MaxMessageBytes, FailTooBig: set.SizePolicy.OnTooLarge == "Fail",
 		RateMsgs: float64(set.RateLimit.MessagesPerSecond), RateBytes: set.RateLimit.BytesPerSecond,
@@ -133,10 +146,13 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 		if err := r.checkVolume(ctx, mig.Namespace, &pst.Volume); err != nil {
 			return nil, err
 		}
-		spec.Source.PST = &migrationrun.PSTSource{Path: strings.TrimPrefix(pst.Path, "/")}
+		spec.Source.PST = &migrationrun.PSTSource{Path: pstPath}
 		p.pstVolume = pst.Volume.DeepCopy()
 	case set.Source.IMAP != nil:
 		im := set.Source.IMAP
+		if err := allowedServerHosts.CheckHost(im.Host); err != nil {
+			return nil, &refError{mailshiftv1.ReasonHostNotAllowed, "source: " + err.Error(), true}
+		}
 		src := &migrationrun.IMAPSource{
 			Endpoint: migrationrun.Endpoint{Host: im.Host, Port: int(im.Port), TLS: string(orDefault(string(im.TLS), string(mailshiftv1.TLSImplicit))),
 				Flavor: string(im.Flavor)},
@@ -196,4 +212,56 @@ func (r *MigrationReconciler) checkVolume(ctx context.Context, ns string, v *cor
 		return err
 	}
 	return nil
+}
+
+// ReasonVolumeNotAllowed: the PST's volume is of a kind this manager does not mount for tenants.
+const ReasonVolumeNotAllowed = "VolumeNotAllowed"
+
+// checkPSTVolume allows the volume kinds that hold a tenant's own data: a claim, an NFS share, a CSI or
+// ephemeral volume. hostPath exposes whatever directory of the node the spec names, so it needs the
+// administrator's consent (--allow-hostpath-pst-volumes). The API server checks the same for new objects;
+// this also holds for objects stored before the rule existed.
+func checkPSTVolume(v *corev1.VolumeSource, allowHostPath bool) error {
+	only := corev1.VolumeSource{PersistentVolumeClaim: v.PersistentVolumeClaim, NFS: v.NFS, CSI: v.CSI, Ephemeral: v.Ephemeral, HostPath: v.HostPath}
+	set := 0
+	for _, isSet := range []bool{v.PersistentVolumeClaim != nil, v.NFS != nil, v.CSI != nil, v.Ephemeral != nil, v.HostPath != nil} {
+		if isSet {
+			set++
+		}
+	}
+	if set != 1 || !reflect.DeepEqual(only, *v) {
+		return &refError{ReasonVolumeNotAllowed,
+			"source.pst.volume must be exactly one of persistentVolumeClaim, nfs, csi or ephemeral (hostPath only where the manager allows it)", true}
+	}
+	if v.HostPath != nil && !allowHostPath {
+		return &refError{ReasonVolumeNotAllowed,
+			"source.pst.volume: hostPath volumes are not allowed by this manager (--allow-hostpath-pst-volumes); put the file on a PersistentVolumeClaim", true}
+	}
+	return nil
+}
+
+// cleanPSTPath checks that the PST's path stays inside its volume: relative, with no ".." step, naming
+// something below the volume's root. It returns the path cleaned.
+func cleanPSTPath(p string) (string, error) {
+	bad := func(why string) error {
+		return &refError{mailshiftv1.ReasonInvalidSpec, fmt.Sprintf("source.pst.path %q %s", p, why), true}
+	}
+	switch {
+	case p == "":
+		return "", bad("is empty")
+	case strings.HasPrefix(p, "/"):
+		return "", bad("must be relative to the volume (no leading /)")
+	case strings.ContainsRune(p, 0):
+		return "", bad("contains a NUL byte")
+	}
+	for _, step := range strings.Split(p, "/") {
+		if step == ".." {
+			return "", bad(`must not contain ".."`)
+		}
+	}
+	c := path.Clean(p)
+	if c == "." {
+		return "", bad("names the volume itself, not a file in it")
+	}
+	return c, nil
 }

@@ -20,7 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
-	"github.com/mailshift/mailshift/worker"
+	"github.com/mailshift/mailshift/internal/egress"
+	"github.com/mailshift/mailshift/internal/enginemetrics"
 )
 
 // Field indexes that let a change to a Secret, MailServer or Mailbox wake exactly the objects that use it.
@@ -38,12 +39,18 @@ var specChanged = builder.WithPredicates(predicate.Or(predicate.GenerationChange
 type Options struct {
 	// Executor is "job" (worker Jobs, the default) or "inprocess" (inside the manager).
 	Executor string
-	// The Job executor's worker: image, command (the manager binary in the image), the ServiceAccount made
-	// in each namespace and the ClusterRole it is bound to.
-	WorkerImage, WorkerServiceAccount, WorkerClusterRole string
-	WorkerCommand                                        []string
+	// The Job executor's worker: image and command (the manager binary in the image). Each migration's
+	// worker runs as a ServiceAccount of its own (see ensureWorkerAccess).
+	WorkerImage   string
+	WorkerCommand []string
 	// InProcessRetryBackoff is the in-process executor's first retry wait (default 10 s).
 	InProcessRetryBackoff time.Duration
+	// InProcessPSTRoot confines the in-process executor: a namespace's PST files are read only from
+	// <root>/<namespace>/. Empty means it reads none.
+	InProcessPSTRoot string
+	// AllowHostPathPSTVolumes lets a PST source use a hostPath volume (off: a tenant could otherwise read
+	// any directory of any node through a worker).
+	AllowHostPathPSTVolumes bool
 	// FreeBusyFiles are the free/busy files the manager serves over HTTP; nil when it serves none.
 	FreeBusyFiles *FreeBusyFiles
 	// Now is the clock free/busy windows are cut from; nil means time.Now. Tests pin it so that their
@@ -52,11 +59,17 @@ type Options struct {
 	// Metrics registers the migration metrics with controller-runtime's registry (off in tests that start
 	// more than one manager in a process).
 	Metrics bool
+	// AllowedServerHosts limits the hosts MailServers, MailboxMigrations' IMAP sources and
+	// FreeBusyPublications' FTP servers may point at (host names, *.domain, IP addresses, CIDR ranges; see
+	// package egress); nil or empty allows all. An object pointing elsewhere is Stalled with reason
+	// HostNotAllowed and nothing connects there.
+	AllowedServerHosts *egress.AllowList
 }
 
 // SetupAll registers every controller with the manager.
 func SetupAll(mgr ctrl.Manager, opts Options) error {
 	ctx := context.Background()
+	allowedServerHosts = opts.AllowedServerHosts
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &mailshiftv1.MailServer{}, indexSecrets, func(o client.Object) []string {
 		s := o.(*mailshiftv1.MailServer)
@@ -170,7 +183,8 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 		return err
 	}
 	metrics := NewMigrationMetrics(mgr.GetCache())
-	mr := &MigrationReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-migration"), Metrics: metrics}
+	mr := &MigrationReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-migration"), Metrics: metrics,
+		AllowHostPathPSTVolumes: opts.AllowHostPathPSTVolumes}
 	b := ctrl.NewControllerManagedBy(mgr).Named("mailboxmigration").
 		For(&mailshiftv1.MailboxMigration{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexMailboxRef, sameNamespaceName))).
@@ -180,15 +194,21 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 		if opts.WorkerImage == "" {
 			return fmt.Errorf("the job executor needs a worker image (--worker-image)")
 		}
-		mr.Executor = &JobExecutor{Client: c, APIReader: mgr.GetAPIReader(), Image: opts.WorkerImage, Command: opts.WorkerCommand,
-			ServiceAccount: orDefault(opts.WorkerServiceAccount, "mailshift-worker"), ClusterRole: orDefault(opts.WorkerClusterRole, "mailshift-worker")}
+		mr.Executor = &JobExecutor{Client: c, APIReader: mgr.GetAPIReader(), Image: opts.WorkerImage, Command: opts.WorkerCommand}
 		b = b.Owns(&batchv1.Job{})
 	case "inprocess":
-		wm := worker.NewMetrics()
+		wm := enginemetrics.New()
 		if opts.Metrics {
 			ctrlmetrics.Registry.MustRegister(wm.Collectors()...)
 		}
-		ex := &InProcessExecutor{Client: c, Reader: mgr.GetAPIReader(), Metrics: wm, RetryBackoff: opts.InProcessRetryBackoff}
+		// The worker code reads its checkpoint ConfigMap once a run: uncached, so that the manager needs no
+		// list and watch of every ConfigMap in the cluster (config/inprocess grants get, create and patch).
+		direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+		if err != nil {
+			return err
+		}
+		ex := &InProcessExecutor{Client: direct, Reader: mgr.GetAPIReader(), Metrics: wm, RetryBackoff: opts.InProcessRetryBackoff,
+			PSTRoot: opts.InProcessPSTRoot}
 		mr.Executor = ex
 		b = b.WatchesRawSource(source.Channel(ex.Events(), &handler.EnqueueRequestForObject{}))
 	default:

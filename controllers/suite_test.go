@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,6 +33,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/egress"
 	"github.com/mailshift/mailshift/internal/testenv"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -47,7 +49,12 @@ var (
 
 	k8s    client.Client
 	logBuf syncBuffer // everything the controllers logged, checked for leaked secrets
+	// pstRoot is the in-process executor's --inprocess-pst-root: <pstRoot>/<namespace>/ per namespace.
+	pstRoot string
 )
+
+// k8sConfig is the control plane's admin config; tests impersonate other identities with copies of it.
+var k8sConfig *rest.Config
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
 type syncBuffer struct {
@@ -85,7 +92,16 @@ func TestMain(m *testing.M) {
 		HealthProbeBindAddress: "0",
 	})
 	if err == nil {
-		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second, FreeBusyFiles: fbFiles, Now: fbNow})
+		pstRoot, err = os.MkdirTemp("", "mailshift-pst-root-")
+	}
+	// Every test server listens on 127.0.0.1; TestServerHostNotAllowed uses 127.0.0.2 as a host elsewhere.
+	allowedHosts, aerr := egress.Parse([]string{"127.0.0.1/32", "::1", "localhost"})
+	if err == nil {
+		err = aerr
+	}
+	if err == nil {
+		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second, FreeBusyFiles: fbFiles, Now: fbNow,
+			InProcessPSTRoot: pstRoot, AllowHostPathPSTVolumes: true, AllowedServerHosts: allowedHosts})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -95,7 +111,7 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- mgr.Start(ctx) }()
-	k8s = env.Client
+	k8s, k8sConfig = env.Client, env.Config
 
 	code := m.Run()
 	cancel()
@@ -106,6 +122,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "--- controller log (last 6000 bytes) ---\n%s\n", tail(logBuf.String(), 6000))
 	}
 	_ = env.Stop()
+	_ = os.RemoveAll(pstRoot)
 	os.Exit(code)
 }
 

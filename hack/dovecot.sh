@@ -19,6 +19,8 @@
 # XOAUTH2 and OAUTHBEARER: an oauth2 passdb checks each bearer token by POSTing token=<token> to that URL
 # (RFC 7662 token introspection) and logs in as the response's "username" when its "active" is true. The
 # URL is a test's stand-in for an identity provider; the users' passwords keep working as before.
+# MAILSHIFT_DOVECOT_METADATA=no turns METADATA (RFC 5464) off, for tests of servers without it.
+# MAILSHIFT_DOVECOT_MAILDIR=yes stores mail in Maildir instead of sdbox.
 set -euo pipefail
 ME=dovecot.sh
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +65,12 @@ write_config() {
   args = $d/dovecot-oauth2.conf.ext
   result_failure = return-fail
 }"
+  fi
+
+  # Mail storage: sdbox, or Maildir with MAILSHIFT_DOVECOT_MAILDIR=yes (other locking and UID assignment).
+  local mail_format=sdbox mail_dir=sdbox
+  if [ "${MAILSHIFT_DOVECOT_MAILDIR:-}" = yes ]; then
+    mail_format=maildir mail_dir=Maildir
   fi
 
   cat >"$d/dovecot.conf" <<EOF
@@ -113,7 +121,7 @@ userdb {
   override_fields = uid=$uid gid=$gid home=$d/home/%u
 }
 
-mail_location = sdbox:~/sdbox
+mail_location = $mail_format:~/$mail_dir
 mail_fsync = ${MAILSHIFT_DOVECOT_FSYNC:-optimized}
 mail_plugins = acl quota
 mail_attribute_dict = file:%h/dovecot-attributes
@@ -144,7 +152,7 @@ namespace shared {
   type = shared
   separator = /
   prefix = shared/%%u/
-  location = sdbox:%%h/sdbox:INDEXPVT=~/shared/%%u
+  location = $mail_format:%%h/$mail_dir:INDEXPVT=~/shared/%%u
   subscriptions = no
   list = children
 }
@@ -164,7 +172,7 @@ plugin {
 
 protocol imap {
   mail_plugins = \$mail_plugins imap_acl imap_quota imap_zlib
-  imap_metadata = yes
+  imap_metadata = ${MAILSHIFT_DOVECOT_METADATA:-yes}
   mail_max_userip_connections = 1000
 }
 

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 )
 
@@ -29,6 +30,22 @@ type FolderCheckpoint struct {
 	// Segments, when the folder is copied in segments over several connections at once, are their spans and
 	// progress, in source order; Done is then their sum and LastUID their highest.
 	Segments []SegmentCheckpoint `json:"segments,omitempty"`
+	// Targets are the target mailboxes the folder's messages went to, as this entry last saw them. The entry
+	// is a hint, believed only while every one of them is still the mailbox it was made against (the same
+	// UIDVALIDITY, at least as many messages): a target that was emptied, rebuilt or replaced by a fresh
+	// server makes the folder be checked message by message again.
+	Targets []TargetCheck `json:"targets,omitempty"`
+	// SourceFlags are the flags of the source messages as the last complete pass saw them (IMAP sources): a
+	// delta pass carries over only what changed on the source since, so flags set on the target stay.
+	SourceFlags *FlagState `json:"sourceFlags,omitempty"`
+}
+
+// TargetCheck is what a checkpoint recorded of one target mailbox.
+type TargetCheck struct {
+	Mailbox     string `json:"mailbox"`
+	UIDValidity uint32 `json:"uidValidity"`
+	// Messages is how many messages it held as far as the run knew (those it found plus those it stored).
+	Messages uint32 `json:"messages"`
 }
 
 // SegmentCheckpoint is how far a run got with one segment of a folder. The spans are chosen when the folder
@@ -50,6 +67,11 @@ type Checkpoint struct {
 	// Job names the source and target it belongs to; a checkpoint of another job is not used.
 	Job     string                       `json:"job"`
 	Folders map[string]*FolderCheckpoint `json:"folders"`
+	// InFlight are the target mailboxes a run may have sent APPENDs to that it did not see answered: set
+	// before the first APPEND to a mailbox, cleared when a run ends with every APPEND answered. A run that
+	// finds one set waits for the mailbox to settle (the server may still be storing what a killed run had
+	// sent) before it looks at what the mailbox holds.
+	InFlight []string `json:"inFlight,omitempty"`
 }
 
 // checkpointVersion 2 added segments. A version-1 checkpoint reads as one without (the same meaning); a
@@ -122,6 +144,8 @@ type checkpoints struct {
 	mu    sync.Mutex
 	store CheckpointStore
 	cp    *Checkpoint
+	// marksStored says the stored checkpoint may still hold InFlight marks that were taken in memory.
+	marksStored bool
 }
 
 func (c *checkpoints) folder(key string) FolderCheckpoint {
@@ -171,4 +195,64 @@ func (c *checkpoints) progress(key string, seg int) FolderCheckpoint {
 		return FolderCheckpoint{Done: fc.Segments[seg].Done, LastUID: fc.Segments[seg].LastUID, Complete: fc.Segments[seg].Complete}
 	}
 	return FolderCheckpoint{}
+}
+
+// flusher is a store that coalesces writes (the operator's ConfigMap): a mark that must be durable before
+// an APPEND is sent is flushed at once.
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// markInFlight records durably, before the first APPEND of this run to a mailbox, that APPENDs to it may be
+// under way. One save marks many.
+func (c *checkpoints) markInFlight(ctx context.Context, mailboxes ...string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	added := false
+	for _, m := range mailboxes {
+		if !slices.Contains(c.cp.InFlight, m) {
+			c.cp.InFlight = append(c.cp.InFlight, m)
+			added = true
+		}
+	}
+	if !added || c.store == nil {
+		return nil
+	}
+	if err := c.store.Save(ctx, c.cp); err != nil {
+		return err
+	}
+	if f, ok := c.store.(flusher); ok {
+		return f.Flush(ctx)
+	}
+	return nil
+}
+
+// takeInFlight returns the marks an earlier run left and forgets them in memory: the caller settles those
+// mailboxes first. They stay in the stored checkpoint until the next save, so a run killed before it saved
+// anything settles them again.
+func (c *checkpoints) takeInFlight() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	marks := c.cp.InFlight
+	c.cp.InFlight = nil
+	c.marksStored = c.marksStored || len(marks) > 0
+	return marks
+}
+
+// clearInFlight saves the checkpoint without marks: every APPEND of the run was answered.
+func (c *checkpoints) clearInFlight(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cp.InFlight) == 0 && !c.marksStored {
+		return nil
+	}
+	c.cp.InFlight = nil
+	if c.store == nil {
+		return nil
+	}
+	if err := c.store.Save(ctx, c.cp); err != nil {
+		return err
+	}
+	c.marksStored = false
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,11 +34,12 @@ func Run(ctx context.Context, job Job) (*Report, error) {
 		Copied: r.cnt.copied.Load(), Duplicates: r.cnt.duplicates.Load(), Failed: r.cnt.failed.Load(),
 		Skipped: r.cnt.skipped.Load(), Bytes: r.cnt.bytes.Load(), FlagUpdates: r.cnt.flagUpdates.Load(),
 	}
+	rep.countOutbox()
 	if err != nil {
 		rep.Error = err.Error()
 	}
 	if m := job.Metrics; m != nil {
-		m.observeRun(rep, err)
+		observeRun(m, rep, err)
 	}
 	return rep, err
 }
@@ -49,9 +51,29 @@ type run struct {
 	tgt *target
 	cps *checkpoints
 	mu  sync.Mutex // guards rep.Failed, rep.Warnings
+	// tgtState is what the target mailboxes the checkpoint names hold now (see targetHolds).
+	tgtState map[string]imapbulk.Status
+	// unanswered says an APPEND of this run may have been sent without its reply being read: the
+	// checkpoint then keeps its InFlight marks for the next run.
+	unanswered atomic.Bool
 }
 
 func (r *run) run(ctx context.Context) error {
+	if l, ok := r.job.Checkpoints.(CheckpointLocker); ok {
+		unlock, err := l.Lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	if err := r.loadCheckpoint(ctx); err != nil {
+		return err
+	}
+	// The target mailboxes the checkpoint names are looked at (after those a killed run was appending to
+	// have settled) while the source and the target are read.
+	ictx, stopInspecting := context.WithCancel(ctx)
+	defer stopInspecting()
+	inspected := r.startInspection(ictx)
 	folders, err := r.job.Source.Folders(ctx)
 	if err != nil && len(folders) == 0 {
 		return fmt.Errorf("source: %w", err)
@@ -74,20 +96,17 @@ func (r *run) run(ctx context.Context) error {
 
 	srcs := make([]foldermap.Source, len(folders))
 	for i, f := range folders {
-		srcs[i] = foldermap.Source{Path: f.Path, Kind: f.Kind, Role: f.Role}
+		srcs[i] = foldermap.Source{Path: f.Path, Kind: f.Kind, Role: f.Role, Default: f.Default}
 	}
 	plan, err := foldermap.Plan(srcs, r.tgt.layout, r.job.Rules)
 	if err != nil {
 		return fmt.Errorf("folder plan: %w", err)
 	}
-	if err := r.loadCheckpoint(ctx); err != nil {
-		return err
-	}
 
 	var todo []work
 	r.rep.Folders = make([]FolderReport, len(folders))
 	for i, m := range plan {
-		r.rep.Folders[i] = FolderReport{Source: folders[i].Key, Target: m.Target, Items: int64(folders[i].Count), Note: m.Reason}
+		r.rep.Folders[i] = FolderReport{Source: folders[i].Key, Target: m.Target, Items: int64(folders[i].Count), Note: m.Reason, Outbox: m.Outbox}
 		if m.Skip {
 			r.rep.Folders[i].Skipped = int64(folders[i].Count)
 			continue
@@ -103,10 +122,29 @@ func (r *run) run(ctx context.Context) error {
 			return fmt.Errorf("target: %w", err)
 		}
 	}
+	r.carryFolderAttrs(ctx, todo)
+	if err := r.inspectTarget(ctx, inspected); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
 	rp := startReporter(r.cnt, r.job.OnProgress, r.job.ProgressInterval)
 	defer rp.finish()
 
 	units := r.plan(ctx, todo)
+	// The mailboxes the units may append to (their own, the groupware folders items are routed to) are
+	// marked in flight with one save before anything is appended; any other marks itself before its first
+	// APPEND.
+	var marks []string
+	for _, u := range units {
+		marks = append(marks, u.f.m.Target)
+	}
+	for _, name := range r.tgt.groupware {
+		if len(units) > 0 {
+			marks = append(marks, name)
+		}
+	}
+	if err := r.cps.markInFlight(ctx, marks...); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	// Big units first: the run ends sooner when the longest jobs start first.
 	sort.SliceStable(units, func(a, b int) bool { return units[a].size > units[b].size })
 	queue := make(chan *unit)
@@ -145,6 +183,12 @@ func (r *run) run(ctx context.Context) error {
 	var first error
 	for err := range errs {
 		if first == nil || errors.Is(first, context.Canceled) {
+			first = err
+		}
+	}
+	if !r.unanswered.Load() {
+		// Every APPEND of the run was answered: nothing of it can land later.
+		if err := r.cps.clearInFlight(context.WithoutCancel(ctx)); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -211,7 +255,7 @@ func (r *run) copyUnit(ctx context.Context, u *unit) error {
 		}
 		if !imapbulk.IsTransient(err) || attempt >= r.job.Retries || ctx.Err() != nil {
 			if m := r.job.Metrics; m != nil {
-				m.errors.WithLabelValues("folder").Inc()
+				m.Error("folder")
 			}
 			return err
 		}
@@ -221,7 +265,7 @@ func (r *run) copyUnit(ctx context.Context, u *unit) error {
 			wait = te.Backoff
 		}
 		if m := r.job.Metrics; m != nil {
-			m.errors.WithLabelValues("transient").Inc()
+			m.Error("transient")
 		}
 		select {
 		case <-time.After(wait):
@@ -333,6 +377,15 @@ func (r *run) appendBatch(ctx context.Context, u *unit, conn *imapbulk.Conn, b *
 			idx = append(idx, i)
 		}
 		if len(msgs) > 0 {
+			if err := r.cps.markInFlight(ctx, b.batch[start].dest.name); err != nil {
+				// Not sent: an APPEND the checkpoint does not know may be under way must not be sent.
+				for _, i := range idx {
+					b.out[i].err = fmt.Errorf("%w: checkpoint: %w", imapbulk.ErrNotSent, err)
+				}
+				b.err, stop = err, err
+				start = end
+				continue
+			}
 			results, err := conn.Append(ctx, b.batch[start].dest.name, msgs)
 			if ctx.Err() != nil {
 				// Stopped (suspended, deleted, interrupted): no outcome of this batch is final, not even a
@@ -369,6 +422,11 @@ func (r *run) appendBatch(ctx context.Context, u *unit, conn *imapbulk.Conn, b *
 		start = end
 	}
 	b.broken = stop
+	for _, o := range b.out {
+		if o.unsure {
+			r.unanswered.Store(true)
+		}
+	}
 	r.tgt.settle(u, b.batch, b.out)
 }
 
@@ -414,8 +472,18 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 		return abandon(err)
 	}
 	defer conn.Close()
-	// What the last attempt's unanswered APPENDs may have left is read first; only then are their claims let
-	// go, so that no other unit copies one of those messages again meanwhile.
+	// What the last attempt's unanswered APPENDs may have left is read first, once the server is done
+	// storing them; only then are their claims let go, so that no other unit copies one of those messages
+	// again meanwhile.
+	if len(u.unsure) > 0 {
+		var names []string
+		for d := range u.unsure {
+			names = append(names, d.name)
+		}
+		if err := waitQuiet(ctx, conn, names); err != nil {
+			return abandon(err)
+		}
+	}
 	for d := range u.unsure {
 		if d.name != m.Target {
 			if _, err := r.tgt.destination(ctx, conn, d.name); err != nil {
@@ -426,6 +494,7 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 	if own, err = r.tgt.destination(ctx, conn, m.Target); err != nil {
 		return abandon(err)
 	}
+	u.f.use(own)
 	close(ready)
 	if len(u.unsure) > 0 {
 		r.tgt.release(u)
@@ -474,15 +543,15 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 		for i, p := range b.batch {
 			switch o := b.out[i]; {
 			case o.present:
-				r.duplicate(fr, counted, p.it)
+				r.present(sf, fr, counted, p, nil)
 			case o.stored:
 				counted[keyOf(p.it)] = true
 				r.cnt.copied.Add(1)
 				r.cnt.bytes.Add(p.sp.size)
 				atomic.AddInt64(&fr.Copied, 1)
 				if mt := r.job.Metrics; mt != nil {
-					mt.messages.WithLabelValues("copied").Inc()
-					mt.bytes.Add(float64(p.sp.size))
+					mt.Message("copied")
+					mt.Bytes(p.sp.size)
 				}
 			case imapbulk.IsTransient(o.err):
 				return o.err // the attempt ends; the next one re-reads the target and goes on
@@ -527,6 +596,12 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 		}
 		it := d.p.it
 		curPos, curUID = it.Pos, max(curUID, it.UID)
+		if hasFlags && it.UID != 0 && d.failed == "" {
+			u.f.saw(it.UID, it.Flags)
+		}
+		if d.p.dest != nil && d.p.dest != own {
+			u.f.use(d.p.dest)
+		}
 		switch {
 		case d.failed != "":
 			r.itemFailed(sf, fr, counted, it, d.p.id, d.failed, d.tooBig)
@@ -534,7 +609,7 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 			if d.p.sp != nil {
 				d.p.sp.Close()
 			}
-			r.duplicate(fr, counted, it)
+			r.present(sf, fr, counted, d.p, batch)
 		default:
 			r.warn(sf.Key, refOf(it, d.p.id), d.warnings)
 			batch = append(batch, d.p)
@@ -586,67 +661,106 @@ func (r *run) copyUnitOnce(ctx context.Context, u *unit, attempt int, counted ma
 	if !u.finisher {
 		return nil
 	}
-	if hasFlags && previous.Complete && previous.SourceUIDValidity == sf.UIDValidity {
-		if err := r.syncFlags(ctx, conn, flagSource, sf, previous, own, fr); err != nil {
-			return err
+	var flags *FlagState
+	if hasFlags {
+		// The source's flags as this pass leaves them: what the last pass saw, with the changes carried over
+		// now and the messages looked at in this pass.
+		state := flagMap{}
+		if previous.SourceUIDValidity == sf.UIDValidity {
+			if prev := previous.SourceFlags.decode(); prev != nil {
+				state = prev
+			}
 		}
+		var changed map[uint32]bool
+		if previous.Complete && previous.SourceUIDValidity == sf.UIDValidity {
+			if changed, err = r.syncFlags(ctx, conn, flagSource, sf, previous, own, fr, state); err != nil {
+				return err
+			}
+		}
+		u.f.mu.Lock()
+		for uid, f := range u.f.seen {
+			if !changed[uid] { // FlagChanges read the source after this pass did
+				state[uid] = f
+			}
+		}
+		u.f.mu.Unlock()
+		flags = state.encode()
 	}
 	lastSave = time.Now()
 	return r.cps.update(ctx, sf.Key, func(fc *FolderCheckpoint) {
 		u.record(fc, lastPos+1, lastUID, true)
 		fc.Complete = true
 		fc.HighestModSeq = sf.HighestModSeq
+		if hasFlags {
+			fc.SourceFlags = flags
+		}
 	})
 }
 
-// syncFlags carries flag changes of messages copied by an earlier pass over to their copies: the target's
-// flags become the source's (STORE FLAGS), one command per message that differs.
-func (r *run) syncFlags(ctx context.Context, conn *imapbulk.Conn, src FlagSource, sf SourceFolder, cp FolderCheckpoint, own *destination, fr *FolderReport) error {
+// syncFlags carries flag changes of messages copied by an earlier pass over to their copies. Only what
+// changed on the source since the last pass is changed on the target, with +FLAGS and -FLAGS: state holds
+// the flags the last pass saw, by source UID, and is updated to the source's flags now. Flags people set or
+// cleared on the target meanwhile stay as they are. A message whose earlier source flags are not known (a
+// checkpoint written before they were kept) gets the source's flags. It returns the UIDs it read.
+func (r *run) syncFlags(ctx context.Context, conn *imapbulk.Conn, src FlagSource, sf SourceFolder, cp FolderCheckpoint, own *destination, fr *FolderReport, state flagMap) (map[uint32]bool, error) {
 	changes, err := src.FlagChanges(ctx, sf, cp)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if conn.Selected() != own.name {
 		if _, err := conn.Select(ctx, own.name, false); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	read := map[uint32]bool{}
 	for _, ch := range changes {
+		old, known := state[ch.UID]
+		if ch.UID != 0 {
+			state[ch.UID] = ch.Flags
+			read[ch.UID] = true
+		} else {
+			known = false
+		}
 		tm, ok := own.lookup(ch.Identity)
-		if !ok || tm.uid == 0 || sameFlags(tm.flags, ch.Flags) {
+		if !ok || tm.uid == 0 {
 			continue
 		}
-		if err := conn.Store(ctx, fmt.Sprint(tm.uid), "FLAGS", ch.Flags); err != nil {
-			return err
+		if !known {
+			old = tm.flags
 		}
-		own.add(ch.Identity, targetMsg{uid: tm.uid, flags: ch.Flags})
+		add, remove := flagDelta(old, ch.Flags)
+		// Only what the target message lacks is added, only what it has is removed.
+		add = slices.DeleteFunc(add, func(f string) bool { return hasFlag(tm.flags, f) })
+		remove = slices.DeleteFunc(remove, func(f string) bool { return !hasFlag(tm.flags, f) })
+		if fr.Outbox {
+			// An unsent message stays a draft on the target, whatever its source says (see asDraft).
+			remove = slices.DeleteFunc(remove, func(f string) bool { return strings.EqualFold(f, `\Draft`) })
+		}
+		if len(add) == 0 && len(remove) == 0 {
+			continue
+		}
+		uid := fmt.Sprint(tm.uid)
+		if len(add) > 0 {
+			if err := conn.Store(ctx, uid, "+FLAGS", add); err != nil {
+				return nil, err
+			}
+		}
+		if len(remove) > 0 {
+			if err := conn.Store(ctx, uid, "-FLAGS", remove); err != nil {
+				return nil, err
+			}
+		}
+		now := slices.DeleteFunc(slices.Clone(tm.flags), func(f string) bool { return hasFlag(remove, f) })
+		tm.flags = append(now, add...)
+		own.add(ch.Identity, tm)
 		r.cnt.flagUpdates.Add(1)
 		atomic.AddInt64(&fr.FlagUpdates, 1)
 	}
-	return nil
+	return read, nil
 }
 
-// sameFlags compares flag lists as sets, ignoring \Recent and case.
-func sameFlags(a, b []string) bool {
-	norm := func(l []string) map[string]bool {
-		m := map[string]bool{}
-		for _, f := range l {
-			if !strings.EqualFold(f, `\Recent`) {
-				m[strings.ToLower(f)] = true
-			}
-		}
-		return m
-	}
-	x, y := norm(a), norm(b)
-	if len(x) != len(y) {
-		return false
-	}
-	for f := range x {
-		if !y[f] {
-			return false
-		}
-	}
-	return true
+func hasFlag(l []string, f string) bool {
+	return slices.ContainsFunc(l, func(g string) bool { return strings.EqualFold(f, g) })
 }
 
 // decision is what the reading side found out about one item, in source order: it is to be appended
@@ -724,6 +838,9 @@ func (r *run) produce(ctx context.Context, sf SourceFolder, span Span, m folderm
 		if w != nil {
 			p.flags, p.date, warnings = w.Flags, w.Date, w.Warnings
 		}
+		if m.Outbox {
+			p.flags = asDraft(p.flags)
+		}
 		if fromHead := headerIdentity(sp.Head(), sp.size); p.id.MessageID == "" {
 			p.id = fromHead
 		} else {
@@ -755,6 +872,38 @@ func (r *run) advance(lastPos *int, lastUID *uint32, it *Item, nothingPending bo
 	return nil
 }
 
+// present deals with an item whose Message-ID (or content key) the target mailbox, or the batch being
+// gathered for it, holds already. The same message is counted as already there. Another message under that
+// Message-ID (other Date, From or Subject) is not copied either, since one Message-ID should name one
+// message, but it is reported as skipped with the reason, so that a person can decide.
+func (r *run) present(sf SourceFolder, fr *FolderReport, counted map[itemKey]bool, p pending, batch []pending) {
+	if tm, ok := p.dest.collision(p.id); ok {
+		r.collided(sf, fr, counted, p, fmt.Sprintf("UID %d", tm.uid))
+		return
+	}
+	for _, q := range batch {
+		if q.dest == p.dest && p.id.MessageID != "" && q.id.MessageID == p.id.MessageID && p.id.Headers != "" && q.id.Headers != "" && q.id.Headers != p.id.Headers {
+			r.collided(sf, fr, counted, p, "the source's "+q.it.Ref+", copied now")
+			return
+		}
+	}
+	r.duplicate(fr, counted, p.it)
+}
+
+// collided reports an item that a different message with its Message-ID kept off the target.
+func (r *run) collided(sf SourceFolder, fr *FolderReport, counted map[itemKey]bool, p pending, holder string) {
+	if counted[keyOf(p.it)] {
+		return
+	}
+	counted[keyOf(p.it)] = true
+	r.cnt.skipped.Add(1)
+	atomic.AddInt64(&fr.Skipped, 1)
+	if m := r.job.Metrics; m != nil {
+		m.Message("skipped")
+	}
+	r.fail(sf.Key, refOf(p.it, p.id), p.it.Subject, fmt.Sprintf("not copied: %q holds a different message with the same Message-ID (%s; Date, From or Subject differ)", p.dest.name, holder))
+}
+
 func (r *run) duplicate(fr *FolderReport, counted map[itemKey]bool, it *Item) {
 	if counted[keyOf(it)] {
 		return
@@ -763,7 +912,7 @@ func (r *run) duplicate(fr *FolderReport, counted map[itemKey]bool, it *Item) {
 	r.cnt.duplicates.Add(1)
 	atomic.AddInt64(&fr.Duplicates, 1)
 	if m := r.job.Metrics; m != nil {
-		m.messages.WithLabelValues("duplicate").Inc()
+		m.Message("duplicate")
 	}
 }
 
@@ -784,7 +933,7 @@ func (r *run) itemFailed(sf SourceFolder, fr *FolderReport, counted map[itemKey]
 		atomic.AddInt64(&fr.Failed, 1)
 	}
 	if m := r.job.Metrics; m != nil {
-		m.messages.WithLabelValues(result).Inc()
+		m.Message(result)
 	}
 	r.fail(sf.Key, refOf(it, id), it.Subject, reason)
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ type Identity struct {
 	// served with a Message-ID of its own. Either one matching is a match.
 	ParentMessageID string
 	Content         string
+	// Headers is a key of what the message says it is (its Date as an instant, its From addresses, its
+	// decoded Subject), not its size: two messages with one Message-ID and different Headers are different
+	// messages (see destination.collision).
+	Headers string
 }
 
 // Keys are the keys under which a message is looked up, best first.
@@ -101,7 +106,35 @@ func headerIdentity(header []byte, size int64) Identity {
 	h := msg.Header
 	id := Identity{MessageID: normalizeMessageID(h.Get("Message-Id")), ParentMessageID: normalizeMessageID(h.Get("X-Ms-Exchange-Parent-Message-Id"))}
 	id.Content = contentKey(h.Get("Date"), h.Get("From"), h.Get("Subject"), size)
+	id.Headers = headersKey(h)
 	return id
+}
+
+// headersKey hashes a message's Date, From and Subject as values rather than as written, so that the same
+// message served by two servers, or converted twice, gets the same key.
+func headersKey(h mail.Header) string {
+	date := strings.Join(strings.Fields(h.Get("Date")), " ")
+	if t, err := mail.ParseDate(date); err == nil {
+		date = t.UTC().Format(time.RFC3339)
+	}
+	from := strings.ToLower(strings.Join(strings.Fields(h.Get("From")), " "))
+	if l, err := mail.ParseAddressList(h.Get("From")); err == nil {
+		var addrs []string
+		for _, a := range l {
+			addrs = append(addrs, strings.ToLower(a.Address))
+		}
+		from = strings.Join(addrs, ",")
+	}
+	subject := h.Get("Subject")
+	if d, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
+		subject = d
+	}
+	subject = strings.Join(strings.Fields(subject), " ")
+	if date == "" && from == "" && subject == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(date + "\x00" + from + "\x00" + subject))
+	return hex.EncodeToString(sum[:12])
 }
 
 // identitySet is the set of messages a target folder holds: by each identity key, the message's UID on the
@@ -111,6 +144,8 @@ type identitySet map[string]targetMsg
 type targetMsg struct {
 	uid   uint32
 	flags []string
+	// headers is the message's Identity.Headers, when known.
+	headers string
 }
 
 // has reports whether the set holds the message. A Message-ID decides when the message has one: the
@@ -135,6 +170,9 @@ func (s identitySet) has(id Identity) bool {
 }
 
 func (s identitySet) add(id Identity, m targetMsg) {
+	if m.headers == "" {
+		m.headers = id.Headers
+	}
 	for _, k := range id.Keys() {
 		s[k] = m
 	}
@@ -152,3 +190,20 @@ func (s identitySet) lookup(id Identity) (targetMsg, bool) {
 
 // imapDate is how an internal date travels, to the second.
 func imapDate(t time.Time) time.Time { return t.Truncate(time.Second) }
+
+// collision returns the message of the set that holds id's Message-ID while saying it is another message
+// (other Date, From or Subject): the set holds a message with that Message-ID, but not this one.
+func (s identitySet) collision(id Identity) (targetMsg, bool) {
+	if id.Headers == "" {
+		return targetMsg{}, false
+	}
+	for _, k := range id.Keys() {
+		if !strings.HasPrefix(k, "id:") {
+			continue
+		}
+		if m, ok := s[k]; ok {
+			return m, m.headers != "" && m.headers != id.Headers
+		}
+	}
+	return targetMsg{}, false
+}

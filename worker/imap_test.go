@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -310,5 +311,119 @@ func TestUIDValidityChange(t *testing.T) {
 	}
 	if got := len(contents(t, dst.bulk(t), "Rebuilt")); got != 40 {
 		t.Errorf("target holds %d messages, want 40", got)
+	}
+}
+
+// TestDeltaKeepsTargetFlags: a delta pass carries over what changed on the source since the last pass and
+// nothing else: a flag and a keyword a person set on the target, and a \Seen a person cleared there, stay
+// while the source's own changes to other flags arrive. A message the target holds under the same
+// Message-ID but with other content keeps the source's message off the target, and the report says so.
+func TestDeltaKeepsTargetFlags(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	src, dst := accountOf(srv, "alice"), accountOf(srv, "bob")
+	ctx := context.Background()
+	msg := func(id, subject string, flags ...string) imapbulk.Message {
+		body := fmt.Sprintf("From: Sender <s@example.org>\r\nTo: bob@example.test\r\nSubject: %s\r\nDate: Mon, 3 Jun 2024 10:00:00 +0000\r\nMessage-ID: <%s@delta.example>\r\n\r\nBody of %s.\r\n", subject, id, id)
+		return imapbulk.Message{Flags: flags, Date: time.Date(2024, 6, 3, 10, 0, 0, 0, time.UTC), Size: int64(len(body)), Body: strings.NewReader(body)}
+	}
+	put := func(c *imapbulk.Conn, msgs ...imapbulk.Message) {
+		t.Helper()
+		res, err := c.Append(ctx, "Delta", msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+	}
+	sc, dc := src.bulk(t), dst.bulk(t)
+	if err := sc.Create(ctx, "Delta", ""); err != nil {
+		t.Fatal(err)
+	}
+	put(sc, msg("a", "A", `\Seen`), msg("b", "B", `\Seen`), msg("c", "C"), msg("d", "D", `\Seen`))
+	cp := FileCheckpoint{Path: filepath.Join(t.TempDir(), "cp.json")}
+	run := func() *Report {
+		s, err := OpenIMAP(ctx, src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		rep, err := Run(ctx, Job{Source: s, Target: dst.target(""), Rules: foldermap.Rules{Include: []string{"Delta"}}, Checkpoints: cp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTotals(t, rep)
+		return rep
+	}
+	if rep := run(); rep.Totals.Copied != 4 {
+		t.Fatalf("first pass copied %d, want 4", rep.Totals.Copied)
+	}
+	uidOf := func(c *imapbulk.Conn, id string) uint32 {
+		t.Helper()
+		for _, m := range contents(t, c, "Delta") {
+			if normalizeMessageID(m.MessageID) == id+"@delta.example" {
+				return m.UID
+			}
+		}
+		t.Fatalf("%s is not there", id)
+		return 0
+	}
+	store := func(c *imapbulk.Conn, id, op string, flags ...string) {
+		t.Helper()
+		uid := uidOf(c, id)
+		if _, err := c.Select(ctx, "Delta", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Store(ctx, fmt.Sprint(uid), op, flags); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// People work on the target: a flag and a keyword on A, \Seen cleared on B, a keyword on C.
+	store(dc, "a", "+FLAGS", `\Flagged`, "$Project")
+	store(dc, "b", "-FLAGS", `\Seen`)
+	store(dc, "c", "+FLAGS", "$Later")
+	// Meanwhile the source changes other flags: A answered, B flagged, C read; D unchanged.
+	store(sc, "a", "+FLAGS", `\Answered`)
+	store(sc, "b", "+FLAGS", `\Flagged`)
+	store(sc, "c", "+FLAGS", `\Seen`)
+	// A new source message whose Message-ID the target already holds for another message.
+	put(dc, msg("e", "Not the same message at all"))
+	put(sc, msg("e", "E"))
+
+	rep := run()
+	if rep.Totals.FlagUpdates != 3 {
+		t.Errorf("delta pass updated the flags of %d messages, want 3", rep.Totals.FlagUpdates)
+	}
+	want := map[string][]string{
+		"a": {`$project`, `\answered`, `\flagged`, `\seen`},
+		"b": {`\flagged`},
+		"c": {`$later`, `\seen`},
+		"d": {`\seen`},
+	}
+	for _, m := range contents(t, dc, "Delta") {
+		id := strings.TrimSuffix(normalizeMessageID(m.MessageID), "@delta.example")
+		w, ok := want[id]
+		if !ok {
+			continue
+		}
+		var got []string
+		for _, f := range sourceFlags(m.Flags) {
+			got = append(got, strings.ToLower(f))
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, w) {
+			t.Errorf("%s on the target has %q, want %q", id, got, w)
+		}
+	}
+	var reported *FailedItem
+	for i, f := range rep.Failed {
+		if strings.HasPrefix(f.Identity, "e@delta.example") {
+			reported = &rep.Failed[i]
+		}
+	}
+	if reported == nil || !strings.Contains(reported.Reason, "same Message-ID") || rep.Totals.Skipped != 1 || rep.Totals.Duplicates != 4 {
+		t.Errorf("the colliding message: report entry %+v, totals %+v; want it reported as skipped with the reason", reported, rep.Totals)
 	}
 }

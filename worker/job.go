@@ -51,7 +51,7 @@ type Job struct {
 	OnProgress       func(Progress)
 	ProgressInterval time.Duration
 	// Metrics, when set, counts messages, bytes, errors and durations.
-	Metrics *Metrics
+	Metrics Metrics
 }
 
 // TargetSpec is the target IMAP account.

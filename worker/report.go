@@ -3,6 +3,7 @@ package worker
 import (
 	"encoding/json"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -28,9 +29,15 @@ type Totals struct {
 	Copied      int64 `json:"copied"`
 	Duplicates  int64 `json:"duplicates"` // already on the target: not copied again
 	Failed      int64 `json:"failed"`
-	Skipped     int64 `json:"skipped"` // left out on purpose (size policy, outbox, …)
+	Skipped     int64 `json:"skipped"` // left out on purpose (size policy, …; the outbox below)
 	Bytes       int64 `json:"bytes"`
 	FlagUpdates int64 `json:"flagUpdates,omitempty"`
+	// OutboxToDrafts counts the outbox's unsent messages that are on the target as drafts after the run
+	// (copied now or found from an earlier run), in its Drafts folder unless a rename placed the outbox
+	// elsewhere; OutboxSkipped those left out because the outbox was not to be migrated. Neither is in
+	// Skipped.
+	OutboxToDrafts int64 `json:"outboxToDrafts,omitempty"`
+	OutboxSkipped  int64 `json:"outboxSkipped,omitempty"`
 }
 
 // FolderReport is one source folder's result.
@@ -45,7 +52,34 @@ type FolderReport struct {
 	// FlagUpdates are messages copied by an earlier pass whose flags changed on the source since.
 	FlagUpdates int64  `json:"flagUpdates,omitempty"`
 	Note        string `json:"note,omitempty"` // how it was mapped, or why it was skipped
-	Error       string `json:"error,omitempty"`
+	// Outbox marks the source's outbox (and folders below it): unsent messages, copied as drafts.
+	Outbox bool   `json:"outbox,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// countOutbox sums what became of the outbox's messages from the folders' results.
+func (r *Report) countOutbox() {
+	for _, f := range r.Folders {
+		if !f.Outbox {
+			continue
+		}
+		if f.Target == "" {
+			r.Totals.OutboxSkipped += f.Skipped
+		} else {
+			r.Totals.OutboxToDrafts += f.Copied + f.Duplicates
+		}
+	}
+}
+
+// asDraft adds \Draft to an unsent message's flags: it was never sent, and a draft is what clients show as
+// such and never send by themselves.
+func asDraft(flags []string) []string {
+	for _, f := range flags {
+		if strings.EqualFold(f, `\Draft`) {
+			return flags
+		}
+	}
+	return append(append([]string(nil), flags...), `\Draft`)
 }
 
 // FailedItem is one item that was not copied. Identity is the item's Message-ID, or its source position

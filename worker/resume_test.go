@@ -3,11 +3,13 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +38,10 @@ type childJob struct {
 	SourceLogin, SourcePassword string
 	Include                     []string
 	Parallel, Batch             int
+	// AppendTo, when set, makes the child only append Appends messages to this folder of the account on
+	// Endpoint, pipelined on one connection (see TestSettleAfterKilledAppends).
+	AppendTo string
+	Appends  int
 }
 
 const childEnv = "MAILSHIFT_WORKER_CHILD_JOB"
@@ -57,6 +63,9 @@ func childMigration(raw string) int {
 		return 2
 	}
 	a := account{ep: cj.Endpoint, cred: imapx.Credentials{Login: cj.Login, Password: cj.Password, Flavor: "dovecot"}}
+	if cj.AppendTo != "" {
+		return childAppend(cj)
+	}
 	job := Job{Target: a.target(cj.Prefix), Rules: foldermap.Rules{Root: strings.TrimSuffix(cj.Prefix, " "), RootSpecial: true},
 		Checkpoints: FileCheckpoint{Path: cj.Checkpoint}, Batch: 3, Parallel: 3, RateMessages: cj.Rate}
 	if cj.SourceLogin != "" {
@@ -93,7 +102,7 @@ func TestKillAndResume(t *testing.T) {
 	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
 	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
 	cj := childJob{PST: file, Endpoint: a.ep, Login: a.cred.Login, Password: a.cred.Password, Checkpoint: cpPath, Prefix: "K ", Rate: 12}
-	killed, positions := killRepeatedly(t, cj, 24, nil)
+	killed, positions := killRepeatedly(t, cj, 30, nil)
 	if killed < 20 {
 		t.Fatalf("only %d kills before the migration finished; slow the worker down", killed)
 	}
@@ -114,8 +123,16 @@ func TestKillAndResume(t *testing.T) {
 // checkpoint positions (checkpointDone) it left; after every kill, each is given the checkpoint.
 func killRepeatedly(t *testing.T, cj childJob, kills int, each func(*Checkpoint)) (int, map[int]bool) {
 	t.Helper()
+	// A run started after a kill first waits for the target to settle (settleInterval at least): the window
+	// grows by that much, so that kills still land well into the copy.
+	return killRepeatedlyBetween(t, cj, kills, 150*time.Millisecond, time.Second+2*settleInterval, 1, each)
+}
+
+// killRepeatedlyBetween is killRepeatedly with the kill delays drawn (seeded) from [lo, hi).
+func killRepeatedlyBetween(t *testing.T, cj childJob, kills int, lo, hi time.Duration, seed int64, each func(*Checkpoint)) (int, map[int]bool) {
+	t.Helper()
 	raw, _ := json.Marshal(cj)
-	rnd := rand.New(rand.NewSource(1))
+	rnd := rand.New(rand.NewSource(seed))
 	killed, finished := 0, 0
 	positions := map[int]bool{}
 	for round := 0; killed < kills && round < 5*kills; round++ {
@@ -129,7 +146,7 @@ func killRepeatedly(t *testing.T, cj childJob, kills int, each func(*Checkpoint)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		// Anywhere from before the login to well into the copy.
-		delay := time.Duration(150+rnd.Intn(850)) * time.Millisecond
+		delay := lo + time.Duration(rnd.Int63n(int64(hi-lo)))
 		select {
 		case err := <-done:
 			if err != nil {
@@ -247,5 +264,297 @@ func TestProgress(t *testing.T) {
 	}
 	if mid := reports[0]; mid.Done() == 0 || mid.Done() >= mid.ItemsTotal || mid.ETA <= 0 || mid.ItemsPerSecond <= 0 {
 		t.Errorf("first progress %+v: want partial counts, a rate and an ETA", mid)
+	}
+}
+
+// TestKillAndRestartAtOnce kills an IMAP-to-IMAP worker (Dovecot, Maildir) with SIGKILL at random moments while it pipelines
+// APPENDs into four folders and starts it again at once every time, then lets it finish: the target holds
+// every source message exactly once. The server is still storing the APPENDs the dead worker had sent
+// while its successor reads the target folders, so a successor that trusts its first look copies those
+// messages a second time.
+func TestKillAndRestartAtOnce(t *testing.T) {
+	begin := time.Now()
+	srv := testserver.DovecotWith(t, testserver.Options{Maildir: true})
+	src, dst := accountOf(srv, "alice"), accountOf(srv, "bob")
+	folders := []string{"Kill1", "Kill2", "Kill3", "Kill4"}
+	fillKillSource(t, src, folders, 600)
+	if _, err := os.Stat(filepath.Join(srv.Dir, "home", "alice", "Maildir")); err != nil {
+		t.Fatalf("the server does not store mail in Maildir: %v", err)
+	}
+	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
+	cj := childJob{Endpoint: dst.ep, Login: dst.cred.Login, Password: dst.cred.Password, Checkpoint: cpPath,
+		SourceLogin: src.cred.Login, SourcePassword: src.cred.Password, Include: folders, Parallel: 4, Batch: 32}
+	filled := time.Now()
+	killed, _ := killRepeatedlyBetween(t, cj, 12, 150*time.Millisecond, 1500*time.Millisecond, 13, nil)
+	t.Logf("source filled in %s, kills took %s", filled.Sub(begin).Round(time.Millisecond), time.Since(filled).Round(time.Millisecond))
+	if killed < 8 {
+		t.Fatalf("only %d kills before the migration finished; the corpus is too small", killed)
+	}
+	rep := runIMAP(t, src, dst, func(j *Job) {
+		j.Checkpoints = FileCheckpoint{Path: cpPath}
+		j.Rules = foldermap.Rules{Include: folders}
+	})
+	sc, dc := src.bulk(t), dst.bulk(t)
+	dups, missing := 0, 0
+	for _, f := range folders {
+		want := map[string]bool{}
+		for _, m := range contents(t, sc, f) {
+			want[normalizeMessageID(m.MessageID)] = true
+		}
+		got := map[string]int{}
+		for _, m := range contents(t, dc, f) {
+			got[normalizeMessageID(m.MessageID)]++
+		}
+		for id, n := range got {
+			if n > 1 {
+				dups += n - 1
+			}
+			if !want[id] {
+				t.Errorf("%s: %s is on the target, not on the source", f, id)
+			}
+		}
+		for id := range want {
+			if got[id] == 0 {
+				missing++
+			}
+		}
+	}
+	t.Logf("%d kills, each restarted at once; then a clean run that copied %d: %d duplicates, %d missing", killed, rep.Totals.Copied, dups, missing)
+	if dups > 0 || missing > 0 {
+		t.Errorf("%d duplicates and %d missing messages on the target, want none", dups, missing)
+	}
+}
+
+// fillKillSource puts n small messages (2-12 KB, flags on some) into each folder.
+func fillKillSource(t *testing.T, a account, folders []string, n int) {
+	t.Helper()
+	c := a.bulk(t)
+	ctx := context.Background()
+	for fi, f := range folders {
+		if err := c.Create(ctx, f, ""); err != nil {
+			t.Fatal(err)
+		}
+		var msgs []imapbulk.Message
+		for i := 0; i < n; i++ {
+			date := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(fi*n+i) * time.Minute)
+			var b strings.Builder
+			fmt.Fprintf(&b, "From: Sender <s%d@example.org>\r\nTo: bob@example.test\r\nSubject: %s %d\r\nDate: %s\r\nMessage-ID: <kill-%d-%d@example.org>\r\n\r\n",
+				i%7, f, i, date.Format(time.RFC1123Z), fi, i)
+			for b.Len() < 2048+(i%11)*1024 {
+				b.WriteString("Pipelined and killed, then started again at once.\r\n")
+			}
+			var flags []string
+			if i%2 == 0 {
+				flags = []string{`\Seen`}
+			}
+			msgs = append(msgs, imapbulk.Message{Flags: flags, Date: date, Size: int64(b.Len()), Body: strings.NewReader(b.String())})
+		}
+		for len(msgs) > 0 {
+			k := min(len(msgs), 200)
+			res, err := c.Append(ctx, f, msgs[:k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+			}
+			msgs = msgs[k:]
+		}
+	}
+}
+
+// TestCheckpointCheckedAgainstTarget: a finished checkpoint is not believed over the target. A PST migrated
+// with a checkpoint, then the account emptied on the server (its folders deleted), then the same job again:
+// everything is copied again, and "already there" counts only what the target holds. The same after the
+// server is replaced by a fresh one on the same host, port and login.
+func TestCheckpointCheckedAgainstTarget(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "bob")
+	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
+	cp := FileCheckpoint{Path: filepath.Join(t.TempDir(), "checkpoint.json")}
+	withCP := func(j *Job) { j.Checkpoints = cp }
+	first, gw := migratePST(t, a, file, "E ", withCP)
+	if first.Totals.Copied == 0 {
+		t.Fatalf("the first run copied nothing: %+v", first.Totals)
+	}
+	if again, _ := migratePST(t, a, file, "E ", withCP); again.Totals.Copied != 0 || again.Totals.Duplicates != first.Totals.Copied+first.Totals.Duplicates {
+		t.Errorf("a second run over the full target: %+v", again.Totals)
+	}
+	rerun := func(what string) {
+		t.Helper()
+		rep, _ := migratePST(t, a, file, "E ", withCP)
+		if rep.Totals.Copied != first.Totals.Copied || rep.Totals.Duplicates != first.Totals.Duplicates {
+			t.Errorf("after %s: copied %d, already there %d; want %d copied, %d already there (as the first run)",
+				what, rep.Totals.Copied, rep.Totals.Duplicates, first.Totals.Copied, first.Totals.Duplicates)
+		}
+		checkTarget(t, a, expectFromPST(t, file, rep, gw), 2)
+	}
+
+	// The account emptied: every folder but INBOX deleted, children first.
+	c := a.bulk(t)
+	ctx := context.Background()
+	folders, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(folders, func(i, j int) bool { return len(folders[i].Name) > len(folders[j].Name) })
+	for _, f := range folders {
+		if !strings.EqualFold(f.Name, "INBOX") {
+			if err := c.Delete(ctx, f.Name); err != nil {
+				t.Fatalf("delete %q: %v", f.Name, err)
+			}
+		}
+	}
+	c.Close()
+	rerun("the target account was emptied")
+
+	// A fresh server on the same host, port and login: no mail at all.
+	if err := os.RemoveAll(filepath.Join(srv.Dir, "home", "bob")); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+	rerun("the server was replaced by a fresh one")
+}
+
+// TestSecondRunRefused: while one worker runs on a checkpoint, a second run on the same checkpoint refuses
+// to start (ErrCheckpointInUse) and copies nothing; the first finishes with every message once.
+func TestSecondRunRefused(t *testing.T) {
+	srv := testserver.Dovecot(t)
+	src, dst := accountOf(srv, "alice"), accountOf(srv, "carol")
+	fillKillSource(t, src, []string{"Busy"}, 150)
+	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
+	cj := childJob{Endpoint: dst.ep, Login: dst.cred.Login, Password: dst.cred.Password, Checkpoint: cpPath,
+		SourceLogin: src.cred.Login, SourcePassword: src.cred.Password, Include: []string{"Busy"}, Parallel: 2, Batch: 8, Rate: 60}
+	raw, _ := json.Marshal(cj)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// The first run is under way once its checkpoint exists.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(cpPath); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the first run wrote no checkpoint\n%s", out)
+		}
+	}
+	s, err := OpenIMAP(context.Background(), src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := Run(context.Background(), Job{Source: s, Target: dst.target(""), Rules: foldermap.Rules{Include: []string{"Busy"}}, Checkpoints: FileCheckpoint{Path: cpPath}})
+	if !errors.Is(err, ErrCheckpointInUse) || rep.Totals.Copied != 0 {
+		t.Errorf("a second run while the first runs: %v, copied %d; want ErrCheckpointInUse and nothing copied", err, rep.Totals.Copied)
+	}
+	select {
+	case <-done:
+		t.Fatalf("the first run ended before the second was tried; slow it down\n%s", out)
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the first run: %v\n%s", err, out)
+	}
+	exactlyOnce(t, src.bulk(t), dst.bulk(t), "Busy")
+}
+
+// childAppend is the process TestSettleAfterKilledAppends kills: it pipelines APPENDs as fast as it can.
+func childAppend(cj childJob) int {
+	c, err := imapbulk.Dial(context.Background(), cj.Endpoint, imapbulk.Credentials{Login: cj.Login, Password: cj.Password})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var msgs []imapbulk.Message
+	for i := 0; i < cj.Appends; i++ {
+		body := fmt.Sprintf("From: s@example.org\r\nSubject: settle %d\r\nMessage-ID: <settle-%d@example.org>\r\n\r\n%s\r\n", i, i, strings.Repeat("x", 3000))
+		msgs = append(msgs, imapbulk.Message{Size: int64(len(body)), Body: strings.NewReader(body)})
+	}
+	if _, err := c.Append(context.Background(), cj.AppendTo, msgs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// TestSettleAfterKilledAppends: a process pipelining APPENDs is killed with SIGKILL; the server goes on
+// storing what it had received. waitQuiet returns only once it is done, on Dovecot (sdbox and Maildir) and
+// on Cyrus: the
+// mailbox holds no more messages a while later than when waitQuiet returned.
+func TestSettleAfterKilledAppends(t *testing.T) {
+	for _, server := range []struct {
+		name  string
+		start func(testing.TB) *testserver.Server
+	}{
+		{"dovecot-sdbox", testserver.Dovecot},
+		{"dovecot-maildir", func(t testing.TB) *testserver.Server {
+			return testserver.DovecotWith(t, testserver.Options{Maildir: true})
+		}},
+		{"cyrus", func(t testing.TB) *testserver.Server { return testserver.Cyrus(t, "modern") }},
+	} {
+		t.Run(server.name, func(t *testing.T) {
+			a := accountOf(server.start(t), "bob")
+			ctx := context.Background()
+			c := a.bulk(t)
+			if err := c.Create(ctx, "Quiet", ""); err != nil {
+				t.Fatal(err)
+			}
+			cj := childJob{Endpoint: a.ep, Login: a.cred.Login, Password: a.cred.Password, AppendTo: "Quiet", Appends: 3000}
+			raw, _ := json.Marshal(cj)
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+			out := &strings.Builder{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Killed once it has been appending for a moment.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				st, err := c.Status(ctx, "Quiet")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Exists >= 20 {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("the child appended nothing\n%s", out)
+				}
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			atKill, err := c.Status(ctx, "Quiet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := waitQuiet(ctx, c, []string{"Quiet"}); err != nil {
+				t.Fatal(err)
+			}
+			settled, err := c.Status(ctx, "Quiet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waited := time.Since(start)
+			time.Sleep(3 * settleInterval)
+			later, err := c.Status(ctx, "Quiet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d messages when the child was killed, %d once settled (after %s), %d later", atKill.Exists, settled.Exists, waited.Round(time.Millisecond), later.Exists)
+			if later.Exists != settled.Exists || later.UIDNext != settled.UIDNext {
+				t.Errorf("the mailbox changed after waitQuiet returned: %d messages (UIDNEXT %d), then %d (UIDNEXT %d)", settled.Exists, settled.UIDNext, later.Exists, later.UIDNext)
+			}
+		})
 	}
 }

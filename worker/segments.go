@@ -39,6 +39,51 @@ type folderRun struct {
 	mu sync.Mutex
 	// copied counts the units whose spans are copied to their ends; succeeded those that finished.
 	copied, succeeded int
+	// dests are the target mailboxes the folder's units read and wrote: their state goes into the
+	// checkpoint (TargetCheck). seen are the source flags of the messages this run looked at (IMAP).
+	dests map[*destination]bool
+	seen  flagMap
+}
+
+// use records that the folder's messages go to d.
+func (f *folderRun) use(d *destination) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dests == nil {
+		f.dests = map[*destination]bool{}
+	}
+	f.dests[d] = true
+}
+
+// saw records the source flags of a message the run looked at.
+func (f *folderRun) saw(uid uint32, flags []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen == nil {
+		f.seen = flagMap{}
+	}
+	f.seen[uid] = flags
+}
+
+// targetChecks is what the checkpoint records of the folder's target mailboxes: those this run used as it
+// found them, and those an earlier run recorded that this one did not touch.
+func (f *folderRun) targetChecks(prev []TargetCheck) []TargetCheck {
+	f.mu.Lock()
+	var out []TargetCheck
+	used := map[string]bool{}
+	for d := range f.dests {
+		c := d.check()
+		out = append(out, c)
+		used[c.Mailbox] = true
+	}
+	f.mu.Unlock()
+	for _, c := range prev {
+		if !used[c.Mailbox] {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Mailbox < out[j].Mailbox })
+	return out
 }
 
 // copiedOne records that a unit copied its span to the end; it returns true for the last one, which
@@ -91,6 +136,7 @@ func (u *unit) String() string {
 // it is not cut, else into its segment's, the folder's Done and LastUID being their sum and highest.
 func (u *unit) record(fc *FolderCheckpoint, done int, lastUID uint32, complete bool) {
 	fc.Target, fc.SourceUIDValidity = u.f.m.Target, u.f.sf.UIDValidity
+	fc.Targets = u.f.targetChecks(fc.Targets)
 	if u.seg < 0 || u.seg >= len(fc.Segments) {
 		fc.Done, fc.LastUID, fc.Segments = done, lastUID, nil
 		return
@@ -117,7 +163,9 @@ func (r *run) plan(ctx context.Context, todo []work) []*unit {
 	for _, w := range todo {
 		fc := r.cps.folder(w.sf.Key)
 		f := &folderRun{sf: w.sf, m: w.m, fr: &r.rep.Folders[w.i], previous: fc}
-		valid := fc.Target == w.m.Target && (w.sf.UIDValidity == 0 || fc.SourceUIDValidity == w.sf.UIDValidity)
+		srcValid := fc.Target == w.m.Target && (w.sf.UIDValidity == 0 || fc.SourceUIDValidity == w.sf.UIDValidity)
+		// What the entry says was done is believed only while the target still holds it.
+		valid := srcValid && r.targetHolds(fc)
 		unchanged := !hasFlags || (w.sf.HighestModSeq != 0 && w.sf.HighestModSeq == fc.HighestModSeq)
 		switch {
 		case valid && fc.Complete && fc.Done >= w.sf.Count && unchanged:
@@ -144,12 +192,13 @@ func (r *run) plan(ctx context.Context, todo []work) []*unit {
 			f.units = 1
 			continue
 		}
-		// From the beginning: an entry of another target or of a rebuilt folder means nothing any more; one cut
+		// From the beginning: an entry of another target, of a rebuilt folder, or of a target mailbox that no
+		// longer holds what it recorded means nothing any more (the identity check decides); one cut
 		// into segments, under KeepOrder, is started over in order (the identity check keeps what is on the
 		// target from being copied again), keeping what it says of the last complete pass for flag changes.
 		reset := FolderCheckpoint{Target: w.m.Target, SourceUIDValidity: w.sf.UIDValidity}
-		if valid {
-			reset.Complete, reset.HighestModSeq = fc.Complete, fc.HighestModSeq
+		if srcValid {
+			reset.Complete, reset.HighestModSeq, reset.SourceFlags = fc.Complete, fc.HighestModSeq, fc.SourceFlags
 		}
 		r.cps.set(w.sf.Key, reset)
 		fresh = append(fresh, f)

@@ -148,10 +148,14 @@ func splitSource(t *testing.T, a account, n, from int, tag string) {
 	}
 	msg := func(folder string, i int) imapbulk.Message {
 		id := fmt.Sprintf("%s-%d", tag, i)
+		// A twin is the same message received again: its header is its first copy's, its arrival its own.
+		h := i
 		if folder == "Big" && i >= 325 && slices.Contains(segmentTwins, i%325) {
 			id = fmt.Sprintf("%s-%d", tag, i%325)
+			h = i % 325
 		}
 		date := time.Date(2022, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
+		sent := time.Date(2022, 3, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(h) * time.Hour)
 		var flags []string
 		if i%3 != 0 {
 			flags = append(flags, `\Seen`)
@@ -161,7 +165,7 @@ func splitSource(t *testing.T, a account, n, from int, tag string) {
 		}
 		var b bytes.Buffer
 		fmt.Fprintf(&b, "From: Sender <s%d@example.org>\r\nTo: alice@example.test\r\nSubject: %s %s %d\r\nDate: %s\r\nMessage-ID: <%s@seg.example>\r\n\r\n",
-			i%13, folder, tag, i, date.Format(time.RFC1123Z), id)
+			h%13, folder, tag, h, sent.Format(time.RFC1123Z), id)
 		for b.Len() < 600+(i%17)*200 {
 			b.WriteString("Segmente, die gleichzeitig kopiert werden.\r\n")
 		}

@@ -46,6 +46,9 @@ type SourceFolder struct {
 	Path []string
 	Kind groupware.Kind
 	Role foldermap.Role
+	// Default marks the source's default folder of its Kind (a Kolab "<type>.default" annotation): it maps
+	// onto the account's folder of that kind before any other.
+	Default bool
 	// Count is how many items it holds (for progress); UIDValidity is the IMAP folder's (0 for PST).
 	Count       int
 	UIDValidity uint32
@@ -90,7 +93,10 @@ type FlagSource interface {
 // FlagChange is one source message's identity and flags.
 type FlagChange struct {
 	Identity Identity
-	Flags    []string
+	// UID is the message's source UID (0 when the source has none): the delta pass compares its flags with
+	// those the last pass saw under it.
+	UID   uint32
+	Flags []string
 }
 
 // Written is what writing an item found out.

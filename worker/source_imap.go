@@ -23,6 +23,7 @@ type IMAPSource struct {
 	prefix  string
 	sep     rune
 	folders map[string]imapx.Folder
+	attrs   map[string]FolderAttrs // subscription and METADATA, by SourceFolder.Key
 }
 
 // OpenIMAP logs in to the source account.
@@ -54,6 +55,8 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 		return nil, err
 	}
 	var out []SourceFolder
+	attrs := newAttrReader(ctx, s.list)
+	s.attrs = map[string]FolderAttrs{}
 	for _, f := range all {
 		if !f.Selectable() || !ns.IsPersonal(f.Name) {
 			continue
@@ -78,6 +81,9 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 			sf.Role = foldermap.RoleInbox
 		case f.SpecialUse != "":
 			sf.Role = specialUseRoles[f.SpecialUse]
+		}
+		if s.attrs[sf.Key], err = attrs.read(ctx, f, &sf); err != nil {
+			return out, err
 		}
 		s.folders[sf.Key] = f
 		out = append(out, sf)
@@ -307,7 +313,7 @@ func (s *IMAPSource) FlagChanges(ctx context.Context, sf SourceFolder, cp Folder
 		if m.UID > cp.LastUID {
 			continue
 		}
-		out = append(out, FlagChange{Identity: headerIdentity(m.Header, m.Size), Flags: sourceFlags(m.Flags)})
+		out = append(out, FlagChange{Identity: headerIdentity(m.Header, m.Size), UID: m.UID, Flags: sourceFlags(m.Flags)})
 	}
 	return out, nil
 }

@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/mailshift/mailshift/internal/convert"
@@ -18,6 +20,7 @@ type PSTSource struct {
 	f       *pst.File
 	conv    *convert.Converter
 	folders map[string]*pst.Folder
+	file    *os.File // set when the caller opened the file (OpenPSTFile)
 }
 
 // OpenPST opens a PST file as a migration source. codepage decodes the ANSI strings of an old file that
@@ -28,6 +31,35 @@ func OpenPST(path string, codepage int, opts convert.Options) (*PSTSource, error
 	if err != nil {
 		return nil, err
 	}
+	return newPSTSource(path, f, codepage, opts)
+}
+
+// OpenPSTFile is OpenPST on a file its caller opened (inside a confined root, say); the source closes fh.
+func OpenPSTFile(fh *os.File, codepage int, opts convert.Options) (*PSTSource, error) {
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if st.IsDir() {
+		fh.Close()
+		return nil, fmt.Errorf("%s: is a directory: %w", fh.Name(), pst.ErrNotPST)
+	}
+	f, err := pst.Open(fh, st.Size())
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("%s: %w", fh.Name(), err)
+	}
+	src, err := newPSTSource(fh.Name(), f, codepage, opts)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	src.file = fh
+	return src, nil
+}
+
+func newPSTSource(path string, f *pst.File, codepage int, opts convert.Options) (*PSTSource, error) {
 	f.DefaultCodePage = codepage
 	if opts.Addresses == nil {
 		opts.Addresses = convert.ScanAddresses(f)
@@ -42,7 +74,13 @@ func OpenPST(path string, codepage int, opts convert.Options) (*PSTSource, error
 
 func (s *PSTSource) Describe() string { return "pst:" + s.path }
 
-func (s *PSTSource) Close() error { return s.f.Close() }
+func (s *PSTSource) Close() error {
+	err := s.f.Close()
+	if s.file != nil {
+		err = errors.Join(err, s.file.Close())
+	}
+	return err
+}
 
 // Folders lists the IPM subtree below its root. Search folders hold results, not items, and are left out.
 // A folder the reader cannot open is reported by the walk's error, which is returned with the rest.
@@ -74,8 +112,13 @@ func (s *PSTSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 			path = append(path, strings.ReplaceAll(c, "%2F", "/"))
 		}
 		sf := SourceFolder{Key: fo.Path, Path: path, Kind: convert.FolderKind(fo.ContainerClass), Count: len(nids)}
-		if fo.Kind == pst.KindDeletedItems {
+		switch {
+		case fo.Kind == pst.KindDeletedItems:
 			sf.Role = foldermap.RoleTrash
+		case fo.IsOutbox():
+			// The store says which folder is the outbox, whatever its name; without the property (archives)
+			// the planner still knows it by name.
+			sf.Role = foldermap.RoleOutbox
 		}
 		s.folders[fo.Path] = fo
 		out = append(out, sf)

@@ -19,6 +19,7 @@ type target struct {
 	setup    *imapx.Session
 	layout   foldermap.Target
 	exists   map[string]bool
+	created  map[string]bool // by this run (see carryFolderAttrs)
 	createMu sync.Mutex
 	destMu   sync.Mutex
 	dests    map[string]*destination
@@ -42,6 +43,10 @@ type destination struct {
 	ids    identitySet
 	loaded bool
 	claims map[string]*unit // by identity key; guarded by target.claimMu
+	// uidValidity and messages are what the mailbox was when last read, messages growing with every message
+	// stored since: what a checkpoint records of it (TargetCheck).
+	uidValidity uint32
+	messages    uint32
 }
 
 func (d *destination) has(id Identity) bool {
@@ -54,6 +59,20 @@ func (d *destination) add(id Identity, m targetMsg) {
 	d.mu.Lock()
 	d.ids.add(id, m)
 	d.mu.Unlock()
+}
+
+// collision returns the message the mailbox holds under id's Message-ID when it is another message.
+func (d *destination) collision(id Identity) (targetMsg, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ids.collision(id)
+}
+
+// check is what a checkpoint records of the mailbox.
+func (d *destination) check() TargetCheck {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return TargetCheck{Mailbox: d.name, UIDValidity: d.uidValidity, Messages: d.messages}
 }
 
 func (d *destination) lookup(id Identity) (targetMsg, bool) {
@@ -124,6 +143,9 @@ func (t *target) settle(u *unit, batch []pending, out []appendOutcome) {
 			continue
 		case o.stored:
 			p.dest.add(p.id, targetMsg{uid: o.uid, flags: p.flags})
+			p.dest.mu.Lock()
+			p.dest.messages++
+			p.dest.mu.Unlock()
 		case o.unsure:
 			continue
 		}
@@ -256,6 +278,10 @@ func (t *target) ensure(ctx context.Context, name string) error {
 			return fmt.Errorf("create %q: %w", n, err)
 		}
 		t.exists[n] = true
+		if t.created == nil {
+			t.created = map[string]bool{}
+		}
+		t.created[n] = true
 	}
 	return nil
 }
@@ -270,7 +296,8 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 		t.dests[name] = d
 	}
 	t.destMu.Unlock()
-	if _, err := c.Select(ctx, name, false); err != nil {
+	st, err := c.Select(ctx, name, false)
+	if err != nil {
 		return nil, err
 	}
 	// Read every time a unit (re)starts on the folder: after a crash or a reconnect, what the last
@@ -289,6 +316,7 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 		}
 		d.ids.add(id, targetMsg{uid: m.UID, flags: m.Flags})
 	}
+	d.uidValidity, d.messages = st.UIDValidity, uint32(len(msgs))
 	d.loaded = true
 	return d, nil
 }

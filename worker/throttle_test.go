@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mailshift/mailshift/internal/enginemetrics"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapx"
 	"github.com/mailshift/mailshift/internal/testfixtures"
@@ -133,7 +134,9 @@ func TestServerRestartMidRun(t *testing.T) {
 	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
 	restarted := make(chan struct{})
 	var once sync.Once
-	metrics := NewMetrics()
+	metrics := enginemetrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.Collectors()...)
 	rep, gw := migratePST(t, a, file, "R ", func(j *Job) {
 		j.Metrics = metrics
 		j.Batch, j.RateMessages, j.RetryBackoff = 4, 60, 200*time.Millisecond
@@ -153,13 +156,34 @@ func TestServerRestartMidRun(t *testing.T) {
 	if rep.Totals.Failed > 0 {
 		t.Fatalf("%d failed: %+v", rep.Totals.Failed, rep.Failed)
 	}
-	if n := testutil.ToFloat64(metrics.errors.WithLabelValues("transient")); n < 1 {
+	if n := counterValue(t, reg, "mailshift_migration_errors_total", "transient"); n < 1 {
 		t.Errorf("the restart caused %v transient errors: the run never noticed it", n)
 	}
-	if n := testutil.ToFloat64(metrics.messages.WithLabelValues("copied")); n != float64(rep.Totals.Copied) {
+	if n := counterValue(t, reg, "mailshift_migration_messages_total", "copied"); n != float64(rep.Totals.Copied) {
 		t.Errorf("metrics count %v copied messages, the report %d", n, rep.Totals.Copied)
 	}
 	checkTarget(t, a, expectFromPST(t, file, rep, gw), 2)
+}
+
+// counterValue is the value of the counter name whose one label has the value label in reg (0 when it was
+// never counted).
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == label {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // TestUnservableSourceMessage: a source that refuses to serve one message (Exchange answers NO for any FETCH

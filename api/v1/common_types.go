@@ -42,6 +42,14 @@ const (
 	ReasonInvalidSpec          = "InvalidSpec"
 )
 
+// ReasonImpersonationNotAllowed: a Mailbox without its own credentials would act through the MailServer's
+// admin credentials, and the MailServer grants the Mailbox's namespace no impersonation of that login.
+const ReasonImpersonationNotAllowed = "ImpersonationNotAllowed"
+
+// ReasonHostNotAllowed: the MailServer's host is not in the manager's --allowed-server-hosts; no
+// connection was made.
+const ReasonHostNotAllowed = "HostNotAllowed"
+
 // SecretKeyRef selects one key of a Secret in the same namespace as the object that refers to it.
 type SecretKeyRef struct {
 	// Name of the Secret.

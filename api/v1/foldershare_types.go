@@ -25,17 +25,42 @@ const (
 type ShareMode string
 
 const (
-	// ShareMerge leaves undeclared entries alone.
+	// ShareMerge leaves undeclared entries alone and never lowers rights: a grantee who held more rights
+	// before the FolderShare first changed its entry keeps them (the rights applied are the union of those
+	// and the declared ones). Only the owner's own entry, when declared, is set to exactly the declared
+	// rights: fewer than the owner holds is refused (OwnerLockout) unless allowOwnerLockout is set, and then
+	// reported with a RightsLowered Event and in the Ready message.
 	ShareMerge ShareMode = "Merge"
-	// ShareExact removes undeclared entries (the owner's own entry is kept unless owner lockout is allowed).
+	// ShareExact makes the ACL exactly the declared grants: undeclared entries are removed ("anyone",
+	// groups and admin entries included; never negative "-id" entries, and the owner's own entry is kept
+	// unless owner lockout is allowed), and a grantee who held more rights gets exactly the declared ones.
+	// Every entry removed is listed in status.removedByExact, a lowering is reported with a RightsLowered
+	// Event, and deleting the FolderShare puts all of them back (status.priorEntries).
 	ShareExact ShareMode = "Exact"
+)
+
+// Condition type and reasons of a FolderShare's grantee subscriptions.
+const (
+	// ConditionSubscribed is True when every grantee that can be subscribed is subscribed to the shared
+	// folders, so that they appear in the grantee's folder list without the grantee doing anything.
+	ConditionSubscribed = "Subscribed"
+	// ReasonGranteesSubscribed: every login grantee is subscribed (or there is none).
+	ReasonGranteesSubscribed = "GranteesSubscribed"
+	// ReasonGranteeNotSubscribed: at least one grantee could not be subscribed; the message says who and
+	// why (most often: the MailServer has no admin credentials to act as the grantee). The grant itself
+	// works; the grantee can subscribe by hand.
+	ReasonGranteeNotSubscribed = "GranteeNotSubscribed"
+	// ReasonRightsLowered: rights a grantee held before the FolderShare were taken away (Exact mode, or the
+	// owner's declared entry with allowOwnerLockout); an Event reason, and the Ready message lists them.
+	// Deleting the FolderShare gives them back.
+	ReasonRightsLowered = "RightsLowered"
 )
 
 // Grant gives rights on the folder to one identifier.
 // +kubebuilder:validation:XValidation:rule="has(self.rights) || has(self.preset)",message="a grant needs rights, a preset, or both"
 type Grant struct {
 	// Grantee is a login, "anyone", "authenticated" (Dovecot), or "group:<name>" (translated to the
-	// server's group syntax).
+	// server's group syntax). A login grantee is also subscribed to the shared folder (status.subscriptions).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=320
 	// +kubebuilder:validation:Pattern=`^[^\s-][^\s]*$`
@@ -69,7 +94,9 @@ type FolderShareSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=200
 	Grants []Grant `json:"grants"`
-	// Mode Merge leaves other ACL entries alone; Exact removes them.
+	// Mode Merge leaves other ACL entries alone and never lowers a grantee's rights; Exact removes
+	// undeclared entries and sets exactly the declared rights (see ShareMerge, ShareExact). Either way,
+	// deleting the FolderShare restores every entry it changed as it was before (status.priorEntries).
 	// +optional
 	// +kubebuilder:default=Merge
 	Mode ShareMode `json:"mode,omitempty"`
@@ -125,10 +152,51 @@ type FolderShareStatus struct {
 	// LastSyncTime is when the ACL was last verified.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
-	// AppliedGrantees lists the identifiers this FolderShare has set, so that deleting it revokes exactly
-	// those.
+	// AppliedGrantees lists the identifiers this FolderShare grants now.
 	// +optional
 	AppliedGrantees []string `json:"appliedGrantees,omitempty"`
+	// PriorEntries records every ACL entry this FolderShare declares or changed, as it was before the
+	// FolderShare first touched it: recorded before any change is made, kept while the change stands, and
+	// put back exactly when the change is withdrawn (a grant removed from the spec, a folder no longer
+	// shared, Merge mode after Exact) or the FolderShare is deleted. An entry that did not exist is removed
+	// again. The owner's own entry is only ever put back when that gives the owner rights back.
+	// +optional
+	PriorEntries []PriorACLEntry `json:"priorEntries,omitempty"`
+	// RemovedByExact lists the entries that existed before and that Exact mode removed, as they were.
+	// +optional
+	RemovedByExact []FolderACL `json:"removedByExact,omitempty"`
+	// Subscriptions lists, per login grantee, the shared folders under the names the grantee sees them by
+	// (e.g. "shared/alice/Calendar" on Dovecot, "Other Users/alice/Calendar" on Cyrus). A grantee is
+	// subscribed by logging in as the grantee through the MailServer's admin credentials; "anyone",
+	// "authenticated" and groups are never subscribed (no single account to subscribe). Folders this
+	// FolderShare subscribed are unsubscribed when the grant is withdrawn or the FolderShare deleted;
+	// subscriptions the grantee had already made are left alone. A grantee who unsubscribes by hand is not
+	// subscribed again.
+	// +optional
+	Subscriptions []GranteeSubscription `json:"subscriptions,omitempty"`
+}
+
+// PriorACLEntry is one ACL entry as it was before a FolderShare first changed it.
+type PriorACLEntry struct {
+	Folder     string `json:"folder"`
+	Identifier string `json:"identifier"`
+	// Existed is false when there was no entry for the identifier: restoring it means removing the entry.
+	Existed bool `json:"existed"`
+	// Letters the entry held, in canonical order.
+	// +optional
+	Letters string `json:"letters,omitempty"`
+}
+
+// GranteeSubscription is one shared folder a grantee is subscribed to.
+type GranteeSubscription struct {
+	Grantee string `json:"grantee"`
+	// Folder is the shared folder's name as its owner sees it.
+	Folder string `json:"folder"`
+	// Mailbox is the folder's name as the grantee sees it.
+	Mailbox string `json:"mailbox"`
+	// ByShare is true when this FolderShare subscribed it, false when the grantee already was: only the
+	// former are unsubscribed on revoke.
+	ByShare bool `json:"byShare"`
 }
 
 // +kubebuilder:object:root=true

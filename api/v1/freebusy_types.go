@@ -94,7 +94,8 @@ type FreeBusyPublicationSpec struct {
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._+-]+$`
 	Name string `json:"name,omitempty"`
-	// ServeHTTP also serves the file from the manager at /freebusy/<name>.vfb.
+	// ServeHTTP also serves the file from the manager at /freebusy/<namespace>/<name>.vfb (anonymously: see
+	// the README for what readers learn).
 	// +optional
 	ServeHTTP bool `json:"serveHTTP,omitempty"`
 	// ChangeCheckInterval is how often the calendar folders are checked for changes (one STATUS per folder);

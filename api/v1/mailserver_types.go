@@ -74,9 +74,37 @@ type AdminCredentials struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=320
 	VerifyLogin string `json:"verifyLogin,omitempty"`
+	// AllowedNamespaces grants admin impersonation to Mailboxes of other namespaces, per namespace and only
+	// for the logins listed. Mailboxes in the MailServer's own namespace may always be impersonated; a
+	// Mailbox of any other namespace without a grant that matches its login must bring its own credentials
+	// (spec.credentialsSecretRef). spec.allowedNamespaces only lets a namespace use the server, it grants no
+	// impersonation.
+	// +optional
+	// +listType=map
+	// +listMapKey=namespace
+	// +kubebuilder:validation:MaxItems=256
+	AllowedNamespaces []ImpersonationGrant `json:"allowedNamespaces,omitempty"`
 	// Password must never be set: it exists only so that an inline password is rejected with a clear message.
 	// +optional
 	Password *string `json:"password,omitempty"`
+}
+
+// ImpersonationGrant lets the Mailboxes of one namespace act through the admin credentials, for some logins.
+type ImpersonationGrant struct {
+	// Namespace whose Mailboxes the grant is for: one exact name (no wildcards).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace"`
+	// Logins the namespace's Mailboxes may impersonate: patterns compared case-sensitively with spec.login;
+	// "*" stands for any run of characters, everything else is literal ("alice", "*@team-a.example.com").
+	// A pattern that matches every login must be written as "*" alone; "**" and the like are rejected.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=320
+	// +kubebuilder:validation:items:Pattern=`^(\*|\*?[^\s*]+(\*[^\s*]+)*\*?)$`
+	Logins []string `json:"logins"`
 }
 
 // ServerLimits bounds the load mailshift puts on one server.

@@ -39,10 +39,16 @@ const (
 )
 
 // PSTSource reads an Outlook PST file from a volume.
+// +kubebuilder:validation:XValidation:rule="[has(self.volume.persistentVolumeClaim), has(self.volume.nfs), has(self.volume.csi), has(self.volume.ephemeral), has(self.volume.hostPath)].filter(x, x).size() == 1",message="volume must set exactly one of persistentVolumeClaim, nfs, csi, ephemeral and hostPath"
+// +kubebuilder:validation:XValidation:rule="!has(self.volume.emptyDir) && !has(self.volume.gcePersistentDisk) && !has(self.volume.awsElasticBlockStore) && !has(self.volume.gitRepo) && !has(self.volume.secret) && !has(self.volume.iscsi) && !has(self.volume.glusterfs) && !has(self.volume.rbd) && !has(self.volume.flexVolume) && !has(self.volume.cinder) && !has(self.volume.cephfs) && !has(self.volume.flocker) && !has(self.volume.downwardAPI) && !has(self.volume.fc) && !has(self.volume.azureFile) && !has(self.volume.configMap) && !has(self.volume.vsphereVolume) && !has(self.volume.quobyte) && !has(self.volume.azureDisk) && !has(self.volume.photonPersistentDisk) && !has(self.volume.projected) && !has(self.volume.portworxVolume) && !has(self.volume.scaleIO) && !has(self.volume.storageos) && !has(self.volume.image)",message="volume may only be a persistentVolumeClaim, nfs, csi or ephemeral volume (or hostPath where the manager allows it)"
+// +kubebuilder:validation:XValidation:rule="!self.path.startsWith('/')",message="path must be relative to the volume's root (no leading /)"
+// +kubebuilder:validation:XValidation:rule="!(self.path == '..' || self.path.startsWith('../') || self.path.endsWith('/..') || self.path.contains('/../'))",message="path must not contain '..'"
 type PSTSource struct {
-	// Volume holding the file, mounted read-only into the worker (a PersistentVolumeClaim, an NFS share…).
+	// Volume holding the file, mounted read-only into the worker: a PersistentVolumeClaim, an NFS share, a
+	// CSI or ephemeral volume. hostPath is accepted only by a manager started with
+	// --allow-hostpath-pst-volumes (it exposes a directory of the node).
 	Volume corev1.VolumeSource `json:"volume"`
-	// Path of the PST file inside the volume.
+	// Path of the PST file inside the volume, relative to its root, without "..".
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	Path string `json:"path"`
@@ -78,6 +84,7 @@ type IMAPSource struct {
 	CredentialsSecretRef *CredentialsSecretRef `json:"credentialsSecretRef,omitempty"`
 	// Login for OAuth2 mechanisms.
 	// +optional
+	// +kubebuilder:validation:MaxLength=320
 	Login string `json:"login,omitempty"`
 	// TokenSecretRef holds the OAuth2 bearer token (key defaults to "token").
 	// +optional
@@ -113,6 +120,10 @@ type FolderRules struct {
 	// TargetRoot puts everything below this folder on the target.
 	// +optional
 	TargetRoot string `json:"targetRoot,omitempty"`
+	// SkipOutbox leaves the Outbox's unsent messages out (they are reported as skipped). By default they are
+	// copied into the Drafts folder, flagged \Draft, so that nothing sends them.
+	// +optional
+	SkipOutbox bool `json:"skipOutbox,omitempty"`
 }
 
 // SizePolicy says what to do with messages the target will not accept.
@@ -265,7 +276,11 @@ type MailboxMigrationList struct {
 }
 
 // MigrationTemplate is stamped out once per selected Mailbox. The PST source's path and claim name, and the
-// IMAP source's login, may use {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} (the Mailbox's name).
+// IMAP source's login, may use {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} (the Mailbox's name),
+// replaced literally; nothing else may stand between {{ and }}.
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.source.pst) || !self.spec.source.pst.path.replace('{{.Login}}', '_').replace('{{.Address}}', '_').replace('{{.LocalPart}}', '_').replace('{{.Name}}', '_').contains('{{')",message="spec.source.pst.path: only the placeholders {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} may appear between {{ and }}"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.source.pst) || !has(self.spec.source.pst.volume.persistentVolumeClaim) || (size(self.spec.source.pst.volume.persistentVolumeClaim.claimName) <= 253 && !self.spec.source.pst.volume.persistentVolumeClaim.claimName.replace('{{.Login}}', '_').replace('{{.Address}}', '_').replace('{{.LocalPart}}', '_').replace('{{.Name}}', '_').contains('{{'))",message="spec.source.pst.volume.persistentVolumeClaim.claimName: at most 253 characters, and only the placeholders {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} may appear between {{ and }}"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.source.imap) || !has(self.spec.source.imap.login) || !self.spec.source.imap.login.replace('{{.Login}}', '_').replace('{{.Address}}', '_').replace('{{.LocalPart}}', '_').replace('{{.Name}}', '_').contains('{{')",message="spec.source.imap.login: only the placeholders {{.Login}}, {{.Address}}, {{.LocalPart}} and {{.Name}} may appear between {{ and }}"
 type MigrationTemplate struct {
 	// Labels and annotations for the generated MailboxMigrations.
 	// +optional

@@ -152,3 +152,123 @@ func TestSamplesAreValid(t *testing.T) {
 		}
 	}
 }
+
+const validPSTMigration = `
+apiVersion: mailshift.io/v1
+kind: MailboxMigration
+metadata: {name: pst}
+spec:
+  mailboxRef: {name: bob}
+  source:
+    pst:
+      volume: {persistentVolumeClaim: {claimName: archives}}
+      path: bob/outlook.pst
+`
+
+// TestPSTSourceValidation: a PST's volume is a claim, NFS, CSI or ephemeral volume (or hostPath, which the
+// manager then judges); its path stays inside the volume.
+func TestPSTSourceValidation(t *testing.T) {
+	withVolume := func(v string) string {
+		return strings.Replace(validPSTMigration, "{persistentVolumeClaim: {claimName: archives}}", v, 1)
+	}
+	withPath := func(p string) string {
+		return strings.Replace(validPSTMigration, "path: bob/outlook.pst", "path: "+p, 1)
+	}
+	for name, m := range map[string]string{
+		"claim":     validPSTMigration,
+		"nfs":       withVolume("{nfs: {server: nfs.example.test, path: /exports/pst}}"),
+		"csi":       withVolume("{csi: {driver: smb.csi.k8s.io}}"),
+		"hostPath":  withVolume("{hostPath: {path: /srv/pst}}"),
+		"dots":      withPath("bob/..outlook..pst"),
+		"dot":       withPath("./bob/outlook.pst"),
+		"ephemeral": withVolume("{ephemeral: {volumeClaimTemplate: {spec: {accessModes: [ReadOnlyMany], resources: {requests: {storage: 1Gi}}}}}}"),
+	} {
+		if err := create(t, m); err != nil {
+			t.Errorf("%s: rejected: %v", name, err)
+		}
+	}
+	cases := []struct{ name, manifest, want string }{
+		{"secret volume", withVolume("{secret: {secretName: x}}"), "volume may only be a persistentVolumeClaim, nfs, csi or ephemeral volume"},
+		{"configMap volume", withVolume("{configMap: {name: x}}"), "volume may only be"},
+		{"claim and secret", withVolume("{persistentVolumeClaim: {claimName: a}, secret: {secretName: x}}"), "volume may only be"},
+		{"claim and hostPath", withVolume("{persistentVolumeClaim: {claimName: a}, hostPath: {path: /srv}}"), "exactly one of persistentVolumeClaim, nfs, csi, ephemeral and hostPath"},
+		{"no volume kind", withVolume("{}"), "exactly one of"},
+		{"absolute path", withPath("/etc/shadow"), "path must be relative"},
+		{"dot-dot", withPath("../other-tenant/ceo.pst"), "must not contain '..'"},
+		{"dot-dot inside", withPath("bob/../../etc/shadow"), "must not contain '..'"},
+		{"dot-dot alone", withPath(".."), "must not contain '..'"},
+		{"dot-dot at the end", withPath("bob/.."), "must not contain '..'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := create(t, tc.manifest)
+			if err == nil {
+				t.Fatal("the API server accepted it")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+const validBatch = `
+apiVersion: mailshift.io/v1
+kind: MigrationBatch
+metadata: {name: sales}
+spec:
+  selector: {matchLabels: {dept: sales}}
+  template:
+    spec:
+      source:
+        pst:
+          volume: {persistentVolumeClaim: {claimName: "pst-{{.LocalPart}}"}}
+          path: "{{.Login}}/{{.Address}}-{{.Name}}.pst"
+`
+
+// TestMigrationBatchTemplateValidation: template fields hold the four placeholders and nothing else that a
+// template engine would run.
+func TestMigrationBatchTemplateValidation(t *testing.T) {
+	if err := create(t, validBatch); err != nil {
+		t.Fatalf("valid batch rejected: %v", err)
+	}
+	loop := "{{range 10000}}{{range 10000}}{{range 10000}}x{{end}}{{end}}{{end}}"
+	cases := []struct{ name, manifest, want string }{
+		{"range in path", strings.Replace(validBatch, `"{{.Login}}/{{.Address}}-{{.Name}}.pst"`, `"`+loop+`"`, 1),
+			"spec.source.pst.path: only the placeholders"},
+		{"function in path", strings.Replace(validBatch, `"{{.Login}}/`, `"{{printf \"%s\" .Login}}/`, 1),
+			"spec.source.pst.path: only the placeholders"},
+		{"spaced placeholder", strings.Replace(validBatch, `"{{.Login}}/`, `"{{ .Login }}/`, 1),
+			"spec.source.pst.path: only the placeholders"},
+		{"range in claim", strings.Replace(validBatch, `"pst-{{.LocalPart}}"`, `"`+loop+`"`, 1),
+			"claimName: at most 253 characters, and only the placeholders"},
+		{"long claim", strings.Replace(validBatch, `"pst-{{.LocalPart}}"`, `"`+strings.Repeat("a", 254)+`"`, 1),
+			"claimName: at most 253 characters"},
+		{"range in login", `
+apiVersion: mailshift.io/v1
+kind: MigrationBatch
+metadata: {name: exo}
+spec:
+  selector: {matchLabels: {dept: sales}}
+  template:
+    spec:
+      source:
+        imap:
+          host: outlook.office365.com
+          auth: XOAUTH2
+          tokenSecretRef: {name: t}
+          login: "{{range 9}}{{.Address}}{{end}}"
+`, "spec.source.imap.login: only the placeholders"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := create(t, tc.manifest)
+			if err == nil {
+				t.Fatal("the API server accepted it")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}

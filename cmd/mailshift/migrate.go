@@ -36,7 +36,7 @@ MAILSHIFT_FROM_TOKEN). Against an IMAP source a re-run is a delta pass: new mess
 changes carried over.
 
 Exit codes: 0 everything copied; 1 some items failed (listed in the summary and in --report) or the run
-stopped (the message says why); 2 bad usage.
+stopped (the message says why); 2 bad usage; 3 another run is using the same checkpoint (nothing was done).
 
 Flags:
 `
@@ -75,10 +75,11 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&include, "include", "copy only folders matching this pattern (\"Inbox/**\"); repeatable")
 	fs.Var(&exclude, "exclude", "leave out folders matching this pattern; repeatable")
 	root := fs.String("root", "", "put the copied folders under this target folder")
+	skipOutbox := fs.Bool("skip-outbox", false, "leave the Outbox's unsent messages out (reported as skipped); by default they are copied into Drafts as drafts, never sent")
 	maxSize := fs.Int64("max-size", 0, "messages larger than this many bytes are not copied (see --too-big); the server's APPENDLIMIT applies too")
 	tooBig := fs.String("too-big", "skip", "what a message over the size limit does: skip (reported, exit 0) or fail (reported, exit 1)")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: no limit)")
-	codepage := fs.Int("codepage", 0, "code page of a PST's ANSI strings when the file records none (e.g. 932); default 1252")
+	codepage := fs.Int("codepage", 0, "code page of an old (ANSI) PST's 8-bit strings, e.g. 932; by default found from the file's properties and bytes")
 	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -95,6 +96,15 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	}
 	if *tooBig != "skip" && *tooBig != "fail" {
 		return usageErr("--too-big must be skip or fail, not %q", *tooBig)
+	}
+	if *parallel < 1 {
+		return usageErr("--parallel must be at least 1 (connections at once), not %d", *parallel)
+	}
+	if *maxSize < 0 {
+		return usageErr("--max-size must be 0 (no limit) or a number of bytes, not %d", *maxSize)
+	}
+	if *timeout < 0 {
+		return usageErr("--timeout must be 0 (no limit) or a positive duration, not %v", *timeout)
 	}
 	format, ok := groupwareFormats[*gwFormat]
 	if !ok {
@@ -168,7 +178,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		path := strings.TrimPrefix(*from, "pst:")
 		ps, err := worker.OpenPST(path, *codepage, convert.Options{Format: format, Owner: groupware.Person{Email: t.login}})
 		if err != nil {
-			fmt.Fprintf(stderr, "mailshift migrate: %s: %s\n", path, describeOpenError(path, err))
+			fmt.Fprintf(stderr, "mailshift migrate: %s\n", describeOpenError(path, err))
 			return 1
 		}
 		src = ps
@@ -184,7 +194,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	job := worker.Job{
 		Source:         src,
 		Target:         worker.TargetSpec{Endpoint: t.endpoint, Credentials: cred, Annotate: true},
-		Rules:          foldermap.Rules{Include: include, Exclude: exclude, Root: *root},
+		Rules:          foldermap.Rules{Include: include, Exclude: exclude, Root: *root, MigrateOutbox: !*skipOutbox},
 		Parallel:       *parallel,
 		KeepOrder:      *keepOrder,
 		MaxMessageSize: *maxSize,
@@ -208,6 +218,11 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		debug.SetMemoryLimit(migrateMemoryLimit)
 	}
 	rep, runErr := worker.Run(ctx, job)
+	if errors.Is(runErr, worker.ErrCheckpointInUse) {
+		// Two runs on one checkpoint would each copy what the other is copying: the second does not start.
+		fmt.Fprintf(stderr, "mailshift migrate: %v\n", runErr)
+		return 3
+	}
 	bar.done()
 	printSummary(stdout, rep)
 	if *reportFile != "" {
@@ -284,7 +299,7 @@ func printSummary(w io.Writer, rep *worker.Report) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "folder\ttarget\titems\tcopied\tpresent\tfailed\tskipped\t")
 	for _, f := range rep.Folders {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", f.Source, f.Target, f.Items, f.Copied, f.Duplicates, f.Failed, f.Skipped)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", terminalSafe(f.Source), terminalSafe(f.Target), f.Items, f.Copied, f.Duplicates, f.Failed, f.Skipped)
 	}
 	t := rep.Totals
 	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t%d\t\n", t.Items, t.Copied, t.Duplicates, t.Failed, t.Skipped)
@@ -296,10 +311,16 @@ func printSummary(w io.Writer, rep *worker.Report) {
 	}
 	fmt.Fprintf(w, "%d messages (%s) copied in %s, %.0f msg/s; %d already there\n", t.Copied, humanBytes(t.Bytes), d.Round(time.Millisecond), rate, t.Duplicates)
 	if t.Skipped > 0 {
-		fmt.Fprintf(w, "%d messages not copied by the size policy (listed below as not copied)\n", t.Skipped)
+		fmt.Fprintf(w, "%d messages not copied on purpose: the size policy, or another message under the same Message-ID on the target (listed below as not copied)\n", t.Skipped)
+	}
+	if t.OutboxToDrafts > 0 {
+		fmt.Fprintf(w, "%d unsent messages of the Outbox are in Drafts, flagged \\Draft (not sent)\n", t.OutboxToDrafts)
+	}
+	if t.OutboxSkipped > 0 {
+		fmt.Fprintf(w, "%d unsent messages of the Outbox skipped (--skip-outbox)\n", t.OutboxSkipped)
 	}
 	for _, f := range rep.Failed {
-		fmt.Fprintf(w, "not copied: %s: %s: %s\n", f.Folder, f.Identity, f.Reason)
+		fmt.Fprintf(w, "not copied: %s: %s: %s\n", terminalSafe(f.Folder), terminalSafe(f.Identity), terminalSafe(f.Reason))
 	}
 }
 

@@ -150,20 +150,36 @@ func ping(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
-	fmt.Fprintf(stdout, "OK: logged in to %s as %s in %s\n", t.endpoint.Address(), t.login, time.Since(start).Round(time.Millisecond))
+	// The login alone proves little: a mailbox whose folders cannot be listed is not working. The
+	// namespaces and the folder listing must succeed for the OK at the end; a failure ends the ping with
+	// exit code 1.
+	fmt.Fprintf(stdout, "logged in to %s as %s in %s\n", t.endpoint.Address(), t.login, time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "capabilities: %s\n", strings.Join(s.Capabilities(), " "))
-	if ns, err := s.Namespaces(ctx); err == nil {
-		for _, n := range ns.Personal {
-			fmt.Fprintf(stdout, "personal namespace: %q separator %q\n", n.Prefix, string(n.Delim))
-		}
+	failed := func(what string, err error) int {
+		fmt.Fprintf(stderr, "mailshift ping: %s failed: %s: %v\n", what, imapx.KindOf(err), err)
+		fmt.Fprintf(stdout, "FAILED: %s\n", what)
+		return 1
 	}
-	if folders, messages, err := s.Count(ctx); err == nil {
-		fmt.Fprintf(stdout, "folders: %d, messages: %d\n", folders, messages)
+	ns, err := s.Namespaces(ctx)
+	if err != nil {
+		return failed("reading the namespaces", err)
 	}
-	if q, err := s.Quota(ctx); err == nil {
-		for _, r := range q {
-			fmt.Fprintf(stdout, "quota %s %s: %d of %d\n", r.Root, r.Name, r.Usage, r.Limit)
-		}
+	for _, n := range ns.Personal {
+		fmt.Fprintf(stdout, "personal namespace: %q separator %q\n", n.Prefix, string(n.Delim))
 	}
+	folders, messages, err := s.Count(ctx)
+	if err != nil {
+		return failed("listing the folders", err)
+	}
+	fmt.Fprintf(stdout, "folders: %d, messages: %d\n", folders, messages)
+	// Quota is informational (the controllers, too, carry on without it): a failure is shown, not fatal.
+	q, err := s.Quota(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailshift ping: warning: quota unavailable: %s: %v\n", imapx.KindOf(err), err)
+	}
+	for _, r := range q {
+		fmt.Fprintf(stdout, "quota %s %s: %d of %d\n", r.Root, r.Name, r.Usage, r.Limit)
+	}
+	fmt.Fprintln(stdout, "OK")
 	return 0
 }

@@ -58,8 +58,9 @@ func TestPingRealServer(t *testing.T) {
 	if code := run([]string{"ping", url, "--ca-file", ca, "--password-file", good}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "OK: logged in") || !strings.Contains(out.String(), "IMAP4rev1") {
-		t.Errorf("output lacks the login or capabilities:\n%s", out.String())
+	if !strings.Contains(out.String(), "logged in to") || !strings.Contains(out.String(), "IMAP4rev1") ||
+		!strings.HasSuffix(out.String(), "\nOK\n") {
+		t.Errorf("output lacks the login, the capabilities or the final OK:\n%s", out.String())
 	}
 	out.Reset()
 	errb.Reset()

@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -31,18 +33,23 @@ const (
 	pstUsageMessage = `Usage:
   mailshift pst inspect FILE [--json] [--codepage N]
       Print the folder tree of the PST with the number of items of each message class and of hidden
-      folder-associated (FAI) items. --json prints {"folders":[{"path":"Inbox/Sub","items":{"IPM.Note":3},"fai":2}]}
-      with paths "/"-separated below the top of the PST ("" is the top itself), folders in depth-first order.
+      folder-associated (FAI) items. --json prints {"codePage":{"codePage":932,"source":"messages","detail":"..."},
+      "folders":[{"path":"Inbox/Sub","items":{"IPM.Note":3},"fai":2}]} with paths "/"-separated below the top
+      of the PST ("" is the top itself), folders in depth-first order. codePage says which code page decodes
+      the file's 8-bit names and why: explicit (--codepage), store, folders, messages (their code page and
+      locale properties), bytes (guessed: the names are not plausible Windows-1252) or default (1252).
   mailshift pst export FILE --to DIR [--format eml|mbox] [--groupware kolab3|ical|kolab2] [--force]
                         [--codepage N] [--jobs N]
       Write every normal item as an RFC 5322 message: DIR/<folder path>/<n>.eml, or one mbox per folder,
       DIR/<folder path>/folder.mbox. Mail keeps its headers, bodies (RTF decompressed) and attachments;
       calendar items, contacts, lists, tasks, notes and journal entries become groupware objects: Kolab v3
       (default), plain iCalendar/vCard (ical) or Kolab v2 XML (kolab2). What could not be carried over
-      exactly is reported as a warning on stderr. Files are written atomically; existing files are refused
-      unless --force. --jobs N folders are exported in parallel (default: the number of CPUs).
-  --codepage N: Windows code page for ANSI strings of a file that records none (old Outlook 97-2002 files
-      written on a non-Western Windows, e.g. 932 for Japanese); default 1252.
+      exactly is reported as a warning on stderr. Files are synced to disk once, at the end; an item that
+      fails leaves no file, and an export that fails or is cut short is rerun whole, with --force (which
+      replaces each existing file atomically); existing files are refused unless --force. --jobs N: items
+      (eml) or folders (mbox) exported in parallel (default: the number of CPUs).
+  --codepage N: Windows code page of the 8-bit strings of an old (ANSI, Outlook 97-2002) file, e.g. 932 for
+      Japanese. Not needed as a rule: the code page is found from the file's properties and bytes.
 
 Exit codes:
   0  success
@@ -103,18 +110,33 @@ func openPST(path string, codepage int, stderr io.Writer) (*pst.File, int) {
 	return f, pstExitOK
 }
 
+// describeOpenError says why path cannot be read as a PST, naming path once: the reader's own error often
+// starts with the path too.
 func describeOpenError(path string, err error) string {
+	detail := strings.TrimPrefix(err.Error(), path+": ")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf("%s: no such file", path)
 	case pst.IsNotPST(err):
-		return fmt.Sprintf("%s: not a PST file (%v)", path, err)
+		return fmt.Sprintf("%s: not a PST file (%s)", path, detail)
 	case pst.IsTruncated(err):
-		return fmt.Sprintf("%s: the PST file is truncated (%v)", path, err)
+		return fmt.Sprintf("%s: the PST file is truncated (%s)", path, detail)
 	case pst.IsCorrupt(err):
-		return fmt.Sprintf("%s: the PST file is damaged (%v)", path, err)
+		return fmt.Sprintf("%s: the PST file is damaged (%s)", path, detail)
 	}
-	return fmt.Sprintf("%s: cannot read as a PST file: %v", path, err)
+	return fmt.Sprintf("%s: cannot read as a PST file: %s", path, detail)
+}
+
+// terminalSafe returns s as it is when every character is printable, and Go-quoted otherwise, so that a
+// name read from a file (a folder name, a store name) cannot send escape sequences to the terminal: retitle
+// it, clear it, or hide text with a bidirectional override.
+func terminalSafe(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 type inspectFolder struct {
@@ -130,7 +152,7 @@ func pstInspect(args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("mailshift pst inspect", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	asJSON := fset.Bool("json", false, "print JSON")
-	codepage := fset.Int("codepage", 0, "code page of ANSI strings when the file records none")
+	codepage := fset.Int("codepage", 0, "code page of an old (ANSI) file's 8-bit strings; by default found from the file")
 	fset.Usage = func() { fmt.Fprint(stderr, pstUsageMessage) }
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
@@ -150,9 +172,11 @@ func pstInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailshift pst: %s\n", p)
 	}
 	if *asJSON {
+		cp, _ := f.CodePage()
 		out := struct {
-			Folders []inspectFolder `json:"folders"`
-		}{Folders: folders}
+			CodePage pst.CodePageChoice `json:"codePage"`
+			Folders  []inspectFolder    `json:"folders"`
+		}{CodePage: cp, Folders: folders}
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(out); err != nil {
@@ -161,16 +185,20 @@ func pstInspect(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		if s, err := f.Store(); err == nil {
-			fmt.Fprintf(stdout, "Store: %s (%s, crypt %s", s.DisplayName, f.NDB().Format(), f.NDB().Crypt())
+			fmt.Fprintf(stdout, "Store: %s (%s, crypt %s", terminalSafe(s.DisplayName), f.NDB().Format(), f.NDB().Crypt())
 			if s.PasswordCRC != 0 {
 				fmt.Fprintf(stdout, ", password CRC %#08x", s.PasswordCRC)
 			}
 			fmt.Fprintln(stdout, ")")
 		}
+		if cp, err := f.CodePage(); err == nil && f.NDB().Format() == ndb.FormatANSI {
+			// ANSI files store names in a code page; which one was used, and why, explains the names below.
+			fmt.Fprintf(stdout, "Code page: %d (%s: %s)\n", cp.CodePage, cp.Source, cp.Detail)
+		}
 		for _, fo := range folders {
-			name := fo.name
+			name := terminalSafe(fo.name)
 			if fo.Path == "" {
-				name = "/ (" + fo.name + ")"
+				name = "/ (" + name + ")"
 			}
 			var parts []string
 			classes := make([]string, 0, len(fo.Items))
@@ -245,7 +273,7 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 	to := fset.String("to", "", "output directory (required)")
 	format := fset.String("format", "eml", "eml (one file per item) or mbox (one file per folder)")
 	force := fset.Bool("force", false, "replace files that already exist")
-	codepage := fset.Int("codepage", 0, "code page of ANSI strings when the file records none")
+	codepage := fset.Int("codepage", 0, "code page of an old (ANSI) file's 8-bit strings; by default found from the file")
 	jobs := fset.Int("jobs", runtime.NumCPU(), "folders exported in parallel")
 	gwFormat := fset.String("groupware", "kolab3", "format of groupware items: kolab3, ical or kolab2")
 	fset.Usage = func() { fmt.Fprint(stderr, pstUsageMessage) }
@@ -269,37 +297,34 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 	defer f.Close()
 	conv, err := convert.New(f, convert.Options{Format: gw, Addresses: convert.ScanAddresses(f)})
 	if err != nil {
-		fmt.Fprintf(stderr, "mailshift pst: %s: %s\n", pos[0], describeOpenError(pos[0], err))
+		fmt.Fprintf(stderr, "mailshift pst: %s\n", describeOpenError(pos[0], err))
 		return pstExitNotPST
 	}
-	if err := os.MkdirAll(*to, 0o755); err != nil {
+	out, err := openExportOutput(*to, *force)
+	if err != nil {
 		fmt.Fprintf(stderr, "mailshift pst: %v\n", err)
 		return pstExitFailure
 	}
-	ex := &exporter{f: f, conv: conv, dir: *to, mbox: *format == "mbox", force: *force}
-	// Read the tree first, then export folders in parallel: a File is safe for concurrent use, and each
-	// folder's items are numbered in contents-table order whatever the scheduling.
+	defer out.close()
+	ex := &exporter{f: f, conv: conv, dir: *to, mbox: *format == "mbox", out: out,
+		jobs: max(1, *jobs), converting: make(chan struct{}, max(1, *jobs))}
+	// Read the tree first, then export in parallel: a File is safe for concurrent use, and each folder's
+	// items are numbered in contents-table order whatever the scheduling.
 	var folders []*pst.Folder
 	walkErr := f.Folders(func(fo *pst.Folder) error {
 		folders = append(folders, fo)
 		return nil
 	})
-	work := make(chan *pst.Folder)
-	var wg sync.WaitGroup
-	for i := 0; i < max(1, min(*jobs, len(folders))); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for fo := range work {
-				ex.folder(fo)
-			}
-		}()
-	}
+	var listed []listedFolder
 	for _, fo := range folders {
-		work <- fo
+		if dir, nids := ex.openFolder(fo); len(nids) > 0 {
+			listed = append(listed, listedFolder{fo: fo, dir: dir, nids: nids})
+		}
 	}
-	close(work)
-	wg.Wait()
+	ex.run(listed)
+	if err := out.sync(); err != nil {
+		ex.problem("the exported files may not be on disk: %v", err)
+	}
 	sort.Strings(ex.problems)
 	if walkErr != nil {
 		var ie pst.ItemErrors
@@ -328,16 +353,21 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 }
 
 type exporter struct {
-	mu       sync.Mutex // guards items, folders, problems
-	f        *pst.File
-	conv     *convert.Converter
-	dir      string
-	mbox     bool
-	force    bool
-	items    int
-	folders  int
-	problems []string
-	warnings []string
+	mu   sync.Mutex // guards items, folders, problems
+	f    *pst.File
+	conv *convert.Converter
+	dir  string
+	mbox bool
+	out  *exportOutput
+	jobs int // items converted at once by one mbox's writer
+	// converting holds a token for every mbox item being converted, so that folders written at the same
+	// time convert no more than --jobs items together.
+	converting chan struct{}
+	items      int
+	folders    int
+	listed     int // items of all folders listed so far (by one goroutine, before the export starts)
+	problems   []string
+	warnings   []string
 }
 
 var groupwareFormats = map[string]groupware.Format{"kolab3": groupware.FormatKolab3, "ical": groupware.FormatICal, "kolab2": groupware.FormatKolab2}
@@ -402,65 +432,155 @@ func (ex *exporter) count(items, folders int) {
 	ex.mu.Unlock()
 }
 
-func (ex *exporter) folder(fo *pst.Folder) {
+// listedFolder is a folder whose items are listed and whose directory is made.
+type listedFolder struct {
+	fo   *pst.Folder
+	dir  string
+	nids []ndb.NID
+}
+
+// inlineItems is the size of an export (in items) done by one goroutine, without workers: most PSTs
+// people export hold a few items, and for those handing work between threads costs more than it gains.
+const inlineItems = 32
+
+// exportWorkers is how many workers an export of items items in tasks tasks runs with --jobs jobs.
+func exportWorkers(jobs, tasks, items int) int {
+	if items <= inlineItems {
+		return 1
+	}
+	return max(1, min(jobs, tasks))
+}
+
+// run exports the folders with up to ex.jobs workers, never more than there are tasks, and with none when
+// the export is small. An mbox is written by one worker, in order, so each folder is a task; .eml files
+// are independent, so each item is a task of its own (a PST often keeps most of its items in one folder).
+// Tasks are made as the workers take them, so the memory they need does not grow with the item count.
+func (ex *exporter) run(folders []listedFolder) {
+	tasks := len(folders)
+	if !ex.mbox {
+		tasks = ex.listed
+	}
+	each := func(do func(task func())) {
+		for _, lf := range folders {
+			if ex.mbox {
+				do(func() { ex.folderMbox(lf.fo, lf.nids, filepath.Join(lf.dir, "folder.mbox")) })
+				continue
+			}
+			for i, nid := range lf.nids {
+				do(func() { ex.emlItem(lf.fo.Path, lf.dir, i+1, nid) })
+			}
+		}
+	}
+	ex.runTasks(tasks, each)
+}
+
+// runTasks runs the tasks each makes, of which there are n, on workers sized by exportWorkers, or on this
+// goroutine.
+func (ex *exporter) runTasks(n int, each func(do func(task func()))) {
+	workers := exportWorkers(ex.jobs, n, ex.listed)
+	if workers <= 1 {
+		ex.jobs = 1 // an mbox converts its items one by one too
+		each(func(task func()) { task() })
+		return
+	}
+	work := make(chan func())
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for task := range work {
+				task()
+			}
+		}()
+	}
+	each(func(task func()) { work <- task })
+	close(work)
+	wg.Wait()
+}
+
+// openFolder lists a folder's items and makes its directory when it has any.
+func (ex *exporter) openFolder(fo *pst.Folder) (string, []ndb.NID) {
 	nids, err := fo.MessageNIDs()
 	if err != nil {
 		ex.problem("%v", err)
 	}
 	ex.count(0, 1)
 	if len(nids) == 0 {
-		return
+		return "", nil
 	}
+	ex.listed += len(nids)
 	dir := ex.folderDir(fo.Path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		ex.problem("folder %q: %v", fo.Path, err)
+		return "", nil
+	}
+	return dir, nids
+}
+
+// emlItem writes item n of the folder at path as dir/<n>.eml.
+func (ex *exporter) emlItem(path, dir string, n int, nid ndb.NID) {
+	target := filepath.Join(dir, fmt.Sprintf("%d.eml", n))
+	err := ex.out.write(target, func(w io.Writer) error {
+		_, err := ex.convert(w, path, n, nid)
+		return err
+	})
+	if err != nil {
+		ex.problem("folder %q item %d (NID %#x): %v", path, n, uint32(nid), err)
 		return
 	}
-	if ex.mbox {
-		ex.folderMbox(fo, nids, filepath.Join(dir, "folder.mbox"))
-		return
-	}
-	for i, nid := range nids {
-		target := filepath.Join(dir, fmt.Sprintf("%d.eml", i+1))
-		err := writeAtomic(target, ex.force, func(w io.Writer) error {
-			_, err := ex.convert(w, fo.Path, i+1, nid)
-			return err
-		})
-		if err != nil {
-			ex.problem("folder %q item %d (NID %#x): %v", fo.Path, i+1, uint32(nid), err)
-			continue
-		}
-		ex.count(1, 0)
-	}
+	ex.count(1, 0)
 }
 
 func (ex *exporter) folderMbox(fo *pst.Folder, nids []ndb.NID, target string) {
 	n := 0
-	err := writeAtomic(target, ex.force, func(w io.Writer) error {
-		// Each message is converted into a scratch file first, so an item that fails halfway leaves no
-		// partial message in the mbox, and memory stays bounded.
-		scratch, err := os.CreateTemp(filepath.Dir(target), ".mbox-item-*")
-		if err != nil {
-			return err
+	err := ex.out.write(target, func(w io.Writer) error {
+		// Each message is converted into a buffer first (memory up to mboxItemInMemory, then a scratch
+		// file), so an item that fails halfway leaves no partial message in the mbox, and memory stays
+		// bounded. Up to --jobs items are converted at once, each into a buffer of its own, and appended in
+		// order.
+		slots := make([]mboxSlot, max(1, min(ex.jobs, len(nids))))
+		for i := range slots {
+			sb := &spillBuffer{dir: filepath.Dir(target), limit: mboxItemInMemory}
+			defer sb.close()
+			// A large buffer, reused for every item of the slot.
+			slots[i] = mboxSlot{file: sb, buf: bufio.NewWriterSize(sb, 64<<10)}
 		}
-		defer os.Remove(scratch.Name())
-		defer scratch.Close()
-		bw := bufio.NewWriter(w)
-		for i, nid := range nids {
-			date, err := ex.mboxItem(scratch, fo.Path, i+1, nid)
-			if err != nil {
-				ex.problem("folder %q item %d (NID %#x): %v", fo.Path, i+1, uint32(nid), err)
-				continue
+		bw := bufio.NewWriterSize(w, 64<<10)
+		for first := 0; first < len(nids); first += len(slots) {
+			batch := nids[first:min(len(nids), first+len(slots))]
+			convertOne := func(j int, nid ndb.NID) {
+				ex.converting <- struct{}{}
+				defer func() { <-ex.converting }()
+				sl := &slots[j]
+				sl.date, sl.err = ex.mboxItem(sl.file, sl.buf, fo.Path, first+j+1, nid)
 			}
-			fmt.Fprintf(bw, "From mailshift@pst.invalid %s\n", date.UTC().Format(time.ANSIC))
-			if _, err := scratch.Seek(0, io.SeekStart); err != nil {
-				return err
+			if len(batch) == 1 {
+				convertOne(0, batch[0]) // no goroutine to start and wait for
+			} else {
+				var wg sync.WaitGroup
+				for j, nid := range batch {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						convertOne(j, nid)
+					}()
+				}
+				wg.Wait()
 			}
-			if _, err := io.Copy(bw, scratch); err != nil {
-				return err
+			for j, nid := range batch {
+				sl := &slots[j]
+				if sl.err != nil {
+					ex.problem("folder %q item %d (NID %#x): %v", fo.Path, first+j+1, uint32(nid), sl.err)
+					continue
+				}
+				fmt.Fprintf(bw, "From mailshift@pst.invalid %s\n", sl.date.UTC().Format(time.ANSIC))
+				if _, err := sl.file.WriteTo(bw); err != nil {
+					return err
+				}
+				bw.WriteString("\n")
+				n++
 			}
-			bw.WriteString("\n")
-			n++
 		}
 		return bw.Flush()
 	})
@@ -471,16 +591,25 @@ func (ex *exporter) folderMbox(fo *pst.Folder, nids []ndb.NID, target string) {
 	ex.count(n, 0)
 }
 
-// mboxItem converts one item into scratch (emptied first) in mbox form and returns its date for the
-// "From " line.
-func (ex *exporter) mboxItem(scratch *os.File, path string, n int, nid ndb.NID) (time.Time, error) {
-	if err := scratch.Truncate(0); err != nil {
+// mboxItemInMemory is how much of one mbox item is held in memory while it is converted; the rest goes to
+// a scratch file. Nearly every message fits.
+const mboxItemInMemory = 4 << 20
+
+// mboxSlot is a buffer that one item at a time is converted into, and what came of it.
+type mboxSlot struct {
+	file *spillBuffer
+	buf  *bufio.Writer
+	date time.Time
+	err  error
+}
+
+// mboxItem converts one item into scratch (emptied first) through its buffer bw in mbox form and returns
+// its date for the "From " line.
+func (ex *exporter) mboxItem(scratch *spillBuffer, bw *bufio.Writer, path string, n int, nid ndb.NID) (time.Time, error) {
+	if err := scratch.reset(); err != nil {
 		return time.Time{}, err
 	}
-	if _, err := scratch.Seek(0, io.SeekStart); err != nil {
-		return time.Time{}, err
-	}
-	bw := bufio.NewWriter(scratch)
+	bw.Reset(scratch) // nothing of an item that failed before
 	mw := &mboxrdWriter{w: bw}
 	res, err := ex.convert(mw, path, n, nid)
 	if err != nil {
@@ -490,62 +619,19 @@ func (ex *exporter) mboxItem(scratch *os.File, path string, n int, nid ndb.NID) 
 	if date.IsZero() {
 		date = time.Unix(0, 0)
 	}
-	if err := mw.Close(); err != nil {
-		return date, err
-	}
-	return date, bw.Flush()
+	return date, mw.Close()
 }
 
-// mboxrdWriter writes a message into an mbox: CRLF becomes LF and lines starting with ">*From " get one more
-// ">" (the mboxrd convention, reversible).
-type mboxrdWriter struct {
-	w    *bufio.Writer
-	line []byte
+// writeAtomic writes target through a temporary file in the same directory, synced, then moves it into
+// place. An existing target is refused unless force is set; without force the final step cannot replace a
+// file that appeared meanwhile.
+func writeAtomic(target string, force bool, write func(io.Writer) error) error {
+	return placeAtomic(target, force, true, write)
 }
 
-func (m *mboxrdWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := strings.IndexByte(string(p), '\n')
-		if i < 0 {
-			m.line = append(m.line, p...)
-			break
-		}
-		m.line = append(m.line, p[:i]...)
-		if err := m.emit(); err != nil {
-			return 0, err
-		}
-		p = p[i+1:]
-	}
-	return n, nil
-}
-
-func (m *mboxrdWriter) emit() error {
-	l := m.line
-	if len(l) > 0 && l[len(l)-1] == '\r' {
-		l = l[:len(l)-1]
-	}
-	if strings.HasPrefix(strings.TrimLeft(string(l), ">"), "From ") {
-		m.w.WriteByte('>')
-	}
-	m.w.Write(l)
-	_, err := m.w.WriteString("\n")
-	m.line = m.line[:0]
-	return err
-}
-
-// Close writes a last line that had no line end.
-func (m *mboxrdWriter) Close() error {
-	if len(m.line) > 0 {
-		return m.emit()
-	}
-	return nil
-}
-
-// writeAtomic writes target through a temporary file in the same directory, then moves it into place. An
-// existing target is refused unless force is set; without force the final step cannot replace a file that
-// appeared meanwhile.
-func writeAtomic(target string, force bool, write func(io.Writer) error) (err error) {
+// placeAtomic is writeAtomic with the sync of the file left to the caller when syncFile is false (an
+// export syncs all its files at once at the end).
+func placeAtomic(target string, force, syncFile bool, write func(io.Writer) error) (err error) {
 	if !force {
 		if _, err := os.Lstat(target); err == nil {
 			return fmt.Errorf("%s already exists (use --force to replace it)", target)
@@ -564,13 +650,15 @@ func writeAtomic(target string, force bool, write func(io.Writer) error) (err er
 	if err = write(tmp); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
+	if syncFile {
+		if err = fsyncFile(tmp); err != nil {
+			return err
+		}
+	}
+	if err = tmp.Chmod(0o644); err != nil {
 		return err
 	}
 	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	if force {

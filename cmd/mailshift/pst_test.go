@@ -125,22 +125,38 @@ func TestPSTInspectJSON(t *testing.T) {
 			if err := json.Unmarshal(b, &gt); err != nil {
 				t.Fatal(err)
 			}
+			// No --codepage: hiraoka-contacts97-2002's Japanese folder names are CP932 and the file records no
+			// code page (its ground truth was made with readpst -C CP932); it must be found.
 			args := []string{"pst", "inspect", file, "--json"}
-			if name == "hiraoka-contacts97-2002" {
-				// Its Japanese folder names are CP932 and the file records no code page; the ground truth
-				// was made with readpst -C CP932.
-				args = append(args, "--codepage", "932")
-			}
 			var out, errb bytes.Buffer
 			if code := run(args, &out, &errb); code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
-			// The exact shape: one object with "folders", each with exactly path, items, fai.
-			var raw map[string][]map[string]json.RawMessage
-			if err := json.Unmarshal(out.Bytes(), &raw); err != nil || len(raw) != 1 || raw["folders"] == nil {
+			// The exact shape: one object with "codePage" and "folders", each folder with exactly path, items,
+			// fai.
+			var raw struct {
+				CodePage *pst.CodePageChoice          `json:"codePage"`
+				Folders  []map[string]json.RawMessage `json:"folders"`
+			}
+			var top map[string]json.RawMessage
+			if err := json.Unmarshal(out.Bytes(), &top); err != nil || len(top) != 2 {
 				t.Fatalf("output shape: %v: %s", err, out.String())
 			}
-			for _, fo := range raw["folders"] {
+			if err := json.Unmarshal(out.Bytes(), &raw); err != nil || raw.Folders == nil || raw.CodePage == nil || raw.CodePage.Source == "" {
+				t.Fatalf("output shape: %v: %s", err, out.String())
+			}
+			// The ANSI fixtures other than the Japanese one were written by Western Outlooks. (Unicode files
+			// store their names in UTF-16; their code page only serves the rare 8-bit property.)
+			var hdr struct {
+				Header struct {
+					Format string `json:"format"`
+				} `json:"header"`
+			}
+			json.Unmarshal(b, &hdr)
+			if wantCP := map[bool]int{true: 932, false: 1252}[name == "hiraoka-contacts97-2002"]; hdr.Header.Format == "ansi" && raw.CodePage.CodePage != wantCP {
+				t.Errorf("code page %+v, want %d", raw.CodePage, wantCP)
+			}
+			for _, fo := range raw.Folders {
 				if len(fo) != 3 || fo["path"] == nil || fo["items"] == nil || fo["fai"] == nil {
 					t.Fatalf("folder object has other fields: %v", fo)
 				}
@@ -337,6 +353,8 @@ func TestPSTExportBadItem(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A given code page: detecting it would read (and cache) items' blocks before recording starts.
+		f.DefaultCodePage = 1252
 		conv, err := convert.New(f, convert.Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -22,6 +23,7 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/controllers"
+	"github.com/mailshift/mailshift/internal/egress"
 )
 
 func main() {
@@ -37,6 +39,8 @@ func main() {
 		exec          controllers.Options
 		workerCommand string
 		freeBusyAddr  string
+		freeBusyNS    string
+		allowedHosts  string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint; 0 turns it off")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true,
@@ -45,21 +49,34 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader, so that only one replica reconciles at a time")
 	flag.StringVar(&leaderNS, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
 	flag.StringVar(&exec.Executor, "worker-executor", "job",
-		"how migrations run: job (a worker Job per migration) or inprocess (inside this manager, for single-machine installs)")
+		"how migrations run: job (a worker Job per migration; RBAC in config/rbac/jobexecutor) or inprocess (inside this manager, "+
+			"for single-machine installs; needs the ConfigMap rights of config/inprocess)")
 	flag.StringVar(&exec.WorkerImage, "worker-image", os.Getenv("MAILSHIFT_WORKER_IMAGE"),
 		"image of the worker Jobs: this manager's own image (default $MAILSHIFT_WORKER_IMAGE)")
 	flag.StringVar(&workerCommand, "worker-command", "/manager", "the manager binary inside the worker image")
-	flag.StringVar(&exec.WorkerServiceAccount, "worker-service-account", "mailshift-worker",
-		"ServiceAccount the worker Jobs run as, created in each migration's namespace")
-	flag.StringVar(&exec.WorkerClusterRole, "worker-cluster-role", "mailshift-worker",
-		"ClusterRole bound to the worker ServiceAccount (what a worker may do: write progress, its checkpoint and report)")
 	flag.StringVar(&freeBusyAddr, "freebusy-bind-address", ":8082",
-		"address serving FreeBusyPublications with serveHTTP at /freebusy/<name>.vfb; 0 turns it off")
+		"address serving FreeBusyPublications with serveHTTP at /freebusy/<namespace>/<name>.vfb; 0 turns it off")
+	flag.StringVar(&freeBusyNS, "freebusy-global-names-namespace", "",
+		"the one trusted namespace whose FreeBusyPublications are also served at /freebusy/<name>.vfb (Outlook's %NAME%)")
+	flag.BoolVar(&exec.AllowHostPathPSTVolumes, "allow-hostpath-pst-volumes", false,
+		"let MailboxMigrations read PST files from hostPath volumes (a worker then mounts a directory of its node)")
+	flag.StringVar(&exec.InProcessPSTRoot, "inprocess-pst-root", "",
+		"directory whose <namespace>/ subdirectory holds the PST files the in-process executor may read for that namespace")
+	flag.StringVar(&allowedHosts, "allowed-server-hosts", "",
+		"comma-separated host names, *.domain wildcards, IP addresses and CIDR ranges that MailServers, "+
+			"MailboxMigrations' IMAP sources and FreeBusyPublications' FTP servers may point at; others are Stalled "+
+			"(HostNotAllowed) and never connected to; empty allows all")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	allowed, err := egress.Parse(strings.Split(allowedHosts, ","))
+	if err != nil {
+		log.Error(err, "bad --allowed-server-hosts")
+		os.Exit(2)
+	}
+	exec.AllowedServerHosts = allowed
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -69,7 +86,7 @@ func main() {
 	exec.WorkerCommand = []string{workerCommand}
 	exec.Metrics = true
 	opts2 := managerOptions{metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, leaderElect: leaderElect,
-		leaderNS: leaderNS, controllers: exec, freeBusyAddr: freeBusyAddr}
+		leaderNS: leaderNS, controllers: exec, freeBusyAddr: freeBusyAddr, freeBusyNS: freeBusyNS}
 	if err := run(ctrl.SetupSignalHandler(), cfg, opts2); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
@@ -93,6 +110,7 @@ type managerOptions struct {
 	leaderNS      string
 	controllers   controllers.Options
 	freeBusyAddr  string
+	freeBusyNS    string // namespace allowed the global /freebusy/<name>.vfb path
 }
 
 // run starts the manager and blocks until ctx is cancelled.
@@ -121,6 +139,7 @@ func run(ctx context.Context, cfg *rest.Config, o managerOptions) error {
 	}
 	if o.freeBusyAddr != "" && o.freeBusyAddr != "0" {
 		files := controllers.NewFreeBusyFiles()
+		files.GlobalNamespace = o.freeBusyNS
 		o.controllers.FreeBusyFiles = files
 		// A leader-only runnable: only the leader's reconciles fill the files.
 		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return files.Serve(ctx, o.freeBusyAddr) })); err != nil {

@@ -63,5 +63,18 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	// and the report of what was done are still written.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return finish(migrationrun.Run(ctx, spec, migrationrun.Deps{Client: c}))
+	return finish(migrationrun.Run(ctx, spec, migrationrun.Deps{Client: c, Holder: workerHolder()}))
+}
+
+// workerHolder names this pod in its lease on the checkpoint: the Job gives the pod's name and UID through
+// the downward API (a replaced pod of the same name has another UID).
+func workerHolder() string {
+	name, uid := os.Getenv(migrationrun.PodNameEnv), os.Getenv(migrationrun.PodUIDEnv)
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	if uid == "" {
+		return migrationrun.NewHolder("pod " + name)
+	}
+	return migrationrun.NewHolder("pod " + name + " uid " + uid)
 }

@@ -23,11 +23,11 @@ import (
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
-// bigPST holds 180 mails (readpst ground truth: totals.messages_normal); 27 of them are in its Outbox, which
-// a migration leaves out (unsent mail, reported as skipped), so 153 reach the target.
+// bigPST holds 180 mails (readpst ground truth: totals.messages_normal); 27 of them are in its Outbox, which a
+// migration carries into Drafts flagged \Draft, so all 180 reach the target.
 const (
 	bigPST     = "pst2john-97_outlook_qwerty12345.pst"
-	bigPSTMail = 153
+	bigPSTMail = 180
 	smallPST   = "tika-testPST.pst" // 7 mails at the top of the file
 	smallMail  = 7
 )
@@ -105,7 +105,13 @@ func setup(t *testing.T, executor string, users ...string) (*testserver.Server, 
 	for _, u := range users {
 		userMailbox(t, ns, srv, u)
 	}
-	pstClaim(t, ns, "pst", pstDir(t))
+	// The claim's directory is the namespace's own under the in-process executor's root (a link to the
+	// fixtures); the Job executor's pods mount it the same way.
+	dir := filepath.Join(pstRoot, ns)
+	if err := os.Symlink(pstDir(t), dir); err != nil {
+		t.Fatal(err)
+	}
+	pstClaim(t, ns, "pst", dir)
 	return srv, ns
 }
 

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -33,6 +31,8 @@ var (
 	// managerBin is the manager binary built for this run: the worker pods run its `worker` subcommand.
 	managerBin string
 	logs       syncBuffer
+	// pstRoot is the in-process executor's root of the running manager: <pstRoot>/<namespace>/.
+	pstRoot string
 )
 
 const workerImage = "ghcr.io/mailshift/mailshift:e2e"
@@ -67,10 +67,6 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer kc.Stop()
-	if err := installWorkerRole(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "worker ClusterRole:", err)
-		return 1
-	}
 	kubelet, err = processkubelet.New(processkubelet.Options{
 		Config: kc.Config, WorkDir: filepath.Join(dir, "kubelet"),
 		Binaries:       map[string]string{"/manager": managerBin},
@@ -92,21 +88,6 @@ func runSuite(m *testing.M) int {
 	return code
 }
 
-// installWorkerRole creates the worker's ClusterRole from config/rbac/worker, as `kubectl apply -k config/default`
-// would: the workers run with exactly the rights a real install gives them.
-func installWorkerRole(ctx context.Context) error {
-	f, err := os.Open(filepath.Join(testenv.RepoRoot(), "config", "rbac", "worker", "role.yaml"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var role rbacv1.ClusterRole
-	if err := yaml.NewYAMLOrJSONDecoder(f, 4096).Decode(&role); err != nil {
-		return err
-	}
-	return kc.Client.Create(ctx, &role)
-}
-
 // startManager runs the mailshift manager with the given executor until the test ends. Tests run one at a
 // time, each with its own manager, so that the executor can differ.
 func startManager(t *testing.T, executor string) {
@@ -121,8 +102,9 @@ func startManager(t *testing.T, executor string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pstRoot = t.TempDir()
 	opts := controllers.Options{Executor: executor, WorkerImage: workerImage, WorkerCommand: []string{"/manager"},
-		InProcessRetryBackoff: time.Second}
+		InProcessRetryBackoff: time.Second, InProcessPSTRoot: pstRoot}
 	if err := controllers.SetupAll(mgr, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -99,16 +99,18 @@ func showFreeBusy(kubectl func(...string) error, ftpCA []byte) error {
 	}
 	fmt.Printf("    fetched ftp://127.0.0.1:%d/pub/calendar/alice.vfb (%d bytes):\n", ftpPort, len(overFTP))
 	fmt.Print(indent(strings.ReplaceAll(string(overFTP), "\r\n", "\n")))
-	resp, err := http.Get("http://" + freeBusyHTTP + "/freebusy/alice.vfb")
+	// The manager serves each namespace's files under its name: the samples live in "default".
+	const httpPath = "/freebusy/default/alice.vfb"
+	resp, err := http.Get("http://" + freeBusyHTTP + httpPath)
 	if err != nil {
 		return fmt.Errorf("fetch alice.vfb over HTTP: %w", err)
 	}
 	defer resp.Body.Close()
 	overHTTP, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(overHTTP, overFTP) {
-		return fmt.Errorf("http://%s/freebusy/alice.vfb: %s, same as over FTP: %v", freeBusyHTTP, resp.Status, bytes.Equal(overHTTP, overFTP))
+		return fmt.Errorf("http://%s%s: %s, same as over FTP: %v", freeBusyHTTP, httpPath, resp.Status, bytes.Equal(overHTTP, overFTP))
 	}
-	fmt.Printf("    http://%s/freebusy/alice.vfb serves the same %d bytes\n", freeBusyHTTP, len(overHTTP))
+	fmt.Printf("    http://%s%s serves the same %d bytes\n", freeBusyHTTP, httpPath, len(overHTTP))
 	if !bytes.Contains(overFTP, []byte("FBTYPE=BUSY-UNAVAILABLE")) || !bytes.Contains(overFTP, []byte("FBTYPE=BUSY-TENTATIVE")) {
 		return fmt.Errorf("the published free/busy lacks the out-of-office day or the tentative meeting")
 	}

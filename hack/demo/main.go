@@ -135,8 +135,18 @@ func run() error {
 	defer logFile.Close()
 	// The in-process executor runs migrations inside the manager: a local control plane has no kubelet to run
 	// worker Jobs (e2e/ runs those on a real Job controller and a process-based stand-in for the kubelet).
+	// In-process migrations read PST files only from <root>/<namespace>/; the samples' namespace, default, is
+	// a link to the fixtures. hostPath volumes are allowed: this is a single machine the demo owns.
+	pstRoot := filepath.Join(dir, "pst-root")
+	if err := os.MkdirAll(pstRoot, 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink(testfixtures.PSTDir(), filepath.Join(pstRoot, "default")); err != nil && !os.IsExist(err) {
+		return err
+	}
 	mgr := exec.Command(filepath.Join(root, "bin", "manager"), "--leader-elect=false", "--worker-executor=inprocess",
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0", "--freebusy-bind-address="+freeBusyHTTP)
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0", "--freebusy-bind-address="+freeBusyHTTP,
+		"--inprocess-pst-root="+pstRoot, "--allow-hostpath-pst-volumes")
 	mgr.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
 	mgr.Stdout, mgr.Stderr = logFile, logFile
 	if err := mgr.Start(); err != nil {
@@ -148,11 +158,12 @@ func run() error {
 	step("creating the Secrets the samples refer to (passwords live only in Secrets)")
 	secrets := filepath.Join(dir, "secrets")
 	for name, files := range map[string]map[string]string{
-		"demo-imap-ca": {"ca.crt": string(caPEM)},
-		"alice-imap":   {"password": "alice-secret-1"},
-		"bob-imap":     {"password": "bob-secret-2"},
-		"demo-ftp":     {"username": "publisher", "password": "publisher-secret-4"},
-		"demo-ftp-ca":  {"ca.crt": string(ftpCA)},
+		"demo-imap-ca":    {"ca.crt": string(caPEM)},
+		"alice-imap":      {"password": "alice-secret-1"},
+		"bob-imap":        {"password": "bob-secret-2"},
+		"demo-imap-admin": {"username": "mailadmin", "password": "admin-secret-0"},
+		"demo-ftp":        {"username": "publisher", "password": "publisher-secret-4"},
+		"demo-ftp-ca":     {"ca.crt": string(ftpCA)},
 	} {
 		d := filepath.Join(secrets, name)
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -236,13 +247,24 @@ func bobSeesCalendar(caPEM []byte) (string, error) {
 	for _, b := range boxes {
 		fmt.Printf("    bob: LIST %s\n", b.Mailbox)
 	}
+	// The FolderShare subscribed bob (through the MailServer's admin credentials), so clients that show only
+	// subscribed folders show alice's Calendar too.
+	subscribed, err := c.List("", "shared/alice/*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		return "", err
+	}
 	for _, b := range boxes {
 		if strings.HasSuffix(b.Mailbox, "/Calendar") {
 			sel, err := c.Select(b.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 			if err != nil {
 				return "", fmt.Errorf("bob cannot open %s: %w", b.Mailbox, err)
 			}
-			return fmt.Sprintf("%s (%d messages, opened read-only)", b.Mailbox, sel.NumMessages), nil
+			for _, s := range subscribed {
+				if s.Mailbox == b.Mailbox {
+					return fmt.Sprintf("%s (%d messages, opened read-only; subscribed)", b.Mailbox, sel.NumMessages), nil
+				}
+			}
+			return "", fmt.Errorf("bob sees %s but is not subscribed to it", b.Mailbox)
 		}
 	}
 	return "", errors.New("bob does not see alice's Calendar")
@@ -273,7 +295,7 @@ spec:
       path: %s
   folders: {targetRoot: Archive-1997}
   rateLimit: {messagesPerSecond: 40}
-`, testfixtures.PSTDir(), demoPST)
+`, filepath.Join(dir, "pst-root", "default"), demoPST)
 	path := filepath.Join(dir, "migration.yaml")
 	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
 		return err

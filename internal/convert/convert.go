@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -100,7 +101,8 @@ func (c *Converter) Convert(w io.Writer, m *pst.Message) (res *Result, err error
 	res.InternalDate = internalDate(m)
 	res.Categories = categories(m)
 	cw := &countingWriter{w: w}
-	bw := bufio.NewWriterSize(cw, 64<<10)
+	bw := getItemWriter(cw)
+	defer putItemWriter(bw)
 	if res.Kind != groupware.KindMail {
 		item, gerr := c.groupwareItem(m, id, res)
 		if gerr == nil {
@@ -142,6 +144,23 @@ func (c *Converter) MessageID(m *pst.Message) string {
 		return id.messageID()
 	}
 	return mailMessageID(m, id)
+}
+
+// itemWriters recycles the 64 KiB output buffers of Convert: one per item would be most of what an export
+// allocates.
+var itemWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+func getItemWriter(w io.Writer) *bufio.Writer {
+	bw := itemWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return bw
+}
+
+// putItemWriter returns bw to the pool, dropping what it still holds (an item that failed half-way) and its
+// destination.
+func putItemWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	itemWriters.Put(bw)
 }
 
 type countingWriter struct {

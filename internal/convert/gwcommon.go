@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -140,23 +141,29 @@ func normalizeNewlines(s string) string {
 }
 
 var (
-	htmlDrop  = regexp.MustCompile(`(?is)<(script|style|head|title)\b.*?</(script|style|head|title)\s*>`)
-	htmlBreak = regexp.MustCompile(`(?i)<(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>`)
-	htmlTag   = regexp.MustCompile(`(?s)<[^>]*>`)
-	blankRuns = regexp.MustCompile(`\n{3,}`)
+	htmlDrop  = lazyRegexp(`(?is)<(script|style|head|title)\b.*?</(script|style|head|title)\s*>`)
+	htmlBreak = lazyRegexp(`(?i)<(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>`)
+	htmlTag   = lazyRegexp(`(?s)<[^>]*>`)
+	blankRuns = lazyRegexp(`\n{3,}`)
 )
+
+// lazyRegexp compiles expr on first use: compiling every expression of the package at start-up costs each
+// run of the CLI, most of which never need them.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // htmlToText is a plain rendering of an HTML body for fields that hold only text (a contact's notes).
 func htmlToText(s string) string {
-	s = htmlDrop.ReplaceAllString(s, "")
-	s = htmlBreak.ReplaceAllString(s, "\n")
-	s = htmlTag.ReplaceAllString(s, "")
+	s = htmlDrop().ReplaceAllString(s, "")
+	s = htmlBreak().ReplaceAllString(s, "\n")
+	s = htmlTag().ReplaceAllString(s, "")
 	s = html.UnescapeString(s)
 	lines := strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\u00a0")
 	}
-	return strings.TrimSpace(blankRuns.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
+	return strings.TrimSpace(blankRuns().ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
 }
 
 // reminder reads Outlook's reminder (PidLidReminderSet, PidLidReminderDelta in minutes before the start).

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -70,6 +69,10 @@ func (c *Converter) readBodies(m *pst.Message, res *Result) bodies {
 		} else if s, err := v.String(m.CodePage); err == nil {
 			b.html, b.htmlCharset = []byte(s), "utf-8"
 		}
+	}
+	if b.html != nil && b.hasText {
+		// The RTF body could only stand in for these two; it is not even read.
+		return b
 	}
 	return b.withRTF(p.bytes(tagRTFCompressed), res)
 }
@@ -225,7 +228,7 @@ func (c *Converter) meetingPart(m *pst.Message, id identity, res *Result) *part 
 	}
 	p := &part{mediaType: "text/calendar", params: map[string]string{"charset": "utf-8", "method": method}}
 	p.add("Content-Transfer-Encoding", "quoted-printable")
-	p.body = func(w *bufio.Writer) error { return writeQP(w, []byte(ics)) }
+	p.body = func(w *bufio.Writer) error { return writeQP(w, ics) }
 	return p
 }
 
@@ -239,7 +242,7 @@ func rtfPart(data []byte) *part {
 // PR_ATTACH_FLAGS bit: the attachment is referenced from the HTML body ([MS-OXCMSG] 2.2.2.18).
 const attMHTMLRef = 0x4
 
-var cidRef = regexp.MustCompile(`(?i)cid:([^"'\s>)]+)`)
+var cidRef = lazyRegexp(`(?i)cid:([^"'\s>)]+)`)
 
 // isInline reports whether the HTML body shows the attachment: it refers to its Content-ID or
 // Content-Location, or Outlook marked it as referenced by the HTML.
@@ -248,7 +251,7 @@ func isInline(a *pst.Attachment, html []byte) bool {
 		return false
 	}
 	if cid := strings.Trim(strings.TrimSpace(a.ContentID), "<>"); cid != "" {
-		for _, m := range cidRef.FindAllSubmatch(html, -1) {
+		for _, m := range cidRef().FindAllSubmatch(html, -1) {
 			if strings.EqualFold(string(m[1]), cid) {
 				return true
 			}

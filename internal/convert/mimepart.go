@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -72,7 +72,7 @@ func (p *part) write(w *bufio.Writer, id identity, pos string) error {
 func textPart(subtype, text string) *part {
 	p := &part{mediaType: "text/" + subtype, params: map[string]string{"charset": "utf-8"}}
 	p.add("Content-Transfer-Encoding", "quoted-printable")
-	p.body = func(w *bufio.Writer) error { return writeQP(w, []byte(text)) }
+	p.body = func(w *bufio.Writer) error { return writeQP(w, text) }
 	return p
 }
 
@@ -84,63 +84,41 @@ func rawTextPart(subtype string, data []byte, charset string) *part {
 	return p
 }
 
-// writeQP writes quoted-printable with CRLF line ends: a lone LF or CR becomes a hard line break, which is
-// what the stored text meant.
-func writeQP(w *bufio.Writer, data []byte) error {
-	s := strings.ReplaceAll(string(data), "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	s = strings.ReplaceAll(s, "\n", "\r\n")
-	qw := quotedprintable.NewWriter(w)
-	if _, err := qw.Write([]byte(s)); err != nil {
-		return err
-	}
-	if err := qw.Close(); err != nil {
-		return err
-	}
-	_, err := w.WriteString("\r\n")
-	return err
-}
+// base64LineBytes is the input of one 76-character base64 line.
+const base64LineBytes = 57
 
-// writeBase64 streams r as base64 in 76-character lines.
+// base64Chunks recycles the read buffers of writeBase64: a whole number of base64 lines.
+var base64Chunks = sync.Pool{New: func() any { b := make([]byte, 512*base64LineBytes); return &b }}
+
+// writeBase64 streams r as base64 in 76-character lines, each ended by CRLF.
 func writeBase64(w *bufio.Writer, r io.Reader) (int64, error) {
-	lw := &lineWriter{w: w}
-	enc := base64.NewEncoder(base64.StdEncoding, lw)
-	n, err := io.Copy(enc, r)
-	if err != nil {
-		return n, err
-	}
-	if err := enc.Close(); err != nil {
-		return n, err
-	}
-	if lw.col > 0 {
-		_, err = w.WriteString("\r\n")
-	}
-	return n, err
-}
-
-// lineWriter breaks base64 output into 76-character lines.
-type lineWriter struct {
-	w   *bufio.Writer
-	col int
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		k := min(76-l.col, len(p))
-		if _, err := l.w.Write(p[:k]); err != nil {
-			return 0, err
-		}
-		p = p[k:]
-		l.col += k
-		if l.col == 76 {
-			if _, err := l.w.WriteString("\r\n"); err != nil {
-				return 0, err
+	chunk := base64Chunks.Get().(*[]byte)
+	defer base64Chunks.Put(chunk)
+	buf := *chunk
+	var total int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		total += int64(n)
+		data := buf[:n]
+		var out [78]byte // one encoded line and its CRLF
+		for len(data) > 0 {
+			line := data[:min(base64LineBytes, len(data))]
+			k := base64.StdEncoding.EncodedLen(len(line))
+			base64.StdEncoding.Encode(out[:k], line)
+			out[k], out[k+1] = '\r', '\n'
+			if _, werr := w.Write(out[:k+2]); werr != nil {
+				return total, werr
 			}
-			l.col = 0
+			data = data[len(line):]
+		}
+		switch err {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return total, nil
+		default:
+			return total, err
 		}
 	}
-	return n, nil
 }
 
 // writeField writes one header field, folded at white space so lines stay near 78 characters (RFC 5322

@@ -10,7 +10,8 @@
 //     subtree, and a folder filtered out still anchors the placement of selected folders below it.
 //   - Rename rules place a folder and its subtree at an explicit target path.
 //   - Special folders (a role from the source, or by name at top level; see RoleOf) map onto the target's
-//     special-use folders; their subfolders follow them. The outbox is skipped unless Rules.MigrateOutbox.
+//     special-use folders; their subfolders follow them. With Rules.MigrateOutbox the
+//     outbox goes into Drafts (Mapping.Outbox: store its messages as drafts); without, it is skipped.
 //   - Groupware folders (Kind other than mail) map onto the mailbox's groupware folders; a second folder of
 //     the same kind becomes a subfolder of the groupware folder, named after the source folder.
 //   - Everything else keeps its source path, below Rules.Root when one is set.

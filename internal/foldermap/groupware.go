@@ -1,6 +1,10 @@
 package foldermap
 
-import "github.com/mailshift/mailshift/internal/groupware"
+import (
+	"sync"
+
+	"github.com/mailshift/mailshift/internal/groupware"
+)
 
 // folderKind is the kind of folder an item kind lives in: distribution lists live in contact folders, so a
 // folder of distribution lists is routed like a contact folder.
@@ -41,10 +45,10 @@ var defaultGroupwareNames = map[groupware.Kind][]string{
 	},
 }
 
-var groupwareKindByName = indexNames(defaultGroupwareNames)
+var groupwareKindByName = sync.OnceValue(func() map[string]groupware.Kind { return indexNames(defaultGroupwareNames) })
 
 // isDefaultGroupwareName reports whether name is Outlook's name for the default folder of kind k.
 func isDefaultGroupwareName(name string, k groupware.Kind) bool {
-	got, ok := groupwareKindByName[nameKey(name)]
+	got, ok := groupwareKindByName()[nameKey(name)]
 	return ok && got == folderKind(k)
 }

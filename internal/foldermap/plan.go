@@ -36,6 +36,9 @@ type Mapping struct {
 	// subfolders.
 	Role Role
 	Skip bool
+	// Outbox marks the outbox and its subfolders: their messages were never sent. They go into the Drafts
+	// folder (unless skipped), and each must be stored as a draft (\Draft) so that nothing sends it.
+	Outbox bool
 	// Reason says why the folder is skipped or how its target was chosen, including merges, suffixes and
 	// shortening.
 	Reason string
@@ -72,7 +75,7 @@ func Plan(src []Source, t Target, r Rules) ([]Mapping, error) {
 	}
 	out := make([]Mapping, len(src))
 	for i, pl := range p.placed {
-		m := Mapping{Source: src[i], Skip: pl.skip, Role: pl.role, Reason: strings.Join(pl.reasons, "; ")}
+		m := Mapping{Source: src[i], Skip: pl.skip, Role: pl.role, Outbox: pl.outbox, Reason: strings.Join(pl.reasons, "; ")}
 		if !pl.skip {
 			m.Target = pl.name
 			m.Wire = imapx.EncodeUTF7(pl.name)
@@ -101,6 +104,7 @@ type placed struct {
 	fixed   fixedBy
 	role    Role
 	origin  int // depth of the source path where the placement was derived: 0 = top, k = the anchor P[:k]
+	outbox  bool
 	reasons []string
 }
 
@@ -234,6 +238,8 @@ func (p *planner) place(i int) {
 		skip(reason)
 		return
 	}
+	// Unsent messages stay drafts wherever a rule puts them.
+	pl.outbox = p.underOutbox(s.Path)
 	if isGroupware(s.Kind) && p.rules.SkipGroupware {
 		skip(fmt.Sprintf("groupware (%s) folders are skipped by rule", s.Kind))
 		return
@@ -266,22 +272,49 @@ func (p *planner) place(i int) {
 	p.placeOrdinary(pl, s)
 }
 
+// underOutbox reports whether the folder at path is the outbox or below it.
+func (p *planner) underOutbox(path []string) bool {
+	for k := len(path); k >= 1; k-- {
+		if p.roleAt(path[:k]) == RoleOutbox {
+			return true
+		}
+	}
+	return false
+}
+
 // placeSpecial places a folder at or below the special folder s.Path[:k]. It returns false when the folder
 // is to be placed as an ordinary one (RootSpecial).
 func (p *planner) placeSpecial(pl *placed, s Source, k int, role Role) bool {
 	self := k == len(s.Path)
-	if role == RoleOutbox && !p.rules.MigrateOutbox {
-		pl.skip = true
-		if self {
-			pl.reasons = []string{"outbox: unsent messages are not migrated (Rules.MigrateOutbox)"}
-		} else {
-			pl.reasons = []string{fmt.Sprintf("below the outbox %q, which is not migrated (Rules.MigrateOutbox)", joinPath(s.Path[:k]))}
+	if role == RoleOutbox {
+		pl.outbox = true
+		if !p.rules.MigrateOutbox {
+			pl.skip = true
+			if self {
+				pl.reasons = []string{"outbox: unsent messages are not migrated (Rules.MigrateOutbox is off)"}
+			} else {
+				pl.reasons = []string{fmt.Sprintf("below the outbox %q, which is not migrated (Rules.MigrateOutbox is off)", joinPath(s.Path[:k]))}
+			}
+			return true
 		}
-		return true
 	}
 	if p.rules.RootSpecial {
 		pl.reasons = append(pl.reasons, fmt.Sprintf("%s folder %q copied as an ordinary folder (RootSpecial)", role, joinPath(s.Path[:k])))
 		return false
+	}
+	if role == RoleOutbox {
+		// Unsent messages are the user's own writing, not yet sent: they become drafts, where every client
+		// looks for them and none sends them by itself. RFC 6154 has no outbox.
+		base, why := p.roleTarget(RoleDrafts)
+		if self {
+			pl.name, pl.fixed, pl.role, pl.origin = base, fixedRole, RoleDrafts, k
+			pl.reasons = append(pl.reasons, "outbox: unsent messages go to Drafts as drafts ("+why+")")
+			return true
+		}
+		pl.reasons = append(pl.reasons, fmt.Sprintf("below the outbox %q: placed below Drafts %q (%s)", joinPath(s.Path[:k]), base, why))
+		p.below(pl, base, s.Path[k:])
+		pl.origin = k
+		return true
 	}
 	base, why := p.roleTarget(role)
 	if self {

@@ -55,13 +55,33 @@ func TestOutbox(t *testing.T) {
 	for _, name := range []string{"Outbox", "Postausgang", "Boîte d'envoi", "Bandeja de salida", "Posta in uscita", "Postvak UIT", "Caixa de Saída", "Исходящие", "送信トレイ"} {
 		got := planOK(t, []Source{mail(name), mail(name, "Sub")}, cyrusAlt(), Rules{})
 		for _, m := range got {
-			if !m.Skip || !strings.Contains(m.Reason, "MigrateOutbox") {
-				t.Errorf("%v: skip=%v reason %q, want skipped by default", m.Source.Path, m.Skip, m.Reason)
+			if !m.Skip || !m.Outbox || !strings.Contains(m.Reason, "MigrateOutbox") {
+				t.Errorf("%v: skip=%v outbox=%v reason %q, want skipped by default", m.Source.Path, m.Skip, m.Outbox, m.Reason)
 			}
 		}
-		got = planOK(t, []Source{mail(name), mail(name, "Sub")}, cyrusLegacy(), Rules{MigrateOutbox: true})
-		if got[0].Target != "INBOX.Outbox" || got[0].Role != RoleOutbox || got[1].Target != "INBOX.Outbox.Sub" {
-			t.Errorf("%q with MigrateOutbox: %q, %q", name, got[0].Target, got[1].Target)
+		// Migrated, the outbox's unsent messages go into the target's Drafts folder, merged with the
+		// source's own drafts on purpose; a subfolder follows below Drafts.
+		got = planOK(t, []Source{mail(name), mail(name, "Sub"), mail("Drafts"), mail("Inbox")}, cyrusLegacy(), Rules{MigrateOutbox: true})
+		drafts := cyrusLegacy().SpecialUse[RoleDrafts]
+		if got[0].Target != drafts || got[0].Role != RoleDrafts || got[1].Target != drafts+".Sub" || got[2].Target != drafts {
+			t.Errorf("%q with MigrateOutbox: %q, %q, drafts %q; want %q", name, got[0].Target, got[1].Target, got[2].Target, drafts)
+		}
+		if !got[0].Outbox || !got[1].Outbox || got[2].Outbox || got[3].Outbox {
+			t.Errorf("%q: Outbox marks %v %v %v %v, want true true false false", name, got[0].Outbox, got[1].Outbox, got[2].Outbox, got[3].Outbox)
+		}
+		if !strings.Contains(got[0].Reason, "Drafts") || !strings.Contains(got[0].Reason, "merged with") {
+			t.Errorf("%q: reason %q", name, got[0].Reason)
+		}
+		// Without a \Drafts folder on the target, the conventional name.
+		bare := Target{Separator: '/'}
+		got = planOK(t, []Source{mail(name)}, bare, Rules{MigrateOutbox: true})
+		if got[0].Target != "Drafts" || !got[0].Outbox {
+			t.Errorf("%q on a target without special-use: %q", name, got[0].Target)
+		}
+		// A rename places it elsewhere; its messages are still unsent.
+		got = planOK(t, []Source{mail(name)}, bare, Rules{MigrateOutbox: true, Renames: map[string]string{name: "Unsent"}})
+		if got[0].Target != "Unsent" || !got[0].Outbox {
+			t.Errorf("%q renamed: %q outbox=%v", name, got[0].Target, got[0].Outbox)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package foldermap
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -163,8 +164,9 @@ var defaultFolderNames = map[Role][]string{
 	},
 }
 
-// roleByName indexes defaultFolderNames by nameKey.
-var roleByName = indexNames(defaultFolderNames)
+// roleByName indexes defaultFolderNames by nameKey. It is built on first use: folding every name costs
+// start-up time to each run of the CLI that never looks a folder up.
+var roleByName = sync.OnceValue(func() map[string]Role { return indexNames(defaultFolderNames) })
 
 func indexNames[K comparable](names map[K][]string) map[string]K {
 	index := make(map[string]K)
@@ -185,7 +187,7 @@ func indexNames[K comparable](names map[K][]string) map[string]K {
 // "Junk E-mail", "junk-e-mail" and "Boîte d’envoi" (typographic apostrophe, decomposed î) are recognised.
 // Only top-level folders have roles by name; Plan does not call RoleOf for subfolders.
 func RoleOf(name string) Role {
-	return roleByName[nameKey(name)]
+	return roleByName()[nameKey(name)]
 }
 
 // nameKey folds a folder name for comparison with the default names.

@@ -30,8 +30,10 @@ type Rules struct {
 	RootSpecial bool
 	// SkipGroupware skips groupware folders (and their subtrees) instead of routing them.
 	SkipGroupware bool
-	// MigrateOutbox copies the outbox too. By default it is skipped: its messages were never sent, and
-	// sending is not what a migration should do.
+	// MigrateOutbox copies the outbox (and its subfolders) into the target's Drafts folder: its messages
+	// were written but never sent, and a draft is what a client shows and never sends by itself (the
+	// caller stores each with \Draft; see Mapping.Outbox). Off (the zero value), the outbox is skipped and
+	// its Mapping says so. mailshift's migrations turn it on unless told to skip the outbox.
 	MigrateOutbox bool
 }
 

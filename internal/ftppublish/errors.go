@@ -13,6 +13,10 @@ import (
 	"syscall"
 
 	"github.com/jlaffaye/ftp"
+
+	"github.com/mailshift/mailshift/internal/certerr"
+	"github.com/mailshift/mailshift/internal/egress"
+	redactpkg "github.com/mailshift/mailshift/internal/redact"
 )
 
 // Error kinds: stable words, fit to be condition reasons.
@@ -42,6 +46,9 @@ const (
 	KindInvalidTarget = "InvalidTarget"
 	// KindCanceled: ctx was cancelled (errors.Is(err, context.Canceled) holds too).
 	KindCanceled = "Canceled"
+	// KindHostNotAllowed: the host, or an address a connection would go to, is not in Target.Allowed;
+	// nothing connected there.
+	KindHostNotAllowed = "HostNotAllowed"
 )
 
 // Error is what every function of this package returns on failure.
@@ -132,8 +139,16 @@ func (s *session) classify(op, name string, err error) error {
 		return wrap(kind, "%s: %w (%v)", where, cerr, err)
 	}
 
+	if errors.Is(err, egress.ErrNotAllowed) {
+		return wrap(KindHostNotAllowed, "%s: %w", where, err)
+	}
+
 	explicit := s.t.mode() == Explicit
 	if explicit && isTLSError(err) {
+		// Certificate errors in certerr's words: x509's quote the peer's certificate.
+		if msg, ok := certerr.Describe(err, s.t.Host); ok {
+			return wrap(KindTLSFailed, "%s: TLS: %s", where, msg)
+		}
 		return wrap(KindTLSFailed, "%s: TLS: %w", where, err)
 	}
 
@@ -262,31 +277,17 @@ func isNetError(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }
 
-// redact replaces secret in err's text. The chain is cut there, except for a *textproto.Error, rebuilt
-// redacted so that callers can still read the reply code, so that no wrapped error can give the secret
-// back either.
+// redact replaces the secret in err's text, in every form it could come back in (see package redact). The
+// chain is cut there, except for a *textproto.Error, rebuilt redacted so that callers can still read the
+// reply code, so that no wrapped error can give the secret back either.
 func redact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+	set := redactpkg.New(secret)
+	if err == nil || set.Empty() || !set.Contains(err.Error()) {
 		return err
 	}
-	r := &redacted{msg: strings.ReplaceAll(err.Error(), secret, "[redacted]")}
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
-		r.reply = &textproto.Error{Code: tp.Code, Msg: strings.ReplaceAll(tp.Msg, secret, "[redacted]")}
+		return set.Error(err, &textproto.Error{Code: tp.Code, Msg: set.String(tp.Msg)})
 	}
-	return r
-}
-
-type redacted struct {
-	msg   string
-	reply *textproto.Error
-}
-
-func (r *redacted) Error() string { return r.msg }
-
-func (r *redacted) Unwrap() error {
-	if r.reply == nil {
-		return nil
-	}
-	return r.reply
+	return set.Error(err)
 }

@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
+
+	"github.com/mailshift/mailshift/internal/egress"
 )
 
 // Mode is how a Target protects the connection.
@@ -77,6 +79,9 @@ type Target struct {
 	// DialTimeout bounds the connection set-up: TCP connect, greeting, TLS handshake and login. 0 means
 	// 30 s. The whole operation is bounded by its ctx.
 	DialTimeout time.Duration
+	// Allowed limits the hosts connected to, control and data connections alike (see package egress);
+	// nil allows any.
+	Allowed *egress.AllowList
 }
 
 // URL returns where name is published on t, as Outlook's free/busy settings take it:
@@ -337,6 +342,9 @@ func connect(ctx context.Context, t Target) (*session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, s.classify("connect", "", err)
 	}
+	if err := t.Allowed.CheckHost(t.Host); err != nil {
+		return nil, &Error{Kind: KindHostNotAllowed, Op: "connect", Err: fmt.Errorf("ftp://%s: %w", t.hostPort(), err)}
+	}
 	var tlsConfig *tls.Config
 	if t.mode() == Explicit {
 		tlsConfig = &tls.Config{
@@ -353,7 +361,7 @@ func connect(ctx context.Context, t Target) (*session, error) {
 	// connections are protected here, since the ftp package leaves connections from a dial function as
 	// they are.
 	dial := func(network, addr string) (net.Conn, error) {
-		d := net.Dialer{Timeout: timeout}
+		d := net.Dialer{Timeout: timeout, Control: t.Allowed.Control(t.Host)}
 		conn, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -81,11 +82,12 @@ func (w *icalWriter) person(name string, p Person, params ...string) {
 	w.prop(name, params, icalMailto(p))
 }
 
-var xNameInvalid = regexp.MustCompile(`[^A-Za-z0-9-]`)
+// xNameInvalid is compiled on first use, not at start-up of every program that links the package.
+var xNameInvalid = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9-]`) })
 
 // xName makes a custom property name a valid x-name (RFC 5545 §3.1: "X-" and letters, digits, hyphens).
 func xName(n string) string {
-	n = strings.ToUpper(xNameInvalid.ReplaceAllString(strings.TrimSpace(n), "-"))
+	n = strings.ToUpper(xNameInvalid().ReplaceAllString(strings.TrimSpace(n), "-"))
 	if !strings.HasPrefix(n, "X-") {
 		n = "X-" + n
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/redact"
 )
 
 // SASL mechanisms for Credentials.Mechanism.
@@ -49,15 +50,13 @@ func PasswordCredentials(c imapx.Credentials) Credentials {
 }
 
 // secrets returns what must never appear in an error: the passwords and
-// token, and the base64 forms they travel in.
-func (cr Credentials) secrets() []string {
-	var out []string
-	for _, s := range []string{cr.Password, cr.AdminPassword, cr.Token} {
-		if s != "" {
-			out = append(out, s, base64.StdEncoding.EncodeToString([]byte(s)))
-		}
-	}
-	return out
+// token in every form they travel in (see package redact), and the SASL
+// payloads that carry them, so that an echoed payload goes whole.
+func (cr Credentials) secrets() *redact.Set {
+	return redact.New(cr.Password, cr.AdminPassword, cr.Token).WithPayloads(
+		"\x00"+cr.Login+"\x00"+cr.Password,
+		cr.Login+"\x00"+cr.AdminLogin+"\x00"+cr.AdminPassword,
+		"user="+cr.Login+"\x01auth=Bearer "+cr.Token+"\x01\x01")
 }
 
 // Dial connects to ep (TLS as ep.TLS says, through imapx.DialPlain),
@@ -94,7 +93,7 @@ func setUp(ctx context.Context, netConn net.Conn, br *bufio.Reader, greeting str
 	c.ep = ep
 	g, err := newParser(bufio.NewReader(strings.NewReader(greeting + "\r\n"))).readResponse()
 	if err != nil || g.tag != "*" || (g.status != "OK" && g.status != "PREAUTH") {
-		return nil, localErr(imapx.ProtocolError, "greeting", "not an IMAP greeting: %.100q", greeting)
+		return nil, &imapx.Error{Kind: imapx.ProtocolError, Op: "greeting", Err: imapx.ErrNotIMAP}
 	}
 	// After STARTTLS the greeting's capabilities came in clear text: ask
 	// again over TLS (RFC 9051 §6.2.1).
@@ -231,7 +230,7 @@ func (c *Conn) saslOAuth(ctx context.Context, mech, login, ir, failureReply stri
 	if err != nil && challenge != "" {
 		var ie *imapx.Error
 		if errors.As(err, &ie) {
-			ie.Err = errors.Join(ie.Err, errors.New("server said: "+scrub(truncate(challenge), c.secrets)))
+			ie.Err = errors.Join(ie.Err, errors.New("server said: "+truncate(c.secrets.String(challenge))))
 		}
 	}
 	var ie *imapx.Error

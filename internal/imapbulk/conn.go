@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/redact"
 )
 
 // DefaultIOTimeout bounds every single read and write on the connection
@@ -34,7 +35,7 @@ type Conn struct {
 	tc      *timeoutConn
 	bw      *bufio.Writer
 	p       *parser
-	secrets []string
+	secrets *redact.Set
 	login   string
 	ep      imapx.Endpoint
 

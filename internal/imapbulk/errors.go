@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/redact"
 )
 
 // Every error this package returns is an *imapx.Error with an imapx.Kind,
@@ -133,8 +134,8 @@ func parseThrottle(code, text string) (*ThrottledError, bool) {
 
 // statusErr turns a NO/BAD/BYE into an *imapx.Error for op. phaseAuth
 // makes NO an authentication failure. secrets are removed from the text.
-func statusErr(op string, r *response, auth bool, secrets []string) error {
-	text := scrub(r.text, secrets)
+func statusErr(op string, r *response, auth bool, secrets *redact.Set) error {
+	text := secrets.String(r.text)
 	se := &StatusError{Status: r.status, Code: r.code, Text: text}
 	kind := imapx.ProtocolError
 	var cause error = se
@@ -188,7 +189,7 @@ func statusErr(op string, r *response, auth bool, secrets []string) error {
 
 // ioErr classifies a failure to read or write the connection. ctxErr, when
 // set, says the context ended it (the connection was closed on purpose).
-func ioErr(op string, err error, ctxErr error, secrets []string) error {
+func ioErr(op string, err error, ctxErr error, secrets *redact.Set) error {
 	if ctxErr != nil {
 		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: ctxErr}
 	}
@@ -197,42 +198,28 @@ func ioErr(op string, err error, ctxErr error, secrets []string) error {
 		return err
 	}
 	if errors.Is(err, errProtocol) {
-		return &imapx.Error{Kind: imapx.ProtocolError, Op: op, Err: redact(err, secrets)}
+		return &imapx.Error{Kind: imapx.ProtocolError, Op: op, Err: scrubErr(err, secrets)}
 	}
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: redact(err, secrets)}
+		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: scrubErr(err, secrets)}
 	}
-	return &imapx.Error{Kind: imapx.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", ErrConnectionLost, redact(err, secrets))}
+	return &imapx.Error{Kind: imapx.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", ErrConnectionLost, scrubErr(err, secrets))}
 }
 
 func localErr(kind imapx.Kind, op, format string, args ...any) error {
 	return &imapx.Error{Kind: kind, Op: op, Err: fmt.Errorf(format, args...)}
 }
 
-// scrub replaces every secret in s by "***".
-func scrub(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "***")
-		}
-	}
-	return s
-}
-
-// redact returns err unless its message contains a secret; then a plain
+// scrubErr returns err unless its message contains a secret; then a plain
 // error with the secrets replaced and no chain (an Unwrap could hand the
 // original message back), keeping only the transient-ness.
-func redact(err error, secrets []string) error {
+func scrubErr(err error, secrets *redact.Set) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	if s := scrub(msg, secrets); s != msg {
-		if IsTransient(err) {
-			return fmt.Errorf("%w: %s", ErrConnectionLost, s)
-		}
-		return errors.New(s)
+	if IsTransient(err) {
+		return secrets.Error(err, ErrConnectionLost)
 	}
-	return err
+	return secrets.Error(err)
 }

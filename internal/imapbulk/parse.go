@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/imapx"
 )
 
 // The response reader is a small tokenizer for the server side of RFC 3501
@@ -21,8 +23,8 @@ import (
 const (
 	// maxResponseText bounds the bytes of one response outside its
 	// literals (a UID SEARCH of a very large folder is the longest
-	// legitimate line).
-	maxResponseText = 16 << 20
+	// legitimate line): the bound imapx puts on whole responses.
+	maxResponseText = imapx.MaxResponseBytes
 	// maxLiteral is the largest literal accepted at all (RFC 7889 servers
 	// advertise limits far below this).
 	maxLiteral = 1 << 30

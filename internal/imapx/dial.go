@@ -28,6 +28,8 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/mailshift/mailshift/internal/acl"
+	"github.com/mailshift/mailshift/internal/egress"
+	"github.com/mailshift/mailshift/internal/redact"
 )
 
 // TLSMode is how the connection is protected.
@@ -61,6 +63,9 @@ type Endpoint struct {
 	// DialTimeout bounds connect + TLS + greeting + authentication. Zero:
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// Allowed limits the hosts that may be connected to (names, and the
+	// addresses connected to, checked as the connection is made). nil: any.
+	Allowed *egress.AllowList
 }
 
 func (ep Endpoint) mode() TLSMode {
@@ -139,7 +144,13 @@ type Credentials struct {
 	skipPlainImpersonation bool
 }
 
-func (c Credentials) secrets() []string { return []string{c.Password, c.AdminPassword} }
+// secrets are the passwords in every form they travel in, and the SASL PLAIN
+// payloads authenticate sends, so that a server echoing them is scrubbed
+// from every error.
+func (c Credentials) secrets() *redact.Set {
+	return redact.New(c.Password, c.AdminPassword).WithPayloads(
+		"\x00"+c.Login+"\x00"+c.Password, c.Login+"\x00"+c.AdminLogin+"\x00"+c.AdminPassword)
+}
 
 // Session is an authenticated IMAP connection. Its methods are safe for
 // concurrent use; they run one at a time.
@@ -151,9 +162,10 @@ type Session struct {
 	caps   imap.CapSet
 	broken error // set when a context aborted a command
 
-	ep    Endpoint
-	login string
-	ns    *Namespaces // cached
+	ep      Endpoint
+	login   string
+	secrets *redact.Set // scrubbed from every error, whatever the server echoes later
+	ns      *Namespaces // cached
 }
 
 // Dial connects, secures the connection as ep.TLS says, authenticates and
@@ -176,13 +188,13 @@ func Dial(ctx context.Context, ep Endpoint, cred Credentials) (*Session, error) 
 	abort := context.AfterFunc(ctx, func() { c.raw.Close() })
 	s, err := func() (*Session, error) {
 		if err := authenticate(c.client, cred); err != nil {
-			return nil, err
+			return nil, c.wire.explain("authenticate", err)
 		}
 		caps, err := c.client.Capability().Wait()
 		if err != nil {
-			return nil, wrap("CAPABILITY", phaseCommand, err, cred.secrets()...)
+			return nil, c.wire.explain("CAPABILITY", wrapScrubbed("CAPABILITY", phaseCommand, err, cred.secrets()))
 		}
-		return &Session{client: c.client, conn: c.raw, wire: c.wire, caps: caps, ep: ep, login: cred.Login}, nil
+		return &Session{client: c.client, conn: c.raw, wire: c.wire, caps: caps, ep: ep, login: cred.Login, secrets: cred.secrets()}, nil
 	}()
 	if !abort() {
 		c.raw.Close()
@@ -233,7 +245,7 @@ func connect(ctx context.Context, ep Endpoint) (*connection, error) {
 		if !abort() {
 			return nil, wrap("connect "+ep.Address(), phaseConnect, ctx.Err())
 		}
-		return nil, wrap("greeting", phaseGreeting, err)
+		return nil, c.wire.explain("greeting", wrap("greeting", phaseGreeting, err))
 	}
 	if !abort() {
 		c.client.Close()
@@ -287,7 +299,10 @@ func secure(ctx context.Context, ep Endpoint) (*securedConn, error) {
 	}
 
 	addr := ep.Address()
-	var d net.Dialer
+	if err := ep.Allowed.CheckHost(ep.Host); err != nil {
+		return nil, &Error{Kind: HostNotAllowed, Op: "connect " + addr, Err: err}
+	}
+	d := net.Dialer{Control: ep.Allowed.Control(ep.Host)}
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, wrap("connect "+addr, phaseConnect, err)
@@ -315,7 +330,7 @@ func secure(ctx context.Context, ep Endpoint) (*securedConn, error) {
 	if mode == TLSImplicit {
 		tlsCfg.NextProtos = []string{"imap"}
 		if err := handshake(); err != nil {
-			return fail(wrap("tls", phaseTLS, err))
+			return fail(tlsError(ep, err))
 		}
 	}
 	c.br = bufio.NewReader(c.conn)
@@ -325,9 +340,12 @@ func secure(ctx context.Context, ep Endpoint) (*securedConn, error) {
 	}
 	switch k, ok := greetingKind(c.greeting); {
 	case !ok:
-		return fail(newError(ProtocolError, "greeting", "not an IMAP greeting: %.100q", c.greeting))
+		// Whatever answered is not IMAP: its bytes stay out of the error,
+		// which ends up in status, so that a MailServer cannot be used to
+		// read the banners of other services.
+		return fail(&Error{Kind: ProtocolError, Op: "greeting", Err: ErrNotIMAP})
 	case k == "BYE":
-		return fail(newError(Unreachable, "greeting", "server said %.200q", c.greeting))
+		return fail(newError(Unreachable, "greeting", "server said %s", serverText(c.greeting)))
 	case k == "PREAUTH" && mode == TLSStartTLS:
 		// RFC 9051 §7.1.4: PREAUTH on a cleartext connection rules out
 		// STARTTLS; refuse rather than continue unencrypted.
@@ -338,7 +356,7 @@ func secure(ctx context.Context, ep Endpoint) (*securedConn, error) {
 			return fail(wrap("starttls", phaseTLS, err))
 		}
 		if err := handshake(); err != nil {
-			return fail(wrap("tls", phaseTLS, err))
+			return fail(tlsError(ep, err))
 		}
 		c.br = bufio.NewReader(c.conn)
 		c.startTLS = true
@@ -373,17 +391,17 @@ func authenticate(c *imapclient.Client, cred Credentials) error {
 				return nil
 			}
 			if classify(plainErr, phaseAuth) != AuthenticationFailed && classify(plainErr, phaseAuth) != NotSupported {
-				return wrap("authenticate (PLAIN as "+cred.Login+" by "+cred.AdminLogin+")", phaseAuth, plainErr, secrets...)
+				return wrapScrubbed("authenticate (PLAIN as "+cred.Login+" by "+cred.AdminLogin+")", phaseAuth, plainErr, secrets)
 			}
 		}
 		if strings.EqualFold(cred.Flavor, acl.FlavorDovecot) && loginOK {
 			// Dovecot master user: LOGIN "user*master" with the master's
 			// password (auth_master_user_separator = *).
 			err := c.Login(cred.Login+"*"+cred.AdminLogin, cred.AdminPassword).Wait()
-			return wrap("authenticate (LOGIN "+cred.Login+"*"+cred.AdminLogin+")", phaseAuth, err, secrets...)
+			return wrapScrubbed("authenticate (LOGIN "+cred.Login+"*"+cred.AdminLogin+")", phaseAuth, err, secrets)
 		}
 		if plainErr != nil {
-			return wrap("authenticate (PLAIN as "+cred.Login+" by "+cred.AdminLogin+")", phaseAuth, plainErr, secrets...)
+			return wrapScrubbed("authenticate (PLAIN as "+cred.Login+" by "+cred.AdminLogin+")", phaseAuth, plainErr, secrets)
 		}
 		return newError(NotSupported, "authenticate", "impersonating %q needs AUTH=PLAIN (or Flavor dovecot with LOGIN); server offers %v",
 			cred.Login, caps.AuthMechanisms())
@@ -392,11 +410,11 @@ func authenticate(c *imapclient.Client, cred Credentials) error {
 	if hasPlain {
 		// PLAIN carries UTF-8 passwords unambiguously; LOGIN is the fallback.
 		err := c.Authenticate(sasl.NewPlainClient("", cred.Login, cred.Password))
-		return wrap("authenticate (PLAIN as "+cred.Login+")", phaseAuth, err, secrets...)
+		return wrapScrubbed("authenticate (PLAIN as "+cred.Login+")", phaseAuth, err, secrets)
 	}
 	if loginOK {
 		err := c.Login(cred.Login, cred.Password).Wait()
-		return wrap("authenticate (LOGIN as "+cred.Login+")", phaseAuth, err, secrets...)
+		return wrapScrubbed("authenticate (LOGIN as "+cred.Login+")", phaseAuth, err, secrets)
 	}
 	return newError(NotSupported, "authenticate", "server offers neither AUTH=PLAIN nor LOGIN (LOGINDISABLED)")
 }
@@ -457,5 +475,5 @@ func (s *Session) do(ctx context.Context, op string, f func(c *imapclient.Client
 		default:
 		}
 	}
-	return wrap(op, phaseCommand, err)
+	return s.wire.explain(op, wrapScrubbed(op, phaseCommand, err, s.secrets))
 }

@@ -13,6 +13,10 @@ import (
 	"syscall"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailshift/mailshift/internal/certerr"
+	"github.com/mailshift/mailshift/internal/egress"
+	"github.com/mailshift/mailshift/internal/redact"
 )
 
 // Kind classifies a failure so that controllers can pick a condition reason
@@ -42,11 +46,14 @@ const (
 	PermissionDenied Kind = "PermissionDenied"
 	// NotFound: the mailbox (or another named object) does not exist.
 	NotFound Kind = "NotFound"
+	// HostNotAllowed: the host, or an address it resolved to, is not in
+	// Endpoint.Allowed; no connection was made.
+	HostNotAllowed Kind = "HostNotAllowed"
 )
 
 // Error is the only error type this package returns. Its message never
 // contains a password: errors are built without secrets and, where a server
-// or library message might echo one, scrubbed (see redact).
+// or library message might echo one, scrubbed (see package redact).
 type Error struct {
 	Kind Kind
 	Op   string // what was being done, e.g. "connect", "authenticate", "GETACL Calendar"
@@ -114,6 +121,9 @@ func classify(err error, ph phase) Kind {
 	if errors.Is(err, ErrNotSupported) {
 		return NotSupported
 	}
+	if errors.Is(err, egress.ErrNotAllowed) {
+		return HostNotAllowed
+	}
 	if isTLSError(err) {
 		return TLSFailed
 	}
@@ -152,6 +162,21 @@ func isTLSError(err error) bool {
 	return errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &ce) || errors.As(err, &cve) ||
 		errors.As(err, &rhe) || errors.As(err, &alert) || errors.As(err, &ech) ||
 		strings.HasPrefix(err.Error(), "tls: ")
+}
+
+// tlsError reports a failed handshake. Certificate errors are told in
+// package certerr's words: crypto/x509's quote the peer's certificate,
+// bytes of whatever answered at the address, which would otherwise land in
+// status.
+func tlsError(ep Endpoint, err error) error {
+	name := ep.ServerName
+	if name == "" {
+		name = ep.Host
+	}
+	if msg, ok := certerr.Describe(err, name); ok {
+		return &Error{Kind: TLSFailed, Op: "tls", Err: errors.New(msg)}
+	}
+	return wrap("tls", phaseTLS, err)
 }
 
 // classifyIMAP maps a tagged NO/BAD (or greeting BYE) to a Kind. Response
@@ -218,46 +243,28 @@ func classifyIMAP(ie *imap.Error, ph phase) Kind {
 }
 
 // wrap builds an *Error for op, classifying err for the phase, and scrubs
-// the secrets from its message. A nil err gives nil; an *Error is returned
-// as is (its Op kept) after scrubbing.
+// the secrets (in every form they travel in, see package redact) from its
+// message. A nil err gives nil; an *Error is returned as is (its Op kept)
+// after scrubbing.
 func wrap(op string, ph phase, err error, secrets ...string) error {
+	return wrapScrubbed(op, ph, err, redact.New(secrets...))
+}
+
+// wrapScrubbed is wrap with the secrets already prepared.
+func wrapScrubbed(op string, ph phase, err error, secrets *redact.Set) error {
 	if err == nil {
 		return nil
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		if e.Err != nil {
-			e.Err = redact(e.Err, secrets...)
+			e.Err = secrets.Error(e.Err)
 		}
 		return e
 	}
-	return &Error{Kind: classify(err, ph), Op: op, Err: redact(err, secrets...)}
+	return &Error{Kind: classify(err, ph), Op: op, Err: secrets.Error(err)}
 }
 
 func newError(kind Kind, op string, format string, args ...any) error {
 	return &Error{Kind: kind, Op: op, Err: fmt.Errorf(format, args...)}
 }
-
-// redact returns err unless its message contains one of the secrets. Then
-// it returns a plain error with the secrets replaced by "***" and no chain
-// (an Unwrap could hand the original message back).
-func redact(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	scrubbed := msg
-	for _, s := range secrets {
-		if s != "" {
-			scrubbed = strings.ReplaceAll(scrubbed, s, "***")
-		}
-	}
-	if scrubbed == msg {
-		return err
-	}
-	return redactedError(scrubbed)
-}
-
-type redactedError string
-
-func (e redactedError) Error() string { return string(e) }

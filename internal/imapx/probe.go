@@ -49,13 +49,16 @@ func Probe(ctx context.Context, ep Endpoint) (*ProbeResult, error) {
 		return nil, err
 	}
 	defer c.client.Close()
+	// A probe needs a few kilobytes; whatever answers on the port gets no
+	// more than MaxProbeBytes of the manager's memory.
+	c.wire.bound.setBudget(MaxProbeBytes)
 	abort := context.AfterFunc(ctx, func() { c.raw.Close() })
 	caps, err := c.client.Capability().Wait()
 	if !abort() {
 		return nil, wrap("CAPABILITY", phaseCommand, ctx.Err())
 	}
 	if err != nil {
-		return nil, wrap("CAPABILITY", phaseCommand, err)
+		return nil, c.wire.explain("CAPABILITY", wrap("CAPABILITY", phaseCommand, err))
 	}
 	done := make(chan struct{})
 	go func() {

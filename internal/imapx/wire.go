@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -40,6 +41,29 @@ func readLine(br *bufio.Reader) (string, error) {
 	}
 }
 
+// ErrNotIMAP says that what answered at the address did not greet like an
+// IMAP server. Its message is all that is reported: none of the peer's bytes.
+var ErrNotIMAP = errors.New("not an IMAP server (greeting did not start with * OK, * PREAUTH or * BYE)")
+
+// serverText renders a line an IMAP server sent for an error message:
+// printable ASCII only, at most 100 characters, quoted.
+func serverText(s string) string {
+	const max = 100
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < max; i++ {
+		if ch := s[i]; ch >= 0x20 && ch < 0x7f {
+			b.WriteByte(ch)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	out := strconv.Quote(b.String())
+	if len(s) > max {
+		out += "…"
+	}
+	return out
+}
+
 // greetingKind classifies a greeting line.
 func greetingKind(line string) (string, bool) {
 	f := strings.Fields(line)
@@ -71,10 +95,10 @@ func startTLS(conn net.Conn, br *bufio.Reader) error {
 		}
 		rest, ok := strings.CutPrefix(line, "S1 ")
 		if !ok {
-			return fmt.Errorf("unexpected line %q", line)
+			return fmt.Errorf("unexpected line %s", serverText(line))
 		}
 		if f := strings.Fields(rest); len(f) == 0 || !strings.EqualFold(f[0], "OK") {
-			return fmt.Errorf("server refused STARTTLS: %s", rest)
+			return fmt.Errorf("server refused STARTTLS: %s", serverText(rest))
 		}
 		if br.Buffered() > 0 {
 			return errors.New("server sent data after its STARTTLS response")
@@ -104,7 +128,8 @@ func startTLS(conn net.Conn, br *bufio.Reader) error {
 // substitution happened.
 type rawCmdConn struct {
 	net.Conn
-	r io.Reader
+	r     io.Reader
+	bound *boundedReader // r, with the limits on what the server may send
 
 	mu      sync.Mutex
 	pending string // command without tag and CRLF; "" when not armed
@@ -114,6 +139,7 @@ type rawCmdConn struct {
 func (c *rawCmdConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func (c *rawCmdConn) Write(p []byte) (int, error) {
+	c.bound.wrote()
 	c.mu.Lock()
 	if c.pending != "" {
 		if tag, ok := noopTag(p); ok {
@@ -218,8 +244,22 @@ func (s *Session) raw(ctx context.Context, op, cmd string) error {
 }
 
 // newClient wraps a connection (TLS already done, greeting already read)
-// for imapclient.
+// for imapclient, with every response bounded (see MaxResponseBytes).
 func newClient(conn net.Conn, br *bufio.Reader, greeting string, opts *imapclient.Options) (*imapclient.Client, *rawCmdConn) {
-	wc := &rawCmdConn{Conn: conn, r: io.MultiReader(strings.NewReader(greeting+"\r\n"), br)}
+	bound := newBoundedReader(io.MultiReader(strings.NewReader(greeting+"\r\n"), br), MaxResponseBytes, MaxCommandBytes, true)
+	wc := &rawCmdConn{Conn: conn, r: bound, bound: bound}
 	return imapclient.New(wc, opts), wc
+}
+
+// explain returns, for a failure of op, the limit the server exceeded when
+// that is what ended the connection (go-imap reports it only as a broken
+// stream), else err.
+func (c *rawCmdConn) explain(op string, err error) error {
+	if err == nil || c == nil {
+		return err
+	}
+	if lim := c.bound.overLimit(); lim != nil {
+		return &Error{Kind: ProtocolError, Op: op, Err: lim}
+	}
+	return err
 }

@@ -22,10 +22,6 @@ import (
 	"github.com/mailshift/mailshift/worker"
 )
 
-// What a worker's ServiceAccount may do (ClusterRole mailshift-worker, bound per namespace by the controller):
-// +kubebuilder:rbac:groups=mailshift.io,resources=mailboxmigrations/status,verbs=get;patch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;patch
-
 // FieldManager is the worker's server-side apply identity: it owns status.progress of its MailboxMigration,
 // the checkpoint and the report ConfigMaps, and nothing else.
 const FieldManager = "mailshift-worker"
@@ -89,6 +85,9 @@ type ConfigMapCheckpoint struct {
 	Namespace string
 	Name      string
 	Owner     metav1.OwnerReference
+	// Lease, when set, is this run's claim on the ConfigMap: every write is made as its holder and is
+	// refused once another run holds the checkpoint.
+	Lease *Lease
 
 	mu      sync.Mutex
 	pending []byte
@@ -123,6 +122,11 @@ func (s *ConfigMapCheckpoint) Save(ctx context.Context, c *worker.Checkpoint) er
 	if err != nil {
 		return err
 	}
+	if s.Lease != nil {
+		if err := s.Lease.Err(); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending = b
@@ -143,6 +147,10 @@ func (s *ConfigMapCheckpoint) Flush(ctx context.Context) error {
 		s.timer.Stop()
 		s.timer = nil
 	}
+	if s.Lease != nil && s.Lease.Err() != nil {
+		s.pending = nil
+		return s.Lease.Err()
+	}
 	if s.pending == nil {
 		return s.err
 	}
@@ -155,7 +163,12 @@ func (s *ConfigMapCheckpoint) writeLocked(ctx context.Context) error {
 	// A run that is being stopped still records how far it got: that is what its successor starts from.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	err := applyConfigMap(ctx, s.Client, s.Namespace, s.Name, s.Owner, map[string]string{CheckpointKey: string(data)})
+	var err error
+	if s.Lease != nil {
+		err = s.Lease.Write(ctx, map[string]string{CheckpointKey: string(data)})
+	} else {
+		err = applyConfigMap(ctx, s.Client, s.Namespace, s.Name, s.Owner, map[string]string{CheckpointKey: string(data)})
+	}
 	if err != nil {
 		s.err = fmt.Errorf("checkpoint ConfigMap %s: %w", s.Name, err)
 		return s.err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -82,10 +83,21 @@ type Deps struct {
 	// Secrets reads the Secret keys a spec names (in-process only; a pod reads files).
 	Secrets SecretReader
 	// Metrics, when set, counts the engine's messages, bytes, errors and durations.
-	Metrics *worker.Metrics
+	Metrics worker.Metrics
 	// OnProgress, when set, also receives every progress report (the CLI and tests).
 	OnProgress func(worker.Progress)
+	// OpenPST, when set, opens the spec's PST file instead of opening its path as it is: the in-process
+	// executor confines it to the namespace's directory.
+	OpenPST func(path string) (*os.File, error)
+	// Holder names this run in its lease on the checkpoint (see NewHolder); a random name when empty.
+	Holder string
+	// LeaseDuration is the checkpoint lease's length (DefaultLeaseDuration when zero).
+	LeaseDuration time.Duration
 }
+
+// ReasonCheckpointInUse: another run of the migration holds its checkpoint (this one waited for it in vain,
+// or lost it to a run that took over).
+const ReasonCheckpointInUse = "CheckpointInUse"
 
 // Run runs the spec to its end and returns its summary; it never returns without one. Failures to write
 // progress are not fatal (the copy matters more than its display); failures to keep the checkpoint or the
@@ -98,21 +110,63 @@ func Run(ctx context.Context, spec *Spec, deps Deps) *Summary {
 		sum.Reason, sum.Message = mailshiftv1.ReasonInvalidSpec, err.Error()
 		return sum
 	}
-	job, err := spec.open(ctx, deps.Secrets)
+	owner := metav1.OwnerReference{APIVersion: mailshiftv1.GroupVersion.String(), Kind: "MailboxMigration",
+		Name: spec.Name, UID: types.UID(spec.UID)}
+	holder := deps.Holder
+	if holder == "" {
+		holder = NewHolder("run " + spec.Namespace + "/" + spec.Run)
+	}
+	// The lease comes first: nothing of the checkpoint is read, and no session opened, while another run
+	// of this migration is copying.
+	lease := &Lease{Client: deps.Client, Namespace: spec.Namespace, Name: spec.Checkpoint, Holder: holder, Owner: owner,
+		Duration: deps.LeaseDuration}
+	if err := lease.Claim(ctx); err != nil {
+		var held *LeaseHeldError
+		sum.Reason, sum.Message = classify(err), err.Error()
+		if errors.As(err, &held) {
+			sum.Reason = ReasonCheckpointInUse
+		}
+		return sum
+	}
+	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		stopKeeping()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
+			log.FromContext(ctx).Error(err, "could not release the checkpoint lease; the next run waits for it to run out",
+				"migration", spec.Namespace+"/"+spec.Name)
+		}
+	}()
+	go lease.Keep(keepCtx)
+	// A run that lost its lease stops sending at once: another run copies now.
+	ctx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	go func() {
+		select {
+		case <-lease.Done():
+			stopRun(lease.Err())
+		case <-ctx.Done():
+		}
+	}()
+	lost := func() bool { return lease.Err() != nil }
+
+	job, err := spec.open(ctx, deps.Secrets, deps.OpenPST)
 	if err != nil {
 		sum.Reason, sum.Message = classify(err), err.Error()
 		return sum
 	}
 	defer job.Source.Close()
 
-	owner := metav1.OwnerReference{APIVersion: mailshiftv1.GroupVersion.String(), Kind: "MailboxMigration",
-		Name: spec.Name, UID: types.UID(spec.UID)}
-	cps := &ConfigMapCheckpoint{Client: deps.Client, Namespace: spec.Namespace, Name: spec.Checkpoint, Owner: owner}
+	cps := &ConfigMapCheckpoint{Client: deps.Client, Namespace: spec.Namespace, Name: spec.Checkpoint, Owner: owner, Lease: lease}
 	job.Checkpoints = cps
 	job.Metrics = deps.Metrics
 	pw := &progressWriter{c: deps.Client, ns: spec.Namespace, name: spec.Name}
 	progressFailed := false
 	job.OnProgress = func(p worker.Progress) {
+		if lost() {
+			return // the run that holds the checkpoint reports progress now
+		}
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if err := pw.write(wctx, p, 0); err != nil && !progressFailed {
 			// Once per run: the copy goes on, the display is what suffers.
@@ -131,6 +185,11 @@ func Run(ctx context.Context, spec *Spec, deps Deps) *Summary {
 	defer cancel()
 	cpErr := cps.Flush(after)
 	sum.Totals = rep.Totals
+	if lost() {
+		// Neither the checkpoint nor the report is this run's to write any more.
+		sum.Reason, sum.Message, sum.Report = ReasonCheckpointInUse, lease.Err().Error(), ""
+		return sum
+	}
 	var repErr error
 	if data, err := reportData(rep); err != nil {
 		repErr = err
@@ -147,6 +206,12 @@ func Run(ctx context.Context, spec *Spec, deps Deps) *Summary {
 		sum.Reason = "Completed"
 		sum.Message = fmt.Sprintf("%d copied, %d already there, %d failed, %d skipped", rep.Totals.Copied,
 			rep.Totals.Duplicates, rep.Totals.Failed, rep.Totals.Skipped)
+		if n := rep.Totals.OutboxToDrafts; n > 0 {
+			sum.Message += fmt.Sprintf("; %d unsent messages of the Outbox in Drafts as drafts", n)
+		}
+		if n := rep.Totals.OutboxSkipped; n > 0 {
+			sum.Message += fmt.Sprintf("; %d unsent messages of the Outbox skipped (spec.folders.skipOutbox)", n)
+		}
 		// Folders left out by the folder rules or by policy (an Outbox's unsent mail) are said, not hidden.
 		var left []string
 		for _, f := range rep.Folders {

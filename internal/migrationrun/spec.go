@@ -41,6 +41,7 @@ type Spec struct {
 	Exclude     []string          `json:"exclude,omitempty"`
 	Renames     map[string]string `json:"renames,omitempty"`
 	TargetRoot  string            `json:"targetRoot,omitempty"`
+	SkipOutbox  bool              `json:"skipOutbox,omitempty"`
 	Groupware   string            `json:"groupware,omitempty"` // Kolab3 (default), Kolab2, ICalendar
 	Parallel    int               `json:"parallel,omitempty"`
 	KeepOrder   bool              `json:"keepOrder,omitempty"`
@@ -203,7 +204,7 @@ func (e Endpoint) endpoint(ctx context.Context, secrets SecretReader) (imapx.End
 }
 
 // open builds the worker.Job of the spec, with its source opened. The caller closes job.Source.
-func (s *Spec) open(ctx context.Context, secrets SecretReader) (worker.Job, error) {
+func (s *Spec) open(ctx context.Context, secrets SecretReader, openPST func(string) (*os.File, error)) (worker.Job, error) {
 	var job worker.Job
 	tep, err := s.Target.Endpoint.endpoint(ctx, secrets)
 	if err != nil {
@@ -232,7 +233,7 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader) (worker.Job, erro
 	job = worker.Job{
 		Target: worker.TargetSpec{Endpoint: tep, Credentials: cred, SpecialFolders: special,
 			Placement: imapx.Placement(orDefault(s.Target.Placement, string(imapx.PlaceAuto))), Annotate: s.Target.Annotate},
-		Rules:          foldermap.Rules{Include: s.Include, Exclude: s.Exclude, Renames: s.Renames, Root: s.TargetRoot},
+		Rules:          foldermap.Rules{Include: s.Include, Exclude: s.Exclude, Renames: s.Renames, Root: s.TargetRoot, MigrateOutbox: !s.SkipOutbox},
 		Parallel:       s.Parallel,
 		KeepOrder:      s.KeepOrder,
 		MaxMessageSize: s.MaxBytes,
@@ -251,8 +252,17 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader) (worker.Job, erro
 		if !strings.Contains(owner, "@") {
 			owner = ""
 		}
-		src, err := worker.OpenPST(s.Source.PST.Path, s.Source.PST.Codepage,
-			convert.Options{Format: groupwareFormats[s.Groupware], Owner: groupware.Person{Email: owner}})
+		opts := convert.Options{Format: groupwareFormats[s.Groupware], Owner: groupware.Person{Email: owner}}
+		var src *worker.PSTSource
+		var err error
+		if openPST == nil {
+			src, err = worker.OpenPST(s.Source.PST.Path, s.Source.PST.Codepage, opts)
+		} else {
+			var fh *os.File
+			if fh, err = openPST(s.Source.PST.Path); err == nil {
+				src, err = worker.OpenPSTFile(fh, s.Source.PST.Codepage, opts)
+			}
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return job, &SourceError{Reason: "SourceNotFound", Err: fmt.Errorf("PST file %s: %w", s.Source.PST.Path, err)}

@@ -159,11 +159,23 @@ func (f *File) folder(nid ndb.NID, path string) (_ *Folder, err error) {
 	return fo, nil
 }
 
+// IsOutbox reports whether the store names this folder its outbox (PR_IPM_OUTBOX_ENTRYID): the folder of
+// messages written but not sent yet, whatever its name in the user's language. Archives often lack the
+// property; callers then go by the name.
+func (fo *Folder) IsOutbox() bool {
+	s, err := fo.f.Store()
+	return err == nil && s.outbox != 0 && s.outbox == fo.NID
+}
+
+// storeCodePage decodes the file's ANSI strings that carry no code page of their own (see CodePage).
 func (f *File) storeCodePage() int {
-	if s, err := f.Store(); err == nil && s.CodePage != 0 {
-		return s.CodePage
+	if _, err := f.Store(); err == nil && f.cpChoice.CodePage != 0 {
+		return f.cpChoice.CodePage
 	}
-	return f.fallbackCodePage()
+	if f.DefaultCodePage != 0 {
+		return f.DefaultCodePage
+	}
+	return defaultCodePage
 }
 
 func escapeName(name string) string { return strings.ReplaceAll(name, "/", "%2F") }

@@ -39,6 +39,8 @@ func damageItem(t testing.TB, data []byte, nid ndb.NID, others []ndb.NID) []byte
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A given code page: detecting it would read (and cache) items' blocks before recording starts.
+		f.DefaultCodePage = defaultCodePage
 		if _, err := f.Store(); err != nil {
 			t.Fatal(err)
 		}

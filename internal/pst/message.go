@@ -21,8 +21,8 @@ type Message struct {
 	Class string
 	// Subject is PR_SUBJECT with its prefix control characters (0x01, length) stripped.
 	Subject string
-	// CodePage decodes the item's ANSI strings: PR_MESSAGE_CODEPAGE, else PR_INTERNET_CPID, else the store's,
-	// else File.DefaultCodePage, else 1252.
+	// CodePage decodes the item's ANSI strings: PR_MESSAGE_CODEPAGE, else PR_INTERNET_CPID, else the file's
+	// (File.CodePage: the caller's, the store's, or detected).
 	CodePage int
 
 	f     *File

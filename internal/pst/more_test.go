@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mailshift/mailshift/internal/codepage"
 	"github.com/mailshift/mailshift/internal/pst/ndb"
 )
 
@@ -140,19 +141,95 @@ func TestCP932(t *testing.T) {
 	if want := "Mr. イグザンプル ドット コム 殿"; m.String(propDisplayName) != want {
 		t.Errorf("display name %q, want %q", m.String(propDisplayName), want)
 	}
-	// Without the default code page the folder names are not Japanese (and nothing panics).
+	// An explicit code page wins over what the file says: told 1252, the names are not Japanese.
 	f2, err := OpenPath(filepath.Join(dir, "hiraoka-contacts97-2002.pst"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f2.Close()
+	f2.DefaultCodePage = 1252
 	if err := f2.Folders(func(fo *Folder) error {
 		if hasJapanese(fo.Path) {
-			t.Errorf("folder %q decoded as Japanese without a code page", fo.Path)
+			t.Errorf("folder %q decoded as Japanese with code page 1252", fo.Path)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if cp, err := f2.CodePage(); err != nil || cp.CodePage != 1252 || cp.Source != CodePageExplicit {
+		t.Errorf("code page %+v, %v; want 1252, explicit", cp, err)
+	}
+}
+
+// TestCodePageDetected: the same Japanese file with no code page given. Its store records none; the item's
+// PR_INTERNET_CPID (ISO-2022-JP, stored as 932) and PR_MESSAGE_LOCALE_ID (Japanese) say 932, and the bytes
+// of its folder names alone read as 932 too. Folder names, the store's name and the item decode as readpst
+// -C CP932 shows them (its JSON ground truth).
+func TestCodePageDetected(t *testing.T) {
+	dir := fixtureDir(t)
+	tr := loadTruth(t, dir, "hiraoka-contacts97-2002")
+	f, err := OpenPath(filepath.Join(dir, "hiraoka-contacts97-2002.pst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cp, err := f.CodePage()
+	if err != nil || cp.CodePage != 932 || cp.Source != CodePageMessages {
+		t.Errorf("code page %+v, %v; want 932 from the messages", cp, err)
+	}
+	var paths []string
+	if err := f.Folders(func(fo *Folder) error { paths = append(paths, fo.Path); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, fo := range tr.Folders {
+		want = append(want, fo.Path)
+	}
+	slices.Sort(paths)
+	slices.Sort(want)
+	if !slices.Equal(paths, want) {
+		t.Errorf("folders %q, want %q", paths, want)
+	}
+	for _, p := range []string{"連絡先 (Contact dedicated)", "削除済みアイテム"} {
+		if !slices.Contains(paths, p) {
+			t.Errorf("no folder %q in %q", p, paths)
+		}
+	}
+	if s, _ := f.Store(); s.DisplayName != tr.StoreDisplayName {
+		t.Errorf("store name %q", s.DisplayName)
+	}
+	msgs := allMessages(t, f)
+	if len(msgs) != 1 || msgs[0].Subject != "コム ドット イグザンプル 殿" {
+		t.Errorf("items %d, subject %q", len(msgs), msgs[0].Subject)
+	}
+
+	// Without the items' properties, the bytes of the names alone (the store's and the folders') are not
+	// plausible Windows-1252 and read as 932.
+	st, _ := f.Store()
+	sc := &sampler{f: f, votes: map[int]int{}}
+	sc.walk(st.ipmSubtree)
+	var names [][]byte
+	for _, b := range sc.samples {
+		if !bytes.Contains(b, []byte{0x83, 0x52, 0x83, 0x80}) { // not the item's subject ("コム")
+			names = append(names, b)
+		}
+	}
+	if len(names) < 2 {
+		t.Fatalf("samples %q", sc.samples)
+	}
+	if got, ok := codepage.Guess(names); !ok || got != 932 {
+		t.Errorf("bytes of the folder names guessed as %d, %v; want 932", got, ok)
+	}
+}
+
+// TestCodePageWestern: the other ANSI fixtures (English and German Outlook files) stay Windows-1252.
+func TestCodePageWestern(t *testing.T) {
+	dir := fixtureDir(t)
+	for _, name := range []string{"gopst-32-bit", "hughbe-Outlook98Backup", "pst2john-2k_outlook_qwerty1234", "pst2john-97_outlook_qwerty12345", "pstsdk-sample2", "pstsdk-test_ansi"} {
+		f := openFixture(t, dir, name)
+		if cp, err := f.CodePage(); err != nil || cp.CodePage != 1252 {
+			t.Errorf("%s: code page %+v, %v; want 1252", name, cp, err)
+		}
 	}
 }
 

@@ -47,6 +47,7 @@ const (
 	propAssocContentCount    = 0x3617
 	propIPMSubtreeEntryID    = 0x35E0
 	propIPMWastebasketEID    = 0x35E3
+	propIPMOutboxEntryID     = 0x35E2
 	propFinderEntryID        = 0x35E7
 	propAttachDataBin        = 0x3701
 	propAttachFilename       = 0x3704
@@ -75,10 +76,11 @@ type File struct {
 	db     *ndb.File
 	closer io.Closer
 
-	// DefaultCodePage decodes ANSI strings of items that carry no code page of their own and sit in a store
-	// without one either (old ANSI files written by Outlook 97-2002 often have none). 0 means 1252.
-	// Set it before reading items.
+	// DefaultCodePage, when set, is the code page of the file's ANSI strings that carry none of their own
+	// (folder names, items without PR_MESSAGE_CODEPAGE or PR_INTERNET_CPID), whatever the store says. 0
+	// means: find it (see CodePage). Set it before reading anything.
 	DefaultCodePage int
+	cpChoice        CodePageChoice
 
 	storeOnce sync.Once
 	store     *Store
@@ -172,6 +174,7 @@ type Store struct {
 
 	ipmSubtree  ndb.NID
 	wastebasket ndb.NID
+	outbox      ndb.NID
 	finder      ndb.NID
 }
 
@@ -198,13 +201,6 @@ func (f *File) readStore() (_ *Store, err error) {
 	} else if v, ok := pc.Get(propCodePageID); ok {
 		s.CodePage = int(intValue(v))
 	}
-	cp := s.CodePage
-	if cp == 0 {
-		cp = f.fallbackCodePage()
-	}
-	if v, ok := pc.Get(propDisplayName); ok {
-		s.DisplayName = stringValue(v, cp)
-	}
 	if v, ok := pc.Get(propRecordKey); ok {
 		s.RecordKey = bytesValue(v)
 	}
@@ -213,19 +209,17 @@ func (f *File) readStore() (_ *Store, err error) {
 	}
 	s.ipmSubtree = entryIDNID(pc, propIPMSubtreeEntryID)
 	s.wastebasket = entryIDNID(pc, propIPMWastebasketEID)
+	s.outbox = entryIDNID(pc, propIPMOutboxEntryID)
 	s.finder = entryIDNID(pc, propFinderEntryID)
 	if s.ipmSubtree == 0 {
 		// Every store Outlook writes has the IPM subtree; [MS-PST] 2.4.3 gives its usual NID.
 		s.ipmSubtree = ndb.NID(0x8022)
 	}
-	return s, nil
-}
-
-func (f *File) fallbackCodePage() int {
-	if f.DefaultCodePage != 0 {
-		return f.DefaultCodePage
+	f.cpChoice = f.detectCodePage(s, pc)
+	if v, ok := pc.Get(propDisplayName); ok {
+		s.DisplayName = stringValue(v, f.cpChoice.CodePage)
 	}
-	return defaultCodePage
+	return s, nil
 }
 
 // entryIDNID reads the NID from an EntryID property: 4 bytes of flags, 16 bytes of provider UID, then the NID.

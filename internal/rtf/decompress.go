@@ -111,6 +111,16 @@ func decompressLZFu(contents []byte, rawSize uint32) ([]byte, error) {
 	for i < len(contents) {
 		control := contents[i]
 		i++
+		// Eight literals, the most common run in text, copied at once when nothing in them can end the
+		// output or wrap the dictionary; otherwise token by token below.
+		if control == 0 && i+8 <= len(contents) && w+8 <= dictSize && len(out)+8 < limit {
+			lit := contents[i : i+8]
+			copy(dict[w:], lit)
+			w = (w + 8) & (dictSize - 1)
+			out = append(out, lit...)
+			i += 8
+			continue
+		}
 		for bit := uint(0); bit < 8; bit++ {
 			if control&(1<<bit) == 0 {
 				if i >= len(contents) {
@@ -137,6 +147,15 @@ func decompressLZFu(contents []byte, rawSize uint32) ([]byte, error) {
 			offset, length := ref>>4, ref&0xF+2
 			if offset == w {
 				return out, nil // end marker
+			}
+			if offset+length <= dictSize && w+length <= dictSize && (offset+length <= w || w+length <= offset) &&
+				len(out)+length < limit {
+				// Neither range wraps and they do not overlap, so copying at once is the same as the
+				// byte-at-a-time loop below.
+				copy(dict[w:w+length], dict[offset:offset+length])
+				out = append(out, dict[w:w+length]...)
+				w = (w + length) & (dictSize - 1)
+				continue
 			}
 			for k := range length {
 				b := dict[(offset+k)&(dictSize-1)]

@@ -71,14 +71,22 @@ type walker struct {
 	twinParam   int
 }
 
+// textPrealloc bounds the room made for a walk's text up front.
+const textPrealloc = 1 << 20
+
 func newWalker(src []byte, mode walkMode) *walker {
-	return &walker{
+	w := &walker{
 		z:         tokenizer{src: src},
 		mode:      mode,
 		st:        groupState{font: -1, uc: 1, fontDef: -1},
 		defaultCP: defaultCodePage,
 		fonts:     map[int]fontCodePage{},
 	}
+	// The text is rarely more than half of the document around it (an encapsulated HTML body is most of
+	// it): room for that at once saves growing the output step by step, copying it each time. Capped, as
+	// a large document is mostly pictures and other data that is not text.
+	w.out.sb.Grow(min(len(src)/2, textPrealloc))
+	return w
 }
 
 // checkRTF rejects input that is not an RTF document at all, and returns the document without the

@@ -78,6 +78,10 @@ type Options struct {
 	// "active" is true. The URL must be reachable from the server (http://127.0.0.1:PORT/...), typically an
 	// httptest server standing in for the identity provider. Passwords keep working as without it.
 	OAuth2IntrospectionURL string
+	// NoMetadata makes Dovecot offer no METADATA (RFC 5464), like servers configured without it.
+	NoMetadata bool
+	// Maildir makes Dovecot store mail in Maildir instead of sdbox.
+	Maildir bool
 }
 
 // DovecotWith starts a fresh Dovecot like Dovecot, with the features opts asks for.
@@ -135,10 +139,19 @@ func (s *Server) Restart(t testing.TB) {
 // env is what the server script reads of opts (see hack/dovecot.sh).
 // A server started without an option does not inherit it from this process's environment.
 func (o Options) env(base []string) []string {
-	const key = "MAILSHIFT_OAUTH2_INTROSPECTION_URL="
-	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool { return strings.HasPrefix(kv, key) })
+	const key, metaKey = "MAILSHIFT_OAUTH2_INTROSPECTION_URL=", "MAILSHIFT_DOVECOT_METADATA="
+	const maildirKey = "MAILSHIFT_DOVECOT_MAILDIR="
+	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
+		return strings.HasPrefix(kv, key) || strings.HasPrefix(kv, metaKey) || strings.HasPrefix(kv, maildirKey)
+	})
 	if o.OAuth2IntrospectionURL != "" {
 		out = append(out, key+o.OAuth2IntrospectionURL)
+	}
+	if o.NoMetadata {
+		out = append(out, metaKey+"no")
+	}
+	if o.Maildir {
+		out = append(out, maildirKey+"yes")
 	}
 	return out
 }

@@ -40,6 +40,20 @@ func openBTH(h *Heap, hid HID) (*bth, error) {
 	return b, nil
 }
 
+// rootRecords is the number of records of a BTH that is one leaf, which is most of them: what a reader
+// collecting them all can allocate at once. It is 0 for a deeper BTH or one whose root cannot be read (walk
+// reports that).
+func (b *bth) rootRecords() int {
+	if b.root == 0 || b.levels != 0 {
+		return 0
+	}
+	d, err := b.h.Get(b.root)
+	if err != nil {
+		return 0
+	}
+	return len(d) / (b.cbKey + b.cbEnt)
+}
+
 // walk calls fn for every leaf record in key order. key and data alias
 // heap memory and must not be retained after modification.
 func (b *bth) walk(fn func(key, data []byte) error) error {

@@ -37,6 +37,10 @@ func DecodeString8(b []byte, cp int) string {
 		}
 		return sb.String()
 	}
+	if windowsCodePage(cp) && isASCII(b) {
+		// The Windows code pages keep ASCII as it is; most String8 values are ASCII.
+		return string(b)
+	}
 	enc := codepage.Encoding(cp)
 	if enc == nil {
 		enc = charmap.Windows1252
@@ -48,4 +52,17 @@ func DecodeString8(b []byte, cp int) string {
 		out, _ = charmap.Windows1252.NewDecoder().Bytes(b)
 	}
 	return strings.ToValidUTF8(string(out), "\uFFFD")
+}
+
+// windowsCodePage reports whether cp is one of the Windows code pages 1250 to 1258, or 0 (Windows-1252):
+// the single-byte code pages whose lower half is ASCII.
+func windowsCodePage(cp int) bool { return cp == 0 || cp >= 1250 && cp <= 1258 }
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

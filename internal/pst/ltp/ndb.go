@@ -8,7 +8,7 @@ type ndbNode struct{ n *ndb.Node }
 func (a ndbNode) ID() uint32                              { return uint32(a.n.NID) }
 func (a ndbNode) Size() int64                             { return a.n.Size() }
 func (a ndbNode) BlockCount() int                         { return a.n.BlockCount() }
-func (a ndbNode) Block(i int) ([]byte, error)             { return a.n.Block(i) }
+func (a ndbNode) Block(i int) ([]byte, error)             { return a.n.SharedBlock(i) }
 func (a ndbNode) ReadAt(p []byte, off int64) (int, error) { return a.n.ReadAt(p, off) }
 func (a ndbNode) Sub(nid uint32) (node, error) {
 	s, err := a.n.Subnode(ndb.NID(nid))

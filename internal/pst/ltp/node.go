@@ -44,7 +44,8 @@ type node interface {
 	Size() int64
 	// BlockCount is the number of leaf data blocks.
 	BlockCount() int
-	// Block returns the i-th leaf data block (decrypted, no trailer).
+	// Block returns the i-th leaf data block (decrypted, no trailer). The LTP layer never modifies it, so
+	// it may be shared with the node's cache.
 	Block(i int) ([]byte, error)
 	// ReadAt reads the node's data stream.
 	ReadAt(p []byte, off int64) (int, error)

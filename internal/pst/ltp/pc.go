@@ -1,7 +1,9 @@
 package ltp
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"sort"
 )
 
@@ -34,6 +36,9 @@ func pcFromHeap(h *Heap) (*PropertyContext, error) {
 		return nil, corrupt(nid, "PC", "BTH has cbKey %d cbEnt %d, want 2 and 6", b.cbKey, b.cbEnt)
 	}
 	pc := &PropertyContext{heap: h, n: h.n}
+	if n := b.rootRecords(); n > 0 {
+		pc.props = make([]Value, 0, n)
+	}
 	err = b.walk(func(key, data []byte) error {
 		id := binary.LittleEndian.Uint16(key)
 		typ := PropType(binary.LittleEndian.Uint16(data))
@@ -44,7 +49,7 @@ func pcFromHeap(h *Heap) (*PropertyContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(pc.props, func(i, j int) bool { return pc.props[i].ID < pc.props[j].ID })
+	slices.SortStableFunc(pc.props, func(a, b Value) int { return cmp.Compare(a.ID, b.ID) })
 	return pc, nil
 }
 

@@ -65,7 +65,7 @@ func openTC(n node) (*TableContext, error) {
 		return nil, corrupt(nid, "TCINFO", "bType is 0x%02x, want 0x7C", d[0])
 	}
 	cCols := int(d[1])
-	tc := &TableContext{heap: h, n: n, byID: make(map[uint16]int), cacheIdx: -1}
+	tc := &TableContext{heap: h, n: n, cols: make([]Column, 0, cCols), byID: make(map[uint16]int, cCols), cacheIdx: -1}
 	end4 := int(binary.LittleEndian.Uint16(d[2:]))
 	end2 := int(binary.LittleEndian.Uint16(d[4:]))
 	end1 := int(binary.LittleEndian.Uint16(d[6:]))

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // PropType is a MAPI property type ([MS-OXCDATA] 2.11.1).
@@ -127,6 +130,11 @@ func (v Value) raw() ([]byte, error) {
 	if v.subNID == 0 {
 		return v.data, nil
 	}
+	return v.readSubnode(nil)
+}
+
+// readSubnode reads a subnode-stored value, into dst when it is large enough.
+func (v Value) readSubnode(dst []byte) ([]byte, error) {
 	r, size, err := v.Reader()
 	if err != nil {
 		return nil, err
@@ -134,7 +142,12 @@ func (v Value) raw() ([]byte, error) {
 	if size > maxBytes {
 		return nil, corrupt(v.nid, "property value", "property 0x%04X: subnode value of %d bytes too large for Bytes; use Reader", v.ID, size)
 	}
-	buf := make([]byte, size)
+	var buf []byte
+	if dst != nil && int64(cap(dst)) >= size {
+		buf = dst[:size]
+	} else {
+		buf = make([]byte, size) // never nil: callers tell an empty value from an absent one
+	}
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, fmt.Errorf("pst/ltp: reading property 0x%04X of node 0x%x from subnode 0x%x: %w", v.ID, v.nid, v.subNID, err)
 	}
@@ -341,15 +354,56 @@ func (v Value) Object() (nid uint32, size uint32, err error) {
 // is dropped), replacing unpaired surrogates with U+FFFD and stripping
 // trailing NULs.
 func DecodeUTF16(b []byte) string {
-	n := len(b) / 2
-	u := make([]uint16, n)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	b = b[:len(b)/2*2]
+	for len(b) >= 2 && b[len(b)-2] == 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-2]
 	}
-	for len(u) > 0 && u[len(u)-1] == 0 {
-		u = u[:len(u)-1]
+	var sb strings.Builder
+	if asciiUTF16(b) {
+		// Most strings: one byte per code unit.
+		sb.Grow(len(b) / 2)
+		for i := 0; i < len(b); i += 2 {
+			sb.WriteByte(b[i])
+		}
+		return sb.String()
 	}
-	return string(utf16.Decode(u))
+	// Two passes, as utf16.Decode would do it: the first measures the UTF-8, so the string is made in
+	// one allocation, with no intermediate code units or runes.
+	size := 0
+	forEachUTF16Rune(b, func(r rune) { size += utf8.RuneLen(r) })
+	sb.Grow(size)
+	forEachUTF16Rune(b, func(r rune) { sb.WriteRune(r) })
+	return sb.String()
+}
+
+// asciiUTF16 reports whether the UTF-16LE text b (of even length) is all ASCII.
+func asciiUTF16(b []byte) bool {
+	for i := 0; i+1 < len(b); i += 2 {
+		if b[i] >= 0x80 || b[i+1] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// forEachUTF16Rune calls fn for every character of the UTF-16LE text b (of even length), with what
+// utf16.Decode gives: a surrogate pair as one rune, an unpaired surrogate as U+FFFD.
+func forEachUTF16Rune(b []byte, fn func(rune)) {
+	for i := 0; i+1 < len(b); i += 2 {
+		u := rune(binary.LittleEndian.Uint16(b[i:]))
+		if utf16.IsSurrogate(u) {
+			if u < 0xDC00 && i+3 < len(b) {
+				if lo := rune(binary.LittleEndian.Uint16(b[i+2:])); lo >= 0xDC00 && lo < 0xE000 {
+					fn(utf16.DecodeRune(u, lo))
+					i += 2
+					continue
+				}
+			}
+			fn(utf8.RuneError)
+			continue
+		}
+		fn(u)
+	}
 }
 
 func trimNUL8(b []byte) []byte {
@@ -362,21 +416,40 @@ func trimNUL8(b []byte) []byte {
 // String returns a String (UTF-16LE) or String8 (decoded with codepage;
 // 0 means Windows-1252) value. Invalid bytes become U+FFFD.
 func (v Value) String(codepage int) (string, error) {
-	switch v.Type {
-	case PtypString:
-		b, err := v.raw()
-		if err != nil {
-			return "", err
-		}
-		return DecodeUTF16(b), nil
-	case PtypString8:
-		b, err := v.raw()
-		if err != nil {
-			return "", err
-		}
-		return DecodeString8(trimNUL8(b), codepage), nil
+	if v.Type != PtypString && v.Type != PtypString8 {
+		return "", v.typeErr("a string")
 	}
-	return "", v.typeErr("a string")
+	var b []byte
+	var err error
+	if v.err == nil && v.subNID != 0 {
+		// A long text (a body) is read from its subnode into a recycled buffer: decoding copies it into
+		// the string anyway.
+		scratch := textScratch.Get().(*[]byte)
+		defer putTextScratch(scratch)
+		b, err = v.readSubnode(*scratch)
+		if b != nil {
+			*scratch = b[:0]
+		}
+	} else {
+		b, err = v.raw()
+	}
+	if err != nil {
+		return "", err
+	}
+	if v.Type == PtypString {
+		return DecodeUTF16(b), nil
+	}
+	return DecodeString8(trimNUL8(b), codepage), nil
+}
+
+// textScratch recycles the buffers String reads subnode-stored text into.
+var textScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// putTextScratch keeps ordinary buffers for reuse; an exceptionally large one is left to the collector.
+func putTextScratch(b *[]byte) {
+	if cap(*b) <= 4<<20 {
+		textScratch.Put(b)
+	}
 }
 
 // mvVariable splits a multi-valued variable-size value: ulCount, then

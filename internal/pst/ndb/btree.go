@@ -19,7 +19,7 @@ type page struct {
 }
 
 // readPage reads and validates the B-tree page at ib with BID bid.
-func (f *File) readPage(ib int64, bid BID, ptype byte) (*page, error) {
+func (f *File) readPage(ib int64, bid BID, ptype byte) (page, error) {
 	what := "NBT page"
 	if ptype == ptypeBBT {
 		what = "BBT page"
@@ -31,34 +31,34 @@ func (f *File) readPage(ib int64, bid BID, ptype byte) (*page, error) {
 	buf, cached := f.cache.get(cacheKey{cachePage, uint64(ib)})
 	if !cached {
 		if ib%512 != 0 {
-			return nil, corrupt("page offset not aligned to 512 bytes")
+			return page{}, corrupt("page offset not aligned to 512 bytes")
 		}
 		var err error
 		buf, err = f.readRaw(ib, l.pageSize)
 		if err != nil {
-			return nil, err
+			return page{}, err
 		}
 	}
 	t := buf[l.trailerOff:]
 	if t[0] != ptype || t[1] != ptype {
-		return nil, corrupt("page type 0x%02X/0x%02X, want 0x%02X", t[0], t[1], ptype)
+		return page{}, corrupt("page type 0x%02X/0x%02X, want 0x%02X", t[0], t[1], ptype)
 	}
 	wSig, crc, tbid := l.trailerTail(t)
 	if tbid != bid {
-		return nil, corrupt("trailer BID 0x%X, expected 0x%X", uint64(tbid), uint64(bid))
+		return page{}, corrupt("trailer BID 0x%X, expected 0x%X", uint64(tbid), uint64(bid))
 	}
 	if !cached && !f.skipChecks {
 		if got := computeCRC(buf[:l.trailerOff]); got != crc {
-			return nil, corrupt("CRC mismatch: stored 0x%08X, computed 0x%08X", crc, got)
+			return page{}, corrupt("CRC mismatch: stored 0x%08X, computed 0x%08X", crc, got)
 		}
 		if got := computeSig(uint64(ib), uint64(bid)); got != wSig {
-			return nil, corrupt("signature mismatch: stored 0x%04X, computed 0x%04X", wSig, got)
+			return page{}, corrupt("signature mismatch: stored 0x%04X, computed 0x%04X", wSig, got)
 		}
 	}
 	if !cached {
 		f.cache.put(cacheKey{cachePage, uint64(ib)}, buf)
 	}
-	p := &page{buf: buf}
+	p := page{buf: buf}
 	m := buf[l.metaOff:]
 	if l.wideCounts {
 		p.cEnt = int(binary.LittleEndian.Uint16(m[0:2]))
@@ -77,13 +77,13 @@ func (f *File) readPage(ib int64, bid BID, ptype byte) (*page, error) {
 		}
 	}
 	if p.cbEnt < minEnt {
-		return nil, corrupt("entry size %d, want at least %d (level %d)", p.cbEnt, minEnt, p.cLevel)
+		return page{}, corrupt("entry size %d, want at least %d (level %d)", p.cbEnt, minEnt, p.cLevel)
 	}
 	if p.cEnt*p.cbEnt > l.entriesSize {
-		return nil, corrupt("%d entries of %d bytes overflow the page", p.cEnt, p.cbEnt)
+		return page{}, corrupt("%d entries of %d bytes overflow the page", p.cEnt, p.cbEnt)
 	}
 	if p.cLevel >= maxTreeDepth {
-		return nil, corrupt("level %d too deep", p.cLevel)
+		return page{}, corrupt("level %d too deep", p.cLevel)
 	}
 	return p, nil
 }
@@ -124,22 +124,23 @@ func (f *File) decodeNBTEntry(e []byte) NodeEntry {
 	}
 }
 
-// search descends a B-tree from its root to the leaf page that may hold key.
-func (f *File) search(rootIB int64, rootBID BID, ptype byte, key uint64) (*page, error) {
+// search descends a B-tree from its root to the leaf page that may hold key; found is false when no page
+// can.
+func (f *File) search(rootIB int64, rootBID BID, ptype byte, key uint64) (p page, found bool, err error) {
 	ib, bid := rootIB, rootBID
 	level := -1
 	for depth := 0; ; depth++ {
 		p, err := f.readPage(ib, bid, ptype)
 		if err != nil {
-			return nil, err
+			return page{}, false, err
 		}
 		if level >= 0 && p.cLevel != level-1 {
-			return nil, &CorruptError{What: pageWhat(ptype), BID: bid, Offset: ib,
+			return page{}, false, &CorruptError{What: pageWhat(ptype), BID: bid, Offset: ib,
 				Reason: fmt.Sprintf("level %d below a level-%d page", p.cLevel, level)}
 		}
 		level = p.cLevel
 		if p.cLevel == 0 {
-			return p, nil
+			return p, true, nil
 		}
 		found := false
 		for i := 0; i < p.cEnt; i++ {
@@ -150,7 +151,7 @@ func (f *File) search(rootIB int64, rootBID BID, ptype byte, key uint64) (*page,
 			bid, ib, found = cbid, cib, true
 		}
 		if !found {
-			return nil, nil
+			return page{}, false, nil
 		}
 	}
 }
@@ -165,11 +166,11 @@ func pageWhat(ptype byte) string {
 // lookupBlock finds a block's BBT entry.
 func (f *File) lookupBlock(bid BID) (bbtEntry, error) {
 	key := bid.key()
-	p, err := f.search(f.bbtIB, f.bbtBID, ptypeBBT, uint64(key))
+	p, found, err := f.search(f.bbtIB, f.bbtBID, ptypeBBT, uint64(key))
 	if err != nil {
 		return bbtEntry{}, err
 	}
-	if p != nil {
+	if found {
 		for i := 0; i < p.cEnt; i++ {
 			e := f.decodeBBTEntry(p.entry(i))
 			if e.bid.key() == key {
@@ -182,11 +183,11 @@ func (f *File) lookupBlock(bid BID) (bbtEntry, error) {
 
 // lookupNode finds a node's NBT entry.
 func (f *File) lookupNode(nid NID) (NodeEntry, error) {
-	p, err := f.search(f.nbtIB, f.nbtBID, ptypeNBT, uint64(nid))
+	p, found, err := f.search(f.nbtIB, f.nbtBID, ptypeNBT, uint64(nid))
 	if err != nil {
 		return NodeEntry{}, err
 	}
-	if p != nil {
+	if found {
 		for i := 0; i < p.cEnt; i++ {
 			e := f.decodeNBTEntry(p.entry(i))
 			if e.NID == nid {
@@ -242,7 +243,7 @@ func (f *File) walkTree(ib int64, bid BID, ptype byte, parentLevel int, seen map
 			Reason: fmt.Sprintf("level %d below a level-%d page", p.cLevel, parentLevel)}
 	}
 	if p.cLevel == 0 {
-		return leaf(p)
+		return leaf(&p)
 	}
 	for i := 0; i < p.cEnt; i++ {
 		_, cbid, cib := f.btEntry(p.entry(i))

@@ -55,10 +55,12 @@ var mpbbCrypt = [768]byte{
 	212, 225, 17, 208, 8, 139, 42, 242, 237, 154, 100, 63, 193, 108, 249, 236,
 }
 
+// The three tables as arrays of 256, so that indexing them with a byte needs no bounds check: these loops
+// run over every byte of every encoded block.
 var (
-	mpbbR = mpbbCrypt[0:256]
-	mpbbS = mpbbCrypt[256:512]
-	mpbbI = mpbbCrypt[512:768]
+	mpbbR = (*[256]byte)(mpbbCrypt[0:256])
+	mpbbS = (*[256]byte)(mpbbCrypt[256:512])
+	mpbbI = (*[256]byte)(mpbbCrypt[512:768])
 )
 
 // decryptPermute undoes NDB_CRYPT_PERMUTE in place ([MS-PST] 5.1,

@@ -239,6 +239,12 @@ func (n *Node) Block(i int) ([]byte, error) {
 	return append([]byte(nil), b...), nil
 }
 
+// SharedBlock is Block without the copy: the slice is the block cache's own and must not be modified. It is
+// for readers that only look, such as the LTP heap, which would otherwise copy every page it opens.
+func (n *Node) SharedBlock(i int) ([]byte, error) {
+	return n.block(i)
+}
+
 func (n *Node) block(i int) ([]byte, error) {
 	if i < 0 || i >= len(n.leaves) {
 		return nil, fmt.Errorf("ndb: node 0x%X: block index %d out of range [0,%d)", uint32(n.NID), i, len(n.leaves))
@@ -443,6 +449,11 @@ func (f *File) readSubBlock(bid BID, nid NID, level int) (*subBlock, error) {
 		return nil, corrupt("%d entries overflow the %d-byte block", cEnt, len(b))
 	}
 	sb := &subBlock{cLevel: cLevel}
+	if cLevel == 0 {
+		sb.leaves = make([]subEntry, 0, cEnt)
+	} else {
+		sb.inner = make([]subEntry, 0, cEnt)
+	}
 	for i := 0; i < cEnt; i++ {
 		e := b[hdr+i*esz:]
 		se := subEntry{nid: NID(binary.LittleEndian.Uint32(e)), data: BID(f.getID(e[id:]))}

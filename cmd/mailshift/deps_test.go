@@ -1,0 +1,29 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestCLIDoesNotLinkPrometheus: the CLI serves no metrics, and Prometheus's package initialisation costs every
+// process start close to a millisecond (several percent of a small PST export), so no package of the CLI may
+// import it. The engine's metrics hooks are worker.Metrics; their Prometheus collectors belong to the manager.
+func TestCLIDoesNotLinkPrometheus(t *testing.T) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(gobin, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps listed only %q", deps)
+	}
+	for _, p := range deps {
+		if strings.HasPrefix(p, "github.com/prometheus/") {
+			t.Errorf("the mailshift CLI links %s", p)
+		}
+	}
+}

@@ -27,7 +27,8 @@
 #        machine, where the ceiling's server only stores while the migrating tools' server also reads),
 #        APPENDLIMIT_DIR (default ../shared/tools/appendlimit beside the repo), MAILSHIFT_CACHE (default .cache;
 #        the toxiproxy binaries are built into it once), BENCH_MAILSHIFT_ARGS (more flags for every mailshift
-#        pass, e.g. --keep-order to measure without segments)
+#        pass, e.g. --keep-order to measure without segments), MAILSHIFT_DOVECOT_MAILDIR=yes (Dovecot stores
+#        Maildir instead of sdbox)
 # Exit:  0 when every tool ran and every target holds exactly the corpus, whether the targets below are met
 #        or not (this is a measurement); 1 when a tool failed or a count is wrong; 2 when something is missing.
 set -euo pipefail
@@ -358,8 +359,10 @@ fi
 
 # ---- the table ----
 mib() { echo "${1:-0} / 1024" | bc -l; }
-printf '\n# Dovecot %s (sdbox, mail_fsync=%s) on 127.0.0.1, %s, mbsync %s, %s cores; full passes: median of %d rounds\n' \
-	"$(/usr/sbin/dovecot --version | cut -d' ' -f1)" "$FSYNC" "$(go version | cut -d' ' -f3)" "$(mbsync --version | cut -d' ' -f2)" \
+STORAGE=sdbox
+[ "${MAILSHIFT_DOVECOT_MAILDIR:-}" = yes ] && STORAGE=Maildir
+printf '\n# Dovecot %s (%s, mail_fsync=%s) on 127.0.0.1, %s, mbsync %s, %s cores; full passes: median of %d rounds\n' \
+	"$(/usr/sbin/dovecot --version | cut -d' ' -f1)" "$STORAGE" "$FSYNC" "$(go version | cut -d' ' -f3)" "$(mbsync --version | cut -d' ' -f2)" \
 	"$(nproc)" "$ROUNDS"
 printf '%-12s %-12s %-20s %8s %9s %9s %8s %13s %8s %6s  %s\n' setup tool pass messages seconds msg/s MB/s "peak RSS MiB" \
 	"CPU s" busy "rounds (s)"

@@ -37,3 +37,16 @@ func TestIdentity(t *testing.T) {
 		t.Error("the original is not recognised against Exchange's copy")
 	}
 }
+
+// TestCountStoredIsALowerBound: a message another unit's read already saw is not counted again when its
+// APPEND settles, and neither is one without a UID; the checkpoint compares the mailbox with this count, so
+// one too many would make the next run distrust a good checkpoint.
+func TestCountStoredIsALowerBound(t *testing.T) {
+	d := &destination{messages: 10, readUpTo: 12}
+	for _, uid := range []uint32{11, 12, 0, 13, 14} {
+		d.countStored(uid)
+	}
+	if d.messages != 12 {
+		t.Errorf("messages = %d after storing UIDs 11 and 12 (read already), one without a UID, 13 and 14; want 12", d.messages)
+	}
+}

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +19,6 @@ type PSTSource struct {
 	f       *pst.File
 	conv    *convert.Converter
 	folders map[string]*pst.Folder
-	file    *os.File // set when the caller opened the file (OpenPSTFile)
 }
 
 // OpenPST opens a PST file as a migration source. codepage decodes the ANSI strings of an old file that
@@ -36,27 +34,11 @@ func OpenPST(path string, codepage int, opts convert.Options) (*PSTSource, error
 
 // OpenPSTFile is OpenPST on a file its caller opened (inside a confined root, say); the source closes fh.
 func OpenPSTFile(fh *os.File, codepage int, opts convert.Options) (*PSTSource, error) {
-	st, err := fh.Stat()
+	f, err := pst.OpenFile(fh)
 	if err != nil {
-		fh.Close()
 		return nil, err
 	}
-	if st.IsDir() {
-		fh.Close()
-		return nil, fmt.Errorf("%s: is a directory: %w", fh.Name(), pst.ErrNotPST)
-	}
-	f, err := pst.Open(fh, st.Size())
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("%s: %w", fh.Name(), err)
-	}
-	src, err := newPSTSource(fh.Name(), f, codepage, opts)
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	src.file = fh
-	return src, nil
+	return newPSTSource(fh.Name(), f, codepage, opts)
 }
 
 func newPSTSource(path string, f *pst.File, codepage int, opts convert.Options) (*PSTSource, error) {
@@ -75,11 +57,7 @@ func newPSTSource(path string, f *pst.File, codepage int, opts convert.Options) 
 func (s *PSTSource) Describe() string { return "pst:" + s.path }
 
 func (s *PSTSource) Close() error {
-	err := s.f.Close()
-	if s.file != nil {
-		err = errors.Join(err, s.file.Close())
-	}
-	return err
+	return s.f.Close()
 }
 
 // Folders lists the IPM subtree below its root. Search folders hold results, not items, and are left out.

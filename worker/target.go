@@ -44,9 +44,23 @@ type destination struct {
 	loaded bool
 	claims map[string]*unit // by identity key; guarded by target.claimMu
 	// uidValidity and messages are what the mailbox was when last read, messages growing with every message
-	// stored since: what a checkpoint records of it (TargetCheck).
+	// stored since: what a checkpoint records of it (TargetCheck). readUpTo is the highest UID that read saw.
 	uidValidity uint32
 	messages    uint32
+	readUpTo    uint32
+}
+
+// countStored counts a message this run stored, unless the last read of the mailbox saw it already: one
+// unit may read the mailbox while another's APPEND lands, and that message is then in the read and settled
+// after it. messages is a lower bound: a checkpoint that records too many makes the next run distrust it
+// and check the whole folder again, too few only makes that check weaker. So a message stored without a
+// UID (no UIDPLUS), which cannot be told apart, is not counted.
+func (d *destination) countStored(uid uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if uid != 0 && uid > d.readUpTo {
+		d.messages++
+	}
 }
 
 func (d *destination) has(id Identity) bool {
@@ -143,9 +157,7 @@ func (t *target) settle(u *unit, batch []pending, out []appendOutcome) {
 			continue
 		case o.stored:
 			p.dest.add(p.id, targetMsg{uid: o.uid, flags: p.flags})
-			p.dest.mu.Lock()
-			p.dest.messages++
-			p.dest.mu.Unlock()
+			p.dest.countStored(o.uid)
 		case o.unsure:
 			continue
 		}
@@ -316,7 +328,10 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 		}
 		d.ids.add(id, targetMsg{uid: m.UID, flags: m.Flags})
 	}
-	d.uidValidity, d.messages = st.UIDValidity, uint32(len(msgs))
+	d.uidValidity, d.messages, d.readUpTo = st.UIDValidity, uint32(len(msgs)), 0
+	for _, m := range msgs {
+		d.readUpTo = max(d.readUpTo, m.UID)
+	}
 	d.loaded = true
 	return d, nil
 }

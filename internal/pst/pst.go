@@ -117,6 +117,12 @@ func OpenPath(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	return OpenFile(fh)
+}
+
+// OpenFile reads the PST in an open file (one its caller opened inside a confined root, say); the File owns
+// fh from here on: Close closes it, and so does a failed open.
+func OpenFile(fh *os.File) (*File, error) {
 	st, err := fh.Stat()
 	if err != nil {
 		fh.Close()
@@ -124,18 +130,18 @@ func OpenPath(path string) (*File, error) {
 	}
 	if st.IsDir() {
 		fh.Close()
-		return nil, fmt.Errorf("%s: is a directory: %w", path, ErrNotPST)
+		return nil, fmt.Errorf("%s: is a directory: %w", fh.Name(), ErrNotPST)
 	}
 	f, err := Open(fh, st.Size())
 	if err != nil {
 		fh.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", fh.Name(), err)
 	}
 	f.closer = fh
 	return f, nil
 }
 
-// Close closes the underlying file when the File was made by OpenPath.
+// Close closes the underlying file when the File was made by OpenPath or OpenFile.
 func (f *File) Close() error {
 	if f.closer != nil {
 		return f.closer.Close()

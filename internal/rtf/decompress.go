@@ -97,27 +97,25 @@ func Decompress(data []byte) ([]byte, error) {
 // low 4 bits are the length minus 2. Every output byte is also written to the dictionary. A reference
 // whose offset equals the current write position is the end marker.
 func decompressLZFu(contents []byte, rawSize uint32) ([]byte, error) {
-	var dict [dictSize]byte
-	copy(dict[:], initialDictionary)
-	w := len(initialDictionary)
-
 	limit := int(min(uint64(rawSize), 8*uint64(len(contents)))) // at most 8 output bytes per input byte
-	out := make([]byte, 0, min(limit, maxPrealloc))
+	// The output is written right after an image of the dictionary's initial contents, in one buffer: the
+	// dictionary position of buf[p] is (p + len(initialDictionary)) mod dictSize, so the dictionary is
+	// always the last dictSize bytes of buf, and a reference is a copy from d bytes back. Nothing is
+	// written twice, and the image is 3889 zero bytes and the initial string, as the ring starts.
+	buf := make([]byte, dictSize, dictSize+min(limit, maxPrealloc))
+	copy(buf[dictSize-len(initialDictionary):], initialDictionary)
 	if limit == 0 {
-		return out, nil
+		return buf[dictSize:], nil
 	}
+	end := dictSize + limit // the buffer length at which the output is complete
 
 	i := 0
 	for i < len(contents) {
 		control := contents[i]
 		i++
-		// Eight literals, the most common run in text, copied at once when nothing in them can end the
-		// output or wrap the dictionary; otherwise token by token below.
-		if control == 0 && i+8 <= len(contents) && w+8 <= dictSize && len(out)+8 < limit {
-			lit := contents[i : i+8]
-			copy(dict[w:], lit)
-			w = (w + 8) & (dictSize - 1)
-			out = append(out, lit...)
+		// Eight literals, the most common run in text, copied at once when they cannot end the output.
+		if control == 0 && i+8 <= len(contents) && len(buf)+8 < end {
+			buf = append(buf, contents[i:i+8]...)
 			i += 8
 			continue
 		}
@@ -126,13 +124,10 @@ func decompressLZFu(contents []byte, rawSize uint32) ([]byte, error) {
 				if i >= len(contents) {
 					break
 				}
-				b := contents[i]
+				buf = append(buf, contents[i])
 				i++
-				dict[w] = b
-				w = (w + 1) & (dictSize - 1)
-				out = append(out, b)
-				if len(out) == limit {
-					return out, nil
+				if len(buf) == end {
+					return buf[dictSize:], nil
 				}
 				continue
 			}
@@ -145,30 +140,25 @@ func decompressLZFu(contents []byte, rawSize uint32) ([]byte, error) {
 			ref := int(contents[i])<<8 | int(contents[i+1])
 			i += 2
 			offset, length := ref>>4, ref&0xF+2
+			w := (len(buf) + len(initialDictionary)) & (dictSize - 1)
 			if offset == w {
-				return out, nil // end marker
+				return buf[dictSize:], nil // end marker
 			}
-			if offset+length <= dictSize && w+length <= dictSize && (offset+length <= w || w+length <= offset) &&
-				len(out)+length < limit {
-				// Neither range wraps and they do not overlap, so copying at once is the same as the
-				// byte-at-a-time loop below.
-				copy(dict[w:w+length], dict[offset:offset+length])
-				out = append(out, dict[w:w+length]...)
-				w = (w + length) & (dictSize - 1)
-				continue
-			}
-			for k := range length {
-				b := dict[(offset+k)&(dictSize-1)]
-				// Written one byte at a time: a reference may overlap the bytes it is producing
-				// ([MS-OXRTFCP] 4.2), which then repeat.
-				dict[w] = b
-				w = (w + 1) & (dictSize - 1)
-				out = append(out, b)
-				if len(out) == limit {
-					return out, nil
+			src := len(buf) - (w-offset)&(dictSize-1) // 1 to dictSize-1 bytes back
+			length = min(length, end-len(buf))
+			if src+length <= len(buf) {
+				buf = append(buf, buf[src:src+length]...)
+			} else {
+				// The reference overlaps the bytes it is producing ([MS-OXRTFCP] 4.2), which then
+				// repeat: copied one byte at a time.
+				for k := range length {
+					buf = append(buf, buf[src+k])
 				}
+			}
+			if len(buf) == end {
+				return buf[dictSize:], nil
 			}
 		}
 	}
-	return nil, corrupt(headerSize+len(contents), Truncated, "no end marker after %d of the %d bytes RAWSIZE announces", len(out), rawSize)
+	return nil, corrupt(headerSize+len(contents), Truncated, "no end marker after %d of the %d bytes RAWSIZE announces", len(buf)-dictSize, rawSize)
 }

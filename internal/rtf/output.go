@@ -1,6 +1,7 @@
 package rtf
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -134,6 +135,12 @@ func (o *textOutput) String() string {
 }
 
 func ascii(b []byte) bool {
+	for len(b) >= 8 { // eight bytes at a time: no byte of an ASCII run has its high bit set
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return false

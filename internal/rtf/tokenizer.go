@@ -67,15 +67,17 @@ func (z *tokenizer) next() token {
 	case '\\':
 		return z.control()
 	}
-	for z.pos < len(z.src) {
-		c := z.src[z.pos]
-		if c == '{' || c == '}' || c == '\\' || c == '\r' || c == '\n' {
-			break
-		}
-		z.pos++
+	// Most of a document is text: scanned with locals and a table, as this loop is the tokenizer's time.
+	src, i := z.src, z.pos
+	for i < len(src) && !endsText[src[i]] {
+		i++
 	}
-	return token{kind: tokText, offset: start, text: z.src[start:z.pos]}
+	z.pos = i
+	return token{kind: tokText, offset: start, text: src[start:i]}
 }
+
+// endsText marks the bytes that end a run of text: a group, a control, or a raw line break.
+var endsText = [256]bool{'{': true, '}': true, '\\': true, '\r': true, '\n': true}
 
 // control reads what follows a backslash.
 func (z *tokenizer) control() token {

@@ -269,29 +269,61 @@ func (w *walker) symbol(c byte) {
 	// \- (optional hyphen), \| and \: (formula and index marks) have no text.
 }
 
-// namedCharacters are the control words that stand for one character ([MSFT-RTF] "Special Characters").
-var namedCharacters = map[string]string{
-	"lquote": "\u2018", "rquote": "\u2019", "ldblquote": "\u201c", "rdblquote": "\u201d",
-	"bullet": "\u2022", "endash": "\u2013", "emdash": "\u2014",
-	"enspace": "\u2002", "emspace": "\u2003", "qmspace": "\u2005",
-	"zwj": "\u200d", "zwnj": "\u200c", "zwbo": "\u200b", "ltrmark": "\u200e", "rtlmark": "\u200f",
+// namedCharacter is the character a control word stands for ([MSFT-RTF] "Special Characters"), if it
+// stands for one.
+func namedCharacter(name string) (string, bool) {
+	switch name {
+	case "lquote":
+		return "\u2018", true
+	case "rquote":
+		return "\u2019", true
+	case "ldblquote":
+		return "\u201c", true
+	case "rdblquote":
+		return "\u201d", true
+	case "bullet":
+		return "\u2022", true
+	case "endash":
+		return "\u2013", true
+	case "emdash":
+		return "\u2014", true
+	case "enspace":
+		return "\u2002", true
+	case "emspace":
+		return "\u2003", true
+	case "qmspace":
+		return "\u2005", true
+	case "zwj":
+		return "\u200d", true
+	case "zwnj":
+		return "\u200c", true
+	case "zwbo":
+		return "\u200b", true
+	case "ltrmark":
+		return "\u200e", true
+	case "rtlmark":
+		return "\u200f", true
+	}
+	return "", false
 }
 
-// skippedDestinations are destinations whose content is not document text ([MSFT-RTF] "Destinations"):
-// tables the header declares, document properties, pictures and objects, field instructions, headers and
-// footers, annotations. \fldrslt, \pntext and \listtext are not among them: they hold the text a reader
-// shows for a field or a list number.
-var skippedDestinations = map[string]bool{
-	"colortbl": true, "stylesheet": true, "info": true, "pict": true, "object": true, "objdata": true,
-	"fldinst": true, "listtable": true, "listoverridetable": true, "revtbl": true, "rsidtbl": true,
-	"filetbl": true, "generator": true, "xmlnstbl": true, "themedata": true, "colorschememapping": true,
-	"datastore": true, "latentstyles": true, "pgdsctbl": true, "mmathPr": true, "userprops": true,
-	"docvar": true, "template": true, "protusertbl": true, "nonshppict": true, "shpinst": true,
-	"shprslt": true, "header": true, "headerl": true, "headerr": true, "headerf": true, "footer": true,
-	"footerl": true, "footerr": true, "footerf": true, "footnote": true, "annotation": true,
-	"atnid": true, "atnauthor": true, "atndate": true, "atnref": true, "atntime": true, "atnicn": true,
-	"bkmkstart": true, "bkmkend": true, "xe": true, "tc": true, "txe": true, "pntxta": true, "pntxtb": true,
-	"pnseclvl": true, "fontemb": true, "fontfile": true, "falt": true, "panose": true,
+// skippedDestination says whether name is a destination whose content is not document text ([MSFT-RTF]
+// "Destinations"): tables the header declares, document properties, pictures and objects, field
+// instructions, headers and footers, annotations. \fldrslt, \pntext and \listtext are not among them: they
+// hold the text a reader shows for a field or a list number. A switch, not a map: it runs for every control
+// word, and comparing the few names of the same length costs less than hashing each one.
+func skippedDestination(name string) bool {
+	switch name {
+	case "colortbl", "stylesheet", "info", "pict", "object", "objdata", "fldinst", "listtable",
+		"listoverridetable", "revtbl", "rsidtbl", "filetbl", "generator", "xmlnstbl", "themedata",
+		"colorschememapping", "datastore", "latentstyles", "pgdsctbl", "mmathPr", "userprops", "docvar",
+		"template", "protusertbl", "nonshppict", "shpinst", "shprslt", "header", "headerl", "headerr", "headerf",
+		"footer", "footerl", "footerr", "footerf", "footnote", "annotation", "atnid", "atnauthor", "atndate",
+		"atnref", "atntime", "atnicn", "bkmkstart", "bkmkend", "xe", "tc", "txe", "pntxta", "pntxtb", "pnseclvl",
+		"fontemb", "fontfile", "falt", "panose":
+		return true
+	}
+	return false
 }
 
 func (w *walker) control(t token) {
@@ -300,7 +332,7 @@ func (w *walker) control(t token) {
 		w.fontTableControl(name, t)
 		return
 	}
-	if skippedDestinations[name] {
+	if skippedDestination(name) {
 		w.st.dest = destSkip
 		return
 	}
@@ -358,7 +390,7 @@ func (w *walker) control(t token) {
 		// A placeholder for the base URL of an MHTML reference; the base is not known here, and the
 		// reference that follows is then relative, as in the original.
 	default:
-		if s, ok := namedCharacters[name]; ok {
+		if s, ok := namedCharacter(name); ok {
 			w.write(s)
 		}
 	}

@@ -20,6 +20,7 @@ all: build
 build: generate
 	CGO_ENABLED=0 go build -o $(BIN)/manager ./cmd/manager
 	CGO_ENABLED=0 go build -o $(BIN)/mailshift ./cmd/mailshift
+	CGO_ENABLED=0 go build -o $(BIN)/kubectl-mailshift ./cmd/kubectl-mailshift
 
 $(CONTROLLER_GEN):
 	mkdir -p $(CACHE)/bin
@@ -33,12 +34,13 @@ generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager paths=./controllers output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager-jobs paths=./controllers/rbac/jobexecutor output:rbac:artifacts:config=config/rbac/jobexecutor
 	$(CONTROLLER_GEN) rbac:roleName=mailshift-manager-inprocess paths=./controllers/rbac/inprocess output:rbac:artifacts:config=config/inprocess
+	$(MAKE) --no-print-directory chart-generate
 
 ## verify-generated: fails when `make generate` would change a checked-in file.
 verify-generated: generate
-	@if [ -n "$$(git status --porcelain -- api config/crd config/rbac config/inprocess)" ]; then \
-	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac config/inprocess; \
-	  git diff --stat -- api config/crd config/rbac config/inprocess; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api config/crd config/rbac config/inprocess charts/mailshift/files)" ]; then \
+	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac config/inprocess charts/mailshift/files; \
+	  git diff --stat -- api config/crd config/rbac config/inprocess charts/mailshift/files; exit 1; fi
 
 ## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo, readpst, and the
 ## independent parsers the conversion tests check their output with.
@@ -64,7 +66,13 @@ fmt:
 # plain which ran against Dovecot and which against Cyrus), their messages, and each package's result.
 test: verify-generated fmt vet deps controlplane
 	@mkdir -p $(CACHE)
+	@# The image's -trimpath builds for both platforms, once and alone, before the tests that need them (the
+	@# image, e2e, chart and release tests) start them side by side on a cold build cache.
+	go run ./hack/imagebuild/cmd/imagebuild build --version v0.0.0-warm --platforms linux/amd64,linux/arm64 \
+	  --out $(CACHE)/image-warm/layout --tarball $(CACHE)/image-warm/image.tar >/dev/null
 	go test -v -count=1 -timeout 25m $(GO_TEST_FLAGS) ./... 2>&1 | tee $(CACHE)/test.log | \
+	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
+	cd hack/chart && go vet ./... && go test -v -count=1 -timeout 20m $(GO_TEST_FLAGS) ./... 2>&1 | tee -a $(CACHE)/test.log | \
 	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
 	bash hack/fuzz-brief.sh
 	@echo "tests: $$(grep -cE '^\s*--- PASS' $(CACHE)/test.log) passed, $$(grep -cE '^\s*--- FAIL' $(CACHE)/test.log) failed, $$(grep -cE '^\s*--- SKIP' $(CACHE)/test.log) skipped"
@@ -105,3 +113,64 @@ demo-down:
 
 clean:
 	rm -rf $(BIN)
+
+## image: the container image, built without a container engine: static /manager and /mailshift for
+## IMAGE_PLATFORMS as an OCI image layout in dist/image and one tar file of it; prints the index digest.
+## Reproducible: times come from SOURCE_DATE_EPOCH, else the commit's time, so one commit gives one digest.
+.PHONY: image push push-needs-image
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_LAYOUT ?= dist/image
+IMAGE_TARBALL ?= dist/mailshift-image.oci.tar
+IMAGE_VERSION ?= $(or $(VERSION),$(shell git describe --tags --always --dirty 2>/dev/null),dev)
+image:
+	go run ./hack/imagebuild/cmd/imagebuild build --version '$(IMAGE_VERSION)' --platforms '$(IMAGE_PLATFORMS)' \
+	  --out '$(IMAGE_LAYOUT)' --tarball '$(IMAGE_TARBALL)'
+
+## push: builds the image (same commit, same digest) and pushes it to IMAGE=registry/name:tag with the
+## credentials of `docker login`; a registry on 127.0.0.1 or localhost is spoken to over HTTP.
+push: push-needs-image image
+	go run ./hack/imagebuild/cmd/imagebuild push --layout '$(IMAGE_LAYOUT)' --image '$(IMAGE)'
+
+push-needs-image:
+	@if [[ -z '$(IMAGE)' ]]; then echo "make push needs IMAGE=registry/name:tag, e.g. make push IMAGE=ghcr.io/mailshift/mailshift:v0.2.0" >&2; exit 2; fi
+
+## release: a release into dist/ (`make release VERSION=v0.2.0`): the CLI archives for Linux, macOS and Windows
+## on amd64 and arm64, the image as an OCI layout and tarball (its digest in image-digest.txt), the Helm chart,
+## install.yaml (CRDs, RBAC and the manager pinned to the image digest), the krew manifest, an SPDX SBOM and
+## SHA256SUMS over all of them. Dates come from SOURCE_DATE_EPOCH, else the commit's time.
+.PHONY: release
+DIST ?= $(CURDIR)/dist
+release:
+	@if [[ -z "$${VERSION:-}" ]]; then echo "make release needs VERSION=vMAJOR.MINOR.PATCH[-pre], e.g. make release VERSION=v0.2.0" >&2; exit 2; fi
+	@if ! [[ "$${VERSION}" =~ ^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$$ ]]; then \
+	  echo "make release: VERSION=$${VERSION} is not vMAJOR.MINOR.PATCH[-pre] (e.g. v0.2.0 or v0.3.0-rc.1)" >&2; exit 2; fi
+	bash hack/build-controlplane.sh kubectl
+	rm -rf $(DIST)
+	go run ./hack/release --version "$${VERSION}" --out $(DIST) --kubectl $(CONTROLPLANE)/kubectl
+
+## chart-generate: copies the generated CRDs and Roles into the Helm chart (charts/mailshift/files); `make
+## generate` should end with it. The chart's tests fail when a copy is stale.
+.PHONY: chart-generate chart-test chart-package
+chart-generate:
+	cd hack/chart && go run ./cmd/chartsync --repo ../..
+
+## chart-test: the Helm chart's tests (own Go module, hack/chart): render, lint, schema, a server-side dry run
+## on a real kube-apiserver, and the e2e (real image from a loopback registry, install, upgrade, uninstall).
+# `go vet` first compiles every test package, before the e2e's own `go build` of the image shares the cache.
+chart-test: controlplane deps
+	cd hack/chart && go vet ./... && go test -count=1 -timeout 20m $(GO_TEST_FLAGS) ./...
+
+## chart-package: the chart as dist/mailshift-<CHART_VERSION>.tgz (CHART_VERSION=0.2.0 APP_VERSION=v0.2.0).
+chart-package:
+	@if [[ -z '$(CHART_VERSION)' || -z '$(APP_VERSION)' ]]; then echo "make chart-package needs CHART_VERSION=0.2.0 APP_VERSION=v0.2.0" >&2; exit 2; fi
+	cd hack/chart && go run ./cmd/package --chart ../../charts/mailshift --version '$(CHART_VERSION)' --app-version '$(APP_VERSION)' --out $(CURDIR)/dist
+
+## observability-test: what the manager serves and what reads it: the progress counters and per-object
+## gauges on a real kube-apiserver, suspension ending Reconciling, the Argo CD health script under the Lua
+## interpreter Argo CD embeds, and the alerts and dashboard (files in charts/mailshift/files) parsed with
+## Prometheus' own parser and checked against the manager's registry (the last in hack/chart's module).
+.PHONY: observability-test
+observability-test: controlplane deps
+	go test -count=1 ./config/argocd/ ./internal/enginemetrics/
+	go test -count=1 -run 'TestProgressCountersCountEachReportOnce|TestResourceMetricsFollowTheCache|TestSuspended' ./controllers/
+	cd hack/chart && go test -count=1 -run 'TestAlertsAndDashboardUseServedMetrics|TestCheckFindsMisspelledMetrics|TestRunbooksExist|TestAlertsFire' .

@@ -177,6 +177,8 @@ func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatc
 	}
 	summary := fmt.Sprintf("%d mailboxes: %d pending, %d running, %d succeeded, %d failed", st.Total, st.Pending, st.Running, st.Succeeded, st.Failed)
 	switch {
+	case st.Total == 0 && b.Spec.Suspend:
+		return suspendedOutcome("suspended: no Mailbox matches spec.selector yet"), 0, nil
 	case st.Total == 0:
 		return failedOutcome(ReasonNoMailboxes, "no Mailbox matches spec.selector yet", false), 0, nil
 	case st.Succeeded == st.Total:
@@ -184,7 +186,7 @@ func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatc
 	case st.Failed > 0 && st.Succeeded+st.Failed == st.Total:
 		return failedOutcome(ReasonSomeFailed, summary, true), 0, nil
 	case b.Spec.Suspend:
-		return failedOutcome(ReasonSuspended, "suspended: "+summary, false), 0, nil
+		return suspendedOutcome("suspended: " + summary), 0, nil
 	}
 	return failedOutcome(mailshiftv1.ReasonProgressing, summary, false), 0, nil
 }

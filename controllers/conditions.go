@@ -10,10 +10,11 @@ import (
 // outcome is what one reconcile concluded, expressed once and turned into the three standard conditions.
 // Keeping the mapping in one place is what makes every kind read the same to kstatus, Flux and Argo CD.
 type outcome struct {
-	ready   bool
-	stalled bool // a person must act
-	reason  string
-	message string
+	ready     bool
+	stalled   bool // a person must act
+	suspended bool // a person paused it: nothing is in flight, nothing is wrong
+	reason    string
+	message   string
 }
 
 func readyOutcome(reason, message string) outcome {
@@ -22,6 +23,13 @@ func readyOutcome(reason, message string) outcome {
 
 func failedOutcome(reason, message string, stalled bool) outcome {
 	return outcome{reason: reason, message: message, stalled: stalled}
+}
+
+// suspendedOutcome is an object paused on purpose: not Ready (it is not done), but not Reconciling either,
+// since no work is in flight until someone resumes it. kstatus (Flux) and Argo CD would otherwise wait for a
+// suspended object forever.
+func suspendedOutcome(message string) outcome {
+	return outcome{suspended: true, reason: ReasonSuspended, message: message}
 }
 
 // apply writes Ready, Reconciling and Stalled for this outcome. LastTransitionTime only moves when a
@@ -36,7 +44,7 @@ func (o outcome) apply(conds *[]metav1.Condition, generation int64) {
 	})
 	reconciling := metav1.ConditionFalse
 	recReason, recMessage := o.reason, "no work in flight"
-	if !o.ready && !o.stalled {
+	if !o.ready && !o.stalled && !o.suspended {
 		reconciling = metav1.ConditionTrue
 		recMessage = "retrying: " + o.message
 	}

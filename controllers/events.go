@@ -13,7 +13,7 @@ func recordTransition(rec events.EventRecorder, obj runtime.Object, previousReas
 		return
 	}
 	kind := corev1.EventTypeNormal
-	if !o.ready {
+	if !o.ready && !o.suspended {
 		kind = corev1.EventTypeWarning
 	}
 	rec.Eventf(obj, nil, kind, o.reason, action, "%s", o.message)

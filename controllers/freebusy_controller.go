@@ -117,7 +117,7 @@ func (r *FreeBusyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	before := fb.DeepCopy()
 	check := intervalOf(fb.Spec.ChangeCheckInterval, time.Minute)
-	interval := intervalOf(fb.Spec.Interval, 15*time.Minute)
+	interval := intervalOf(fb.Spec.Interval, defaultFreeBusyInterval)
 
 	o, next := r.publish(ctx, &fb, min(check, interval), interval)
 	fb.Status.ObservedGeneration = fb.Generation

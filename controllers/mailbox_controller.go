@@ -41,9 +41,30 @@ func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	o := r.check(ctx, &mbx)
 	st := &mbx.Status
+	// A ping request (`mailshift ping MAILBOX`) is answered by the check just made: every annotation change
+	// reaches this reconciler at once (setup.go's specChanged), and echoing the token tells the waiting
+	// person that the status below is newer than the request.
+	if token, ok := pingRequest(&mbx); ok {
+		st.LastPingRequest = token
+	}
 	return finishCheck(ctx, r.Client, r.Recorder, before, &mbx,
 		checkStatus{&st.Conditions, &st.LastCheckTime, &st.ConsecutiveFailures, &st.ObservedGeneration},
 		readyReason(before.Status.Conditions), o, interval, func(m *mailshiftv1.Mailbox) any { return m.Status })
+}
+
+// pingRequest returns the Mailbox's ping-request token when it is one the status may carry: at most 64
+// letters, digits, '.', '_' or '-'. Anything else is ignored rather than copied into the status.
+func pingRequest(mbx *mailshiftv1.Mailbox) (string, bool) {
+	token := mbx.Annotations[mailshiftv1.PingRequestAnnotation]
+	if token == "" || len(token) > 64 {
+		return "", false
+	}
+	for _, c := range token {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return "", false
+		}
+	}
+	return token, true
 }
 
 // check logs in and refreshes everything the status shows; the returned outcome becomes the conditions.

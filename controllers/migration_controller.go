@@ -73,7 +73,9 @@ func (r *MigrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	changed := phase != mig.Status.Phase
 	mig.Status.Phase = phase
-	if phase == mailshiftv1.PhaseSucceeded || phase == mailshiftv1.PhaseFailed {
+	// observedGeneration says the controller is done acting on this spec: finished, or suspended (kstatus reads
+	// an older one as "not yet observed" and would wait for a suspended migration forever).
+	if phase == mailshiftv1.PhaseSucceeded || phase == mailshiftv1.PhaseFailed || phase == mailshiftv1.PhaseSuspended {
 		mig.Status.ObservedGeneration = mig.Generation
 	}
 	recordTransition(r.Recorder, &mig, readyReason(before.Status.Conditions), o, "Migrate")
@@ -157,7 +159,7 @@ func (r *MigrationReconciler) step(ctx context.Context, mig *mailshiftv1.Mailbox
 				return outcome{}, "", 0, err
 			}
 		}
-		return failedOutcome(ReasonSuspended, "suspended: the worker is stopped and its checkpoint kept; clear spec.suspend to resume", false),
+		return suspendedOutcome("suspended: the worker is stopped and its checkpoint kept; clear spec.suspend to resume"),
 			mailshiftv1.PhaseSuspended, 0, nil
 	}
 	if !st.exists || st.suspended {

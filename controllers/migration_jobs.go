@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,6 +51,8 @@ type JobExecutor struct {
 	Command []string
 	// ImagePullPolicy of the worker container ("" lets Kubernetes choose).
 	ImagePullPolicy corev1.PullPolicy
+	// ImagePullSecrets name Secrets of the migration's namespace that the worker pod pulls Image with.
+	ImagePullSecrets []corev1.LocalObjectReference
 }
 
 func (e *JobExecutor) readsSecretsAnywhere() bool { return false }
@@ -158,6 +161,7 @@ func (e *JobExecutor) job(mig *mailshiftv1.MailboxMigration, p *migrationPlan, s
 				Spec: corev1.PodSpec{
 					RestartPolicy:      corev1.RestartPolicyNever,
 					ServiceAccountName: workerName(mig),
+					ImagePullSecrets:   slices.Clone(e.ImagePullSecrets),
 					NodeSelector:       w.NodeSelector,
 					Tolerations:        w.Tolerations,
 					SecurityContext: &corev1.PodSecurityContext{

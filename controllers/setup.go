@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,6 +45,9 @@ type Options struct {
 	// worker runs as a ServiceAccount of its own (see ensureWorkerAccess).
 	WorkerImage   string
 	WorkerCommand []string
+	// WorkerImagePullSecrets name Secrets, in each migration's namespace, that the worker pods pull their
+	// image with (the pod spec's imagePullSecrets).
+	WorkerImagePullSecrets []string
 	// InProcessRetryBackoff is the in-process executor's first retry wait (default 10 s).
 	InProcessRetryBackoff time.Duration
 	// InProcessPSTRoot confines the in-process executor: a namespace's PST files are read only from
@@ -104,16 +109,16 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 
-	c := mgr.GetClient()
+	c := uncachedSecrets(mgr)
 	if err := ctrl.NewControllerManagedBy(mgr).Named("mailserver").
 		For(&mailshiftv1.MailServer{}, specChanged).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailServerList{}, indexSecrets, sameNamespaceName))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailServerList{}, indexSecrets, sameNamespaceName)), secretMetadata).
 		Complete(&MailServerReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailserver")}); err != nil {
 		return err
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).Named("mailbox").
 		For(&mailshiftv1.Mailbox{}, specChanged).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxList{}, indexSecrets, sameNamespaceName))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxList{}, indexSecrets, sameNamespaceName)), secretMetadata).
 		Watches(&mailshiftv1.MailServer{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxList{}, indexServer, anyNamespaceKey)), specChanged).
 		Complete(&MailboxReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailbox")}); err != nil {
 		return err
@@ -132,7 +137,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 
 // setupFreeBusy registers the FreeBusyPublication controller, woken by its Mailbox and Secrets too.
 func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	c := mgr.GetClient()
+	c := uncachedSecrets(mgr)
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &mailshiftv1.FreeBusyPublication{}, indexMailboxRef, func(o client.Object) []string {
 		return []string{o.(*mailshiftv1.FreeBusyPublication).Spec.MailboxRef.Name}
@@ -152,13 +157,13 @@ func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	return ctrl.NewControllerManagedBy(mgr).Named("freebusypublication").
 		For(&mailshiftv1.FreeBusyPublication{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexMailboxRef, sameNamespaceName)), specChanged).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexSecrets, sameNamespaceName))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexSecrets, sameNamespaceName)), secretMetadata).
 		Complete(&FreeBusyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-freebusy"), Files: opts.FreeBusyFiles, Now: opts.Now})
 }
 
 // setupMigrations registers the MailboxMigration and MigrationBatch controllers with the chosen executor.
 func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	c := mgr.GetClient()
+	c := uncachedSecrets(mgr)
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &mailshiftv1.MailboxMigration{}, indexMailboxRef, func(o client.Object) []string {
 		return []string{o.(*mailshiftv1.MailboxMigration).Spec.MailboxRef.Name}
@@ -183,18 +188,27 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 		return err
 	}
 	metrics := NewMigrationMetrics(mgr.GetCache())
+	progress := NewMigrationProgressCounters()
+	if err := progress.Watch(ctx, mgr.GetCache()); err != nil {
+		return err
+	}
 	mr := &MigrationReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-migration"), Metrics: metrics,
 		AllowHostPathPSTVolumes: opts.AllowHostPathPSTVolumes}
 	b := ctrl.NewControllerManagedBy(mgr).Named("mailboxmigration").
 		For(&mailshiftv1.MailboxMigration{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexMailboxRef, sameNamespaceName))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexSecrets, sameNamespaceName)))
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexSecrets, sameNamespaceName)), secretMetadata)
 	switch opts.Executor {
 	case "", "job":
 		if opts.WorkerImage == "" {
 			return fmt.Errorf("the job executor needs a worker image (--worker-image)")
 		}
-		mr.Executor = &JobExecutor{Client: c, APIReader: mgr.GetAPIReader(), Image: opts.WorkerImage, Command: opts.WorkerCommand}
+		pullSecrets, err := imagePullSecrets(opts.WorkerImagePullSecrets)
+		if err != nil {
+			return err
+		}
+		mr.Executor = &JobExecutor{Client: c, APIReader: mgr.GetAPIReader(), Image: opts.WorkerImage, Command: opts.WorkerCommand,
+			ImagePullSecrets: pullSecrets}
 		b = b.Owns(&batchv1.Job{})
 	case "inprocess":
 		wm := enginemetrics.New()
@@ -215,7 +229,7 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 		return fmt.Errorf("unknown worker executor %q: job or inprocess", opts.Executor)
 	}
 	if opts.Metrics {
-		ctrlmetrics.Registry.MustRegister(metrics.Collectors()...)
+		ctrlmetrics.Registry.MustRegister(ManagerCollectors(mgr.GetCache(), metrics, progress)...)
 	}
 	if err := b.Complete(mr); err != nil {
 		return err
@@ -273,4 +287,17 @@ func usersOf[L client.ObjectList](c client.Client, list L, field string, find lo
 		})
 		return reqs
 	}
+}
+
+// imagePullSecrets checks the worker's pull Secret names (DNS-1123 subdomains, as every Secret name is) and
+// turns them into pod spec references.
+func imagePullSecrets(names []string) ([]corev1.LocalObjectReference, error) {
+	var refs []corev1.LocalObjectReference
+	for _, n := range names {
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+			return nil, fmt.Errorf("worker image pull Secret %q is not a valid Secret name: %s", n, strings.Join(errs, "; "))
+		}
+		refs = append(refs, corev1.LocalObjectReference{Name: n})
+	}
+	return refs, nil
 }

@@ -184,7 +184,18 @@ type MailboxStatus struct {
 	// ConsecutiveFailures counts failed checks since the last success.
 	// +optional
 	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+	// LastPingRequest is the value of the mailshift.io/ping-request annotation that the last check answered:
+	// once it shows a request's token, the conditions and the rest of the status are from a check made after
+	// that request (see `mailshift ping MAILBOX`).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	LastPingRequest string `json:"lastPingRequest,omitempty"`
 }
+
+// PingRequestAnnotation asks the operator to check a Mailbox now: setting it to a new token (at most 64
+// letters, digits, '.', '_' or '-') starts a check at once, which then records the token in
+// status.lastPingRequest.
+const PingRequestAnnotation = "mailshift.io/ping-request"
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

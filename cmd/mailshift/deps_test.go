@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,28 @@ func TestCLIDoesNotLinkPrometheus(t *testing.T) {
 	}
 	for _, p := range deps {
 		if strings.HasPrefix(p, "github.com/prometheus/") {
+			t.Errorf("the mailshift CLI links %s", p)
+		}
+	}
+}
+
+// TestCLIDoesNotLinkKubernetes: the Kubernetes client libraries made mailshift 18 MB larger and every
+// command, a PST export's too, about 2 ms slower to start. The cluster commands are kubectl-mailshift's
+// (internal/clustercli); no package of mailshift may import a Kubernetes one.
+func TestCLIDoesNotLinkKubernetes(t *testing.T) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(gobin, "list", "-deps", "./cmd/mailshift")
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/mailshift/mailshift/cmd/mailshift") {
+		t.Fatalf("go list -deps ./cmd/mailshift did not list mailshift itself: %q", deps)
+	}
+	for _, p := range deps {
+		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
 			t.Errorf("the mailshift CLI links %s", p)
 		}
 	}

@@ -52,9 +52,9 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 	organizer := fs.String("organizer", "", "ORGANIZER address (default: USER, or USER@HOST when USER has no @)")
 	out := fs.String("out", "", "file to write (- for standard output)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
-	fs.Usage = func() { fmt.Fprint(stderr, freeBusyUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs.Usage = func() { fmt.Fprint(fs.Output(), freeBusyUsage); fs.PrintDefaults() }
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "mailshift freebusy: "+format+"\n", a...)

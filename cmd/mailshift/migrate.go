@@ -37,6 +37,7 @@ changes carried over.
 
 Exit codes: 0 everything copied; 1 some items failed (listed in the summary and in --report) or the run
 stopped (the message says why); 2 bad usage; 3 another run is using the same checkpoint (nothing was done).
+With -o json the summary on stdout is the JSON report (the document --report writes) instead of the table.
 
 Flags:
 `
@@ -80,9 +81,10 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	tooBig := fs.String("too-big", "skip", "what a message over the size limit does: skip (reported, exit 0) or fail (reported, exit 1)")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: no limit)")
 	codepage := fs.Int("codepage", 0, "code page of an old (ANSI) PST's 8-bit strings, e.g. 932; by default found from the file's properties and bytes")
-	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		return 2
+	output := outputFlag(fs)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage); fs.PrintDefaults() }
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "mailshift migrate: "+format+"\n", a...)
@@ -224,7 +226,15 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		return 3
 	}
 	bar.done()
-	printSummary(stdout, rep)
+	if *output == "json" {
+		// The same document as --report: a script reads the totals and the failed items from stdout.
+		if err := rep.WriteJSON(stdout); err != nil {
+			fmt.Fprintf(stderr, "mailshift migrate: %v\n", err)
+			return 1
+		}
+	} else {
+		printSummary(stdout, rep)
+	}
 	if *reportFile != "" {
 		if err := writeReport(*reportFile, rep); err != nil {
 			fmt.Fprintf(stderr, "mailshift migrate: report: %v\n", err)
@@ -322,18 +332,6 @@ func printSummary(w io.Writer, rep *worker.Report) {
 	for _, f := range rep.Failed {
 		fmt.Fprintf(w, "not copied: %s: %s: %s\n", terminalSafe(f.Folder), terminalSafe(f.Identity), terminalSafe(f.Reason))
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // progressPrinter shows progress as a bar that redraws itself on a terminal, and as plain lines elsewhere.

@@ -83,8 +83,9 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	admin := fs.String("admin", "", "log in as this admin and act as USER (Dovecot master user, Cyrus SASL authorization)")
 	adminPwFile := fs.String("admin-password-file", "", "file with the admin password (else $MAILSHIFT_ADMIN_PASSWORD)")
 	timeout := fs.Duration("timeout", 20*time.Second, "give up after this long")
+	output := outputFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailshift ping imap://USER@HOST:PORT [flags]")
+		fmt.Fprintln(fs.Output(), "Usage: mailshift ping imap://USER@HOST:PORT [flags]")
 		fs.PrintDefaults()
 	}
 	// Accept the URL before or after the flags.
@@ -92,8 +93,8 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		rawURL, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	if rawURL == "" && fs.NArg() == 1 {
 		rawURL = fs.Arg(0)
@@ -144,12 +145,20 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	start := time.Now()
+	// With -o json the same findings are one JSON document on stdout (see accountPing), written at the end.
+	rep := &accountPing{Address: t.endpoint.Address(), Login: t.login}
+	if *output == "json" {
+		defer rep.write(stdout)
+		stdout = io.Discard
+	}
 	s, err := imapx.Dial(ctx, t.endpoint, cred)
 	if err != nil {
 		fmt.Fprintf(stderr, "mailshift ping: %s: %v\n", imapx.KindOf(err), err)
+		rep.Failed, rep.ErrorKind = "logging in", string(imapx.KindOf(err))
 		return 1
 	}
 	defer s.Close()
+	rep.LoginTime, rep.Capabilities = time.Since(start).Round(time.Millisecond).String(), s.Capabilities()
 	// The login alone proves little: a mailbox whose folders cannot be listed is not working. The
 	// namespaces and the folder listing must succeed for the OK at the end; a failure ends the ping with
 	// exit code 1.
@@ -158,12 +167,14 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	failed := func(what string, err error) int {
 		fmt.Fprintf(stderr, "mailshift ping: %s failed: %s: %v\n", what, imapx.KindOf(err), err)
 		fmt.Fprintf(stdout, "FAILED: %s\n", what)
+		rep.Failed, rep.ErrorKind = what, string(imapx.KindOf(err))
 		return 1
 	}
 	ns, err := s.Namespaces(ctx)
 	if err != nil {
 		return failed("reading the namespaces", err)
 	}
+	rep.Namespaces = namespacesOf(ns)
 	for _, n := range ns.Personal {
 		fmt.Fprintf(stdout, "personal namespace: %q separator %q\n", n.Prefix, string(n.Delim))
 	}
@@ -172,6 +183,7 @@ func ping(args []string, stdout, stderr io.Writer) int {
 		return failed("listing the folders", err)
 	}
 	fmt.Fprintf(stdout, "folders: %d, messages: %d\n", folders, messages)
+	rep.Folders, rep.Messages = folders, messages
 	// Quota is informational (the controllers, too, carry on without it): a failure is shown, not fatal.
 	q, err := s.Quota(ctx)
 	if err != nil {
@@ -179,7 +191,9 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range q {
 		fmt.Fprintf(stdout, "quota %s %s: %d of %d\n", r.Root, r.Name, r.Usage, r.Limit)
+		rep.Quota = append(rep.Quota, accountQuota{Root: r.Root, Resource: r.Name, Usage: r.Usage, Limit: r.Limit})
 	}
 	fmt.Fprintln(stdout, "OK")
+	rep.OK = true
 	return 0
 }

@@ -13,11 +13,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -32,15 +30,16 @@ const (
 	pstExitUsage    = 2
 	pstExitNotPST   = 3
 	pstUsageMessage = `Usage:
-  mailshift pst inspect FILE [--json] [--codepage N]
+  mailshift pst inspect FILE [-o json] [--codepage N]
       Print the folder tree of the PST with the number of items of each message class and of hidden
-      folder-associated (FAI) items. --json prints {"codePage":{"codePage":932,"source":"messages","detail":"..."},
-      "folders":[{"path":"Inbox/Sub","items":{"IPM.Note":3},"fai":2}]} with paths "/"-separated below the top
-      of the PST ("" is the top itself), folders in depth-first order. codePage says which code page decodes
+      folder-associated (FAI) items. -o json (--output json, or the older --json) prints
+      {"codePage":{"codePage":932,"source":"messages","detail":"..."},
+      "folders":[{"path":"Inbox/Sub","items":{"IPM.Note":3},"fai":2}]} with paths "/"-separated below the
+      top of the PST ("" is the top itself), folders in depth-first order. codePage says which code page decodes
       the file's 8-bit names and why: explicit (--codepage), store, folders, messages (their code page and
       locale properties), bytes (guessed: the names are not plausible Windows-1252) or default (1252).
   mailshift pst export FILE --to DIR [--format eml|mbox] [--groupware kolab3|ical|kolab2] [--force]
-                        [--codepage N] [--jobs N]
+                        [--codepage N] [--jobs N] [-o json]
       Write every normal item as an RFC 5322 message: DIR/<folder path>/<n>.eml, or one mbox per folder,
       DIR/<folder path>/folder.mbox. Mail keeps its headers, bodies (RTF decompressed) and attachments;
       calendar items, contacts, lists, tasks, notes and journal entries become groupware objects: Kolab v3
@@ -48,7 +47,8 @@ const (
       exactly is reported as a warning on stderr. Files are synced to disk once, at the end; an item that
       fails leaves no file, and an export that fails or is cut short is rerun whole, with --force (which
       replaces each existing file atomically); existing files are refused unless --force. --jobs N: items
-      (eml) or folders (mbox) exported in parallel (default: the number of CPUs).
+      (eml) or folders (mbox) exported in parallel (default: the number of CPUs). -o json prints the final
+      summary as {"items":N,"folders":N,"dir":DIR,"warnings":N,"problems":N}.
   --codepage N: Windows code page of the 8-bit strings of an old (ANSI, Outlook 97-2002) file, e.g. 932 for
       Japanese. Not needed as a rule: the code page is found from the file's properties and bytes.
 
@@ -128,18 +128,6 @@ func describeOpenError(path string, err error) string {
 	return fmt.Sprintf("%s: cannot read as a PST file: %s", path, detail)
 }
 
-// terminalSafe returns s as it is when every character is printable, and Go-quoted otherwise, so that a
-// name read from a file (a folder name, a store name) cannot send escape sequences to the terminal: retitle
-// it, clear it, or hide text with a bidirectional override.
-func terminalSafe(s string) string {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
-
 type inspectFolder struct {
 	Path  string         `json:"path"`
 	Items map[string]int `json:"items"`
@@ -152,12 +140,16 @@ type inspectFolder struct {
 func pstInspect(args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("mailshift pst inspect", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	asJSON := fset.Bool("json", false, "print JSON")
+	asJSON := fset.Bool("json", false, "print JSON (the same as --output json)")
+	output := outputFlag(fset)
 	codepage := fset.Int("codepage", 0, "code page of an old (ANSI) file's 8-bit strings; by default found from the file")
-	fset.Usage = func() { fmt.Fprint(stderr, pstUsageMessage) }
-	pos, err := parseInterspersed(fset, args)
-	if err != nil {
-		return pstExitUsage
+	fset.Usage = func() { fmt.Fprint(fset.Output(), pstUsageMessage) }
+	var pos []string
+	if code, stop := parseFlags(fset, stdout, stderr, func() (err error) { pos, err = parseInterspersed(fset, args); return err }); stop {
+		return code
+	}
+	if *output == "json" {
+		*asJSON = true
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(stderr, "mailshift pst inspect: need exactly one FILE\n\n%s", pstUsageMessage)
@@ -277,10 +269,11 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 	codepage := fset.Int("codepage", 0, "code page of an old (ANSI) file's 8-bit strings; by default found from the file")
 	jobs := fset.Int("jobs", runtime.NumCPU(), "folders exported in parallel")
 	gwFormat := fset.String("groupware", "kolab3", "format of groupware items: kolab3, ical or kolab2")
-	fset.Usage = func() { fmt.Fprint(stderr, pstUsageMessage) }
-	pos, err := parseInterspersed(fset, args)
-	if err != nil {
-		return pstExitUsage
+	output := outputFlag(fset)
+	fset.Usage = func() { fmt.Fprint(fset.Output(), pstUsageMessage) }
+	var pos []string
+	if code, stop := parseFlags(fset, stdout, stderr, func() (err error) { pos, err = parseInterspersed(fset, args); return err }); stop {
+		return code
 	}
 	if len(pos) != 1 || *to == "" || (*format != "eml" && *format != "mbox") {
 		fmt.Fprintf(stderr, "mailshift pst export: need one FILE, --to DIR and --format eml or mbox\n\n%s", pstUsageMessage)
@@ -344,6 +337,20 @@ func pstExport(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, p := range ex.problems {
 		fmt.Fprintf(stderr, "mailshift pst: %s\n", p)
+	}
+	if *output == "json" {
+		// The summary line as a document; warnings and problems are on stderr either way.
+		sum := struct {
+			Items    int    `json:"items"`
+			Folders  int    `json:"folders"`
+			Dir      string `json:"dir"`
+			Warnings int    `json:"warnings"`
+			Problems int    `json:"problems"`
+		}{ex.items, ex.folders, ex.dir, len(ex.warnings), len(ex.problems)}
+		if err := writeJSON(stdout, sum); err != nil || len(ex.problems) > 0 {
+			return pstExitFailure
+		}
+		return pstExitOK
 	}
 	fmt.Fprintf(stdout, "exported %d items from %d folders to %s", ex.items, ex.folders, ex.dir)
 	if len(ex.problems) > 0 {

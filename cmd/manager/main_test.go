@@ -46,7 +46,8 @@ func TestManagerServesSecuredMetricsProbesAndLeads(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, env.Config, managerOptions{metricsAddr: metricsAddr, metricsSecure: true, probeAddr: probeAddr,
-			leaderElect: true, leaderNS: "default", controllers: controllers.Options{Executor: "inprocess", Metrics: true}})
+			leaderElect: true, leaderNS: "default", controllers: controllers.Options{Executor: "inprocess", Metrics: true},
+			anotherManagerInProcess: true})
 	}()
 	defer func() {
 		cancel()
@@ -126,7 +127,10 @@ func TestManagerServesSecuredMetricsProbesAndLeads(t *testing.T) {
 	waitStatus(metricsURL, tokenFor("stranger"), http.StatusForbidden)
 	token := tokenFor("prometheus")
 	body := waitStatus(metricsURL, token, http.StatusOK)
-	for _, want := range []string{"controller_runtime_reconcile_total", `controller="mailbox"`, `controller="foldershare"`} {
+	for _, want := range []string{"controller_runtime_reconcile_total", `controller="mailbox"`, `controller="foldershare"`,
+		// mailshift's own: from the cache, from workers' progress reports, and (in-process) from the engine.
+		`mailshift_mailboxmigrations{phase="Pending"} 0`, `mailshift_mailboxmigration_items_processed_total{result="copied"} 0`,
+		`mailshift_migration_runs_total{result="succeeded"} 0`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mailshift/mailshift/internal/migrationrun"
+	"github.com/mailshift/mailshift/internal/version"
 )
 
 // workerMemoryLimit is the worker's soft heap limit: the engine streams, so what it holds is bounded, and
@@ -27,8 +28,13 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	termLog := fs.String("termination-log", "/dev/termination-log", "file for the run's summary (the pod's termination message)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return migrationrun.ExitInvalidSpec
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.Get().String())
+		return 0
 	}
 	finish := func(sum *migrationrun.Summary) int {
 		msg := sum.TerminationMessage()

@@ -39,11 +39,14 @@ func reasonOf(err error) (string, string) {
 
 // procSpec is everything needed to exec a container's process.
 type procSpec struct {
-	path     string
-	args     []string
+	path     string // on the host
+	argv0    string
+	args     []string // after argv[0]
 	env      []string
 	dir      string
 	termPath string
+	image    string // containerStatuses[].image, when an image was pulled
+	imageID  string // containerStatuses[].imageID
 }
 
 // pathMap maps a path inside the "container" to a local one.
@@ -55,9 +58,27 @@ func (k *Kubelet) buildProcess(ctx context.Context, w *podWorker, c *ctr) (*proc
 	if err := checkNonRoot(pod, &spec); err != nil {
 		return nil, err
 	}
-	path, args, err := k.executable(&spec)
-	if err != nil {
-		return nil, err
+	// An executable from Options.Binaries, or else (Options.PullImages) the image's root filesystem.
+	path, args, ok := k.binary(&spec)
+	var img *image
+	var argv []string
+	var fromSpec []bool
+	switch {
+	case ok:
+	case !k.opts.PullImages:
+		return nil, noBinary(&spec)
+	default:
+		var err error
+		if img, err = k.ensureImage(ctx, w, &spec); err != nil {
+			return nil, err
+		}
+		if err := checkImageUser(pod, &spec, img); err != nil {
+			return nil, err
+		}
+		if argv, fromSpec = imageArgv(&spec, img); len(argv) == 0 {
+			return nil, &startErr{reason: "StartError", msg: "no command specified: the container has no command and the image no Entrypoint or Cmd"}
+		}
+		args = argv[1:]
 	}
 
 	ctrDir := filepath.Join(w.dir, "containers", spec.Name)
@@ -67,7 +88,7 @@ func (k *Kubelet) buildProcess(ctx context.Context, w *podWorker, c *ctr) (*proc
 	// The environment is built twice: first as written, for subPathExpr; then, with the mounts known, with
 	// container paths in the spec's values rewritten before $(VAR) expansion.
 	objs := &objects{k: k, ns: pod.Namespace}
-	env, err := k.environment(ctx, w, &spec, ctrDir, objs, nil)
+	env, err := k.environment(ctx, w, &spec, img, ctrDir, objs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -107,41 +128,80 @@ func (k *Kubelet) buildProcess(ctx context.Context, w *podWorker, c *ctr) (*proc
 	maps = append(maps, pathMap{from: filepath.Clean(tmp), to: termPath})
 	sort.SliceStable(maps, func(i, j int) bool { return len(maps[i].from) > len(maps[j].from) })
 
-	if env, err = k.environment(ctx, w, &spec, ctrDir, objs, maps); err != nil {
+	if env, err = k.environment(ctx, w, &spec, img, ctrDir, objs, maps); err != nil {
 		return nil, err
 	}
 	lookup = envLookup(env)
 	for i, a := range args {
-		args[i] = expand(rewriteArg(a, maps), lookup)
+		if img == nil || fromSpec[i+1] { // the image's own Entrypoint and Cmd are taken literally
+			args[i] = expand(rewriteArg(a, maps), lookup)
+		}
 	}
 	dir := ctrDir
-	if wd := spec.WorkingDir; wd != "" {
-		if dir = rewrite(filepath.Clean(wd), maps); dir == filepath.Clean(wd) {
-			dir = filepath.Join(ctrDir, "rootfs", wd)
+	wd := spec.WorkingDir
+	if wd == "" && img != nil {
+		wd = img.config.WorkingDir
+	}
+	switch {
+	case wd != "":
+		if dir = rewrite(filepath.Clean(wd), maps); dir != filepath.Clean(wd) {
+			break
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if img == nil {
+			dir = filepath.Join(ctrDir, "rootfs", wd)
+		} else if dir, err = resolveInRoot(img.rootfs, wd, true); err != nil {
 			return nil, configErr("workingDir %s: %v", wd, err)
 		}
+	case img != nil:
+		dir = img.rootfs
 	}
-	return &procSpec{path: path, args: args, env: env, dir: dir, termPath: termPath}, nil
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, configErr("workingDir %s: %v", wd, err)
+	}
+	ps := &procSpec{path: path, argv0: path, args: args, env: env, dir: dir, termPath: termPath, imageID: "processkubelet://" + path}
+	if img != nil {
+		argv0 := argv[0]
+		if fromSpec[0] {
+			argv0 = expand(argv0, lookup)
+		}
+		if wd == "" {
+			wd = "/"
+		}
+		if ps.path, err = img.lookPath(argv0, wd, lookup1(lookup, "PATH")); err != nil {
+			return nil, &startErr{reason: "StartError", msg: err.Error()}
+		}
+		ps.argv0, ps.image, ps.imageID = argv0, img.name, img.id
+	}
+	return ps, nil
 }
 
-// executable resolves the local executable and the arguments after argv[0].
-func (k *Kubelet) executable(spec *corev1.Container) (string, []string, error) {
+func lookup1(lookup func(string) (string, bool), name string) string {
+	v, _ := lookup(name)
+	return v
+}
+
+// binary finds c's executable in Options.Binaries: command[0] or, without a command, the image (with or
+// without its tag or digest); it returns the arguments after argv[0].
+func (k *Kubelet) binary(spec *corev1.Container) (string, []string, bool) {
 	if len(spec.Command) > 0 {
 		p, ok := k.opts.Binaries[spec.Command[0]]
-		if !ok {
-			return "", nil, &startErr{reason: "StartError", msg: fmt.Sprintf(
-				"processkubelet: exec: %q: executable file not found in Options.Binaries", spec.Command[0])}
-		}
-		return p, append(append([]string{}, spec.Command[1:]...), spec.Args...), nil
+		return p, append(append([]string{}, spec.Command[1:]...), spec.Args...), ok
 	}
 	for _, name := range []string{spec.Image, imageWithoutTag(spec.Image)} {
 		if p, ok := k.opts.Binaries[name]; ok {
-			return p, append([]string{}, spec.Args...), nil
+			return p, append([]string{}, spec.Args...), true
 		}
 	}
-	return "", nil, &startErr{reason: "ErrImageNeverPull", msg: fmt.Sprintf(
+	return "", nil, false
+}
+
+// noBinary is the error for a container Options.Binaries cannot run when images are not pulled.
+func noBinary(spec *corev1.Container) error {
+	if len(spec.Command) > 0 {
+		return &startErr{reason: "StartError", msg: fmt.Sprintf(
+			"processkubelet: exec: %q: executable file not found in Options.Binaries", spec.Command[0])}
+	}
+	return &startErr{reason: "ErrImageNeverPull", msg: fmt.Sprintf(
 		"processkubelet: container image %q has no executable in Options.Binaries (and the container has no command)", spec.Image)}
 }
 
@@ -155,7 +215,9 @@ func imageWithoutTag(image string) string {
 	return image
 }
 
-func checkNonRoot(pod *corev1.Pod, c *corev1.Container) error {
+// effectiveUser is the container's runAsNonRoot (false when unset) and runAsUser, the container's security
+// context overriding the Pod's.
+func effectiveUser(pod *corev1.Pod, c *corev1.Container) (bool, *int64) {
 	var nonRoot *bool
 	var user *int64
 	if psc := pod.Spec.SecurityContext; psc != nil {
@@ -169,7 +231,11 @@ func checkNonRoot(pod *corev1.Pod, c *corev1.Container) error {
 			user = sc.RunAsUser
 		}
 	}
-	if nonRoot != nil && *nonRoot && user != nil && *user == 0 {
+	return nonRoot != nil && *nonRoot, user
+}
+
+func checkNonRoot(pod *corev1.Pod, c *corev1.Container) error {
+	if nonRoot, user := effectiveUser(pod, c); nonRoot && user != nil && *user == 0 {
 		return configErr("container's runAsUser breaks non-root policy (pod: %q, container: %s)",
 			fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID), c.Name)
 	}
@@ -266,10 +332,14 @@ func isNotFound(err error) bool {
 // environment builds c's environment as the kubelet does, on top of the base environment. Values from the
 // container's env and envFrom are rewritten with maps (before $(VAR) expansion); the kubelet's own (HOME,
 // KUBECONFIG, the base environment) are local paths already and are not.
-func (k *Kubelet) environment(ctx context.Context, w *podWorker, c *corev1.Container, home string, objs *objects, maps []pathMap) ([]string, error) {
+func (k *Kubelet) environment(ctx context.Context, w *podWorker, c *corev1.Container, img *image, home string, objs *objects, maps []pathMap) ([]string, error) {
 	pod := w.pod
 	var e envList
-	for _, kv := range k.baseEnv {
+	base := k.baseEnv
+	if img != nil { // the image's Env replaces the kubelet's defaults (a runtime's PATH), not the Pod's env
+		base = append(append([]string{}, base...), img.config.Env...)
+	}
+	for _, kv := range base {
 		if n, v, ok := strings.Cut(kv, "="); ok {
 			e.set(n, v)
 		}

@@ -18,7 +18,8 @@
 //     Options.WorkDir/<namespace>_<pod>_<container>.log (a new Pod of the same name truncates it).
 //   - Reports status as the kubelet does: phase Pending → Running → Succeeded/Failed; conditions
 //     PodReadyToStartContainers, PodScheduled, Initialized, ContainersReady, Ready; container states waiting
-//     (ContainerCreating, PodInitializing, CreateContainerConfigError, ErrImageNeverPull, CrashLoopBackOff),
+//     (ContainerCreating, PodInitializing, CreateContainerConfigError, ErrImageNeverPull, ErrImagePull,
+//     ImagePullBackOff, InvalidImageName, CrashLoopBackOff),
 //     running (startedAt) and terminated (exitCode, reason Completed or Error, 128+n for a process killed by
 //     signal n, message, startedAt, finishedAt); restartCount; podIP and hostIP 127.0.0.1; startTime.
 //     Status writes retry on conflict and never touch conditions they do not own (e.g. DisruptionTarget).
@@ -33,11 +34,48 @@
 //
 // # Executables
 //
-// There are no images. A container's executable is Options.Binaries[command[0]] or, when command is empty,
-// Options.Binaries[image] (the image also matches without its tag or digest). The container's args follow
-// (after command[1:] when command is given). An image with no entry leaves the container waiting with reason
-// ErrImageNeverPull; a command[0] with no entry terminates it with reason StartError and exit code 128, as a
-// missing executable does in a real runtime.
+// A container's executable comes from Options.Binaries when it has an entry for the container's command[0]
+// or, when command is empty, for its image (the image also matches without its tag or digest): the container's
+// args follow (after command[1:] when command is given). Otherwise, with Options.PullImages, it comes from the
+// container's image, pulled and unpacked:
+//
+//   - Pulling: the reference is resolved with go-containerregistry; an image index yields its linux/GOARCH
+//     image. Only registries on loopback (127.0.0.0/8, [::1], localhost) are contacted, over a transport that
+//     dials loopback addresses only (a redirect elsewhere fails too); any other registry is an ErrImagePull
+//     with a message saying so. imagePullPolicy is honoured: Always resolves the tag on every start (and
+//     unpacks again only when the digest changed), IfNotPresent (the default but for :latest and untagged
+//     references) uses what the reference resolved to before, Never fails with ErrImageNeverPull when
+//     nothing was pulled. imagePullSecrets are ignored: a loopback test registry needs no credentials. A
+//     failed pull leaves the container waiting with reason ErrImagePull and the error, then ImagePullBackOff
+//     (`Back-off pulling image "x": ErrImagePull: ...`) until the next try, after 2, 4, ... up to 10 times
+//     Options.RestartBackoff; an unparsable reference is InvalidImageName. Events Pulling, Pulled, Failed and
+//     BackOff are those of the kubelet. containerStatuses[].image is the fully qualified reference and
+//     imageID repository@digest of what it resolved to (the index's digest for an index).
+//   - Unpacking: the layers are applied in order to WorkDir/images/<digest>/rootfs, once per image digest,
+//     with the OCI whiteouts (.wh.<name> and opaque directories). Nothing is written outside that directory: a
+//     tar entry or hard-link target with a ".." component is refused, a symbolic link met on the way to an
+//     entry is followed with the root filesystem as "/" (an absolute target never reaches the host's files)
+//     and refused when it climbs above it, and an entry never writes through a symbolic link at its own path.
+//     Regular files together may take at most Options.MaxImageBytes (default 2 GiB); the image config at most
+//     4 MiB; 256 layers; a pull at most 5 minutes. Ownership, devices, FIFOs and extended attributes are not
+//     reproduced. A refused image is an ErrImagePull naming the entry.
+//   - Running: argv is the container's command and args when command is set (the image's Entrypoint and Cmd
+//     are then ignored), else the image's Entrypoint followed by the container's args or, without args, the
+//     image's Cmd. argv[0] is found inside the root filesystem: /manager is <rootfs>/manager (symbolic links
+//     followed as above); a name without a slash is looked up in PATH's directories inside the root
+//     filesystem. The image's Env comes after Options.Env and before everything else below (the container's
+//     env wins over it); workingDir defaults to the image's WorkingDir, is taken inside the root filesystem
+//     unless a volume is mounted there, and is the root filesystem's "/" when neither sets one. The image's
+//     User is checked as the kubelet checks it: with runAsNonRoot and no runAsUser, an image user that is 0
+//     (or unset) or not numeric is refused with CreateContainerConfigError. The process still runs as the
+//     kubelet's own user, on the host's kernel and with the host's /etc, /proc and dynamic loader: static
+//     executables (such as mailshift's) behave as in a container, dynamically linked ones use the host's
+//     libraries, and a script's interpreter (#!/bin/sh) is the host's. The root filesystem is shared by every
+//     container of the image and not copied: a process that writes into it changes it for the others.
+//
+// A container with neither a Binaries entry nor an image to pull (PullImages unset) waits with reason
+// ErrImageNeverPull; a command[0] with no entry and no image found for it terminates with reason StartError
+// and exit code 128, as a missing executable does in a real runtime.
 //
 // # Environment
 //
@@ -100,9 +138,9 @@
 //
 // Probes (containers are Ready as soon as they run), lifecycle hooks, sidecar init containers
 // (restartPolicy Always on an init container: treated as a plain init container that must exit), ephemeral
-// containers, resource limits, securityContext (except that runAsNonRoot with runAsUser 0 is refused with
-// CreateContainerConfigError, as the kubelet refuses it), user namespaces, networking (every Pod shares the
-// host's network; hostPort and containerPort mean nothing), image pulls, `kubectl logs`/`exec` (read the log
+// containers, resource limits, securityContext (except that runAsNonRoot with runAsUser 0, or with a root
+// image user, is refused with CreateContainerConfigError, as the kubelet refuses it), user namespaces, networking (every Pod shares the
+// host's network; hostPort and containerPort mean nothing), imagePullSecrets, `kubectl logs`/`exec` (read the log
 // file instead), Node eviction and pressure. A Pod running when the kubelet starts (left by an earlier
 // instance) is not re-attached: with restartPolicy Never its unfinished containers are reported terminated
 // with reason ContainerStatusUnknown; otherwise they are started again.

@@ -45,6 +45,13 @@ type Options struct {
 	WorkDir string
 	// Binaries maps a container's command[0], or its image when command is empty, to a local executable.
 	Binaries map[string]string
+	// PullImages makes a container that Binaries has no entry for run from its image: pulled from a registry
+	// on loopback (any other registry is refused), its layers unpacked under WorkDir/images, its Entrypoint,
+	// Cmd, Env, WorkingDir and User applied as a container runtime applies them. See "Executables" in the
+	// package documentation.
+	PullImages bool
+	// MaxImageBytes bounds the bytes of regular files one image unpacks to; default 2 GiB.
+	MaxImageBytes int64
 	// Env is the base environment of every process (before HOME, HOSTNAME, KUBERNETES_* and the container's
 	// own); nil means just PATH of the current process.
 	Env []string
@@ -66,6 +73,7 @@ type Kubelet struct {
 	apiURL    *url.URL
 	caData    []byte
 	baseEnv   []string
+	images    *imageStore
 	capacity  corev1.ResourceList
 	recorder  record.EventRecorder
 	events    record.EventBroadcaster
@@ -109,6 +117,9 @@ func New(opts Options) (*Kubelet, error) {
 	if opts.HeartbeatInterval <= 0 {
 		opts.HeartbeatInterval = 10 * time.Second
 	}
+	if opts.MaxImageBytes <= 0 {
+		opts.MaxImageBytes = defaultMaxImageBytes
+	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
@@ -149,6 +160,7 @@ func New(opts Options) (*Kubelet, error) {
 		caData:  ca,
 		workers: map[types.UID]*podWorker{},
 		procs:   map[string]procRef{},
+		images:  newImageStore(filepath.Join(wd, "images"), opts.MaxImageBytes),
 	}
 	k.baseEnv = opts.Env
 	if k.baseEnv == nil {

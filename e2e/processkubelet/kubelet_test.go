@@ -73,7 +73,9 @@ func shared(t *testing.T) (*cluster.Cluster, *processkubelet.Kubelet) {
 			NodeName: "e2e-node",
 			WorkDir:  workDir,
 			Binaries: map[string]string{"/bin/sh": "/bin/sh", "kubectl": kubectl},
-			Logf:     func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
+			// Containers with no Binaries entry run their images from the test registry (image_test.go).
+			PullImages: true,
+			Logf:       func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) },
 		})
 		if err == nil {
 			err = k.Start(ctx)

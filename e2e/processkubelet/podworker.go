@@ -41,7 +41,11 @@ type ctr struct {
 	logOpened   bool
 	lastErr     string // last error reported as an Event, to avoid repeating it
 	containerID string
+	image       string // the pulled image's reference, when the container runs one
 	imageID     string
+	pullErr     string        // the last image pull's error, while in image pull back-off
+	pullRetryAt time.Time     // end of the image pull back-off
+	pullBackoff time.Duration // the next image pull back-off
 }
 
 type proc struct {
@@ -458,6 +462,10 @@ func (w *podWorker) containersPhase(policy corev1.RestartPolicy) corev1.PodPhase
 // start tries to start c's process. Afterwards c is running, waiting (with nextStart set: a configuration
 // error to retry) or terminated (the executable could not be started).
 func (w *podWorker) start(ctx context.Context, c *ctr, now time.Time) {
+	if c.pullErr != "" && now.Before(c.pullRetryAt) {
+		w.pullBackOff(c)
+		return
+	}
 	ps, err := w.k.buildProcess(ctx, w, c)
 	if err != nil {
 		reason, msg := reasonOf(err)
@@ -468,13 +476,20 @@ func (w *podWorker) start(ctx context.Context, c *ctr, now time.Time) {
 		}
 		c.waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: msg}
 		c.nextStart = now.Add(retryDelay)
+		if reason == "ErrImagePull" {
+			w.pullFailed(c, msg, now)
+		}
 		if msg != c.lastErr {
 			c.lastErr = msg
+			if reason == "ErrImagePull" {
+				msg = reason // the pull's error is in the Failed event before
+			}
 			w.k.recorder.Eventf(w.pod, corev1.EventTypeWarning, "Failed", "Error: %s", msg)
-			w.logf("container %s: %s: %s", c.spec.Name, reason, msg)
+			w.logf("container %s: %s: %s", c.spec.Name, reason, c.waiting.Message)
 		}
 		return
 	}
+	c.pullErr, c.pullBackoff = "", 0
 	c.lastErr = ""
 	logPath := w.k.LogPath(w.ns, w.name, c.spec.Name)
 	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
@@ -491,7 +506,7 @@ func (w *podWorker) start(ctx context.Context, c *ctr, now time.Time) {
 	off, _ := logf.Seek(0, 2)
 	cmd := &exec.Cmd{
 		Path:        ps.path,
-		Args:        append([]string{ps.path}, ps.args...),
+		Args:        append([]string{ps.argv0}, ps.args...),
 		Env:         ps.env,
 		Dir:         ps.dir,
 		Stdout:      logf,
@@ -512,7 +527,7 @@ func (w *podWorker) start(ctx context.Context, c *ctr, now time.Time) {
 	c.waiting, c.term = nil, nil
 	w.gen++
 	c.containerID = fmt.Sprintf("processkubelet://%s-%s-%d", w.uid, c.spec.Name, c.restarts)
-	c.imageID = "processkubelet://" + ps.path
+	c.image, c.imageID = ps.image, ps.imageID
 	p := &proc{cmd: cmd, pid: cmd.Process.Pid, gen: w.gen, startedAt: started, log: logf, logOffset: off, termPath: ps.termPath}
 	c.proc = p
 	w.k.setProc(w.ns, w.name, c.spec.Name, w.uid, p.pid)
@@ -525,6 +540,32 @@ func (w *podWorker) start(ctx context.Context, c *ctr, now time.Time) {
 		case <-w.done:
 		}
 	}()
+}
+
+// pullFailed starts or lengthens c's image pull back-off after a failed pull: ErrImagePull stays visible for
+// retryDelay, then ImagePullBackOff until the next pull, as the kubelet alternates them. The back-off starts
+// at twice Options.RestartBackoff and doubles up to 10 times Options.RestartBackoff (the kubelet's: 10s to 5m).
+func (w *podWorker) pullFailed(c *ctr, msg string, now time.Time) {
+	first, max := 2*w.k.opts.RestartBackoff, 10*w.k.opts.RestartBackoff
+	switch {
+	case c.pullBackoff == 0:
+		c.pullBackoff = first
+	case 2*c.pullBackoff > max:
+		c.pullBackoff = max
+	default:
+		c.pullBackoff *= 2
+	}
+	c.pullErr, c.pullRetryAt = msg, now.Add(c.pullBackoff)
+}
+
+// pullBackOff shows c waiting in ImagePullBackOff until its next pull.
+func (w *podWorker) pullBackOff(c *ctr) {
+	if c.waiting == nil || c.waiting.Reason != "ImagePullBackOff" {
+		w.k.recorder.Eventf(w.pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.spec.Image)
+	}
+	c.waiting = &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff",
+		Message: fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", c.spec.Image, c.pullErr)}
+	c.nextStart = c.pullRetryAt
 }
 
 func (w *podWorker) onExit(ev exitEvent) {
@@ -648,6 +689,9 @@ func (w *podWorker) containerStatus(c *ctr, defaultWaiting string) corev1.Contai
 	st := corev1.ContainerStatus{
 		Name: c.spec.Name, Image: c.spec.Image, ImageID: c.imageID, ContainerID: c.containerID,
 		RestartCount: c.restarts, Started: ptr.To(c.proc != nil),
+	}
+	if c.image != "" {
+		st.Image = c.image
 	}
 	switch {
 	case c.proc != nil:

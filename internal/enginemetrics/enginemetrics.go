@@ -22,7 +22,7 @@ type Prometheus struct {
 // New makes the collectors: mailshift_migration_messages_total{result}, _bytes_total, _errors_total{kind},
 // _run_duration_seconds and _runs_total{result}.
 func New() *Prometheus {
-	return &Prometheus{
+	p := &Prometheus{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailshift_migration_messages_total",
 			Help: "Messages dealt with by migrations, by result: copied, duplicate (already on the target), failed, skipped."}, []string{"result"}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailshift_migration_bytes_total",
@@ -34,6 +34,18 @@ func New() *Prometheus {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailshift_migration_runs_total",
 			Help: "Migration runs by result: succeeded, failed (items failed), error (the run stopped)."}, []string{"result"}),
 	}
+	// Every result and kind the engine reports is served from the start, at zero, so that rate() and
+	// increase() see the first one as an increase rather than as a new series.
+	for _, r := range []string{"copied", "duplicate", "failed", "skipped"} {
+		p.messages.WithLabelValues(r)
+	}
+	for _, k := range []string{"transient", "folder"} {
+		p.errors.WithLabelValues(k)
+	}
+	for _, r := range []string{"succeeded", "failed", "error"} {
+		p.runs.WithLabelValues(r)
+	}
+	return p
 }
 
 // Collectors are the metrics to register.

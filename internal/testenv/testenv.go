@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -42,6 +43,8 @@ type Env struct {
 	Client client.Client
 }
 
+var addToScheme sync.Once
+
 // Start starts etcd and kube-apiserver and installs the CRDs. A missing binary is an error that says how to
 // build it: tests that need a control plane fail rather than skip.
 func Start() (*Env, error) {
@@ -51,7 +54,8 @@ func Start() (*Env, error) {
 			return nil, fmt.Errorf("%s not found in %s: run `make controlplane` (hack/build-controlplane.sh)", b, bin)
 		}
 	}
-	utilruntime.Must(mailshiftv1.AddToScheme(scheme.Scheme))
+	// Once per process: registering writes the shared scheme, which managers of earlier tests may still read.
+	addToScheme.Do(func() { utilruntime.Must(mailshiftv1.AddToScheme(scheme.Scheme)) })
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,

@@ -1,0 +1,45 @@
+package release
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/mailshift/mailshift/hack/release/internal/sbom"
+)
+
+// writeSBOM writes the SPDX document of the CLI binaries, every binary of every archive.
+func (b *build) writeSBOM(archives []cliArchive) error {
+	var bins []sbom.Binary
+	for _, c := range archives {
+		for _, path := range c.Binaries {
+			bins = append(bins, sbom.Binary{
+				Path:             path,
+				FileName:         c.Archive + ":" + filepath.Base(path),
+				GOOS:             c.OS,
+				GOARCH:           c.Arch,
+				DownloadLocation: DownloadBase + "/" + b.Version + "/" + c.Archive,
+			})
+		}
+	}
+	doc, err := sbom.Build(sbom.Options{
+		Name:          "mailshift-" + b.Version,
+		Version:       b.Version,
+		Created:       b.created,
+		NamespaceBase: SourceRepo + "/spdx",
+		SourceRepo:    SourceRepo,
+		License:       "Apache-2.0",
+		Creator:       "Tool: mailshift-release",
+	}, bins)
+	if err != nil {
+		return err
+	}
+	data, err := doc.JSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(b.OutDir, SBOMName(b.Version)), data, 0o644); err != nil {
+		return err
+	}
+	b.logf("SBOM: %s (%d packages)", SBOMName(b.Version), len(doc.Packages))
+	return nil
+}

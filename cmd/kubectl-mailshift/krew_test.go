@@ -67,7 +67,7 @@ func TestKrewManifestTemplate(t *testing.T) {
 	if strings.Contains(header.String(), "${") {
 		t.Errorf("the comments hold a placeholder, which filling in would change")
 	}
-	platforms := map[string]string{"LINUX_AMD64": "tar.gz", "LINUX_ARM64": "tar.gz", "DARWIN_AMD64": "tar.gz", "DARWIN_ARM64": "tar.gz", "WINDOWS_AMD64": "zip"}
+	platforms := map[string]string{"LINUX_AMD64": "tar.gz", "LINUX_ARM64": "tar.gz", "DARWIN_AMD64": "tar.gz", "DARWIN_ARM64": "tar.gz", "WINDOWS_AMD64": "zip", "WINDOWS_ARM64": "zip"}
 	want := []string{"VERSION"}
 	for p := range platforms {
 		want = append(want, "URI_"+p, "SHA256_"+p)

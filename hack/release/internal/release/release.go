@@ -120,7 +120,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	digest, err := b.buildImage(ctx)
+	digest, imageBinaries, err := b.buildImage(ctx)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := b.writeKrew(binaries); err != nil {
 		return err
 	}
-	if err := b.writeSBOM(binaries); err != nil {
+	if err := b.writeSBOM(binaries, imageBinaries); err != nil {
 		return err
 	}
 	entries, err := checksums.Write(b.OutDir)

@@ -7,9 +7,10 @@ import (
 	"github.com/mailshift/mailshift/hack/release/internal/sbom"
 )
 
-// writeSBOM writes the SPDX document of the CLI binaries, every binary of every archive.
-func (b *build) writeSBOM(archives []cliArchive) error {
-	var bins []sbom.Binary
+// writeSBOM writes the SPDX document of the released binaries: every binary of every CLI archive, and the
+// image's binaries of every platform.
+func (b *build) writeSBOM(archives []cliArchive, image []sbom.Binary) error {
+	bins := append([]sbom.Binary(nil), image...)
 	for _, c := range archives {
 		for _, path := range c.Binaries {
 			bins = append(bins, sbom.Binary{

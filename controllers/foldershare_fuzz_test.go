@@ -30,7 +30,27 @@ func FuzzSharePlanning(f *testing.F) {
 		plan := sharePlan{desired: desired, owner: owner, exact: exact, prior: priorLedger{{"f", "carol"}: {}}}
 		want := plan.want("f", actual)
 		set, remove := acl.Diff(want, actual, exact)
-		_ = set
+		// The operations the reconciler sends (DELETEACL for remove, then SETACL for set) leave the folder
+		// exactly as the plan wants it.
+		after := map[string]acl.Set{}
+		for id, r := range actual {
+			after[id] = r
+		}
+		for _, id := range remove {
+			delete(after, id)
+		}
+		for id, r := range set {
+			after[id] = r
+		}
+		for id, w := range want {
+			got, present := after[id]
+			if w.IsEmpty() && present {
+				t.Fatalf("%s should have no entry after DELETEACL %v, SETACL %v, but has %q", id, remove, set, got)
+			}
+			if !w.IsEmpty() && !got.Equal(w) {
+				t.Fatalf("%s has %q after DELETEACL %v, SETACL %v; the plan wants %q", id, got, remove, set, w)
+			}
+		}
 		for id, d := range desired {
 			if !want[id].ContainsSet(d) {
 				t.Fatalf("%s is declared %q but the plan gives %q", id, d, want[id])

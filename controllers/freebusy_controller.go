@@ -312,7 +312,7 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 	began = time.Now()
 	err = ftppublish.Publish(pctx, p.ftp, p.name+".vfb", built.VFB)
 	cancel()
-	opmetrics.Observe("ftp-publish", p.ftp.Host, began, err)
+	opmetrics.ObserveFTP("publish", p.ftp.Host, began, err)
 	if err != nil {
 		return ftpOutcome(err), 0
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mailshift/mailshift/internal/pst/ndb"
+	"github.com/mailshift/mailshift/internal/testfixtures"
 )
 
 type walkStats struct {
@@ -18,9 +19,9 @@ type walkStats struct {
 // and their subnodes: attachments, recipient and attachment tables) and
 // reads every value with its type's accessor.
 func TestWalkAllNodes(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.pst"))
+	files, _ := filepath.Glob(filepath.Join(testfixtures.MustPSTDir(t), "*.pst"))
 	if len(files) == 0 {
-		t.Skip("no fixtures")
+		t.Fatalf("no PST fixtures in %s", fixtureDir)
 	}
 	st := walkStats{types: map[PropType]int{}}
 	for _, pf := range files {
@@ -33,7 +34,7 @@ func TestWalkAllNodes(t *testing.T) {
 			fi, _ := fh.Stat()
 			f, err := ndb.Open(fh, fi.Size())
 			if err != nil {
-				t.Skipf("ndb.Open: %v", err)
+				t.Fatalf("ndb.Open: %v", err)
 			}
 			err = f.WalkNodes(func(e ndb.NodeEntry) error {
 				n, err := f.NodeFromEntry(e)

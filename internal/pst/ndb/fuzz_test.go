@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/testfixtures"
 )
 
 // fuzzSeeds are small fixtures used whole, plus the first 64 KiB of a few
@@ -129,9 +131,9 @@ func sealPrefix(b []byte) []byte {
 // yields nodes.
 func TestFuzzSeedsOpen(t *testing.T) {
 	for _, s := range fuzzSeeds {
-		b, err := os.ReadFile(filepath.Join(fixtureDir, s.name))
+		b, err := os.ReadFile(filepath.Join(testfixtures.MustPSTDir(t), s.name))
 		if err != nil {
-			t.Skip(err)
+			t.Fatal(err)
 		}
 		if s.limit > 0 && len(b) > s.limit {
 			b = sealPrefix(b[:s.limit])

@@ -2,7 +2,6 @@ package clustercli
 
 import (
 	"bytes"
-	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -10,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/clicommon/clitest"
 	"github.com/mailshift/mailshift/internal/migrationrun"
-	"github.com/mailshift/mailshift/internal/version"
 )
 
 // runCLI runs the command line as the kubectl plugin does.
@@ -25,42 +23,17 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-// commandPaths lists every command of the tree below the root, as argument lists ("suspend").
+// commandPaths lists every command of the tree below the root, as argument lists.
 func commandPaths() [][]string {
-	var paths [][]string
-	var walk func(c *cobra.Command, path []string)
-	walk = func(c *cobra.Command, path []string) {
-		for _, sub := range c.Commands() {
-			p := append(append([]string(nil), path...), sub.Name())
-			paths = append(paths, p)
-			walk(sub, p)
-		}
-	}
 	root := NewRoot("kubectl mailshift", &bytes.Buffer{}, &bytes.Buffer{})
 	root.InitDefaultHelpCmd()
-	walk(root, nil)
-	return paths
+	return clitest.CommandPaths(root)
 }
 
 // TestHelpOnEveryCommand: -h, --help and `help CMD` print the command's help on stdout, nothing on stderr,
 // and exit 0, for every command of the tree (a command added later is covered without a new test).
 func TestHelpOnEveryCommand(t *testing.T) {
-	paths := append(commandPaths(), nil) // nil: the root itself
-	if len(paths) < 10 {
-		t.Fatalf("only %d commands found: %v", len(paths), paths)
-	}
-	for _, path := range paths {
-		for _, form := range [][]string{append(append([]string(nil), path...), "-h"), append(append([]string(nil), path...), "--help"), append([]string{"help"}, path...)} {
-			code, out, errOut := runCLI(form...)
-			if code != 0 || errOut != "" || len(out) < 50 {
-				t.Errorf("kubectl mailshift %s: exit %d, %d bytes on stdout, stderr %q; want exit 0, the help on stdout, nothing on stderr",
-					strings.Join(form, " "), code, len(out), errOut)
-			}
-		}
-	}
-	if _, out, _ := runCLI("suspend", "--help"); !strings.Contains(out, "kubectl mailshift suspend NAME") {
-		t.Errorf("suspend --help does not call itself kubectl mailshift:\n%s", out)
-	}
+	clitest.HelpOnEveryCommand(t, "kubectl mailshift", runCLI, commandPaths(), 10)
 }
 
 // TestUsageErrors: mistakes in the command line exit 2 with a message on stderr and nothing on stdout.
@@ -103,41 +76,16 @@ func TestUsageErrors(t *testing.T) {
 
 // TestCompletionScripts: cobra's completion scripts for the three shells, each the real thing for its shell.
 func TestCompletionScripts(t *testing.T) {
-	for shell, marker := range map[string]string{
+	clitest.CompletionScripts(t, runCLI, map[string]string{
 		"bash": "__start_kubectl-mailshift",
 		"zsh":  "#compdef kubectl-mailshift",
 		"fish": "complete -c kubectl-mailshift",
-	} {
-		code, out, errOut := runCLI("completion", shell)
-		if code != 0 || errOut != "" || !strings.Contains(out, marker) {
-			t.Errorf("completion %s: exit %d, %d bytes, stderr %q; want exit 0 and a script with %q", shell, code, len(out), errOut, marker)
-		}
-	}
-	// The scripts ask the binary itself: its __complete answers with the commands.
-	code, out, _ := runCLI("__complete", "su")
-	if code != 0 || !strings.Contains(out, "suspend") {
-		t.Errorf("__complete su: exit %d, %q; want suspend among the answers", code, out)
-	}
+	})
 }
 
 // TestVersion: `version` prints internal/version's line, `version -o json` its Info, `--version` the line.
 func TestVersion(t *testing.T) {
-	want := version.Get()
-	code, out, _ := runCLI("version")
-	if code != 0 || out != want.String()+"\n" {
-		t.Errorf("version: exit %d, %q; want %q", code, out, want.String())
-	}
-	code, out, _ = runCLI("--version")
-	if code != 0 || out != want.String()+"\n" {
-		t.Errorf("--version: exit %d, %q; want %q", code, out, want.String())
-	}
-	for _, flag := range []string{"--output", "-o"} {
-		code, out, _ = runCLI("version", flag, "json")
-		var got version.Info
-		if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got != want {
-			t.Errorf("version %s json: exit %d, %q (%v); want %+v", flag, code, out, err, want)
-		}
-	}
+	clitest.Version(t, runCLI)
 }
 
 // TestNamedAsCalled: run by mailshift for its cluster commands, the tree calls itself mailshift.

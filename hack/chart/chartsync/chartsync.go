@@ -44,14 +44,26 @@ func Copies(repoRoot string) ([]Copy, error) {
 	return out, nil
 }
 
-// Diff returns one line per copy that is missing or differs from its source, and per file in the chart's
-// files/crds that has no source any more (a CRD that was removed). Empty means in sync.
-func Diff(repoRoot string) ([]string, error) {
+// outOfStep is what differs between the sources and the chart: copies to (re)write, with the source's bytes,
+// and CRD copies whose source is gone.
+type outOfStep struct {
+	write   []pendingCopy
+	missing map[string]bool // Dest of the copies in write that do not exist yet
+	stale   []string
+}
+
+type pendingCopy struct {
+	Copy
+	data []byte
+}
+
+// compare reads every source and every copy once and returns what is out of step.
+func compare(repoRoot string) (*outOfStep, error) {
 	copies, err := Copies(repoRoot)
 	if err != nil {
 		return nil, err
 	}
-	var diffs []string
+	o := &outOfStep{missing: map[string]bool{}}
 	want := map[string]bool{}
 	for _, c := range copies {
 		want[c.Dest] = true
@@ -62,18 +74,36 @@ func Diff(repoRoot string) ([]string, error) {
 		dst, err := os.ReadFile(filepath.Join(repoRoot, c.Dest))
 		switch {
 		case os.IsNotExist(err):
-			diffs = append(diffs, c.Dest+" is missing (copy of "+c.Source+")")
+			o.missing[c.Dest] = true
 		case err != nil:
 			return nil, err
-		case !bytes.Equal(src, dst):
-			diffs = append(diffs, c.Dest+" differs from "+c.Source)
+		case bytes.Equal(src, dst):
+			continue
 		}
+		o.write = append(o.write, pendingCopy{Copy: c, data: src})
 	}
-	stale, err := staleCRDs(repoRoot, want)
+	if o.stale, err = staleCRDs(repoRoot, want); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Diff returns one line per copy that is missing or differs from its source, and per file in the chart's
+// files/crds that has no source any more (a CRD that was removed). Empty means in sync.
+func Diff(repoRoot string) ([]string, error) {
+	o, err := compare(repoRoot)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range stale {
+	var diffs []string
+	for _, c := range o.write {
+		if o.missing[c.Dest] {
+			diffs = append(diffs, c.Dest+" is missing (copy of "+c.Source+")")
+		} else {
+			diffs = append(diffs, c.Dest+" differs from "+c.Source)
+		}
+	}
+	for _, s := range o.stale {
 		diffs = append(diffs, s+" has no source in config/crd/bases")
 	}
 	return diffs, nil
@@ -81,35 +111,22 @@ func Diff(repoRoot string) ([]string, error) {
 
 // Sync writes every copy and removes CRD copies whose source is gone. It returns the files it changed.
 func Sync(repoRoot string) ([]string, error) {
-	copies, err := Copies(repoRoot)
+	o, err := compare(repoRoot)
 	if err != nil {
 		return nil, err
 	}
 	var changed []string
-	want := map[string]bool{}
-	for _, c := range copies {
-		want[c.Dest] = true
-		src, err := os.ReadFile(filepath.Join(repoRoot, c.Source))
-		if err != nil {
-			return nil, err
-		}
+	for _, c := range o.write {
 		dest := filepath.Join(repoRoot, c.Dest)
-		if old, err := os.ReadFile(dest); err == nil && bytes.Equal(old, src) {
-			continue
-		}
 		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(dest, src, 0o644); err != nil {
+		if err := os.WriteFile(dest, c.data, 0o644); err != nil {
 			return nil, err
 		}
 		changed = append(changed, c.Dest)
 	}
-	stale, err := staleCRDs(repoRoot, want)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range stale {
+	for _, s := range o.stale {
 		if err := os.Remove(filepath.Join(repoRoot, s)); err != nil {
 			return nil, err
 		}

@@ -61,17 +61,21 @@ vet:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## test: unit tests, envtest controller tests and integration tests against real Dovecot and Cyrus.
+## test: lint, unit tests, envtest controller tests and integration tests against real Dovecot and Cyrus, the
+## packages with shared-state goroutines under the race detector.
 # The full verbose log goes to $(CACHE)/test.log; the terminal shows every test and subtest by name (so it is
 # plain which ran against Dovecot and which against Cyrus), their messages, and each package's result.
-test: verify-generated fmt vet deps controlplane
+test: verify-generated fmt vet lint deps controlplane
 	@mkdir -p $(CACHE)
 	@# The image's -trimpath builds for both platforms, once and alone, before the tests that need them (the
 	@# image, e2e, chart and release tests) start them side by side on a cold build cache.
 	go run ./hack/imagebuild/cmd/imagebuild build --version v0.0.0-warm --platforms linux/amd64,linux/arm64 \
 	  --out $(CACHE)/image-warm/layout --tarball $(CACHE)/image-warm/image.tar >/dev/null
-	go test -v -count=1 -timeout 25m $(GO_TEST_FLAGS) ./... 2>&1 | tee $(CACHE)/test.log | \
+	go test -v -count=1 -timeout 25m $(GO_TEST_FLAGS) $(NON_RACE_PKGS) 2>&1 | tee $(CACHE)/test.log | \
 	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
+	@# The packages whose goroutines share state run once, under the race detector (see test-race).
+	go test -race -v -count=1 -timeout 30m $(GO_TEST_FLAGS) $(RACE_PKGS) 2>&1 | tee -a $(CACHE)/test.log | \
+	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:|^WARNING: DATA RACE'
 	cd hack/chart && go vet ./... && go test -v -count=1 -timeout 20m $(GO_TEST_FLAGS) ./... 2>&1 | tee -a $(CACHE)/test.log | \
 	  grep --line-buffered -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic:)|^\s+\S+_test\.go:[0-9]+:'
 	bash hack/fuzz-brief.sh
@@ -93,8 +97,9 @@ fuzz:
 bench-pst: deps
 	bash hack/bench-pst.sh
 
-## bench-migrate: mailshift migrate IMAP to IMAP against mbsync and the server's raw APPEND ceiling, on one local
-## Dovecot, on loopback and with 5 ms latency each way (BENCH_MESSAGES, BENCH_LATENCY_MESSAGES, BENCH_SKIP_LATENCY=1).
+## bench-migrate: mailshift migrate IMAP to IMAP against mbsync and the server's raw APPEND ceiling, per storage
+## format (Dovecot Maildir, sdbox, mdbox; Cyrus) and corpus (MIME, plain text), on loopback and with 5 ms latency
+## each way (BENCH_FORMATS, BENCH_CORPORA, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_SKIP_LATENCY=1; see the script).
 bench-migrate: deps
 	bash hack/bench-migrate.sh
 
@@ -103,6 +108,21 @@ bench-migrate: deps
 bench-freebusy:
 	go test -run '^$$' -bench 'BenchmarkFreeBusy10000|BenchmarkRead10000|BenchmarkCompute10000' -benchtime 10x \
 	  ./internal/calendarsource/ ./internal/calobject/ ./internal/freebusy/
+
+## bench-scale: the manager binary on a local control plane with one Dovecot: 1,000 Mailboxes, 1,000 FolderShares
+## and 200 FreeBusyPublications applied at once; time to Ready, reconciles and IMAP logins per minute at steady
+## state, RSS; targets RSS < 256 MiB and at most one login per object per resync period (SCALE_MAILBOXES,
+## SCALE_SHARES, SCALE_PUBLICATIONS, SCALE_WINDOW=4m, SCALE_RESYNC=2m, SCALE_MANAGER=<binary>; about 8 minutes).
+## Exits 3 when a target is missed.
+.PHONY: bench-scale
+bench-scale: deps controlplane
+	bash hack/bench-scale.sh
+
+## lint: golangci-lint (version pinned in hack/lint.sh, built once into the cache) with .golangci.yml, on the
+## main module and hack/chart.
+.PHONY: lint
+lint:
+	bash hack/lint.sh
 
 ## demo: the operator doing real work on a local control plane and a local Dovecot.
 demo: deps controlplane-tools build
@@ -174,3 +194,14 @@ observability-test: controlplane deps
 	go test -count=1 ./config/argocd/ ./internal/enginemetrics/
 	go test -count=1 -run 'TestProgressCountersCountEachReportOnce|TestResourceMetricsFollowTheCache|TestSuspended' ./controllers/
 	cd hack/chart && go test -count=1 -run 'TestAlertsAndDashboardUseServedMetrics|TestCheckFindsMisspelledMetrics|TestRunbooksExist|TestAlertsFire' .
+
+## test-race: the packages whose code runs goroutines that share state (the copy engine, the IMAP layer, the
+## controllers, free/busy, the in-process run, FTP publication) under the race detector. `make test` runs
+## RACE_PKGS with -race and NON_RACE_PKGS (every other package of the main module) without it, so that no
+## test runs twice. ./internal/imap... matches the IMAP layer's packages whatever they are called.
+.PHONY: test-race
+RACE_PKGS := ./worker/... ./internal/imap... ./internal/freebusy/... ./internal/calendarsource/... \
+  ./internal/migrationrun/... ./internal/ftppublish/... ./controllers/...
+NON_RACE_PKGS = $(shell go list ./... | grep -vxF -e "$$(go list $(RACE_PKGS))")
+test-race: deps controlplane
+	go test -race -count=1 -timeout 30m $(GO_TEST_FLAGS) $(RACE_PKGS)

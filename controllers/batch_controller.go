@@ -45,7 +45,7 @@ type BatchReconciler struct {
 	Recorder  events.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=mailshift.io,resources=migrationbatches,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mailshift.io,resources=migrationbatches,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=migrationbatches/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxmigrations,verbs=create;update;patch
 
@@ -65,10 +65,18 @@ func (r *BatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	b.Status.ObservedGeneration = b.Generation
 	recordTransition(r.Recorder, &b, readyReason(before.Status.Conditions), o, "Migrate")
 	o.apply(&b.Status.Conditions, b.Generation)
-	if res, err := writeStatus(ctx, r.Client, before, &b, func(x *mailshiftv1.MigrationBatch) any { return x.Status }); err != nil || !res.IsZero() {
+	if res, err := writeStatus(ctx, r.Client, fieldManagerBatch, before, &b, batchControllerStatus); err != nil || !res.IsZero() {
 		return res, err
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// batchControllerStatus is the part of a MigrationBatch's status this controller owns: the counters and the
+// standard conditions.
+func batchControllerStatus(b *mailshiftv1.MigrationBatch) any {
+	s := b.Status
+	s.Conditions = standardConditions(s.Conditions)
+	return s
 }
 
 func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatch) (outcome, time.Duration, error) {
@@ -128,11 +136,13 @@ func (r *BatchReconciler) sync(ctx context.Context, b *mailshiftv1.MigrationBatc
 			active++
 		case !equality.Semantic.DeepEqual(cur.Spec, want.Spec) || !equality.Semantic.DeepEqual(cur.Labels, want.Labels):
 			// The template changed (or the batch was suspended or resumed): the migration follows; a finished
-			// one makes a delta pass.
+			// one makes a delta pass. A patch, not an update: an update carries the resourceVersion, and a
+			// running migration's worker changes that every second with its progress.
+			unchanged := client.MergeFrom(cur.DeepCopy())
 			cur.Spec = want.Spec
 			cur.Labels = want.Labels
 			cur.Annotations = want.Annotations
-			if err := r.Update(ctx, cur); err != nil && !apierrors.IsConflict(err) {
+			if err := r.Patch(ctx, cur, unchanged); err != nil && !apierrors.IsNotFound(err) {
 				return outcome{}, 0, err
 			}
 		}

@@ -62,6 +62,19 @@ func (o outcome) apply(conds *[]metav1.Condition, generation int64) {
 	})
 }
 
+// standardConditions returns the Ready, Reconciling and Stalled conditions of conds, those an outcome
+// writes. A writer that applies only these leaves any other condition to the manager that set it.
+func standardConditions(conds []metav1.Condition) []metav1.Condition {
+	var out []metav1.Condition
+	for _, c := range conds {
+		switch c.Type {
+		case mailshiftv1.ConditionReady, mailshiftv1.ConditionReconciling, mailshiftv1.ConditionStalled:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // readyReason returns the reason of the current Ready condition, "" when there is none.
 func readyReason(conds []metav1.Condition) string {
 	if c := meta.FindStatusCondition(conds, mailshiftv1.ConditionReady); c != nil {

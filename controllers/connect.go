@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,7 +15,8 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/egress"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/opmetrics"
 )
 
@@ -32,32 +34,46 @@ type refError struct {
 func (e *refError) Error() string { return e.message }
 
 // outcomeOf turns any error from resolving or talking to a server into a condition outcome. Messages never
-// contain secrets: imapx errors are built without them, and refErrors name Secrets, never their values.
+// contain secrets: imapsession errors are built without them, and refErrors name Secrets, never their values.
 func outcomeOf(err error) outcome {
 	var re *refError
 	if errors.As(err, &re) {
 		return failedOutcome(re.reason, re.message, re.stalled)
 	}
-	switch imapx.KindOf(err) {
-	case imapx.Unreachable:
+	switch imapconn.KindOf(err) {
+	case imapconn.Unreachable:
 		return failedOutcome(mailshiftv1.ReasonUnreachable, err.Error(), false)
-	case imapx.Timeout:
-		return failedOutcome(mailshiftv1.ReasonTimeout, err.Error(), false)
-	case imapx.TLSFailed:
+	case imapconn.Timeout:
+		return failedOutcome(mailshiftv1.ReasonTimeout, timeoutMessage(err), false)
+	case imapconn.TLSFailed:
 		return failedOutcome(mailshiftv1.ReasonTLSFailed, err.Error(), true)
-	case imapx.AuthenticationFailed:
+	case imapconn.AuthenticationFailed:
 		return failedOutcome(mailshiftv1.ReasonAuthenticationFailed, err.Error(), true)
-	case imapx.PermissionDenied:
+	case imapconn.PermissionDenied:
 		return failedOutcome(mailshiftv1.ReasonPermissionDenied, err.Error(), true)
-	case imapx.NotFound:
+	case imapconn.NotFound:
 		return failedOutcome(mailshiftv1.ReasonFolderNotFound, err.Error(), true)
-	case imapx.NotSupported:
+	case imapconn.NotSupported:
 		return failedOutcome(mailshiftv1.ReasonNotSupported, err.Error(), true)
-	case imapx.HostNotAllowed:
+	case imapconn.HostNotAllowed:
 		return failedOutcome(mailshiftv1.ReasonHostNotAllowed, err.Error(), true)
 	default:
 		return failedOutcome(mailshiftv1.ReasonProtocolError, err.Error(), false)
 	}
+}
+
+// timeoutMessage says what a timeout waited for. Setting up a connection reports its deadline as a whole
+// sentence naming the server and what did not come ("no IMAP greeting from host:port within 20s"), which is
+// what a person needs to read, without the "imap: connect host:port: Timeout:" the error carries in front.
+func timeoutMessage(err error) string {
+	var e *imapconn.Error
+	if errors.As(err, &e) && e.Kind == imapconn.Timeout && strings.HasPrefix(e.Op, "connect ") && e.Err != nil {
+		var inner *imapconn.Error
+		if !errors.As(e.Err, &inner) {
+			return e.Err.Error()
+		}
+	}
+	return err.Error()
 }
 
 // secretValue reads one key of a Secret, with errors that name the Secret and key but never the value.
@@ -89,17 +105,17 @@ func orDefault(v, def string) string {
 var allowedServerHosts *egress.AllowList
 
 // serverEndpoint builds the dial target of a MailServer, reading its CA bundle Secret.
-func serverEndpoint(ctx context.Context, c client.Reader, srv *mailshiftv1.MailServer) (imapx.Endpoint, error) {
-	ep := imapx.Endpoint{
+func serverEndpoint(ctx context.Context, c client.Reader, srv *mailshiftv1.MailServer) (imapconn.Endpoint, error) {
+	ep := imapconn.Endpoint{
 		Host:        srv.Spec.Host,
 		Port:        int(srv.Spec.Port),
-		TLS:         imapx.TLSMode(orDefault(string(srv.Spec.TLS), string(mailshiftv1.TLSStartTLS))),
+		TLS:         imapconn.TLSMode(orDefault(string(srv.Spec.TLS), string(mailshiftv1.TLSStartTLS))),
 		ServerName:  srv.Spec.ServerName,
 		DialTimeout: dialTimeout,
 	}
 	if ep.Port == 0 {
 		ep.Port = 143
-		if ep.TLS == imapx.TLSImplicit {
+		if ep.TLS == imapconn.TLSImplicit {
 			ep.Port = 993
 		}
 	}
@@ -107,7 +123,7 @@ func serverEndpoint(ctx context.Context, c client.Reader, srv *mailshiftv1.MailS
 	if err := ep.Allowed.CheckHost(ep.Host); err != nil {
 		return ep, &refError{mailshiftv1.ReasonHostNotAllowed, err.Error(), true}
 	}
-	if ep.TLS == imapx.TLSNone && !srv.Spec.InsecureAllowPlaintext {
+	if ep.TLS == imapconn.TLSNone && !srv.Spec.InsecureAllowPlaintext {
 		// The CRD rejects this; the check stays for objects written before the rule existed.
 		return ep, &refError{mailshiftv1.ReasonInvalidSpec, "tls None needs insecureAllowPlaintext: true", true}
 	}
@@ -145,8 +161,8 @@ func namespaceAllowed(srv *mailshiftv1.MailServer, namespace string) bool {
 // mailboxTarget is everything needed to log in to a Mailbox.
 type mailboxTarget struct {
 	server   *mailshiftv1.MailServer
-	endpoint imapx.Endpoint
-	creds    imapx.Credentials
+	endpoint imapconn.Endpoint
+	creds    imapconn.Credentials
 	// authAs is "user" (own password) or "admin" (impersonation).
 	authAs string
 }
@@ -198,11 +214,11 @@ func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailb
 }
 
 // dial connects and logs in, recording the attempt in the IMAP metrics.
-func (t *mailboxTarget) dial(ctx context.Context) (*imapx.Session, error) {
+func (t *mailboxTarget) dial(ctx context.Context) (*imapsession.Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	start := time.Now()
-	s, err := imapx.Dial(ctx, t.endpoint, t.creds)
+	s, err := imapsession.Dial(ctx, t.endpoint, t.creds)
 	opmetrics.Observe("login", t.server.Name, start, err)
 	return s, err
 }

@@ -21,18 +21,34 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/acl"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/opmetrics"
 )
 
 // revokeFinalizer makes deleting a FolderShare take back the grants it made.
 const revokeFinalizer = "mailshift.io/revoke-grants"
 
-// FolderShareReconciler keeps a folder's IMAP ACL equal to the declared grants.
+// FolderShareReconciler keeps a folder's IMAP ACL equal to the declared grants. The IMAP part (applying,
+// verifying, revoking) runs in the background (netcheck.go); Reconcile resolves references and writes results.
 type FolderShareReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
+
+	checks *netChecks[shareCheck]
 }
+
+// shareCheck is one finished background sync or revoke: the outcome, the status it left, and err when the
+// record of prior entries could not be saved (nothing was changed on the server then).
+type shareCheck struct {
+	o      outcome
+	status mailshiftv1.FolderShareStatus
+	err    error
+	// revoked: a revoke finished and the finalizer may go.
+	revoked bool
+}
+
+// revokeVersion marks a background revoke in netChecks (a sync's version is a hash, never this).
+const revokeVersion = "revoke"
 
 // +kubebuilder:rbac:groups=mailshift.io,resources=foldershares,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=foldershares/status,verbs=get;update;patch
@@ -45,6 +61,9 @@ type FolderShareReconciler struct {
 func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var share mailshiftv1.FolderShare
 	if err := r.Get(ctx, req.NamespacedName, &share); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.checks.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !share.DeletionTimestamp.IsZero() {
@@ -57,25 +76,87 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	before := share.DeepCopy()
 	interval := intervalOf(share.Spec.ResyncInterval, 5*time.Minute)
+	statusOf := func(s *mailshiftv1.FolderShare) any { return s.Status }
 
-	o, err := r.sync(ctx, &share)
+	target, folder, mailboxReady, err := r.resolveShare(ctx, &share)
 	if err != nil {
-		// The ledger of prior entries could not be saved: nothing was changed on the server, try again.
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: time.Second}, nil
-		}
-		return ctrl.Result{}, err
-	}
-	share.Status.ObservedGeneration = share.Generation
-	recordTransition(r.Recorder, &share, readyReason(before.Status.Conditions), o, "ApplyACL")
-	o.apply(&share.Status.Conditions, share.Generation)
-	if res, err := writeStatus(ctx, r.Client, before, &share, func(s *mailshiftv1.FolderShare) any { return s.Status }); err != nil || !res.IsZero() {
+		// Nothing to dial: the answer is known now.
+		r.checks.forget(req.NamespacedName)
+		res, _, err := r.finish(ctx, before, &share, outcomeOf(err), interval)
 		return res, err
 	}
-	if !o.ready {
-		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), interval)}, nil
+	key := req.NamespacedName
+	// The Mailbox's readiness is an input: a Mailbox that comes back is shared again at once, not after the
+	// share's own backoff.
+	version := inputVersion(share.Generation, share.Spec, folder, target.endpoint, target.creds, target.server.Spec.Flavor, mailboxReady)
+	if res, ok := r.checks.last(key); ok && res.version == version {
+		if !res.applied {
+			if res.value.err != nil {
+				// The record of prior entries could not be saved: nothing was changed on the server, try again.
+				r.checks.forget(key)
+				if apierrors.IsConflict(res.value.err) {
+					return ctrl.Result{RequeueAfter: time.Second}, nil
+				}
+				return ctrl.Result{}, res.value.err
+			}
+			share.Status = *res.value.status.DeepCopy()
+			result, written, err := r.finish(ctx, before, &share, res.value.o, interval)
+			if written {
+				r.checks.markApplied(key, res.finished)
+			}
+			return result, err
+		}
+		wait := interval
+		if !res.value.o.ready {
+			wait = retryAfter(failuresSince(share.Status.Conditions), interval)
+		}
+		if until := time.Until(res.finished.Add(wait)); until > 0 {
+			return ctrl.Result{RequeueAfter: until}, nil
+		}
 	}
-	return ctrl.Result{RequeueAfter: interval}, nil
+	if stale := waitingForMailbox(share.Status.Conditions); needsChecking(share.Status.Conditions, share.Generation) || stale {
+		// Written before the sync starts, so that the sync's own record of prior entries (written only if the
+		// object did not change meanwhile) starts from this resourceVersion.
+		msg := fmt.Sprintf("applying the ACL on %s as %s", folder, target.creds.Login)
+		if stale {
+			// The Mailbox has what the share waited for: Ready must not keep saying it is missing while the
+			// sync waits for a connection to a busy server.
+			meta.SetStatusCondition(&share.Status.Conditions, metav1.Condition{Type: mailshiftv1.ConditionReady, Status: metav1.ConditionUnknown,
+				Reason: ReasonChecking, Message: msg, ObservedGeneration: share.Generation})
+		}
+		markChecking(&share.Status.Conditions, share.Generation, msg)
+		if res, err := writeStatus(ctx, r.Client, fieldManagerFolderShare, before, &share, statusOf); err != nil || !res.IsZero() {
+			return res, err
+		}
+	}
+	work := share.DeepCopy()
+	r.checks.start(&share, version, serverSlotOf(target.server), func(ctx context.Context) shareCheck {
+		o, err := r.sync(ctx, work, target, folder)
+		return shareCheck{o: o, err: err, status: work.Status}
+	})
+	return ctrl.Result{}, nil
+}
+
+// finish writes an outcome into the status and schedules the next sync; written says the status shows it.
+func (r *FolderShareReconciler) finish(ctx context.Context, before, share *mailshiftv1.FolderShare, o outcome, interval time.Duration) (ctrl.Result, bool, error) {
+	share.Status.ObservedGeneration = share.Generation
+	o.apply(&share.Status.Conditions, share.Generation)
+	if res, err := writeStatus(ctx, r.Client, fieldManagerFolderShare, before, share, func(s *mailshiftv1.FolderShare) any { return s.Status }); err != nil || !res.IsZero() {
+		return res, false, err
+	}
+	recordTransition(r.Recorder, share, readyReason(before.Status.Conditions), o, "ApplyACL")
+	if !o.ready {
+		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), interval)}, true, nil
+	}
+	return ctrl.Result{RequeueAfter: interval}, true, nil
+}
+
+// waitingForMailbox says whether Ready still shows that the Mailbox was missing or had not the folder yet: an
+// answer found without a server, out of date once the share can be synced.
+func waitingForMailbox(conds []metav1.Condition) bool {
+	c := meta.FindStatusCondition(conds, mailshiftv1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionFalse &&
+		(c.Reason == mailshiftv1.ReasonMailboxNotReady || c.Reason == mailshiftv1.ReasonMailboxNotFound)
 }
 
 // failuresSince estimates how many retries have failed from how long Ready has been False (one per 5 s, at
@@ -88,15 +169,16 @@ func failuresSince(conds []metav1.Condition) int32 {
 	return int32(min(time.Since(c.LastTransitionTime.Time)/(5*time.Second), 10)) + 1
 }
 
-// shareSession logs in as the folder's owner and resolves the folder name on the server.
-func (r *FolderShareReconciler) shareSession(ctx context.Context, share *mailshiftv1.FolderShare) (*imapx.Session, *mailboxTarget, string, error) {
+// resolveShare follows the FolderShare's references to its Mailbox's server and credentials and resolves the
+// folder name; it reads the cache and the API server only. mailboxReady is the Mailbox's Ready status.
+func (r *FolderShareReconciler) resolveShare(ctx context.Context, share *mailshiftv1.FolderShare) (_ *mailboxTarget, _ string, mailboxReady metav1.ConditionStatus, _ error) {
 	var mbx mailshiftv1.Mailbox
 	key := types.NamespacedName{Namespace: share.Namespace, Name: share.Spec.MailboxRef.Name}
 	if err := r.Get(ctx, key, &mbx); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, nil, "", &refError{mailshiftv1.ReasonMailboxNotFound, fmt.Sprintf("Mailbox %s not found", key), true}
+			return nil, "", "", &refError{mailshiftv1.ReasonMailboxNotFound, fmt.Sprintf("Mailbox %s not found", key), true}
 		}
-		return nil, nil, "", err
+		return nil, "", "", err
 	}
 	folder := share.Spec.Folder
 	if t := share.Spec.SpecialFolder; t != "" {
@@ -106,26 +188,27 @@ func (r *FolderShareReconciler) shareSession(ctx context.Context, share *mailshi
 			}
 		}
 		if folder == "" {
-			return nil, nil, "", &refError{mailshiftv1.ReasonMailboxNotReady,
+			return nil, "", "", &refError{mailshiftv1.ReasonMailboxNotReady,
 				fmt.Sprintf("Mailbox %s has no %s folder yet", mbx.Name, t), false}
 		}
 	}
 	target, err := resolveMailbox(ctx, r.Client, &mbx)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", "", err
 	}
-	s, err := target.dial(ctx)
-	if err != nil {
-		return nil, nil, "", err
+	if c := meta.FindStatusCondition(mbx.Status.Conditions, mailshiftv1.ConditionReady); c != nil {
+		mailboxReady = c.Status
 	}
-	return s, target, folder, nil
+	return target, folder, mailboxReady, nil
 }
 
 // sync makes the ACLs on the server equal the declared grants, subscribes the grantees, and reads the ACLs
 // back into status. An error means the record of prior entries could not be saved before a change; nothing
 // was changed then.
-func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.FolderShare) (outcome, error) {
-	s, target, folder, err := r.shareSession(ctx, share)
+//
+// It runs in the background, on a copy of the FolderShare of its own.
+func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.FolderShare, target *mailboxTarget, folder string) (outcome, error) {
+	s, err := target.dial(ctx)
 	if err != nil {
 		return outcomeOf(err), nil
 	}
@@ -181,7 +264,7 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	share.Status.AppliedGrantees = sortedKeys(desired)
 	if recorded {
 		share.Status.PriorEntries = ledger.entries()
-		if err := r.Status().Update(ctx, share); err != nil {
+		if err := applyStatus(ctx, r.Client, fieldManagerFolderShare, share, share.Status, true); err != nil {
 			return outcome{}, fmt.Errorf("save the ACL entries as they were before the change: %w", err)
 		}
 	}
@@ -235,6 +318,9 @@ func (r *FolderShareReconciler) sync(ctx context.Context, share *mailshiftv1.Fol
 	}
 	now := metav1.Now()
 	share.Status.LastSyncTime = &now
+	// The owner's session ends before the grantees' begin: the check holds one connection slot of the server
+	// (spec.limits.maxConnections), so it never has two connections open at once.
+	_ = s.Close()
 	r.syncSubscriptions(ctx, share, target, folders, desired)
 	msg := fmt.Sprintf("%s applied on %s", plural(len(desired), "grant"), plural(len(folders), "folder"))
 	if lowered := plan.lowered(folders); len(lowered) > 0 {
@@ -342,7 +428,7 @@ func countEntries(fas []mailshiftv1.FolderACL) int {
 }
 
 // applyFolderACL sends the SETACL and DELETEACL commands that turn actual into want, and returns how many.
-func applyFolderACL(ctx context.Context, s *imapx.Session, server, folder string, want, actual map[string]acl.Set, exact bool) (int, error) {
+func applyFolderACL(ctx context.Context, s *imapsession.Session, server, folder string, want, actual map[string]acl.Set, exact bool) (int, error) {
 	set, remove := acl.Diff(want, actual, exact)
 	for _, id := range sortedKeys(set) {
 		start := time.Now()
@@ -415,7 +501,7 @@ func presetOf(p mailshiftv1.RightsPreset) acl.Preset {
 }
 
 // foldersToShare is the folder itself, plus every folder below it when asked.
-func foldersToShare(ctx context.Context, s *imapx.Session, folder string, subfolders bool) ([]string, error) {
+func foldersToShare(ctx context.Context, s *imapsession.Session, folder string, subfolders bool) ([]string, error) {
 	all, err := s.Folders(ctx)
 	if err != nil {
 		return nil, err
@@ -461,34 +547,65 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // revoke puts back every ACL entry this FolderShare changed as it was before, unsubscribes the grantees it
 // subscribed, then lets the object go. If the mailbox or its server is gone for good there is nothing left
-// to revoke; a server that is only unreachable is retried.
+// to revoke; a server that is only unreachable is retried. The IMAP part runs in the background.
 func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.FolderShare) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(share)
 	if !controllerutil.ContainsFinalizer(share, revokeFinalizer) {
+		r.checks.forget(key)
 		return ctrl.Result{}, nil
 	}
-	s, target, _, err := r.shareSession(ctx, share)
+	if res, ok := r.checks.last(key); ok && res.version == revokeVersion {
+		r.checks.forget(key)
+		if !res.value.revoked {
+			if res.value.err != nil {
+				return ctrl.Result{}, res.value.err
+			}
+			if r.Recorder != nil {
+				r.Recorder.Eventf(share, nil, "Warning", res.value.o.reason, "RevokeACL", "cannot revoke grants yet: %s", res.value.o.message)
+			}
+			return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+		}
+		return r.release(ctx, share)
+	}
+	target, _, _, err := r.resolveShare(ctx, share)
 	var re *refError
 	switch {
 	case errors.As(err, &re) && (re.reason == mailshiftv1.ReasonMailboxNotFound || re.reason == mailshiftv1.ReasonServerNotFound):
 		log.FromContext(ctx).Info("mailbox gone; nothing to revoke", "reason", re.reason)
+		r.checks.forget(key)
+		return r.release(ctx, share)
 	case err != nil:
 		o := outcomeOf(err)
 		if r.Recorder != nil {
 			r.Recorder.Eventf(share, nil, "Warning", o.reason, "RevokeACL", "cannot revoke grants yet: %s", o.message)
 		}
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
-	default:
+	}
+	work := share.DeepCopy()
+	// Starting the revoke cancels a sync still in flight.
+	r.checks.start(share, revokeVersion, serverSlotOf(target.server), func(ctx context.Context) shareCheck {
+		s, err := target.dial(ctx)
+		if err != nil {
+			return shareCheck{o: outcomeOf(err)}
+		}
 		defer s.Close()
-		ledger := ledgerOf(&share.Status, target.creds.Login)
+		ledger := ledgerOf(&work.Status, target.creds.Login)
 		for _, f := range ledger.folders() {
 			if err := ledger.restoreFolder(ctx, s, target.server.Name, f, target.creds.Login); err != nil {
-				return ctrl.Result{}, fmt.Errorf("revoke: %w", err)
+				return shareCheck{o: outcomeOf(err), err: fmt.Errorf("revoke: %w", err)}
 			}
 		}
-		r.unsubscribeAll(ctx, share, target)
-	}
+		_ = s.Close() // one connection at a time, as in sync
+		r.unsubscribeAll(ctx, work, target)
+		return shareCheck{revoked: true}
+	})
+	return ctrl.Result{}, nil
+}
+
+// release removes the finalizer: nothing is left to revoke.
+func (r *FolderShareReconciler) release(ctx context.Context, share *mailshiftv1.FolderShare) (ctrl.Result, error) {
 	controllerutil.RemoveFinalizer(share, revokeFinalizer)
-	return ctrl.Result{}, r.Update(ctx, share)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, share))
 }
 
 // plural writes "1 grant", "2 grants".

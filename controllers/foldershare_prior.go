@@ -8,7 +8,8 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/acl"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // priorKey names one ACL entry: an identifier on a folder.
@@ -103,10 +104,10 @@ func (l priorLedger) restoreWant(folder, owner string, actual map[string]acl.Set
 
 // restoreFolder puts the recorded entries of one folder back and forgets them. A folder that no longer
 // exists has nothing to put back.
-func (l priorLedger) restoreFolder(ctx context.Context, s *imapx.Session, server, folder, owner string) error {
+func (l priorLedger) restoreFolder(ctx context.Context, s *imapsession.Session, server, folder, owner string) error {
 	actual, err := s.GetACL(ctx, folder)
 	switch {
-	case imapx.KindOf(err) == imapx.NotFound:
+	case imapconn.KindOf(err) == imapconn.NotFound:
 	case err != nil:
 		return fmt.Errorf("GETACL %s: %w", folder, err)
 	default:

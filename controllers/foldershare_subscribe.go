@@ -13,7 +13,8 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/acl"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // A folder shared with someone only shows up in their folder list once they subscribe to it; the old
@@ -119,13 +120,13 @@ func (r *FolderShareReconciler) syncSubscriptions(ctx context.Context, share *ma
 
 // subscribe subscribes the session's user to owner's folder under the name the user sees it by, and
 // records whether the user had subscribed already.
-func subscribe(ctx context.Context, s *imapx.Session, owner, grantee, folder string) (mailshiftv1.GranteeSubscription, error) {
+func subscribe(ctx context.Context, s *imapsession.Session, owner, grantee, folder string) (mailshiftv1.GranteeSubscription, error) {
 	name, err := s.OtherUsersMailbox(ctx, owner, folder)
 	if err != nil {
 		return mailshiftv1.GranteeSubscription{}, err
 	}
 	already, err := s.IsSubscribed(ctx, name)
-	if err != nil && imapx.KindOf(err) != imapx.NotSupported {
+	if err != nil && imapconn.KindOf(err) != imapconn.NotSupported {
 		return mailshiftv1.GranteeSubscription{}, err
 	}
 	if !already {
@@ -139,7 +140,7 @@ func subscribe(ctx context.Context, s *imapx.Session, owner, grantee, folder str
 
 // unsubscribe removes one subscription; one that is already gone is fine (servers differ in answering
 // UNSUBSCRIBE for a name not subscribed).
-func unsubscribe(ctx context.Context, s *imapx.Session, mailbox string) error {
+func unsubscribe(ctx context.Context, s *imapsession.Session, mailbox string) error {
 	err := s.Unsubscribe(ctx, mailbox)
 	if err == nil {
 		return nil
@@ -153,7 +154,7 @@ func unsubscribe(ctx context.Context, s *imapx.Session, mailbox string) error {
 // granteeSession logs in as a grantee through the MailServer's admin credentials. problem says why that is
 // not possible, in words for status; down is true when the server itself could not be reached, so that the
 // other grantees are not tried one timeout after another.
-func (r *FolderShareReconciler) granteeSession(ctx context.Context, share *mailshiftv1.FolderShare, target *mailboxTarget, grantee string) (s *imapx.Session, problem string, down bool) {
+func (r *FolderShareReconciler) granteeSession(ctx context.Context, share *mailshiftv1.FolderShare, target *mailboxTarget, grantee string) (s *imapsession.Session, problem string, down bool) {
 	srv := target.server
 	login, password, ok, err := adminCredentials(ctx, r.Client, srv)
 	if err != nil {
@@ -165,13 +166,13 @@ func (r *FolderShareReconciler) granteeSession(ctx context.Context, share *mails
 	if why := impersonationDenied(srv, share.Namespace, grantee); why != "" {
 		return nil, why, false
 	}
-	t := &mailboxTarget{server: srv, endpoint: target.endpoint, authAs: "admin", creds: imapx.Credentials{
+	t := &mailboxTarget{server: srv, endpoint: target.endpoint, authAs: "admin", creds: imapconn.Credentials{
 		Login: grantee, AdminLogin: login, AdminPassword: password, Flavor: string(srv.Spec.Flavor),
 	}}
 	s, err = t.dial(ctx)
 	if err != nil {
-		k := imapx.KindOf(err)
-		return nil, "log in as the grantee: " + outcomeOf(err).message, k == imapx.Unreachable || k == imapx.Timeout || k == imapx.TLSFailed
+		k := imapconn.KindOf(err)
+		return nil, "log in as the grantee: " + outcomeOf(err).message, k == imapconn.Unreachable || k == imapconn.Timeout || k == imapconn.TLSFailed
 	}
 	return s, "", false
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +25,7 @@ import (
 	"github.com/mailshift/mailshift/internal/calendarsource"
 	"github.com/mailshift/mailshift/internal/freebusy"
 	"github.com/mailshift/mailshift/internal/ftppublish"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/opmetrics"
 )
 
@@ -47,7 +49,22 @@ type FreeBusyReconciler struct {
 	Now func() time.Time
 
 	caches calendarCaches
+	// checks runs the calendar reads and uploads in the background (netcheck.go).
+	checks *netChecks[freeBusyCheck]
 }
+
+// freeBusyCheck is one finished background publication: its outcome, when to look again (when healthy),
+// and the status it left.
+type freeBusyCheck struct {
+	o      outcome
+	next   time.Duration
+	status mailshiftv1.FreeBusyPublicationStatus
+	// removed: a background unpublish (unpublishVersion) removed the file.
+	removed bool
+}
+
+// unpublishVersion marks a background unpublish in netChecks (a publication's version is a hash, never this).
+const unpublishVersion = "unpublish"
 
 // maxCachedEvents bounds the parsed events kept between publications, over all of them (about 0.5 KiB
 // each). A calendar that does not fit is read in full at each change instead.
@@ -105,6 +122,9 @@ func (c *calendarCaches) drop(owner string) {
 func (r *FreeBusyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var fb mailshiftv1.FreeBusyPublication
 	if err := r.Get(ctx, req.NamespacedName, &fb); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.checks.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !fb.DeletionTimestamp.IsZero() {
@@ -119,18 +139,61 @@ func (r *FreeBusyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	check := intervalOf(fb.Spec.ChangeCheckInterval, time.Minute)
 	interval := intervalOf(fb.Spec.Interval, defaultFreeBusyInterval)
 
-	o, next := r.publish(ctx, &fb, min(check, interval), interval)
-	fb.Status.ObservedGeneration = fb.Generation
-	recordTransition(r.Recorder, &fb, readyReason(before.Status.Conditions), o, "Publish")
-	o.apply(&fb.Status.Conditions, fb.Generation)
-	if res, err := writeStatus(ctx, r.Client, before, &fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); err != nil || !res.IsZero() {
+	p, err := r.resolve(ctx, &fb, true)
+	if err != nil {
+		// Nothing to read or upload: the answer is known now.
+		r.checks.forget(req.NamespacedName)
+		res, _, err := r.finish(ctx, before, &fb, outcomeOf(err), 0, check)
 		return res, err
 	}
+	key := req.NamespacedName
+	ftp := p.ftp
+	ftp.RootCAs = nil // a new pool each time; the CA Secret is named in the spec
+	version := inputVersion(fb.Generation, fb.Spec, p.name, p.target.endpoint, p.target.creds, ftp, p.mailbox.Spec.Address, p.mailbox.Spec.Login)
+	if res, ok := r.checks.last(key); ok && res.version == version {
+		if !res.applied {
+			fb.Status = *res.value.status.DeepCopy()
+			result, written, err := r.finish(ctx, before, &fb, res.value.o, res.value.next, check)
+			if written {
+				r.checks.markApplied(key, res.finished)
+			}
+			return result, err
+		}
+		wait := res.value.next
+		if !res.value.o.ready {
+			wait = retryAfter(failuresSince(fb.Status.Conditions), check)
+		}
+		if until := time.Until(res.finished.Add(wait)); until > 0 {
+			return ctrl.Result{RequeueAfter: until}, nil
+		}
+	}
+	if needsChecking(fb.Status.Conditions, fb.Generation) {
+		markChecking(&fb.Status.Conditions, fb.Generation, "reading the calendar of Mailbox "+p.mailbox.Name)
+		if res, err := writeStatus(ctx, r.Client, fieldManagerFreeBusy, before, &fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); err != nil || !res.IsZero() {
+			return res, err
+		}
+	}
+	work := fb.DeepCopy()
+	r.checks.start(&fb, version, serverSlotOf(p.target.server), func(ctx context.Context) freeBusyCheck {
+		o, next := r.publish(ctx, work, p, min(check, interval), interval)
+		return freeBusyCheck{o: o, next: next, status: work.Status}
+	})
+	return ctrl.Result{}, nil
+}
+
+// finish writes an outcome into the status and schedules the next look; written says the status shows it.
+func (r *FreeBusyReconciler) finish(ctx context.Context, before, fb *mailshiftv1.FreeBusyPublication, o outcome, next, check time.Duration) (ctrl.Result, bool, error) {
+	fb.Status.ObservedGeneration = fb.Generation
+	o.apply(&fb.Status.Conditions, fb.Generation)
+	if res, err := writeStatus(ctx, r.Client, fieldManagerFreeBusy, before, fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); err != nil || !res.IsZero() {
+		return res, false, err
+	}
+	recordTransition(r.Recorder, fb, readyReason(before.Status.Conditions), o, "Publish")
 	if !o.ready {
 		log.FromContext(ctx).Info("free/busy not published", "reason", o.reason, "message", o.message)
-		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), check)}, nil
+		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), check)}, true, nil
 	}
-	return ctrl.Result{RequeueAfter: next}, nil
+	return ctrl.Result{RequeueAfter: max(next, time.Second)}, true, nil
 }
 
 func (r *FreeBusyReconciler) now() time.Time {
@@ -247,12 +310,9 @@ func window(fb *mailshiftv1.FreeBusyPublication, now time.Time) (time.Time, time
 }
 
 // publish brings the published file up to date. It returns the outcome and, when healthy, when to look
-// again: the next change check, or the interval's end if that comes first.
-func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBusyPublication, check, interval time.Duration) (outcome, time.Duration) {
-	p, err := r.resolve(ctx, fb, true)
-	if err != nil {
-		return outcomeOf(err), 0
-	}
+// again: the next change check, or the interval's end if that comes first. It runs in the background, on a
+// copy of the publication of its own, with the references Reconcile resolved.
+func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBusyPublication, p *publication, check, interval time.Duration) (outcome, time.Duration) {
 	now := r.now()
 	start, end := window(fb, now)
 	st := &fb.Status
@@ -261,8 +321,8 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 		return failedOutcome(mailshiftv1.ReasonNotSupported, "serveHTTP is set but this manager serves no free/busy files (--freebusy-bind-address=0)", true), 0
 	}
 	if fb.Spec.ServeHTTP {
-		if err := r.Files.Conflict(fb.Namespace, p.name, p.owner); err != nil {
-			return failedOutcome(mailshiftv1.ReasonNameConflict, err.Error()+"; give one of them another spec.name", true), 0
+		if err := r.Files.Conflict(ctx, fb, p.name); err != nil {
+			return outcomeOf(err), 0
 		}
 	}
 
@@ -275,7 +335,7 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 	due := st.LastPublishTime == nil || st.ObservedGeneration != fb.Generation || since >= interval ||
 		readyReason(st.Conditions) != mailshiftv1.ReasonPublished || st.PublishedName != p.name ||
 		st.PublishedDirectory != p.ftp.Directory || st.WindowStart == nil || !st.WindowStart.Time.Equal(start) ||
-		(fb.Spec.ServeHTTP && !r.Files.Has(fb.Namespace, p.name, p.owner))
+		(fb.Spec.ServeHTTP && !r.Files.Has(ctx, fb, p.name))
 
 	req := calendarsource.Request{
 		Endpoint:    p.target.endpoint,
@@ -288,6 +348,11 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 	}
 	if !due {
 		req.UnlessToken = st.CalendarState
+		if len(req.Folders) == 0 && len(st.Folders) > 0 {
+			// A change check reuses the folders found at the last publication: one login, not a second
+			// one to find them again. Every publication (at least once an interval) finds them afresh.
+			req.Folders = st.Folders
+		}
 	}
 	req.Cache = r.caches.take(p.owner)
 	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
@@ -320,18 +385,18 @@ func (r *FreeBusyReconciler) publish(ctx context.Context, fb *mailshiftv1.FreeBu
 		r.removeOld(ctx, fb, p.ftp, st.PublishedDirectory, old)
 	}
 	if fb.Spec.ServeHTTP {
-		if err := r.Files.Put(fb.Namespace, p.name, p.owner, built.VFB, now); err != nil {
-			return failedOutcome(mailshiftv1.ReasonNameConflict, err.Error()+"; give one of them another spec.name", true), 0
+		// Kept in a ConfigMap every replica serves from; a file of an earlier name stops being served.
+		if err := r.Files.Put(ctx, fb, p.name, built.VFB, now); err != nil {
+			return outcomeOf(err), 0
 		}
 		st.HTTPPath = r.Files.HTTPPath(fb.Namespace, p.name)
 	} else {
 		if r.Files != nil {
-			r.Files.Remove(fb.Namespace, p.name, p.owner)
+			if err := r.Files.Remove(ctx, fb); err != nil {
+				return outcomeOf(err), 0
+			}
 		}
 		st.HTTPPath = ""
-	}
-	if r.Files != nil && st.PublishedName != "" && st.PublishedName != p.name {
-		r.Files.Remove(fb.Namespace, st.PublishedName, p.owner)
 	}
 
 	if n := len(built.Unreadable); n > 0 && (int32(n) != st.UnreadableObjects || st.CalendarState != built.Token) {
@@ -381,9 +446,9 @@ func calendarOutcome(err error) outcome {
 	if errors.As(err, &re) {
 		return failedOutcome(re.reason, re.message, re.stalled)
 	}
-	kind := imapx.KindOf(err)
+	kind := imapconn.KindOf(err)
 	switch kind {
-	case imapx.AuthenticationFailed, imapx.PermissionDenied, imapx.NotFound, imapx.TLSFailed, imapx.NotSupported:
+	case imapconn.AuthenticationFailed, imapconn.PermissionDenied, imapconn.NotFound, imapconn.TLSFailed, imapconn.NotSupported:
 		return failedOutcome(mailshiftv1.ReasonCalendarUnreadable, fmt.Sprintf("IMAP %s: %v", kind, err), true)
 	}
 	return failedOutcome(mailshiftv1.ReasonCalendarUnreadable, fmt.Sprintf("IMAP %s: %v", kind, err), false)
@@ -421,46 +486,68 @@ func (r *FreeBusyReconciler) removeOld(ctx context.Context, fb *mailshiftv1.Free
 
 // unpublish removes the published file, then the finalizer. When the FTP Secret is gone the file cannot be
 // removed ever (nothing will bring the password back by itself), so the finalizer goes and an Event says
-// the file was left; any other failure is retried, and the message says how to give up.
+// the file was left; any other failure is retried, and the message says how to give up. The FTP part runs
+// in the background like a publication (whose check in flight it cancels), so that a dead FTP server never
+// holds a reconcile.
 func (r *FreeBusyReconciler) unpublish(ctx context.Context, fb *mailshiftv1.FreeBusyPublication) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(fb)
 	if !controllerutil.ContainsFinalizer(fb, unpublishFinalizer) {
+		r.checks.forget(key)
 		return ctrl.Result{}, nil
 	}
 	owner := fb.Namespace + "/" + fb.Name
 	r.caches.drop(owner)
-	if r.Files != nil && fb.Status.PublishedName != "" {
-		r.Files.Remove(fb.Namespace, fb.Status.PublishedName, owner)
+	if r.Files != nil {
+		if err := r.Files.Remove(ctx, fb); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if name := fb.Status.PublishedName; name != "" {
-		p, err := r.resolve(ctx, fb, false)
-		var re *refError
-		switch {
-		case errors.As(err, &re):
-			r.Recorder.Eventf(fb, nil, corev1.EventTypeWarning, re.reason, "Unpublish",
-				"the published file %s was left in place: %s", fb.Status.PublishURL, re.message)
-		case err != nil:
-			return ctrl.Result{}, err
-		default:
-			p.ftp.Directory = orDefault(fb.Status.PublishedDirectory, p.ftp.Directory)
-			dctx, cancel := context.WithTimeout(ctx, publishTimeout)
-			err := ftppublish.Delete(dctx, p.ftp, name+".vfb")
-			cancel()
-			if err != nil {
+		if res, ok := r.checks.last(key); ok && res.version == unpublishVersion {
+			r.checks.forget(key)
+			if !res.value.removed {
 				before := fb.DeepCopy()
-				o := ftpOutcome(err)
-				o.message = fmt.Sprintf("cannot remove %s: %s (to leave the file, remove the finalizer %s)",
-					fb.Status.PublishURL, o.message, unpublishFinalizer)
+				o := res.value.o
 				recordTransition(r.Recorder, fb, readyReason(before.Status.Conditions), o, "Unpublish")
 				o.apply(&fb.Status.Conditions, fb.Generation)
-				if res, werr := writeStatus(ctx, r.Client, before, fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); werr != nil || !res.IsZero() {
+				if res, werr := writeStatus(ctx, r.Client, fieldManagerFreeBusy, before, fb, func(f *mailshiftv1.FreeBusyPublication) any { return f.Status }); werr != nil || !res.IsZero() {
 					return res, werr
 				}
 				return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), time.Minute)}, nil
 			}
 			r.Recorder.Eventf(fb, nil, corev1.EventTypeNormal, mailshiftv1.ReasonUnpublished, "Unpublish",
 				"removed %s", fb.Status.PublishURL)
+		} else {
+			p, err := r.resolve(ctx, fb, false)
+			var re *refError
+			switch {
+			case errors.As(err, &re):
+				r.Recorder.Eventf(fb, nil, corev1.EventTypeWarning, re.reason, "Unpublish",
+					"the published file %s was left in place: %s", fb.Status.PublishURL, re.message)
+			case err != nil:
+				return ctrl.Result{}, err
+			default:
+				t := p.ftp
+				t.Directory = orDefault(fb.Status.PublishedDirectory, t.Directory)
+				url := fb.Status.PublishURL
+				addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+				// An FTP server is no MailServer: its deletes share a bound of their own per host.
+				slot := serverSlot{key: "ftp://" + addr, name: "FTP server " + addr, limit: defaultMaxConnections}
+				r.checks.start(fb, unpublishVersion, slot, func(ctx context.Context) freeBusyCheck {
+					dctx, cancel := context.WithTimeout(ctx, publishTimeout)
+					defer cancel()
+					if err := ftppublish.Delete(dctx, t, name+".vfb"); err != nil {
+						o := ftpOutcome(err)
+						o.message = fmt.Sprintf("cannot remove %s: %s (to leave the file, remove the finalizer %s)", url, o.message, unpublishFinalizer)
+						return freeBusyCheck{o: o}
+					}
+					return freeBusyCheck{removed: true}
+				})
+				return ctrl.Result{}, nil
+			}
 		}
 	}
+	r.checks.forget(key)
 	controllerutil.RemoveFinalizer(fb, unpublishFinalizer)
 	if err := r.Update(ctx, fb); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err

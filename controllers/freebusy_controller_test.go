@@ -20,7 +20,7 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/ftppublish"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/oracle"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -61,8 +61,8 @@ func freeBusyMailbox(t *testing.T, ns string) (*testserver.Server, *mailshiftv1.
 	alice := srv.Users["alice"]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM}
-	if err := testfixtures.SeedCalendar(ctx, ep, imapx.Credentials{Login: alice.Login, Password: alice.Password}, "Calendar", testfixtures.FreeBusyCalendar().Messages); err != nil {
+	ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
+	if err := testfixtures.SeedCalendar(ctx, ep, imapconn.Credentials{Login: alice.Login, Password: alice.Password}, "Calendar", testfixtures.FreeBusyCalendar().Messages); err != nil {
 		t.Fatal(err)
 	}
 	ms, ca := serverObjects(ns, "dovecot", srv)
@@ -153,8 +153,8 @@ func TestFreeBusyPublication(t *testing.T) {
 
 	// A new meeting is noticed by the change check (1 s here), long before the 15-minute interval.
 	alice := srv.Users["alice"]
-	ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM}
-	cred := imapx.Credentials{Login: alice.Login, Password: alice.Password}
+	ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
+	cred := imapconn.Credentials{Login: alice.Login, Password: alice.Password}
 	added := []byte(strings.ReplaceAll("From: alice@example.test\nSubject: planning\nMessage-ID: <planning@example.test>\n"+
 		"Content-Type: text/calendar; charset=utf-8\n\nBEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\nBEGIN:VEVENT\n"+
 		"UID:planning-1\nDTSTAMP:20260301T000000Z\nDTSTART:20260401T100000Z\nDTEND:20260401T110000Z\nSUMMARY:Planning\n"+

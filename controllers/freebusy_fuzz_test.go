@@ -5,7 +5,35 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 )
+
+// fakeServedFiles are files served from controller-runtime's fake client: fuzz workers run without the
+// control plane (see TestMain), and the handler only reads objects, which the fake holds as the cache would.
+func fakeServedFiles() *FreeBusyFiles {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(mailshiftv1.AddToScheme(s))
+	var objs []client.Object
+	for _, ns := range []string{"ns", "other"} {
+		fb := &mailshiftv1.FreeBusyPublication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-fb", UID: types.UID("uid-" + ns)},
+			Spec: mailshiftv1.FreeBusyPublicationSpec{ServeHTTP: true}}
+		objs = append(objs, fb, freeBusyConfigMap(fb, "alice", []byte("BEGIN:VCALENDAR\r\nX-NS:"+ns+"\r\n"), time.Unix(0, 0)))
+	}
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build()
+	files := NewFreeBusyFiles(c, c, c)
+	files.GlobalNamespace = "ns"
+	return files
+}
 
 // FuzzFreeBusyServing drives the manager's free/busy HTTP handler with arbitrary paths and methods: it must
 // never panic, never answer a write, and serve a body only for exactly /freebusy/<namespace>/<stored name>.vfb,
@@ -20,15 +48,8 @@ func FuzzFreeBusyServing(f *testing.F) {
 	f.Add("GET", "/freebusy/ns/.vfb")
 	f.Add("GET", "/freebusy//alice.vfb")
 	f.Add("", "/freebusy/ns/alice.vfb") // net/http reads an empty method as GET
+	files := fakeServedFiles()
 	f.Fuzz(func(t *testing.T, method, path string) {
-		files := NewFreeBusyFiles()
-		files.GlobalNamespace = "ns"
-		if err := files.Put("ns", "alice", "ns/alice", []byte("BEGIN:VCALENDAR\r\nX-NS:ns\r\n"), time.Unix(0, 0)); err != nil {
-			t.Fatal(err)
-		}
-		if err := files.Put("other", "alice", "other/alice", []byte("BEGIN:VCALENDAR\r\nX-NS:other\r\n"), time.Unix(0, 0)); err != nil {
-			t.Fatal(err)
-		}
 		req, err := http.NewRequest(method, "http://manager"+path, nil)
 		if err != nil {
 			return

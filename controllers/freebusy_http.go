@@ -3,6 +3,8 @@ package controllers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -10,133 +12,103 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 )
 
-// FreeBusyFiles holds the .vfb files a manager serves read-only, for FreeBusyPublications with serveHTTP:
-// at /freebusy/<namespace>/<name>.vfb, so that a publication can only ever speak for its own namespace.
-// The FTP upload stays the source of truth; this copy lives in memory and is rebuilt by the first reconcile
-// after a restart.
-type FreeBusyFiles struct {
-	// GlobalNamespace, when set, is the one namespace whose publications are also served at the short path
-	// /freebusy/<name>.vfb (what Outlook's %NAME% search asks for). Only an administrator sets it (a manager
-	// flag): a name there is trusted by every Outlook user of the server.
-	GlobalNamespace string
-
-	mu    sync.RWMutex
-	files map[fileKey]freeBusyFile
-}
-
-// fileKey is a served file: names are unique within a namespace only.
-type fileKey struct{ namespace, name string }
-
-type freeBusyFile struct {
-	owner    string // namespace/name of the FreeBusyPublication
-	data     []byte
-	modified time.Time
-}
-
-// errNameTaken is returned by Put when another publication of the namespace serves the name.
-var errNameTaken = errors.New("name taken")
-
-// NewFreeBusyFiles returns an empty set of files.
-func NewFreeBusyFiles() *FreeBusyFiles { return &FreeBusyFiles{files: map[fileKey]freeBusyFile{}} }
-
-// HTTPPath is where namespace's file of that name is served: the short global path for the trusted
-// namespace, the namespaced path otherwise.
-func (f *FreeBusyFiles) HTTPPath(namespace, name string) string {
-	if f.GlobalNamespace != "" && namespace == f.GlobalNamespace {
-		return "/freebusy/" + name + ".vfb"
-	}
-	return "/freebusy/" + namespace + "/" + name + ".vfb"
-}
-
-// Put stores owner's file; another publication's file of the same name in the namespace is not replaced
-// (Outlook's %NAME% search cannot tell two of them apart, so the second is refused rather than silently
-// shadowing the first).
-func (f *FreeBusyFiles) Put(namespace, name, owner string, data []byte, modified time.Time) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.conflictLocked(namespace, name, owner); err != nil {
-		return err
-	}
-	f.files[fileKey{namespace, name}] = freeBusyFile{owner: owner, data: bytes.Clone(data), modified: modified}
-	return nil
-}
-
-// Conflict says whether another publication of the namespace serves a file of that name.
-func (f *FreeBusyFiles) Conflict(namespace, name, owner string) error {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.conflictLocked(namespace, name, owner)
-}
-
-func (f *FreeBusyFiles) conflictLocked(namespace, name, owner string) error {
-	if cur, ok := f.files[fileKey{namespace, name}]; ok && cur.owner != owner {
-		return fmt.Errorf("%w: %s.vfb is served for %s", errNameTaken, name, cur.owner)
-	}
-	return nil
-}
-
-// Has reports whether owner's file of that name is being served.
-func (f *FreeBusyFiles) Has(namespace, name, owner string) bool {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	cur, ok := f.files[fileKey{namespace, name}]
-	return ok && cur.owner == owner
-}
-
-// Remove stops serving owner's file of that name (another owner's is left alone).
-func (f *FreeBusyFiles) Remove(namespace, name, owner string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	k := fileKey{namespace, name}
-	if cur, ok := f.files[k]; ok && cur.owner == owner {
-		delete(f.files, k)
-	}
-}
-
 // ServeHTTP answers GET and HEAD for /freebusy/<namespace>/<name>.vfb (and /freebusy/<name>.vfb for the
-// global namespace), with Last-Modified so clients can poll cheaply.
+// global namespace) from this replica's cache. Outlook polls: every answer carries an ETag (a hash of the
+// content, the same on every replica) and Last-Modified (when the content last changed), so a poll whose
+// If-None-Match or If-Modified-Since still holds gets 304 without the body.
 func (f *FreeBusyFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "read-only", http.StatusMethodNotAllowed)
 		return
 	}
-	k, ok := f.keyOf(r.URL.Path)
+	ns, name, ok := f.keyOf(r.URL.Path)
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	f.mu.RLock()
-	file, found := f.files[k]
-	f.mu.RUnlock()
+	ctx, cancel := context.WithTimeout(r.Context(), lookupTimeout)
+	defer cancel()
+	file, found, err := f.lookup(ctx, ns, name)
+	if err != nil {
+		// The cache did not answer in time (a replica still starting): say so, rather than a 404 that
+		// Outlook would take as "no free/busy".
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "free/busy files not available yet", http.StatusServiceUnavailable)
+		return
+	}
 	if !found {
 		http.NotFound(w, r)
 		return
 	}
+	sum := sha256.Sum256(file.data)
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-	http.ServeContent(w, r, k.name+".vfb", file.modified, bytes.NewReader(file.data))
+	w.Header().Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:18])+`"`)
+	// Clients may keep the file but must ask again before using it: it changes with the calendar.
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, name+".vfb", file.modified, bytes.NewReader(file.data))
 }
 
-// keyOf maps a request path to the file it names.
-func (f *FreeBusyFiles) keyOf(path string) (fileKey, bool) {
+// lookupTimeout bounds how long a request waits for the cache.
+const lookupTimeout = 5 * time.Second
+
+// keyOf maps a request path to the namespace and name of the file it names.
+func (f *FreeBusyFiles) keyOf(path string) (namespace, name string, ok bool) {
 	rest, ok := strings.CutPrefix(path, "/freebusy/")
 	if !ok {
-		return fileKey{}, false
+		return "", "", false
 	}
 	rest, isVFB := strings.CutSuffix(rest, ".vfb")
 	if !isVFB {
-		return fileKey{}, false
+		return "", "", false
 	}
 	ns, name, namespaced := strings.Cut(rest, "/")
 	if !namespaced {
 		ns, name = f.GlobalNamespace, rest
 	}
-	if ns == "" || name == "" || strings.Contains(name, "/") {
-		return fileKey{}, false
+	if ns == "" || len(validation.IsDNS1123Label(ns)) > 0 || !servedName.MatchString(name) {
+		return "", "", false
 	}
-	return fileKey{ns, name}, true
+	return ns, name, true
+}
+
+// Server is the free/busy HTTP server as a manager Runnable on addr. It runs on every replica, not only
+// the leader: the files are in ConfigMaps every replica's cache holds.
+func (f *FreeBusyFiles) Server(addr string, informers cache.Informers) manager.Runnable {
+	return &freeBusyServer{files: f, addr: addr, informers: informers}
+}
+
+type freeBusyServer struct {
+	files     *FreeBusyFiles
+	addr      string
+	informers cache.Informers
+}
+
+// NeedLeaderElection is false: a replica that is not the leader serves the same files.
+func (s *freeBusyServer) NeedLeaderElection() bool { return false }
+
+// Start fills the cache with what it serves before listening (on a replica that is not the leader no
+// controller has asked for these informers), then serves until ctx ends.
+func (s *freeBusyServer) Start(ctx context.Context) error {
+	for _, obj := range []client.Object{&corev1.ConfigMap{}, &mailshiftv1.FreeBusyPublication{}} {
+		if _, err := s.informers.GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("free/busy HTTP: %w", err)
+		}
+	}
+	if !s.informers.WaitForCacheSync(ctx) {
+		return nil // stopped before the cache synced
+	}
+	return s.files.Serve(ctx, s.addr)
 }
 
 // HTTPLimits bound what anonymous readers of the free/busy port may hold: every connection costs memory
@@ -156,8 +128,7 @@ func DefaultHTTPLimits() HTTPLimits {
 		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 8 << 10, MaxConnections: 512}
 }
 
-// Serve listens on addr until ctx ends, with the default limits. It is what the manager runs (on the
-// leader: only its reconciles fill the files).
+// Serve listens on addr until ctx ends, with the default limits.
 func (f *FreeBusyFiles) Serve(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

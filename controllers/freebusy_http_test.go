@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -72,13 +71,16 @@ func closedByServer(c net.Conn, br *bufio.Reader, deadline time.Time) bool {
 	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
 
-func servedFiles(t *testing.T) *FreeBusyFiles {
+// servedFiles keeps one file, at /freebusy/ns/alice.vfb for an "ns" of its own, with the test manager and
+// returns the files (served from its cache) and that path.
+func servedFiles(t *testing.T) (*FreeBusyFiles, string) {
 	t.Helper()
-	files := NewFreeBusyFiles()
-	if err := files.Put("ns", "alice", "ns/alice", []byte("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), time.Unix(0, 0)); err != nil {
-		t.Fatal(err)
-	}
-	return files
+	ns := newNamespace(t)
+	body := []byte("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+	putFile(t, strandedPublication(t, ns, "alice"), "alice", body)
+	path := "/freebusy/" + ns + "/alice.vfb"
+	waitServed(t, fbFiles, path, body)
+	return fbFiles, path
 }
 
 // TestFreeBusyHTTPConnectionLimit: with the limit's connections open and idle, one more is closed at once
@@ -86,10 +88,11 @@ func servedFiles(t *testing.T) *FreeBusyFiles {
 func TestFreeBusyHTTPConnectionLimit(t *testing.T) {
 	lim := DefaultHTTPLimits()
 	lim.MaxConnections = 3
-	addr := serveFreeBusy(t, servedFiles(t), lim)
+	files, path := servedFiles(t)
+	addr := serveFreeBusy(t, files, lim)
 	var held []net.Conn
 	for range lim.MaxConnections {
-		c, _ := keptAlive(t, addr, "/freebusy/ns/alice.vfb")
+		c, _ := keptAlive(t, addr, path)
 		held = append(held, c)
 	}
 	extra, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -102,7 +105,7 @@ func TestFreeBusyHTTPConnectionLimit(t *testing.T) {
 		t.Fatalf("connection %d of a limit of %d was kept open", lim.MaxConnections+1, lim.MaxConnections)
 	}
 	// The held ones still work: the limit refused the newcomer, not them.
-	if code := roundTrip(t, held[0], bufio.NewReader(held[0]), "GET /freebusy/ns/alice.vfb HTTP/1.1\r\nHost: manager\r\n\r\n"); code != http.StatusOK {
+	if code := roundTrip(t, held[0], bufio.NewReader(held[0]), "GET "+path+" HTTP/1.1\r\nHost: manager\r\n\r\n"); code != http.StatusOK {
 		t.Fatalf("a held connection got %d", code)
 	}
 	_ = held[1].Close()
@@ -115,8 +118,11 @@ func TestFreeBusyHTTPConnectionLimit(t *testing.T) {
 		}
 		br := bufio.NewReader(c)
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, werr := io.WriteString(c, "GET /freebusy/ns/alice.vfb HTTP/1.1\r\nHost: manager\r\n\r\n")
+		_, werr := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: manager\r\n\r\n")
 		resp, rerr := http.ReadResponse(br, nil)
+		if rerr == nil {
+			_ = resp.Body.Close()
+		}
 		_ = c.Close()
 		if werr == nil && rerr == nil && resp.StatusCode == http.StatusOK {
 			break
@@ -133,14 +139,15 @@ func TestFreeBusyHTTPConnectionLimit(t *testing.T) {
 func TestFreeBusyHTTPIdleTimeout(t *testing.T) {
 	lim := DefaultHTTPLimits()
 	lim.IdleTimeout = 200 * time.Millisecond
-	addr := serveFreeBusy(t, servedFiles(t), lim)
+	files, path := servedFiles(t)
+	addr := serveFreeBusy(t, files, lim)
 	type conn struct {
 		c  net.Conn
 		br *bufio.Reader
 	}
 	var idle []conn
 	for range 20 {
-		c, br := keptAlive(t, addr, "/freebusy/ns/alice.vfb")
+		c, br := keptAlive(t, addr, path)
 		idle = append(idle, conn{c, br})
 	}
 	open := 0
@@ -158,56 +165,15 @@ func TestFreeBusyHTTPIdleTimeout(t *testing.T) {
 // TestFreeBusyHTTPHugeHeaders: a request whose headers exceed the bound gets 431, not a 404 after the
 // server buffered them all.
 func TestFreeBusyHTTPHugeHeaders(t *testing.T) {
-	addr := serveFreeBusy(t, servedFiles(t), DefaultHTTPLimits())
+	files, path := servedFiles(t)
+	addr := serveFreeBusy(t, files, DefaultHTTPLimits())
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	req := "GET /freebusy/ns/alice.vfb HTTP/1.1\r\nHost: manager\r\nX-Padding: " + strings.Repeat("a", 64<<10) + "\r\n\r\n"
+	req := "GET " + path + " HTTP/1.1\r\nHost: manager\r\nX-Padding: " + strings.Repeat("a", 64<<10) + "\r\n\r\n"
 	if code := roundTrip(t, c, bufio.NewReader(c), req); code != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("64 KiB of headers: %d, want 431", code)
-	}
-}
-
-// TestFreeBusyHTTPNamespaces: the same name in two namespaces is two files at two paths; the short global
-// path serves only the namespace the administrator named, and nothing when none is named.
-func TestFreeBusyHTTPNamespaces(t *testing.T) {
-	files := NewFreeBusyFiles()
-	for _, ns := range []string{"corp", "tenant"} {
-		if err := files.Put(ns, "ceo", ns+"/ceo", []byte("X-FROM:"+ns), time.Unix(0, 0)); err != nil {
-			t.Fatalf("%s: %v", ns, err)
-		}
-	}
-	if err := files.Put("tenant", "ceo", "tenant/other", []byte("X-FROM:shadow"), time.Unix(0, 0)); !errors.Is(err, errNameTaken) {
-		t.Errorf("a second publication of the same name in one namespace: %v, want a conflict", err)
-	}
-	get := func(path string) (int, string) {
-		rec := httptest.NewRecorder()
-		files.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		return rec.Code, rec.Body.String()
-	}
-	for _, ns := range []string{"corp", "tenant"} {
-		p := files.HTTPPath(ns, "ceo")
-		if p != "/freebusy/"+ns+"/ceo.vfb" {
-			t.Errorf("HTTPPath(%s, ceo) = %s", ns, p)
-		}
-		if code, body := get(p); code != http.StatusOK || body != "X-FROM:"+ns {
-			t.Errorf("GET %s: %d %q", p, code, body)
-		}
-	}
-	if code, _ := get("/freebusy/ceo.vfb"); code != http.StatusNotFound {
-		t.Errorf("the global path without a global namespace: %d, want 404", code)
-	}
-	files.GlobalNamespace = "corp"
-	if p := files.HTTPPath("corp", "ceo"); p != "/freebusy/ceo.vfb" {
-		t.Errorf("HTTPPath in the global namespace = %s", p)
-	}
-	if code, body := get("/freebusy/ceo.vfb"); code != http.StatusOK || body != "X-FROM:corp" {
-		t.Errorf("global path: %d %q, want corp's file", code, body)
-	}
-	files.Remove("corp", "ceo", "corp/ceo")
-	if code, body := get("/freebusy/ceo.vfb"); code != http.StatusNotFound {
-		t.Errorf("global path after corp's file went: %d %q; tenant's file must not take its place", code, body)
 	}
 }

@@ -6,21 +6,34 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // MailboxReconciler checks that a mailbox can be logged in to (the old connector's "Ping Server"), reads
-// what the server offers, and creates the groupware special folders.
+// what the server offers, and creates the groupware special folders. The check runs in the background
+// (netcheck.go); Reconcile only resolves references and writes results.
 type MailboxReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
+
+	checks *netChecks[mailboxCheck]
 }
+
+// mailboxCheck is one finished check: the outcome, and the status fields it read from the server.
+type mailboxCheck struct {
+	o      outcome
+	status mailshiftv1.MailboxStatus
+}
+
+func (c mailboxCheck) result() outcome { return c.o }
 
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes/status,verbs=get;update;patch
@@ -31,25 +44,57 @@ type MailboxReconciler struct {
 func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var mbx mailshiftv1.Mailbox
 	if err := r.Get(ctx, req.NamespacedName, &mbx); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.checks.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !mbx.DeletionTimestamp.IsZero() {
+		r.checks.forget(req.NamespacedName)
 		return ctrl.Result{}, nil // mailshift never deletes mail because an object went away
 	}
 	before := mbx.DeepCopy()
 	interval := intervalOf(mbx.Spec.CheckInterval, 10*time.Minute)
-
-	o := r.check(ctx, &mbx)
 	st := &mbx.Status
-	// A ping request (`mailshift ping MAILBOX`) is answered by the check just made: every annotation change
-	// reaches this reconciler at once (setup.go's specChanged), and echoing the token tells the waiting
-	// person that the status below is newer than the request.
-	if token, ok := pingRequest(&mbx); ok {
-		st.LastPingRequest = token
+	cs := checkStatus{&st.Conditions, &st.LastCheckTime, &st.ConsecutiveFailures, &st.ObservedGeneration}
+	statusOf := func(m *mailshiftv1.Mailbox) any { return m.Status }
+	// A ping request (`mailshift ping MAILBOX`) is answered by a check made after it: every annotation change
+	// reaches this reconciler at once (setup.go's specChanged), the token is part of the check's inputs, and
+	// echoing it tells the waiting person that the status is newer than the request.
+	token, hasToken := pingRequest(&mbx)
+
+	target, err := resolveMailbox(ctx, r.Client, &mbx)
+	if err != nil {
+		// Nothing to dial: the answer is known now.
+		r.checks.forget(req.NamespacedName)
+		if hasToken {
+			st.LastPingRequest = token
+		}
+		res, _, err := finishCheck(ctx, r.Client, fieldManagerMailbox, r.Recorder, before, &mbx, cs, readyReason(before.Status.Conditions),
+			outcomeOf(err), time.Now(), interval, statusOf)
+		return res, err
 	}
-	return finishCheck(ctx, r.Client, r.Recorder, before, &mbx,
-		checkStatus{&st.Conditions, &st.LastCheckTime, &st.ConsecutiveFailures, &st.ObservedGeneration},
-		readyReason(before.Status.Conditions), o, interval, func(m *mailshiftv1.Mailbox) any { return m.Status })
+	work := mbx.DeepCopy()
+	return periodicCheck[*mailshiftv1.Mailbox, mailboxCheck]{
+		checks: r.checks, manager: fieldManagerMailbox, before: before, after: &mbx, st: cs, interval: interval,
+		// Any new ping-request value asks for a check, a token or not (only tokens are echoed).
+		version: inputVersion(mbx.Generation, mbx.Annotations[mailshiftv1.PingRequestAnnotation], mbx.Spec, target.endpoint, target.creds, target.authAs),
+		slot:    serverSlotOf(target.server),
+		run: func(ctx context.Context) mailboxCheck {
+			o := r.check(ctx, work, target)
+			return mailboxCheck{o: o, status: work.Status}
+		},
+		fill: func(c mailboxCheck) {
+			st.AuthenticatedAs, st.Capabilities, st.ServerID = c.status.AuthenticatedAs, c.status.Capabilities, c.status.ServerID
+			st.Namespaces, st.Quota, st.SpecialFolders = c.status.Namespaces, c.status.Quota, c.status.SpecialFolders
+			st.Folders, st.Messages = c.status.Folders, c.status.Messages
+			if hasToken {
+				st.LastPingRequest = token
+			}
+		},
+		status:   statusOf,
+		checking: fmt.Sprintf("logging in to MailServer %s at %s", target.server.Name, target.endpoint.Address()),
+	}.reconcile(ctx, r.Client, r.Recorder)
 }
 
 // pingRequest returns the Mailbox's ping-request token when it is one the status may carry: at most 64
@@ -67,12 +112,9 @@ func pingRequest(mbx *mailshiftv1.Mailbox) (string, bool) {
 	return token, true
 }
 
-// check logs in and refreshes everything the status shows; the returned outcome becomes the conditions.
-func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox) outcome {
-	target, err := resolveMailbox(ctx, r.Client, mbx)
-	if err != nil {
-		return outcomeOf(err)
-	}
+// check logs in and refreshes everything the status shows in mbx (a copy of its own); the returned
+// outcome becomes the conditions. It runs in the background.
+func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox, target *mailboxTarget) outcome {
 	s, err := target.dial(ctx)
 	if err != nil {
 		return outcomeOf(err)
@@ -96,7 +138,7 @@ func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox)
 		log.FromContext(ctx).Info("quota unavailable", "error", err.Error())
 	}
 	if err := r.ensureSpecialFolders(ctx, s, mbx); err != nil {
-		return failedOutcome(mailshiftv1.ReasonSpecialFoldersFailed, "special folders: "+err.Error(), imapx.KindOf(err) == imapx.PermissionDenied)
+		return failedOutcome(mailshiftv1.ReasonSpecialFoldersFailed, "special folders: "+err.Error(), imapconn.KindOf(err) == imapconn.PermissionDenied)
 	}
 	folders, messages, err := s.Count(ctx)
 	if err != nil {
@@ -111,37 +153,37 @@ func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox)
 }
 
 // specialFolderNames returns the folders the spec asks for, defaulting to all five with English names.
-func specialFolderNames(spec mailshiftv1.SpecialFolders) []imapx.SpecialFolder {
+func specialFolderNames(spec mailshiftv1.SpecialFolders) []imapsession.SpecialFolder {
 	folders := spec.Folders
 	if len(folders) == 0 {
 		for _, t := range mailshiftv1.AllSpecialFolderTypes {
 			folders = append(folders, mailshiftv1.SpecialFolder{Type: t})
 		}
 	}
-	out := make([]imapx.SpecialFolder, 0, len(folders))
+	out := make([]imapsession.SpecialFolder, 0, len(folders))
 	for _, f := range folders {
-		out = append(out, imapx.SpecialFolder{Type: kolabType(f.Type), Name: orDefault(f.Name, string(f.Type))})
+		out = append(out, imapsession.SpecialFolder{Type: kolabType(f.Type), Name: orDefault(f.Name, string(f.Type))})
 	}
 	return out
 }
 
 // kolabType maps the API's folder type to the Kolab folder-type value.
-func kolabType(t mailshiftv1.SpecialFolderType) imapx.FolderType {
+func kolabType(t mailshiftv1.SpecialFolderType) imapsession.FolderType {
 	switch t {
 	case mailshiftv1.SpecialCalendar:
-		return imapx.FolderEvent
+		return imapsession.FolderEvent
 	case mailshiftv1.SpecialContacts:
-		return imapx.FolderContact
+		return imapsession.FolderContact
 	case mailshiftv1.SpecialTasks:
-		return imapx.FolderTask
+		return imapsession.FolderTask
 	case mailshiftv1.SpecialNotes:
-		return imapx.FolderNote
+		return imapsession.FolderNote
 	default:
-		return imapx.FolderJournal
+		return imapsession.FolderJournal
 	}
 }
 
-func apiType(t imapx.FolderType) mailshiftv1.SpecialFolderType {
+func apiType(t imapsession.FolderType) mailshiftv1.SpecialFolderType {
 	for _, a := range mailshiftv1.AllSpecialFolderTypes {
 		if kolabType(a) == t {
 			return a
@@ -150,13 +192,13 @@ func apiType(t imapx.FolderType) mailshiftv1.SpecialFolderType {
 	return mailshiftv1.SpecialFolderType(t)
 }
 
-func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapx.Session, mbx *mailshiftv1.Mailbox) error {
+func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapsession.Session, mbx *mailshiftv1.Mailbox) error {
 	spec := mbx.Spec.SpecialFolders
 	if spec.Disabled {
 		mbx.Status.SpecialFolders = nil
 		return nil
 	}
-	placement := imapx.Placement(orDefault(string(spec.Placement), string(mailshiftv1.PlacementAuto)))
+	placement := imapsession.Placement(orDefault(string(spec.Placement), string(mailshiftv1.PlacementAuto)))
 	annotate := spec.Annotations != mailshiftv1.AnnotationNone
 	res, err := s.EnsureSpecialFolders(ctx, placement, specialFolderNames(spec), annotate)
 	if err != nil {
@@ -186,8 +228,8 @@ func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapx.S
 	return nil
 }
 
-func namespaceStatus(ns imapx.Namespaces) *mailshiftv1.MailboxNamespaces {
-	conv := func(in []imapx.Namespace) []mailshiftv1.NamespaceStatus {
+func namespaceStatus(ns imapconn.Namespaces) *mailshiftv1.MailboxNamespaces {
+	conv := func(in []imapconn.Namespace) []mailshiftv1.NamespaceStatus {
 		var out []mailshiftv1.NamespaceStatus
 		for _, n := range in {
 			d := ""
@@ -201,7 +243,7 @@ func namespaceStatus(ns imapx.Namespaces) *mailshiftv1.MailboxNamespaces {
 	return &mailshiftv1.MailboxNamespaces{Personal: conv(ns.Personal), Other: conv(ns.Other), Shared: conv(ns.Shared)}
 }
 
-func quotaStatus(q []imapx.QuotaResource) []mailshiftv1.QuotaStatus {
+func quotaStatus(q []imapsession.QuotaResource) []mailshiftv1.QuotaStatus {
 	var out []mailshiftv1.QuotaStatus
 	for _, r := range q {
 		out = append(out, mailshiftv1.QuotaStatus{Root: r.Root, Resource: r.Name, Usage: r.Usage, Limit: r.Limit})

@@ -61,8 +61,11 @@ func (r *MigrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !mig.DeletionTimestamp.IsZero() {
 		return r.cancel(ctx, &mig)
 	}
+	// Finalizers are patched, not updated: an update carries the resourceVersion and would lose to the
+	// worker's progress writes.
+	unchanged := client.MergeFrom(mig.DeepCopy())
 	if controllerutil.AddFinalizer(&mig, cancelFinalizer) {
-		if err := r.Update(ctx, &mig); err != nil {
+		if err := r.Patch(ctx, &mig, unchanged); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
@@ -80,13 +83,23 @@ func (r *MigrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	recordTransition(r.Recorder, &mig, readyReason(before.Status.Conditions), o, "Migrate")
 	o.apply(&mig.Status.Conditions, mig.Generation)
-	if res, err := writeStatus(ctx, r.Client, before, &mig, func(m *mailshiftv1.MailboxMigration) any { return m.Status }); err != nil || !res.IsZero() {
+	if res, err := writeStatus(ctx, r.Client, fieldManagerMigration, before, &mig, migrationControllerStatus); err != nil || !res.IsZero() {
 		return res, err
 	}
 	if changed && r.Metrics != nil {
 		r.Metrics.transition(&mig, phase)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// migrationControllerStatus is the part of a MailboxMigration's status this controller owns: all of it but
+// status.progress, which the worker applies under its own field manager while the run goes on, and but
+// conditions of types it does not set.
+func migrationControllerStatus(m *mailshiftv1.MailboxMigration) any {
+	s := m.Status
+	s.Progress = nil
+	s.Conditions = standardConditions(s.Conditions)
+	return s
 }
 
 // step decides what the migration needs now and returns its outcome, phase and when to look again.
@@ -264,6 +277,7 @@ func (r *MigrationReconciler) cancel(ctx context.Context, mig *mailshiftv1.Mailb
 		}
 		r.Recorder.Eventf(mig, nil, "Normal", "Cancelled", "Delete", "%s", msg)
 	}
+	unchanged := client.MergeFrom(mig.DeepCopy())
 	controllerutil.RemoveFinalizer(mig, cancelFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, mig))
+	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, mig, unchanged))
 }

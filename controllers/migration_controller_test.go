@@ -21,7 +21,7 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/migrationrun"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -95,8 +95,8 @@ func serverTotal(t *testing.T, srv *testserver.Server, user string) int {
 func dialUser(t *testing.T, srv *testserver.Server, user string) *imapbulk.Conn {
 	t.Helper()
 	u := srv.Users[user]
-	c, err := imapbulk.Dial(context.Background(), imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM},
-		imapbulk.Credentials{Login: u.Login, Password: u.Password})
+	c, err := imapbulk.Dial(context.Background(), imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM},
+		imapconn.Credentials{Login: u.Login, Password: u.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestMigrationPSTInProcess(t *testing.T) {
 	var owners []string
 	for _, mf := range mig.ManagedFields {
 		if mf.Subresource == "status" && mf.FieldsV1 != nil {
-			if strings.Contains(string(mf.FieldsV1.Raw), `"f:progress"`) {
+			if strings.Contains(mf.FieldsV1.GetRawString(), `"f:progress"`) {
 				owners = append(owners, mf.Manager)
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/connlimit"
 	"github.com/mailshift/mailshift/internal/migrationrun"
 	"github.com/mailshift/mailshift/worker"
 )
@@ -41,6 +42,9 @@ type InProcessExecutor struct {
 	// PSTRoot holds one directory per namespace with the PST files its migrations may read; empty means
 	// none may be read.
 	PSTRoot string
+	// Connections is the per-server connection limiter the controllers' checks use too: a run holds its
+	// share of the server's connections (spec.maxConnections) while it runs. Nil means no limit.
+	Connections *connlimit.Limiter
 
 	mu     sync.Mutex
 	runs   map[string]*procRun // namespace/migration/run
@@ -142,12 +146,12 @@ func (e *InProcessExecutor) ensure(ctx context.Context, mig *mailshiftv1.Mailbox
 		pr.start = &now
 	}
 	obj := mig.DeepCopy()
-	go e.loop(rctx, obj, key, &spec, backoff)
+	go e.loop(rctx, obj, key, &spec, backoff, p.conns)
 	return nil
 }
 
 // loop runs attempts until one succeeds, one fails for good, the retries run out or the run is cancelled.
-func (e *InProcessExecutor) loop(ctx context.Context, mig *mailshiftv1.MailboxMigration, key string, spec *migrationrun.Spec, backoffLimit int32) {
+func (e *InProcessExecutor) loop(ctx context.Context, mig *mailshiftv1.MailboxMigration, key string, spec *migrationrun.Spec, backoffLimit int32, conns serverSlot) {
 	l := log.FromContext(ctx).WithValues("migration", mig.Namespace+"/"+mig.Name, "run", spec.Run)
 	wait := e.RetryBackoff
 	if wait <= 0 {
@@ -155,8 +159,14 @@ func (e *InProcessExecutor) loop(ctx context.Context, mig *mailshiftv1.MailboxMi
 	}
 	for {
 		e.update(key, mig, func(pr *procRun) { pr.attempts++ })
+		release, err := e.acquire(ctx, conns, spec.Connections)
+		if err != nil {
+			e.update(key, mig, func(pr *procRun) { pr.active = false })
+			return
+		}
 		sum := migrationrun.Run(ctx, spec, migrationrun.Deps{Client: e.Client, Secrets: e.readSecret, Metrics: e.Metrics,
 			OpenPST: e.opener(mig.Namespace), Holder: migrationrun.NewHolder("manager " + managerIdentity() + " run " + key)})
+		release()
 		l.Info("worker run ended", "result", sum.Result, "reason", sum.Reason, "message", sum.Message)
 		if ctx.Err() != nil {
 			e.update(key, mig, func(pr *procRun) { pr.active = false; pr.summary = sum })
@@ -189,6 +199,15 @@ func (e *InProcessExecutor) loop(ctx context.Context, mig *mailshiftv1.MailboxMi
 		}
 		wait = min(2*wait, 6*time.Minute)
 	}
+}
+
+// acquire takes the run's share of its server's connections; it fails only when the run is cancelled.
+func (e *InProcessExecutor) acquire(ctx context.Context, conns serverSlot, share int) (func(), error) {
+	if e.Connections == nil || conns.key == "" {
+		return func() {}, nil
+	}
+	release, err := e.Connections.Acquire(ctx, conns.key, share, conns.limit)
+	return release, err
 }
 
 // update changes a run under the lock and wakes the controller.

@@ -2,10 +2,7 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"path"
-	"slices"
 	"sort"
 	"strings"
 
@@ -16,25 +13,17 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/jobspec"
 	"github.com/mailshift/mailshift/internal/migrationrun"
 )
 
 // Labels on everything a migration's runs create.
 const (
-	labelMigration = "mailshift.io/migration"
-	labelComponent = "app.kubernetes.io/component"
-	labelManagedBy = "app.kubernetes.io/managed-by"
-)
-
-// Paths inside the worker container.
-const (
-	workerSecretsDir = "/var/run/mailshift/secrets"
-	workerPSTDir     = "/var/run/mailshift/pst"
-	workerTmpDir     = "/tmp"
-	workerUID        = 65532
+	labelMigration = jobspec.LabelMigration
+	labelComponent = jobspec.LabelComponent
+	labelManagedBy = jobspec.LabelManagedBy
 )
 
 // JobExecutor runs each MailboxMigration run as a batch/v1 Job of the manager image's `worker` subcommand.
@@ -84,125 +73,12 @@ func (e *JobExecutor) ensure(ctx context.Context, mig *mailshiftv1.MailboxMigrat
 	return nil
 }
 
-// job builds the worker Job: the spec in the environment, every Secret it names mounted read-only as files,
-// the PST's volume read-only, a scratch emptyDir for spools, and a locked-down container.
+// job builds the worker Job of run p (internal/jobspec decides its shape; this only gathers the inputs).
 func (e *JobExecutor) job(mig *mailshiftv1.MailboxMigration, p *migrationPlan, suspend bool) (*batchv1.Job, error) {
-	// The plan's spec is shared with the caller: rewrite a copy.
-	var spec migrationrun.Spec
-	b, _ := json.Marshal(p.spec)
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, err
-	}
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
-	secretVolume := map[string]int{} // Secret name -> index in volumes
-	for _, v := range spec.Values() {
-		k := v.Secret
-		i, ok := secretVolume[k.Name]
-		if !ok {
-			i = len(volumes)
-			secretVolume[k.Name] = i
-			name := fmt.Sprintf("secret-%d", i)
-			volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-				SecretName: k.Name, DefaultMode: ptr.To[int32](0o440)}}})
-			mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: path.Join(workerSecretsDir, k.Name), ReadOnly: true})
-		}
-		sv := volumes[i].Secret
-		if !hasItem(sv.Items, k.Key) {
-			sv.Items = append(sv.Items, corev1.KeyToPath{Key: k.Key, Path: k.Key})
-		}
-		*v = migrationrun.Value{File: path.Join(workerSecretsDir, k.Name, k.Key)}
-	}
-	if p.pstVolume != nil {
-		vs := p.pstVolume.DeepCopy()
-		if vs.PersistentVolumeClaim != nil {
-			vs.PersistentVolumeClaim.ReadOnly = true
-		}
-		volumes = append(volumes, corev1.Volume{Name: "pst", VolumeSource: *vs})
-		mounts = append(mounts, corev1.VolumeMount{Name: "pst", MountPath: workerPSTDir, ReadOnly: true})
-		spec.Source.PST.Path = path.Join(workerPSTDir, spec.Source.PST.Path)
-	}
-	resources := workerResources(mig.Spec.Worker.Resources, workerScratchBytes(&spec))
-	scratch := resources.Limits[corev1.ResourceEphemeralStorage]
-	volumes = append(volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &scratch}}})
-	mounts = append(mounts, corev1.VolumeMount{Name: "tmp", MountPath: workerTmpDir})
-	spec.SpoolDir = workerTmpDir
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
-	}
-
-	labels := map[string]string{labelMigration: migrationrun.LabelValue(mig.Name), labelComponent: "worker", labelManagedBy: "mailshift",
-		"app.kubernetes.io/name": "mailshift"}
-	w := mig.Spec.Worker
-	backoff := ptr.Deref(w.BackoffLimit, 3)
-	command := e.Command
-	if len(command) == 0 {
-		command = []string{"/manager"}
-	}
-	env := []corev1.EnvVar{{Name: migrationrun.SpecEnv, Value: string(specJSON)},
-		// The pod's name and UID name it in its lease on the checkpoint.
-		{Name: migrationrun.PodNameEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-		{Name: migrationrun.PodUIDEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.uid"}}}}
-	j := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Namespace: mig.Namespace, Name: p.run, Labels: labels},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To(backoff),
-			Suspend:      ptr.To(suspend),
-			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
-				{Action: batchv1.PodFailurePolicyActionFailJob, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
-					ContainerName: ptr.To("worker"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{migrationrun.ExitInvalidSpec}}},
-				// An evicted or preempted pod is not the worker's failure: it does not count against the limit.
-				{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{
-					{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
-			}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					RestartPolicy:      corev1.RestartPolicyNever,
-					ServiceAccountName: workerName(mig),
-					ImagePullSecrets:   slices.Clone(e.ImagePullSecrets),
-					NodeSelector:       w.NodeSelector,
-					Tolerations:        w.Tolerations,
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](workerUID), RunAsGroup: ptr.To[int64](workerUID),
-						FSGroup:        ptr.To[int64](workerUID),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					Containers: []corev1.Container{{
-						Name:            "worker",
-						Image:           e.Image,
-						ImagePullPolicy: e.ImagePullPolicy,
-						Command:         command,
-						Args:            []string{"worker", "--termination-log=/dev/termination-log"},
-						Env:             env,
-						Resources:       resources,
-						VolumeMounts:    mounts,
-						SecurityContext: &corev1.SecurityContext{
-							RunAsNonRoot: ptr.To(true), ReadOnlyRootFilesystem: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false),
-							Privileged: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						},
-						TerminationMessagePath:   "/dev/termination-log",
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-					}},
-					Volumes: volumes,
-				},
-			},
-		},
-	}
-	if err := controllerutil.SetControllerReference(mig, j, e.Client.Scheme()); err != nil {
-		return nil, err
-	}
-	return j, nil
-}
-
-func hasItem(items []corev1.KeyToPath, key string) bool {
-	for _, it := range items {
-		if it.Key == key {
-			return true
-		}
-	}
-	return false
+	// p.spec.Connections already is this run's share of its server's spec.limits.maxConnections
+	// (connectionShare), so the Run adds no lower share of its own.
+	return jobspec.Job(mig, jobspec.Run{Name: p.run, Spec: p.spec, PSTVolume: p.pstVolume, ServiceAccount: workerName(mig), Suspend: suspend},
+		jobspec.Options{Image: e.Image, Command: e.Command, ImagePullPolicy: e.ImagePullPolicy, ImagePullSecrets: e.ImagePullSecrets})
 }
 
 func (e *JobExecutor) observe(ctx context.Context, mig *mailshiftv1.MailboxMigration, run string) (runState, error) {

@@ -28,6 +28,7 @@ type migrationPlan struct {
 	pstVolume *corev1.VolumeSource
 	server    types.NamespacedName
 	limit     int32
+	conns     serverSlot // the target server's connection limit, shared with the controllers' checks
 }
 
 // runName is the deterministic name of a run: the migration's name and a hash of everything that shapes the
@@ -91,7 +92,8 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 		return nil, err
 	}
 	srv := t.server
-	p := &migrationPlan{server: types.NamespacedName{Namespace: srv.Namespace, Name: srv.Name}, limit: srv.Spec.Limits.MaxConcurrentMigrations}
+	p := &migrationPlan{server: types.NamespacedName{Namespace: srv.Namespace, Name: srv.Name}, limit: srv.Spec.Limits.MaxConcurrentMigrations,
+		conns: serverSlotOf(srv)}
 	if p.limit <= 0 {
 		p.limit = 4
 	}
@@ -109,7 +111,7 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 		Groupware: string(set.GroupwareFormat), Parallel: int(set.Parallelism), KeepOrder: set.KeepOrder,
 		MaxBytes: set.SizePolicy.MaxMessageBytes, FailTooBig: set.SizePolicy.OnTooLarge == "Fail",
 		RateMsgs: float64(set.RateLimit.MessagesPerSecond), RateBytes: set.RateLimit.BytesPerSecond,
-		Checkpoint: checkpointName(mig), ReportName: reportName(mig), Connections: int(srv.Spec.Limits.MaxConnections),
+		Checkpoint: checkpointName(mig), ReportName: reportName(mig), Connections: connectionShare(srv.Spec.Limits),
 	}
 	if len(set.Folders.Renames) > 0 {
 		spec.Renames = map[string]string{}

@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -116,74 +115,4 @@ func createOwned(ctx context.Context, c client.Client, obj, existing client.Obje
 	}
 	return &refError{mailshiftv1.ReasonInvalidSpec, fmt.Sprintf(
 		"%s %s already exists and does not belong to this MailboxMigration: rename the migration or remove it", kind, obj.GetName()), true}
-}
-
-// Sizes of the worker pod when spec.worker.resources leaves them out.
-var (
-	workerCPURequest     = resource.MustParse("250m")
-	workerMemoryRequest  = resource.MustParse("256Mi")
-	workerMemoryLimit    = resource.MustParse("1Gi")
-	workerScratchRequest = resource.MustParse("256Mi")
-)
-
-// assumedMaxMessageBytes stands for the largest message when the migration sets no maxMessageBytes: 150 MiB,
-// what Exchange Online accepts at most.
-const assumedMaxMessageBytes = 150 << 20
-
-// workerScratchBytes bounds what the worker spools to its scratch directory at once. Each connection holds
-// the batch being appended and the one being gathered (a batch closes at 4 MiB or 32 messages, so it holds
-// less than 4 MiB plus one message), 8 decided messages queued between reader and appender, the message being
-// converted, and with an IMAP source 16 prefetched bodies; any of them may be a message of the largest size.
-// Messages are spooled whole before their size is judged, so this is a bound of the design that the pod's
-// ephemeral-storage limit enforces from outside: a run that exceeds it is evicted and retried, not left to
-// fill the node.
-func workerScratchBytes(spec *migrationrun.Spec) int64 {
-	conns := int64(spec.Parallel)
-	if conns <= 0 {
-		conns = 4 // worker.Job's default
-	}
-	if spec.Connections > 0 && int64(spec.Connections) < conns {
-		conns = int64(spec.Connections)
-	}
-	largest := spec.MaxBytes
-	if largest <= 0 {
-		largest = assumedMaxMessageBytes
-	}
-	const batchBytes = 4 << 20
-	messages := int64(2 + 8 + 1)
-	if spec.Source.IMAP != nil {
-		messages += 16
-	}
-	return conns * (2*batchBytes + messages*largest)
-}
-
-// workerResources fills what spec.worker.resources leaves out: requests, a memory limit, and an
-// ephemeral-storage limit of the scratch bound (the emptyDir's sizeLimit is the same).
-func workerResources(user corev1.ResourceRequirements, scratchBytes int64) corev1.ResourceRequirements {
-	r := *user.DeepCopy()
-	if r.Requests == nil {
-		r.Requests = corev1.ResourceList{}
-	}
-	if r.Limits == nil {
-		r.Limits = corev1.ResourceList{}
-	}
-	setDefault := func(l corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
-		if _, ok := l[name]; !ok {
-			l[name] = q
-		}
-	}
-	setDefault(r.Limits, corev1.ResourceMemory, workerMemoryLimit)
-	setDefault(r.Limits, corev1.ResourceEphemeralStorage, *resource.NewQuantity(scratchBytes, resource.BinarySI))
-	setDefault(r.Requests, corev1.ResourceCPU, workerCPURequest)
-	// A request above its limit is refused by the API server: a small limit the user set wins.
-	setDefault(r.Requests, corev1.ResourceMemory, minQuantity(workerMemoryRequest, r.Limits[corev1.ResourceMemory]))
-	setDefault(r.Requests, corev1.ResourceEphemeralStorage, minQuantity(workerScratchRequest, r.Limits[corev1.ResourceEphemeralStorage]))
-	return r
-}
-
-func minQuantity(a, b resource.Quantity) resource.Quantity {
-	if b.Cmp(a) < 0 {
-		return b
-	}
-	return a
 }

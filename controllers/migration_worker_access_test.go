@@ -3,11 +3,13 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/jobspec"
 	"github.com/mailshift/mailshift/internal/migrationrun"
 	"github.com/mailshift/mailshift/worker"
 )
@@ -109,7 +112,7 @@ func TestWorkerPodResources(t *testing.T) {
 			t.Errorf("no default %s request: %v", name, c.Resources.Requests)
 		}
 	}
-	if m := c.Resources.Limits[corev1.ResourceMemory]; m.Cmp(workerMemoryLimit) != 0 {
+	if m := c.Resources.Limits[corev1.ResourceMemory]; m.Cmp(jobspec.DefaultMemoryLimit) != 0 {
 		t.Errorf("memory limit %v", m.String())
 	}
 
@@ -247,7 +250,8 @@ func TestWorkerIdentityConfined(t *testing.T) {
 // TestManagerRBACByExecutor installs the generated ClusterRoles and acts as a manager bound to them: the
 // base role with the Job executor's may set up a worker (Kubernetes lets a Role grant only what its creator
 // holds, so this also proves the manager holds every right it hands on), the base role alone may neither do
-// that nor write ConfigMaps, and the base role with the in-process executor's may keep a checkpoint.
+// that nor keep a migration's checkpoint, and the base role with the in-process executor's may keep a
+// checkpoint. The base role keeps free/busy files in ConfigMaps with exactly the verbs FreeBusyFiles uses.
 func TestManagerRBACByExecutor(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -320,7 +324,21 @@ func TestManagerRBACByExecutor(t *testing.T) {
 		t.Errorf("the base role sets up a worker: %v, want Forbidden", err)
 	}
 	if err := checkpoint(base, m); !apierrors.IsForbidden(err) {
-		t.Errorf("the base role writes a ConfigMap: %v, want Forbidden", err)
+		t.Errorf("the base role keeps a migration's checkpoint: %v, want Forbidden", err)
+	}
+	// Free/busy files: create, then get and update (a changed file), list and delete (a rename, a removal).
+	fb := strandedPublication(t, ns, "rbac-files")
+	files := NewFreeBusyFiles(base, base, base)
+	for i, name := range []string{"rbac", "rbac", "rbac-renamed"} {
+		if err := files.Put(ctx, fb, name, []byte(fmt.Sprintf("X-V:%d", i)), time.Now()); err != nil {
+			t.Errorf("the base role keeps free/busy file %s (write %d): %v", name, i, err)
+		}
+	}
+	if err := files.Remove(ctx, fb); err != nil {
+		t.Errorf("the base role removes free/busy files: %v", err)
+	}
+	if cms := servedConfigMaps(t, fb); len(cms) != 0 {
+		t.Errorf("%d free/busy ConfigMaps left after Remove", len(cms))
 	}
 
 	inproc := manager("inprocess", "mailshift-manager", "mailshift-manager-inprocess")

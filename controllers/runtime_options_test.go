@@ -55,7 +55,7 @@ func TestSecretCacheHoldsIdentityOnly(t *testing.T) {
 	meta := metav1.ObjectMeta{Namespace: "team-a", Name: "alice", UID: "u-1", ResourceVersion: "42",
 		Labels:        map[string]string{"team": "a"},
 		Annotations:   map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"data":{"password":"` + value + `"}}`},
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{"f:password":{}}}`)}}}}
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", FieldsV1: metav1.NewFieldsV1(`{"f:data":{"f:password":{}}}`)}}}
 	for _, in := range []any{
 		&metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: *meta.DeepCopy()},
 		&corev1.Secret{ObjectMeta: *meta.DeepCopy(), Data: map[string][]byte{"password": []byte("secret-password")}},

@@ -3,18 +3,23 @@ package controllers
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -22,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/connlimit"
 	"github.com/mailshift/mailshift/internal/egress"
 	"github.com/mailshift/mailshift/internal/enginemetrics"
 )
@@ -69,12 +75,63 @@ type Options struct {
 	// package egress); nil or empty allows all. An object pointing elsewhere is Stalled with reason
 	// HostNotAllowed and nothing connects there.
 	AllowedServerHosts *egress.AllowList
+	// MaxConcurrentReconciles is how many objects of each kind are reconciled at once (default
+	// DefaultMaxConcurrentReconciles). Reconciles never wait on a mail server, so a few suffice.
+	MaxConcurrentReconciles int
+	// NetworkWorkers bounds the background network checks (logins, ACL changes, calendar reads) running at
+	// once in the manager, over all kinds (default DefaultNetworkWorkers). Each server's
+	// spec.limits.maxConnections bounds them further per server.
+	NetworkWorkers int
+	// Connections is the per-server connection limiter shared by the checks and in-process migration runs;
+	// nil makes a new one.
+	Connections *connlimit.Limiter
 }
+
+// Defaults of Options.MaxConcurrentReconciles and Options.NetworkWorkers.
+var (
+	DefaultMaxConcurrentReconciles = max(4, 2*goruntime.GOMAXPROCS(0))
+	DefaultNetworkWorkers          = 32
+)
+
+// controllerOptions are the options every controller is built with.
+func controllerOptions(opts Options) controller.Options {
+	n := opts.MaxConcurrentReconciles
+	if n <= 0 {
+		n = DefaultMaxConcurrentReconciles
+	}
+	return controller.Options{MaxConcurrentReconciles: n}
+}
+
+// mailboxChangedForShares lets through the Mailbox changes a FolderShare or FreeBusyPublication depends on:
+// its spec, its readiness and its special folders. The Mailbox's periodic status writes (lastCheckTime,
+// message counts) do not wake them: they would log in again for nothing.
+var mailboxChangedForShares = builder.WithPredicates(predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*mailshiftv1.Mailbox)
+		cur, okNew := e.ObjectNew.(*mailshiftv1.Mailbox)
+		if !okOld || !okNew {
+			return true
+		}
+		readyOf := func(m *mailshiftv1.Mailbox) metav1.ConditionStatus {
+			if c := meta.FindStatusCondition(m.Status.Conditions, mailshiftv1.ConditionReady); c != nil {
+				return c.Status
+			}
+			return metav1.ConditionUnknown
+		}
+		return old.Generation != cur.Generation || readyOf(old) != readyOf(cur) ||
+			!equality.Semantic.DeepEqual(old.Status.SpecialFolders, cur.Status.SpecialFolders) ||
+			!equality.Semantic.DeepEqual(old.Annotations, cur.Annotations)
+	},
+})
 
 // SetupAll registers every controller with the manager.
 func SetupAll(mgr ctrl.Manager, opts Options) error {
 	ctx := context.Background()
 	allowedServerHosts = opts.AllowedServerHosts
+	if opts.Connections == nil {
+		opts.Connections = connlimit.New()
+	}
+	pool := newCheckPool(opts.Connections, opts.NetworkWorkers)
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &mailshiftv1.MailServer{}, indexSecrets, func(o client.Object) []string {
 		s := o.(*mailshiftv1.MailServer)
@@ -110,33 +167,42 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}
 
 	c := uncachedSecrets(mgr)
-	if err := ctrl.NewControllerManagedBy(mgr).Named("mailserver").
+	msr := &MailServerReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailserver"),
+		checks: newNetChecks(pool, func(err error) serverCheck { return serverCheck{o: outcomeOf(err)} })}
+	if err := ctrl.NewControllerManagedBy(mgr).Named("mailserver").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.MailServer{}, specChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailServerList{}, indexSecrets, sameNamespaceName)), secretMetadata).
-		Complete(&MailServerReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailserver")}); err != nil {
+		WatchesRawSource(msr.checks.source()).
+		Complete(msr); err != nil {
 		return err
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).Named("mailbox").
+	mbr := &MailboxReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailbox"),
+		checks: newNetChecks(pool, func(err error) mailboxCheck { return mailboxCheck{o: outcomeOf(err)} })}
+	if err := ctrl.NewControllerManagedBy(mgr).Named("mailbox").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.Mailbox{}, specChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxList{}, indexSecrets, sameNamespaceName)), secretMetadata).
 		Watches(&mailshiftv1.MailServer{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxList{}, indexServer, anyNamespaceKey)), specChanged).
-		Complete(&MailboxReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-mailbox")}); err != nil {
+		WatchesRawSource(mbr.checks.source()).
+		Complete(mbr); err != nil {
 		return err
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).Named("foldershare").
+	fsr := &FolderShareReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-foldershare"),
+		checks: newNetChecks(pool, func(err error) shareCheck { return shareCheck{o: outcomeOf(err)} })}
+	if err := ctrl.NewControllerManagedBy(mgr).Named("foldershare").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.FolderShare{}, specChanged).
-		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FolderShareList{}, indexMailboxRef, sameNamespaceName))).
-		Complete(&FolderShareReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-foldershare")}); err != nil {
+		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FolderShareList{}, indexMailboxRef, sameNamespaceName)), mailboxChangedForShares).
+		WatchesRawSource(fsr.checks.source()).
+		Complete(fsr); err != nil {
 		return err
 	}
-	if err := setupFreeBusy(ctx, mgr, opts); err != nil {
+	if err := setupFreeBusy(ctx, mgr, opts, pool); err != nil {
 		return err
 	}
 	return setupMigrations(ctx, mgr, opts)
 }
 
 // setupFreeBusy registers the FreeBusyPublication controller, woken by its Mailbox and Secrets too.
-func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options, pool *checkPool) error {
 	c := uncachedSecrets(mgr)
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &mailshiftv1.FreeBusyPublication{}, indexMailboxRef, func(o client.Object) []string {
@@ -154,11 +220,14 @@ func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).Named("freebusypublication").
+	fbr := &FreeBusyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-freebusy"), Files: opts.FreeBusyFiles, Now: opts.Now,
+		checks: newNetChecks(pool, func(err error) freeBusyCheck { return freeBusyCheck{o: calendarOutcome(err)} })}
+	return ctrl.NewControllerManagedBy(mgr).Named("freebusypublication").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.FreeBusyPublication{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexMailboxRef, sameNamespaceName)), specChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexSecrets, sameNamespaceName)), secretMetadata).
-		Complete(&FreeBusyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-freebusy"), Files: opts.FreeBusyFiles, Now: opts.Now})
+		WatchesRawSource(fbr.checks.source()).
+		Complete(fbr)
 }
 
 // setupMigrations registers the MailboxMigration and MigrationBatch controllers with the chosen executor.
@@ -194,7 +263,7 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 	}
 	mr := &MigrationReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-migration"), Metrics: metrics,
 		AllowHostPathPSTVolumes: opts.AllowHostPathPSTVolumes}
-	b := ctrl.NewControllerManagedBy(mgr).Named("mailboxmigration").
+	b := ctrl.NewControllerManagedBy(mgr).Named("mailboxmigration").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.MailboxMigration{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexMailboxRef, sameNamespaceName))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.MailboxMigrationList{}, indexSecrets, sameNamespaceName)), secretMetadata)
@@ -222,7 +291,7 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 			return err
 		}
 		ex := &InProcessExecutor{Client: direct, Reader: mgr.GetAPIReader(), Metrics: wm, RetryBackoff: opts.InProcessRetryBackoff,
-			PSTRoot: opts.InProcessPSTRoot}
+			PSTRoot: opts.InProcessPSTRoot, Connections: opts.Connections}
 		mr.Executor = ex
 		b = b.WatchesRawSource(source.Channel(ex.Events(), &handler.EnqueueRequestForObject{}))
 	default:
@@ -234,7 +303,7 @@ func setupMigrations(ctx context.Context, mgr ctrl.Manager, opts Options) error 
 	if err := b.Complete(mr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).Named("migrationbatch").
+	return ctrl.NewControllerManagedBy(mgr).Named("migrationbatch").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.MigrationBatch{}, specChanged).
 		Owns(&mailshiftv1.MailboxMigration{}).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(batchesIn(c))).

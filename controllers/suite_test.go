@@ -40,9 +40,9 @@ import (
 )
 
 var (
-	// fbFiles are the free/busy files the test manager serves; fbNow its free/busy clock: the fixture's
-	// moment plus the real time passed, so intervals still elapse.
-	fbFiles = NewFreeBusyFiles()
+	// fbFiles are the free/busy files the test manager keeps and serves (from its cache); fbNow its
+	// free/busy clock: the fixture's moment plus the real time passed, so intervals still elapse.
+	fbFiles *FreeBusyFiles
 	fbStart = time.Now()
 	fbBase  = testfixtures.FreeBusyCalendar().Now
 	fbNow   = func() time.Time { return fbBase.Add(time.Since(fbStart)) }
@@ -100,6 +100,7 @@ func TestMain(m *testing.M) {
 		err = aerr
 	}
 	if err == nil {
+		fbFiles = NewFreeBusyFiles(mgr.GetClient(), mgr.GetCache(), mgr.GetAPIReader())
 		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second, FreeBusyFiles: fbFiles, Now: fbNow,
 			InProcessPSTRoot: pstRoot, AllowHostPathPSTVolumes: true, AllowedServerHosts: allowedHosts})
 	}

@@ -1,44 +1,74 @@
 #!/usr/bin/env bash
 # bench-migrate.sh: `mailshift migrate` IMAP to IMAP against mbsync (Debian isync) and against the server's raw
 # APPEND ceiling (appendlimit: pipelined LITERAL+ APPENDs from a client that costs nothing), in the same run,
-# on one throwaway Dovecot on loopback (hack/dovecot.sh), then again through a proxy adding 5 ms each way
-# (toxiproxy). Prints seconds, msg/s, MB/s and peak RSS of every pass, and the ratios against their targets.
+# on every storage format and corpus of a matrix: each cell is a throwaway server on loopback (hack/dovecot.sh,
+# hack/cyrus.sh), measured directly and then, on a fresh server, through a proxy adding 5 ms each way
+# (toxiproxy). Prints, per cell, seconds, msg/s, MB/s and peak RSS of every pass and the ratios against their
+# targets, and at the end one summary of every cell's ratios.
 #
-#   corpus    BENCH_MESSAGES realistic RFC 5322 messages (log-uniform 1-200 KiB, some multipart with base64
-#             attachments; unique Message-IDs; flags, keywords, INTERNALDATEs) in five folders, among them
-#             "Projekte/Ärger", written by hack/benchmigrate and loaded into alice with pipelined APPENDs
-#   mailshift alice -> bob, --parallel 4: full pass into a fresh bob; no-op pass with a fresh checkpoint
-#             (the identity check: every message compared); no-op pass with the full pass's checkpoint kept
+#   formats   maildir, sdbox, mdbox: Dovecot with that mail_location; cyrus: Cyrus IMAP (hack/cyrus.sh, its imapd
+#             from $MAILSHIFT_CACHE). Concurrent APPENDs into one folder cost very differently on them.
+#   corpora   mime: BENCH_MESSAGES realistic RFC 5322 messages (log-uniform 1-200 KiB, some multipart with
+#             base64 attachments); plain: as many short text/plain messages (about 0.5-3 KiB), where the cost
+#             per message dominates. Both: unique Message-IDs, flags, keywords, INTERNALDATEs, five folders among
+#             them "Projekte/Ärger", written by hack/benchmigrate and loaded into alice with pipelined APPENDs
+#   mailshift alice -> bob, --parallel 4: full pass into a fresh bob, as it runs by default and with
+#             --keep-order (one connection per folder); no-op pass with a fresh checkpoint (the identity check:
+#             every message compared); no-op pass with the default full pass's checkpoint kept
 #   mbsync    alice -> carol (one connection per side, pipelined, CopyArrivalDate): full pass into a fresh
 #             carol; no-op pass with its sync state kept (its normal re-run)
-#   ceiling   appendlimit with 4 connections into 4 fresh folders of a fresh mailadmin, the same corpus files,
-#             \Seen set
-# The three full passes run BENCH_ROUNDS times, interleaved (mailshift, mbsync, ceiling, mailshift, ...), and
-# the median of each is what the table shows; the ratios are the medians of each round's own ratio: this machine's disk and CPU share vary from one
-# minute to the next by a factor of two or more, and a single pass of each would compare one tool's good
-# minute with another's bad one. Every row shows its rounds, the client's own CPU seconds, and how busy the
-# whole machine was (100% = every core), which tells a CPU-bound pass from a disk-bound one.
+#   ceiling   appendlimit with 4 connections into 4 fresh folders of a fresh account (mailadmin on Dovecot; bob
+#             on Cyrus, where mailadmin is the admin, without mail of its own), the same corpus files, \Seen set
+# The four full passes run BENCH_ROUNDS times, interleaved (mailshift --keep-order, mailshift, mbsync, ceiling,
+# mailshift --keep-order, ...), and the median of each is what the table shows; the ratios are the medians of
+# each round's own ratio: this machine's disk and CPU share vary from one minute to the next by a factor of two
+# or more, and a single pass of each would compare one tool's good minute with another's bad one. Every row
+# shows its rounds, the client's own CPU seconds, and how busy the whole machine was (100% = every core), which
+# tells a CPU-bound pass from a disk-bound one.
+#
+# Cells are small so that the whole default matrix (4 formats x 2 corpora, 2000 messages on loopback and 1000
+# behind the proxy per Dovecot cell, 500 and 300 per Cyrus cell, 3 rounds: 16 cells) takes about 20 minutes on
+# an idle 2-core machine (a Dovecot cell about 2 minutes, a Cyrus one about 1; ten times that on a machine
+# whose load is 25). 2000 messages is about the least where the corpus's INBOX (38 %) is cut into segments; BENCH_FORMATS,
+# BENCH_CORPORA, BENCH_SKIP_LATENCY=1 and smaller BENCH_MESSAGES make it shorter.
 #
 # Usage: hack/bench-migrate.sh   (or make bench-migrate)
-# Env:   BENCH_MESSAGES (default 5000), BENCH_LATENCY_MESSAGES (default 2000), BENCH_SKIP_LATENCY=1, BENCH_PARALLEL
-#        (mailshift's --parallel, default 4), BENCH_ROUNDS (default 5), BENCH_FSYNC (Dovecot's mail_fsync:
-#        default optimized, Dovecot's own default and what a production server runs, so every APPEND waits for
-#        the disk as it does there; never takes the disk out, which makes every pass CPU-bound on a small
-#        machine, where the ceiling's server only stores while the migrating tools' server also reads),
+# Env:   BENCH_FORMATS (default "maildir sdbox mdbox cyrus"), BENCH_CORPORA (default "mime plain"),
+#        BENCH_MESSAGES (per cell, default 2000; Cyrus 500), BENCH_LATENCY_MESSAGES (default 1000; Cyrus 300),
+#        BENCH_SKIP_LATENCY=1,
+#        BENCH_PARALLEL (mailshift's --parallel, default 4), BENCH_ROUNDS (default 3), BENCH_FSYNC (Dovecot's
+#        mail_fsync: default optimized, Dovecot's own default and what a production server runs, so every APPEND
+#        waits for the disk as it does there; never takes the disk out, which makes every pass CPU-bound on a
+#        small machine, where the ceiling's server only stores while the migrating tools' server also reads),
 #        APPENDLIMIT_DIR (default ../shared/tools/appendlimit beside the repo), MAILSHIFT_CACHE (default .cache;
-#        the toxiproxy binaries are built into it once), BENCH_MAILSHIFT_ARGS (more flags for every mailshift
-#        pass, e.g. --keep-order to measure without segments), MAILSHIFT_DOVECOT_MAILDIR=yes (Dovecot stores
-#        Maildir instead of sdbox)
+#        Cyrus's imapd is there, the toxiproxy binaries are built into it once), BENCH_MAILSHIFT (a mailshift
+#        binary to measure instead of one built from this tree: an older build, to compare), BENCH_MAILSHIFT_ARGS
+#        (more flags for every mailshift pass), MAILSHIFT_DOVECOT_MAILDIR=yes (the older way to ask for Maildir:
+#        BENCH_FORMATS defaults to maildir then)
 # Exit:  0 when every tool ran and every target holds exactly the corpus, whether the targets below are met
 #        or not (this is a measurement); 1 when a tool failed or a count is wrong; 2 when something is missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 top=$(pwd)
-N=${BENCH_MESSAGES:-5000}
-NLAT=${BENCH_LATENCY_MESSAGES:-2000}
+N=${BENCH_MESSAGES:-}
+NLAT=${BENCH_LATENCY_MESSAGES:-}
+# cell_size FORMAT LATENCY: the messages of a cell. Cyrus stores about ten times slower than Dovecot here (it
+# fsyncs every APPEND): its cells are smaller unless BENCH_MESSAGES / BENCH_LATENCY_MESSAGES say otherwise.
+cell_size() {
+	if (($2)); then
+		[[ $1 == cyrus ]] && echo "${NLAT:-300}" || echo "${NLAT:-1000}"
+	else
+		[[ $1 == cyrus ]] && echo "${N:-500}" || echo "${N:-2000}"
+	fi
+}
 SKIP_LATENCY=${BENCH_SKIP_LATENCY:-0}
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+DEFAULT_FORMATS="maildir sdbox mdbox cyrus"
+[[ ${MAILSHIFT_DOVECOT_MAILDIR:-} == yes ]] && DEFAULT_FORMATS=maildir
+read -r -a FORMATS <<<"${BENCH_FORMATS:-$DEFAULT_FORMATS}"
+read -r -a CORPORA <<<"${BENCH_CORPORA:-mime plain}"
+BENCH_MAILSHIFT=${BENCH_MAILSHIFT:-}
 FSYNC=${BENCH_FSYNC:-optimized}
 APPENDLIMIT_DIR=${APPENDLIMIT_DIR:-$(cd .. && pwd)/shared/tools/appendlimit}
 CACHE=${MAILSHIFT_CACHE:-$top/.cache}
@@ -56,12 +86,24 @@ T_LAT_FULL_VS_MBSYNC=2.5
 say() { echo "bench-migrate: $*" >&2; }
 die() { say "$*"; exit 2; }
 
-[[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_MESSAGES must be a positive number, not '$N'"
-[[ $NLAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_LATENCY_MESSAGES must be a positive number, not '$NLAT'"
+[[ -z $N || $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_MESSAGES must be a positive number, not '$N'"
+[[ -z $NLAT || $NLAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_LATENCY_MESSAGES must be a positive number, not '$NLAT'"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, not '$ROUNDS'"
 [[ $FSYNC =~ ^(optimized|always|never)$ ]] || die "BENCH_FSYNC must be optimized, always or never, not '$FSYNC'"
 [[ -f $APPENDLIMIT_DIR/main.go && -f $APPENDLIMIT_DIR/go.mod ]] || die "no appendlimit in $APPENDLIMIT_DIR (set APPENDLIMIT_DIR)"
-[[ -x /usr/sbin/dovecot ]] || die "no Dovecot: run make deps (hack/install-deps.sh imap)"
+((${#FORMATS[@]})) || die "BENCH_FORMATS names no format"
+((${#CORPORA[@]})) || die "BENCH_CORPORA names no corpus"
+for f in "${FORMATS[@]}"; do
+	case $f in
+	maildir | sdbox | mdbox) [[ -x /usr/sbin/dovecot ]] || die "no Dovecot: run make deps (hack/install-deps.sh imap)" ;;
+	cyrus) [[ -x $CACHE/cyrus-imapd/usr/lib/cyrus/bin/imapd ]] || die "no Cyrus imapd in $CACHE/cyrus-imapd: run make deps (hack/install-deps.sh), or set MAILSHIFT_CACHE" ;;
+	*) die "BENCH_FORMATS: unknown format '$f' (maildir, sdbox, mdbox, cyrus)" ;;
+	esac
+done
+for c in "${CORPORA[@]}"; do
+	[[ $c == mime || $c == plain ]] || die "BENCH_CORPORA: unknown corpus '$c' (mime, plain)"
+done
+[[ -z $BENCH_MAILSHIFT || -x $BENCH_MAILSHIFT ]] || die "BENCH_MAILSHIFT: $BENCH_MAILSHIFT is not an executable"
 
 need=()
 command -v mbsync >/dev/null || need+=(isync)
@@ -88,49 +130,80 @@ if [[ $SKIP_LATENCY != 1 ]] && { [[ ! -x $TOXI_SERVER ]] || [[ ! -x $TOXI_CLI ]]
 fi
 
 TMP=$(mktemp -d)
-DOVE=$TMP/dovecot
+SRV=$TMP/server
+FORMAT=
 TOXI_PID=
-cleanup() {
+# stop_toxiproxy, stop_server: what runs of the current cell.
+stop_toxiproxy() {
 	if [[ -n $TOXI_PID ]]; then kill "$TOXI_PID" 2>/dev/null || true; wait "$TOXI_PID" 2>/dev/null || true; fi
-	bash hack/dovecot.sh stop "$DOVE" >/dev/null 2>&1 || true
+	TOXI_PID=
+}
+stop_server() {
+	case $FORMAT in
+	cyrus) bash hack/cyrus.sh stop "$SRV" >/dev/null 2>&1 || true ;;
+	?*) bash hack/dovecot.sh stop "$SRV" >/dev/null 2>&1 || true ;;
+	esac
+}
+cleanup() {
+	stop_toxiproxy
+	stop_server
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 say "building mailshift, the helper and appendlimit"
-CGO_ENABLED=0 go build -o "$TMP/mailshift" ./cmd/mailshift
+if [[ -n $BENCH_MAILSHIFT ]]; then
+	cp "$BENCH_MAILSHIFT" "$TMP/mailshift"
+	say "measuring $BENCH_MAILSHIFT, not this tree's mailshift"
+else
+	CGO_ENABLED=0 go build -o "$TMP/mailshift" ./cmd/mailshift
+fi
 go build -o "$TMP/benchmigrate" ./hack/benchmigrate
 # appendlimit is its own module: built from its own directory (what `go run` there does, minus the compile
 # time inside the measurement).
 (cd "$APPENDLIMIT_DIR" && go build -o "$TMP/appendlimit" .)
 BM=$TMP/benchmigrate
 
-# start_dovecot: a fresh, empty Dovecot on PORT/TLSPORT (the old one, if any, stopped and its data removed).
-# Every setup gets one: an account that held thousands of messages and was emptied appends at half the speed
-# of a fresh one (its indexes and quota remember), which would penalise whichever tool is given it.
-start_dovecot() {
-	bash hack/dovecot.sh stop "$DOVE" >/dev/null 2>&1 || true
-	rm -rf "$DOVE"
-	MAILSHIFT_DOVECOT_FSYNC=$FSYNC MAILSHIFT_WATCH_PID=$$ bash hack/dovecot.sh start "$DOVE" "$PORT" "$TLSPORT" >"$TMP/dovecot.start" 2>&1
+# start_server: a fresh, empty server of FORMAT on PORT/TLSPORT (the old one, if any, stopped and its data
+# removed). Every cell gets one: an account that held thousands of messages and was emptied appends at half
+# the speed of a fresh one (its indexes and quota remember), which would penalise whichever tool is given it.
+start_server() {
+	stop_server
+	rm -rf "$SRV"
+	case $FORMAT in
+	cyrus) MAILSHIFT_CACHE=$CACHE MAILSHIFT_WATCH_PID=$$ bash hack/cyrus.sh start "$SRV" "$PORT" "$TLSPORT" >"$TMP/server.start" 2>&1 ;;
+	*) MAILSHIFT_DOVECOT_FORMAT=$FORMAT MAILSHIFT_DOVECOT_MAILDIR='' MAILSHIFT_DOVECOT_FSYNC=$FSYNC MAILSHIFT_WATCH_PID=$$ \
+		bash hack/dovecot.sh start "$SRV" "$PORT" "$TLSPORT" >"$TMP/server.start" 2>&1 ;;
+	esac
 }
 
-# On free ports (retried if a port was taken in between).
-for try in 1 2 3; do
-	read -r PORT TLSPORT <<<"$("$BM" ports 2)"
-	if start_dovecot; then
-		break
-	fi
-	[[ $try -lt 3 ]] || { cat "$TMP/dovecot.start" >&2; die "Dovecot did not start"; }
-done
-say "$(cat "$TMP/dovecot.start")"
+# start_cell FORMAT: a fresh server of FORMAT on free ports (retried if a port was taken in between); the
+# clients reach it at DIRECT.
+start_cell() {
+	stop_toxiproxy
+	stop_server
+	FORMAT=$1
+	local try
+	for try in 1 2 3; do
+		read -r PORT TLSPORT <<<"$("$BM" ports 2)"
+		if start_server; then
+			break
+		fi
+		[[ $try -lt 3 ]] || { cat "$TMP/server.start" >&2; die "$FORMAT did not start"; }
+	done
+	say "$(tail -n 1 "$TMP/server.start")"
+	DIRECT=127.0.0.1:$PORT
+	# The ceiling's account: Cyrus's mailadmin is the admin, with no mail of its own.
+	CEIL_USER=mailadmin
+	[[ $FORMAT == cyrus ]] && CEIL_USER=bob
+	return 0
+}
 
 declare -A PASS=([alice]=alice-secret-1 [bob]=bob-secret-2 [carol]=carol-secret-3 [mailadmin]=admin-secret-0)
 for u in "${!PASS[@]}"; do
 	printf '%s\n' "${PASS[$u]}" >"$TMP/pw.$u"
 	chmod 0600 "$TMP/pw.$u"
 done
-DIRECT=127.0.0.1:$PORT
-
 FAILED=0
 fail() { say "FAILED: $*"; FAILED=1; }
 acct() { echo -addr "$DIRECT" -user "$1" -pass "${PASS[$1]}"; }
@@ -139,7 +212,17 @@ empty() { "$BM" empty $(acct "$1") || fail "emptying $1"; }
 # fresh USER: the account as new (its home removed; Dovecot makes it again at the next login). Only between
 # passes, when no session is open. An emptied account is not the same: its indexes remember thousands of
 # messages and it appends at half the speed of a fresh one, which would penalise whichever tool is given it.
-fresh() { rm -rf "${DOVE:?}/home/$1"; }
+# On Cyrus the admin deletes the user's mailboxes and creates them again.
+fresh() {
+	if [[ $FORMAT == cyrus ]]; then
+		# (An admin may delete a user only once it holds the x right on the user's mailbox.)
+		"$BM" admin -addr "$DIRECT" -user mailadmin -pass "${PASS[mailadmin]}" "SETACL user/$1 mailadmin lrswipkxtecda" \
+			"DELETE user/$1" "CREATE user/$1" \
+			"SETQUOTA user/$1 (STORAGE 1048576)" || fail "making $1 fresh on Cyrus"
+		return
+	fi
+	rm -rf "${SRV:?}/home/$1"
+}
 # busy_ticks: the machine's busy and total CPU ticks since boot (all cores; iowait counts as idle).
 busy_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 # rss KB from a /usr/bin/time -v log
@@ -219,11 +302,13 @@ report_check() {
 	fi
 }
 
-mailshift_pass() { # KEY CLIENT_ADDR CHECKPOINT
+mailshift_pass() { # KEY CLIENT_ADDR CHECKPOINT [FLAG...]
+	local key=$1 addr=$2 ck=$3
+	shift 3
 	REPORT=$TMP/report-$RANDOM.json
-	timed "$1" "$TMP/mailshift" migrate --from "imap://alice@$2" --to "imap://bob@$2" --tls none --allow-plaintext \
+	timed "$key" "$TMP/mailshift" migrate --from "imap://alice@$addr" --to "imap://bob@$addr" --tls none --allow-plaintext \
 		--from-password-file "$TMP/pw.alice" --to-password-file "$TMP/pw.bob" --parallel "$PARALLEL" \
-		--report "$REPORT" --checkpoint "$3" ${MAILSHIFT_ARGS[@]+"${MAILSHIFT_ARGS[@]}"} || fail "$1: mailshift migrate failed"
+		--report "$REPORT" --checkpoint "$ck" "$@" ${MAILSHIFT_ARGS[@]+"${MAILSHIFT_ARGS[@]}"} || fail "$key: mailshift migrate failed"
 }
 
 mbsync_rc() { # FILE CLIENT_ADDR STATE_DIR
@@ -265,18 +350,22 @@ EOF
 	chmod 0600 "$1"
 }
 
-# run_setup SETUP N CLIENT_ADDR: the whole comparison with N messages, the clients talking to CLIENT_ADDR.
+KO="mailshift --keep-order"
+# run_setup SETUP N CORPUS CLIENT_ADDR: the whole comparison with N messages of CORPUS, the clients talking to
+# CLIENT_ADDR.
 run_setup() {
-	local setup=$1 n=$2 addr=$3 corpus=$TMP/corpus-$2
+	local setup=$1 n=$2 kind=$3 addr=$4 corpus=$TMP/corpus-$3-$2
 	if [[ ! -d $corpus ]]; then
-		say "[$setup] writing the corpus of $n messages"
-		CORPUS_BYTES[$n]=$("$BM" gen -n "$n" -out "$corpus")
+		say "[$setup] writing the $kind corpus of $n messages"
+		CORPUS_BYTES[$kind-$n]=$("$BM" gen -n "$n" -corpus "$kind" -out "$corpus")
 	fi
-	local bytes=${CORPUS_BYTES[$n]}
+	local bytes=${CORPUS_BYTES[$kind-$n]}
 	say "[$setup] loading $n messages ($(echo "$bytes / 1048576" | bc) MiB) into alice"
-	for u in alice bob carol mailadmin; do fresh "$u"; done
+	for u in alice bob carol mailadmin; do
+		[[ $FORMAT == cyrus && $u == mailadmin ]] || fresh "$u"
+	done
 	# shellcheck disable=SC2046
-	"$BM" load $(acct alice) -n "$n" || { fail "[$setup] loading the corpus"; return; }
+	"$BM" load $(acct alice) -n "$n" -corpus "$kind" || { fail "[$setup] loading the corpus"; return; }
 	# One untimed read of everything: the first timed pass would otherwise pay for the server's cold caches.
 	# shellcheck disable=SC2046
 	"$BM" warm $(acct alice) || { fail "[$setup] warming up"; return; }
@@ -284,6 +373,12 @@ run_setup() {
 
 	local r ck state tag key
 	for ((r = 1; r <= ROUNDS; r++)); do
+		say "[$setup] round $r/$ROUNDS: mailshift --keep-order full pass (alice -> bob, --parallel $PARALLEL)"
+		fresh bob
+		key="$setup|$KO|full#$r"
+		mailshift_pass "$key" "$addr" "$TMP/checkpoint-$RANDOM.json" --keep-order && report_check "$key" "$n" 0
+		count_check bob "$n" "$key"
+
 		say "[$setup] round $r/$ROUNDS: mailshift full pass (alice -> bob, --parallel $PARALLEL)"
 		fresh bob
 		ck=$TMP/checkpoint-$RANDOM.json
@@ -300,11 +395,11 @@ run_setup() {
 		timed "$key" mbsync -c "$TMP/mbsyncrc" -a || fail "[$setup] mbsync full pass failed"
 		count_check carol "$n" "$key"
 
-		say "[$setup] round $r/$ROUNDS: raw APPEND ceiling (appendlimit, 4 connections into 4 folders)"
-		fresh mailadmin
+		say "[$setup] round $r/$ROUNDS: raw APPEND ceiling (appendlimit, 4 connections into 4 folders of $CEIL_USER)"
+		fresh "$CEIL_USER"
 		key="$setup|appendlimit|ceiling#$r"
 		tag=ceiling$RANDOM
-		if timed "$key" "$TMP/appendlimit" -addr "$addr" -user mailadmin -pass "${PASS[mailadmin]}" -conns 4 \
+		if timed "$key" "$TMP/appendlimit" -addr "$addr" -user "$CEIL_USER" -pass "${PASS[$CEIL_USER]}" -conns 4 \
 			-mailbox "$tag-1,$tag-2,$tag-3,$tag-4" -seen -maildir "$corpus"; then
 			cat "$LAST_OUT" >&2
 			# Its own wall time: the sending, not the reading of the corpus files before it.
@@ -312,7 +407,7 @@ run_setup() {
 			wall=$(sed -n 's/.* wall=\([0-9.]*\)s.*/\1/p' "$LAST_OUT")
 			[[ -n $wall ]] && SECS[$key]=$wall
 			# shellcheck disable=SC2046
-			got=$("$BM" count $(acct mailadmin)) || got=?
+			got=$("$BM" count $(acct "$CEIL_USER")) || got=?
 			if [[ $got != "$n" ]]; then
 				BAD[$key]=1
 				fail "[$setup] appendlimit left $got messages, not $n"
@@ -321,11 +416,20 @@ run_setup() {
 			fail "[$setup] appendlimit failed"
 		fi
 	done
-	median "$setup|mailshift|full"
-	median "$setup|mbsync|full"
+	if [[ $CEIL_USER == bob ]]; then
+		# The ceiling wrote into bob: the no-op passes below need a mailshift pass's bob (untimed, no row).
+		say "[$setup] mailshift full pass again, for the no-op passes"
+		fresh bob
+		ck=$TMP/checkpoint-$RANDOM.json
+		mailshift_pass "$setup|mailshift|refill#0" "$addr" "$ck" && report_check "$setup|mailshift|refill#0" "$n" 0
+		count_check bob "$n" "$setup|mailshift|refill#0"
+	fi
+	local tool
+	for tool in "$KO" mailshift mbsync; do
+		median "$setup|$tool|full"
+		MSGS[$setup|$tool|full]=$n BYTES[$setup|$tool|full]=$bytes
+	done
 	median "$setup|appendlimit|ceiling"
-	MSGS[$setup|mailshift|full]=$n BYTES[$setup|mailshift|full]=$bytes
-	MSGS[$setup|mbsync|full]=$n BYTES[$setup|mbsync|full]=$bytes
 	MSGS[$setup|appendlimit|ceiling]=$n BYTES[$setup|appendlimit|ceiling]=$bytes
 
 	# The no-op passes, after the last round: bob, carol and their states hold the last full pass.
@@ -341,11 +445,8 @@ run_setup() {
 	MSGS[$setup|mailshift|no-op]=$n MSGS[$setup|mailshift|no-op (checkpoint)]=$n MSGS[$setup|mbsync|no-op]=$n
 }
 
-declare -A CORPUS_BYTES
-run_setup loopback "$N" "$DIRECT"
-
-if [[ $SKIP_LATENCY != 1 ]]; then
-	start_dovecot || { cat "$TMP/dovecot.start" >&2; die "Dovecot did not restart"; }
+# start_latency: toxiproxy in front of the cell's server, +LATENCY_MS each way; its address in PROXIED.
+start_latency() {
 	read -r API PROXY <<<"$("$BM" ports 2)"
 	"$TOXI_SERVER" -host 127.0.0.1 -port "$API" >"$TMP/toxiproxy.log" 2>&1 &
 	TOXI_PID=$!
@@ -354,28 +455,11 @@ if [[ $SKIP_LATENCY != 1 ]]; then
 	"$TOXI_CLI" -h "127.0.0.1:$API" toxic add -t latency -a "latency=$LATENCY_MS" -u -n latency_up imap >/dev/null
 	"$TOXI_CLI" -h "127.0.0.1:$API" toxic add -t latency -a "latency=$LATENCY_MS" -d -n latency_down imap >/dev/null
 	say "toxiproxy on 127.0.0.1:$PROXY -> $DIRECT, +${LATENCY_MS} ms each way"
-	run_setup "latency ${LATENCY_MS}ms" "$NLAT" "127.0.0.1:$PROXY"
-fi
+	PROXIED=127.0.0.1:$PROXY
+}
 
-# ---- the table ----
+# ---- the tables ----
 mib() { echo "${1:-0} / 1024" | bc -l; }
-STORAGE=sdbox
-[ "${MAILSHIFT_DOVECOT_MAILDIR:-}" = yes ] && STORAGE=Maildir
-printf '\n# Dovecot %s (%s, mail_fsync=%s) on 127.0.0.1, %s, mbsync %s, %s cores; full passes: median of %d rounds\n' \
-	"$(/usr/sbin/dovecot --version | cut -d' ' -f1)" "$STORAGE" "$FSYNC" "$(go version | cut -d' ' -f3)" "$(mbsync --version | cut -d' ' -f2)" \
-	"$(nproc)" "$ROUNDS"
-printf '%-12s %-12s %-20s %8s %9s %9s %8s %13s %8s %6s  %s\n' setup tool pass messages seconds msg/s MB/s "peak RSS MiB" \
-	"CPU s" busy "rounds (s)"
-for key in "${ROWS[@]}"; do
-	IFS='|' read -r setup tool pass <<<"$key"
-	s=${SECS[$key]}
-	m=${MSGS[$key]:-0}
-	mbs=-
-	[[ -n ${BYTES[$key]:-} ]] && mbs=$(printf '%.1f' "$(echo "${BYTES[$key]} / 1000000 / $s" | bc -l)")
-	printf '%-12s %-12s %-20s %8d %9.2f %9.0f %8s %13.1f %8.2f %5.0f%%  %s%s\n' "$setup" "$tool" "$pass" "$m" "$s" \
-		"$(echo "$m / $s" | bc -l)" "$mbs" "$(mib "${RSSKB[$key]}")" "${CPUS[$key]:-0}" "${BUSY[$key]:-0}" \
-		"${ROUNDSOF[$key]:--}" "${BAD[$key]:+  FAILED}"
-done
 
 # ratio NAME VALUE OP TARGET UNIT
 ratio() {
@@ -407,7 +491,7 @@ paired() {
 ratio_paired() {
 	local v rounds scale=1 unit=x target=$4
 	read -r v rounds <<<"$(paired "$2" "$3")"
-	if [[ $5 == 1 ]]; then
+	if [[ $5 == 1 && -n $rounds ]]; then
 		scale=100 unit=% target=$(echo "$4 * 100" | bc)
 		rounds=$(echo "$rounds" | tr / '\n' | awk '{printf "%s%.0f%%", (NR > 1 ? "/" : ""), $1 * 100}')
 	fi
@@ -415,32 +499,108 @@ ratio_paired() {
 	ratio "$1" "$v" '>=' "$target" "$unit"
 	[[ -z $rounds ]] || printf '%-52s %s\n' "  round by round" "$rounds"
 }
-rate() { if [[ -n ${SECS[$1]:-} && -n ${MSGS[$1]:-} ]]; then echo "${MSGS[$1]} / ${SECS[$1]}" | bc -l; fi; }
 div() { if [[ -n $1 && -n $2 ]]; then echo "$1 / $2" | bc -l; fi; }
 
-L=loopback
-echo
-ratio_paired "mailshift full vs mbsync full (msg/s)" "$L|mailshift|full" "$L|mbsync|full" $T_FULL_VS_MBSYNC 0
-ratio_paired "mailshift full vs APPEND ceiling (msg/s)" "$L|mailshift|full" "$L|appendlimit|ceiling" $T_FULL_VS_CEILING 1
-ratio "mailshift no-op vs mbsync no-op (time)" "$(div "${SECS[$L|mailshift|no-op]:-}" "${SECS[$L|mbsync|no-op]:-}")" '<=' $T_NOOP_VS_MBSYNC x
-ratio "  same, mailshift with its checkpoint kept" \
-	"$(div "${SECS[$L|mailshift|no-op (checkpoint)]:-}" "${SECS[$L|mbsync|no-op]:-}")" '<=' $T_NOOP_VS_MBSYNC x
-peak=0
-for key in "${ROWS[@]}"; do
-	if [[ $key == *"|mailshift|"* ]] && ((RSSKB[$key] > peak)); then peak=${RSSKB[$key]}; fi
+server_version() {
+	case $FORMAT in
+	cyrus) echo "Cyrus IMAP (hack/cyrus.sh; it fsyncs every APPEND)" ;;
+	*) echo "Dovecot $(/usr/sbin/dovecot --version | cut -d' ' -f1) $FORMAT, mail_fsync=$FSYNC" ;;
+	esac
+}
+
+# print_cell SETUP LATENCY: the table of one cell and its ratios against their targets (LATENCY=1: the cell
+# behind the proxy).
+print_cell() {
+	local cell=$1 lat=$2 key setup tool pass s m mbs
+	printf '\n# %s: %s on 127.0.0.1%s, %s, mbsync %s, %s cores, load %s; full passes: median of %d rounds\n' \
+		"$cell" "$(server_version)" "$( ((lat)) && echo " +${LATENCY_MS} ms each way")" "$(go version | cut -d' ' -f3)" \
+		"$(mbsync --version | cut -d' ' -f2)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS"
+	printf '%-18s %-24s %-20s %8s %9s %9s %8s %13s %8s %6s  %s\n' cell tool pass messages seconds msg/s MB/s "peak RSS MiB" \
+		"CPU s" busy "rounds (s)"
+	for key in "${ROWS[@]}"; do
+		[[ $key == "$cell|"* ]] || continue
+		IFS='|' read -r setup tool pass <<<"$key"
+		s=${SECS[$key]}
+		m=${MSGS[$key]:-0}
+		mbs=-
+		[[ -n ${BYTES[$key]:-} ]] && mbs=$(printf '%.1f' "$(echo "${BYTES[$key]} / 1000000 / $s" | bc -l)")
+		printf '%-18s %-24s %-20s %8d %9.2f %9.0f %8s %13.1f %8.2f %5.0f%%  %s%s\n' "$setup" "$tool" "$pass" "$m" "$s" \
+			"$(echo "$m / $s" | bc -l)" "$mbs" "$(mib "${RSSKB[$key]}")" "${CPUS[$key]:-0}" "${BUSY[$key]:-0}" \
+			"${ROUNDSOF[$key]:--}" "${BAD[$key]:+  FAILED}"
+	done
+	echo
+	local c=$cell vs=$T_FULL_VS_MBSYNC
+	((lat)) && vs=$T_LAT_FULL_VS_MBSYNC
+	ratio_paired "mailshift full vs mbsync full (msg/s)" "$c|mailshift|full" "$c|mbsync|full" "$vs" 0
+	ratio_paired "mailshift full vs APPEND ceiling (msg/s)" "$c|mailshift|full" "$c|appendlimit|ceiling" $T_FULL_VS_CEILING 1
+	ratio_paired "mailshift --keep-order full vs mbsync full" "$c|$KO|full" "$c|mbsync|full" "$vs" 0
+	ratio_paired "mailshift --keep-order full vs APPEND ceiling" "$c|$KO|full" "$c|appendlimit|ceiling" $T_FULL_VS_CEILING 1
+	ratio "mailshift no-op vs mbsync no-op (time)" "$(div "${SECS[$c|mailshift|no-op]:-}" "${SECS[$c|mbsync|no-op]:-}")" '<=' $T_NOOP_VS_MBSYNC x
+	ratio "  same, mailshift with its checkpoint kept" \
+		"$(div "${SECS[$c|mailshift|no-op (checkpoint)]:-}" "${SECS[$c|mbsync|no-op]:-}")" '<=' $T_NOOP_VS_MBSYNC x
+	local peak=0
+	for key in "${ROWS[@]}"; do
+		if [[ $key == "$c|mailshift"* ]] && ((${RSSKB[$key]:-0} > peak)); then peak=${RSSKB[$key]}; fi
+	done
+	ratio "mailshift peak RSS (all passes)" "$(mib "$peak")" '<' $T_RSS_MIB " MiB"
+	echo "(seconds: wall time of the whole process, start-up and logins included; for appendlimit its own wall time" \
+		"of the sending. CPU s: the client's own user + system time (appendlimit's includes reading the corpus files)." \
+		"busy: the whole machine's CPU use during the pass, 100% = all cores. MB/s: corpus bytes (10^6) per second of" \
+		"full passes. The ceiling only APPENDs; mailshift and mbsync also FETCH every message from the same server." \
+		"mbsync copies no keywords such as \$label1.)"
+	CELLS+=("$cell")
+	LATCELL[$cell]=$lat
+}
+
+# summary_value A B TARGET PERCENT: "1.31 PASS" / "78% MISS" / "n/a MISS" for the summary.
+summary_value() {
+	local v rounds ok
+	read -r v rounds <<<"$(paired "$1" "$2")"
+	[[ -n $v ]] || { echo "n/a MISS"; return; }
+	ok=$(echo "$v >= $3" | bc -l)
+	local verdict=MISS
+	[[ $ok == 1 ]] && verdict=PASS
+	if [[ $4 == 1 ]]; then printf '%.0f%% %s\n' "$(echo "$v * 100" | bc -l)" $verdict; else printf '%.2fx %s\n' "$v" $verdict; fi
+}
+
+# summary: every cell's paired ratios in one table.
+summary() {
+	printf '\n# Summary: paired ratios, median of %d rounds (targets: loopback >= %sx mbsync and >= %.0f%% of the ceiling;' \
+		"$ROUNDS" $T_FULL_VS_MBSYNC "$(echo "$T_FULL_VS_CEILING * 100" | bc)"
+	printf ' +%s ms each way >= %sx mbsync); load at the end %s\n' $LATENCY_MS $T_LAT_FULL_VS_MBSYNC "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-18s %-16s %-16s %-18s %-18s\n' cell "default/mbsync" "default/ceiling" "keep-order/mbsync" "keep-order/ceiling"
+	local c vs
+	for c in "${CELLS[@]}"; do
+		vs=$T_FULL_VS_MBSYNC
+		((LATCELL[$c])) && vs=$T_LAT_FULL_VS_MBSYNC
+		printf '%-18s %-16s %-16s %-18s %-18s\n' "$c" \
+			"$(summary_value "$c|mailshift|full" "$c|mbsync|full" "$vs" 0)" \
+			"$(summary_value "$c|mailshift|full" "$c|appendlimit|ceiling" $T_FULL_VS_CEILING 1)" \
+			"$(summary_value "$c|$KO|full" "$c|mbsync|full" "$vs" 0)" \
+			"$(summary_value "$c|$KO|full" "$c|appendlimit|ceiling" $T_FULL_VS_CEILING 1)"
+	done
+}
+
+CELLS=()
+declare -A CORPUS_BYTES LATCELL
+for fmt in "${FORMATS[@]}"; do
+	for kind in "${CORPORA[@]}"; do
+		cell=$fmt/$kind
+		start_cell "$fmt"
+		run_setup "$cell" "$(cell_size "$fmt" 0)" "$kind" "$DIRECT"
+		print_cell "$cell" 0
+		if [[ $SKIP_LATENCY != 1 ]]; then
+			# A fresh server for the latency cell, as for every other.
+			start_cell "$fmt"
+			start_latency
+			run_setup "$cell+${LATENCY_MS}ms" "$(cell_size "$fmt" 1)" "$kind" "$PROXIED"
+			print_cell "$cell+${LATENCY_MS}ms" 1
+		fi
+	done
 done
-ratio "mailshift peak RSS (all passes)" "$(mib "$peak")" '<' $T_RSS_MIB " MiB"
-if [[ $SKIP_LATENCY != 1 ]]; then
-	L="latency ${LATENCY_MS}ms"
-	ratio_paired "with ${LATENCY_MS} ms each way: mailshift full vs mbsync full" "$L|mailshift|full" "$L|mbsync|full" \
-		$T_LAT_FULL_VS_MBSYNC 0
-	ratio_paired "with ${LATENCY_MS} ms each way: mailshift full vs ceiling" "$L|mailshift|full" "$L|appendlimit|ceiling" \
-		$T_FULL_VS_CEILING 1
-fi
-echo "(seconds: wall time of the whole process, start-up and logins included; for appendlimit its own wall time" \
-	"of the sending. CPU s: the client's own user + system time (appendlimit's includes reading the corpus files)." \
-	"busy: the whole machine's CPU use during the pass, 100% = all cores. MB/s: corpus bytes (10^6) per second of full passes. The ceiling only APPENDs; mailshift and" \
-	"mbsync also FETCH every message from the same server. mbsync copies no keywords such as \$label1.)"
+stop_toxiproxy
+stop_server
+summary
 
 if ((FAILED)); then
 	say "some tool failed or a target does not hold the corpus (see above)"

@@ -82,6 +82,8 @@ annotation_allow_undefined: 1
 quota_db: quotalegacy
 specialusealways: yes
 imapidresponse: no
+# No idled runs here: IDLE polls for changes made by other sessions, every second instead of every minute.
+imapidlepoll: 1
 
 tls_server_cert: $d/server.pem
 tls_server_key: $d/server.key

@@ -133,7 +133,9 @@ func (f FileCheckpoint) Save(ctx context.Context, c *Checkpoint) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
-		d.Sync()
+		// The rename is what makes the checkpoint current; a directory sync that fails leaves it current but
+		// perhaps not yet durable, which a crash would turn into a resume from the previous checkpoint.
+		_ = d.Sync()
 		d.Close()
 	}
 	return nil

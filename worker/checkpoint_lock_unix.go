@@ -35,11 +35,13 @@ func (f FileCheckpoint) Lock(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("checkpoint lock %s: %w", path, err)
 	}
 	if err := fd.Truncate(0); err == nil {
-		fd.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		_, _ = fd.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return func() {
-		fd.Truncate(0)
-		syscall.Flock(int(fd.Fd()), syscall.LOCK_UN)
+		// The PID is only a hint for the message above; closing the file releases the lock even if the
+		// explicit unlock failed.
+		_ = fd.Truncate(0)
+		_ = syscall.Flock(int(fd.Fd()), syscall.LOCK_UN)
 		fd.Close()
 	}, nil
 }

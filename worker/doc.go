@@ -9,8 +9,9 @@
 //
 // Folders are copied in parallel, one connection per folder, with pipelined APPENDs; each connection appends
 // one batch while the next is read and converted. A folder much larger than the others is cut into
-// contiguous segments copied over several connections at once, so that the run does not end with one
-// connection appending the rest of it alone (Job.KeepOrder keeps every folder on one connection, in source
-// order). Bodies are streamed: a message is held in memory only up to a bound and spooled to a temporary
+// contiguous segments that may be copied over several connections at once, so that the run does not end
+// with one connection appending the rest of it alone (Job.KeepOrder keeps every folder on one connection,
+// in source order). One more of a folder's segments is started only while that made the folder faster:
+// concurrent APPENDs into one mailbox are cheap on some storage formats and expensive on others. Bodies are streamed: a message is held in memory only up to a bound and spooled to a temporary
 // file beyond it.
 package worker

@@ -15,7 +15,8 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/pst"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -24,30 +25,30 @@ import (
 // account is one user of a test server, as the engine and the checks log in to it.
 type account struct {
 	srv  *testserver.Server
-	ep   imapx.Endpoint
-	cred imapx.Credentials
+	ep   imapconn.Endpoint
+	cred imapconn.Credentials
 }
 
 func accountOf(srv *testserver.Server, user string) account {
 	u := srv.Users[user]
 	return account{
 		srv:  srv,
-		ep:   imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM, DialTimeout: 20 * time.Second},
-		cred: imapx.Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor},
+		ep:   imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM, DialTimeout: 20 * time.Second},
+		cred: imapconn.Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor},
 	}
 }
 
 func (a account) target(prefix string) TargetSpec {
-	return TargetSpec{Endpoint: a.ep, Credentials: a.cred, SpecialFolders: []imapx.SpecialFolder{
-		{Type: imapx.FolderEvent, Name: prefix + "Calendar"}, {Type: imapx.FolderContact, Name: prefix + "Contacts"},
-		{Type: imapx.FolderTask, Name: prefix + "Tasks"}, {Type: imapx.FolderNote, Name: prefix + "Notes"},
-		{Type: imapx.FolderJournal, Name: prefix + "Journal"},
+	return TargetSpec{Endpoint: a.ep, Credentials: a.cred, SpecialFolders: []imapsession.SpecialFolder{
+		{Type: imapsession.FolderEvent, Name: prefix + "Calendar"}, {Type: imapsession.FolderContact, Name: prefix + "Contacts"},
+		{Type: imapsession.FolderTask, Name: prefix + "Tasks"}, {Type: imapsession.FolderNote, Name: prefix + "Notes"},
+		{Type: imapsession.FolderJournal, Name: prefix + "Journal"},
 	}}
 }
 
 func (a account) bulk(t testing.TB) *imapbulk.Conn {
 	t.Helper()
-	c, err := imapbulk.Dial(context.Background(), a.ep, imapbulk.Credentials{Login: a.cred.Login, Password: a.cred.Password, Flavor: a.cred.Flavor})
+	c, err := imapbulk.Dial(context.Background(), a.ep, imapconn.Credentials{Login: a.cred.Login, Password: a.cred.Password, Flavor: a.cred.Flavor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func migratePST(t *testing.T, a account, path, prefix string, mutate func(*Job))
 	checkTotals(t, rep)
 	gw := map[groupware.Kind]string{}
 	// The special folders are found again the way the engine found them.
-	s, err := imapx.Dial(ctx, a.ep, a.cred)
+	s, err := imapsession.Dial(ctx, a.ep, a.cred)
 	if err != nil {
 		t.Fatal(err)
 	}

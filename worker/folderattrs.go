@@ -9,7 +9,8 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // A folder is more than its messages: clients show only the folders a user subscribed to (Outlook's IMAP,
@@ -40,7 +41,7 @@ const (
 	sharedCommentKey  = "/shared/comment"
 )
 
-var carriedEntries = []string{privateCommentKey, sharedCommentKey, imapx.SharedFolderTypeKey, imapx.PrivateFolderTypeKey}
+var carriedEntries = []string{privateCommentKey, sharedCommentKey, imapsession.SharedFolderTypeKey, imapsession.PrivateFolderTypeKey}
 
 // FolderAttrs is what a source folder carries besides its messages.
 type FolderAttrs struct {
@@ -69,8 +70,8 @@ var kolabMailRoles = map[string]foldermap.Role{
 // is the type ("event"), full the value as set ("event.default"), def whether either entry marks the folder
 // as the default one of its type.
 func kolabType(md map[string]string) (main, full string, def bool) {
-	full = strings.ToLower(strings.TrimSpace(md[imapx.PrivateFolderTypeKey]))
-	shared := strings.ToLower(strings.TrimSpace(md[imapx.SharedFolderTypeKey]))
+	full = strings.ToLower(strings.TrimSpace(md[imapsession.PrivateFolderTypeKey]))
+	shared := strings.ToLower(strings.TrimSpace(md[imapsession.SharedFolderTypeKey]))
 	if full == "" {
 		full = shared
 	}
@@ -97,7 +98,7 @@ func newAttrReader(ctx context.Context, c *imapbulk.Conn) *attrReader {
 
 // read fills in what folder f carries and gives sf the kind, default mark and role its Kolab type says.
 // Only an error that leaves the connection unusable is returned; anything else becomes a warning.
-func (a *attrReader) read(ctx context.Context, f imapx.Folder, sf *SourceFolder) (FolderAttrs, error) {
+func (a *attrReader) read(ctx context.Context, f imapconn.Folder, sf *SourceFolder) (FolderAttrs, error) {
 	var fa FolderAttrs
 	if a.subErr != nil {
 		if imapbulk.IsTransient(a.subErr) {
@@ -125,18 +126,18 @@ func (a *attrReader) read(ctx context.Context, f imapx.Folder, sf *SourceFolder)
 	}
 	fa.Metadata = md.Entries
 	main, _, def := kolabType(md.Entries)
-	if k, ok := kindOfFolderType[imapx.FolderType(main)]; ok && sf.Role != foldermap.RoleInbox {
+	if k, ok := kindOfFolderType[imapsession.FolderType(main)]; ok && sf.Role != foldermap.RoleInbox {
 		// A groupware folder: its items are Kolab objects already, copied as they are into a groupware folder
 		// of the target, never into a mail folder.
 		sf.Kind, sf.Default, sf.Role = k, def, foldermap.RoleNone
-	} else if role, ok := kolabMailRoles[strings.ToLower(strings.TrimSpace(md.Entries[imapx.SharedFolderTypeKey]))]; ok && sf.Role == foldermap.RoleNone {
+	} else if role, ok := kolabMailRoles[strings.ToLower(strings.TrimSpace(md.Entries[imapsession.SharedFolderTypeKey]))]; ok && sf.Role == foldermap.RoleNone {
 		sf.Role = role
 	}
 	return fa, nil
 }
 
 // folderTypeOf is the Kolab type of a groupware kind.
-func folderTypeOf(k groupware.Kind) (imapx.FolderType, bool) {
+func folderTypeOf(k groupware.Kind) (imapsession.FolderType, bool) {
 	for t, kk := range kindOfFolderType {
 		if kk == routeKind(k) {
 			return t, true
@@ -197,11 +198,11 @@ func (r *run) carryFolderAttrs(ctx context.Context, todo []work) {
 			if main == string(t) && full != "" && !strings.HasSuffix(full, ".default") {
 				v = full
 			}
-			ta.metadata[imapx.SharedFolderTypeKey] = v
+			ta.metadata[imapsession.SharedFolderTypeKey] = v
 		} else if main != "" && main != "mail" {
 			// A Kolab folder of a type mail clients do not show (configuration, file, freebusy): it stays what
 			// it was.
-			for _, k := range []string{imapx.SharedFolderTypeKey, imapx.PrivateFolderTypeKey} {
+			for _, k := range []string{imapsession.SharedFolderTypeKey, imapsession.PrivateFolderTypeKey} {
 				if v := fa.Metadata[k]; v != "" {
 					ta.metadata[k] = v
 				}

@@ -12,7 +12,8 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -114,15 +115,15 @@ var kolabSource = []kolabFolder{
 	{name: "Hidden", subscribed: false, items: 1, meta: map[string]string{privateCommentKey: "old stuff"}},
 	{name: "Reisen/2023", subscribed: true, items: 1}, // its parent is created on the target by the migration
 	{name: "Kalender", subscribed: true, kind: groupware.KindEvent, items: 3,
-		meta: map[string]string{imapx.SharedFolderTypeKey: "event", imapx.PrivateFolderTypeKey: "event.default"}},
-	{name: "Team Calendar", subscribed: true, kind: groupware.KindEvent, items: 1, meta: map[string]string{imapx.SharedFolderTypeKey: "event"}},
+		meta: map[string]string{imapsession.SharedFolderTypeKey: "event", imapsession.PrivateFolderTypeKey: "event.default"}},
+	{name: "Team Calendar", subscribed: true, kind: groupware.KindEvent, items: 1, meta: map[string]string{imapsession.SharedFolderTypeKey: "event"}},
 	{name: "Adressbuch", subscribed: true, kind: groupware.KindContact, items: 2,
-		meta: map[string]string{imapx.SharedFolderTypeKey: "contact", imapx.PrivateFolderTypeKey: "contact.default"}},
+		meta: map[string]string{imapsession.SharedFolderTypeKey: "contact", imapsession.PrivateFolderTypeKey: "contact.default"}},
 	{name: "Aufgaben", subscribed: false, kind: groupware.KindTask, items: 2,
-		meta: map[string]string{imapx.SharedFolderTypeKey: "task", imapx.PrivateFolderTypeKey: "task.default"}},
+		meta: map[string]string{imapsession.SharedFolderTypeKey: "task", imapsession.PrivateFolderTypeKey: "task.default"}},
 	{name: "Notizen", subscribed: true, kind: groupware.KindNote, items: 1,
-		meta: map[string]string{imapx.SharedFolderTypeKey: "note", imapx.PrivateFolderTypeKey: "note.default"}},
-	{name: "Konfiguration", subscribed: false, items: 1, meta: map[string]string{imapx.SharedFolderTypeKey: "configuration.default"}},
+		meta: map[string]string{imapsession.SharedFolderTypeKey: "note", imapsession.PrivateFolderTypeKey: "note.default"}},
+	{name: "Konfiguration", subscribed: false, items: 1, meta: map[string]string{imapsession.SharedFolderTypeKey: "configuration.default"}},
 }
 
 // loadKolabSource builds the Kolab account: folders, subscriptions, METADATA and objects, written with the
@@ -130,7 +131,7 @@ var kolabSource = []kolabFolder{
 func loadKolabSource(t *testing.T, a account) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := imapx.Dial(ctx, a.ep, a.cred)
+	s, err := imapsession.Dial(ctx, a.ep, a.cred)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestIMAPFolderAttrs(t *testing.T) {
 			spec.Annotate = true
 			run := func() *Report {
 				t.Helper()
-				s, err := OpenIMAP(context.Background(), src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+				s, err := OpenIMAP(context.Background(), src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -225,7 +226,7 @@ func TestIMAPFolderAttrs(t *testing.T) {
 			rep := run()
 
 			ctx := context.Background()
-			s, err := imapx.Dial(ctx, dst.ep, dst.cred)
+			s, err := imapsession.Dial(ctx, dst.ep, dst.cred)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,10 +307,10 @@ func TestIMAPFolderAttrs(t *testing.T) {
 			for name, wantMeta := range map[string]map[string]string{
 				want["Projects"]:        {privateCommentKey: "Projekte – nur für mich", sharedCommentKey: "team projects"},
 				want["Hidden"]:          {privateCommentKey: "old stuff"},
-				want["Team Calendar"]:   {imapx.SharedFolderTypeKey: "event"},
-				want["Konfiguration"]:   {imapx.SharedFolderTypeKey: "configuration.default"},
-				gw[groupware.KindEvent]: {imapx.SharedFolderTypeKey: "event", imapx.PrivateFolderTypeKey: "event.default"},
-				gw[groupware.KindNote]:  {imapx.SharedFolderTypeKey: "note", imapx.PrivateFolderTypeKey: "note.default"},
+				want["Team Calendar"]:   {imapsession.SharedFolderTypeKey: "event"},
+				want["Konfiguration"]:   {imapsession.SharedFolderTypeKey: "configuration.default"},
+				gw[groupware.KindEvent]: {imapsession.SharedFolderTypeKey: "event", imapsession.PrivateFolderTypeKey: "event.default"},
+				gw[groupware.KindNote]:  {imapsession.SharedFolderTypeKey: "note", imapsession.PrivateFolderTypeKey: "note.default"},
 			} {
 				keys := make([]string, 0, len(wantMeta))
 				for k := range wantMeta {
@@ -341,7 +342,7 @@ func TestFolderAttrsWithoutTargetMetadata(t *testing.T) {
 	src := accountOf(testserver.Dovecot(t), "alice")
 	dst := accountOf(testserver.DovecotWith(t, testserver.Options{NoMetadata: true}), "bob")
 	loadKolabSource(t, src)
-	s, err := OpenIMAP(context.Background(), src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	s, err := OpenIMAP(context.Background(), src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

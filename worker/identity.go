@@ -188,9 +188,6 @@ func (s identitySet) lookup(id Identity) (targetMsg, bool) {
 	return targetMsg{}, false
 }
 
-// imapDate is how an internal date travels, to the second.
-func imapDate(t time.Time) time.Time { return t.Truncate(time.Second) }
-
 // collision returns the message of the set that holds id's Message-ID while saying it is another message
 // (other Date, From or Subject): the set holds a message with that Message-ID, but not this one.
 func (s identitySet) collision(id Identity) (targetMsg, bool) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -61,7 +62,7 @@ func corpusMessage(i int, tag string) (folder string, flags []string, date time.
 }
 
 // loadCorpus appends messages [from, to) of the corpus to the account, creating its folders.
-func loadCorpus(t *testing.T, a account, from, to int, tag string) {
+func loadCorpus(t testing.TB, a account, from, to int, tag string) {
 	t.Helper()
 	c := a.bulk(t)
 	ctx := context.Background()
@@ -171,7 +172,7 @@ func TestIMAPToIMAP(t *testing.T) {
 			loadCorpus(t, src, 0, total, "c")
 			cp := FileCheckpoint{Path: t.TempDir() + "/cp.json"}
 			run := func() *Report {
-				s, err := OpenIMAP(context.Background(), src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+				s, err := OpenIMAP(context.Background(), src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -279,7 +280,7 @@ func TestUIDValidityChange(t *testing.T) {
 	}
 	cp := FileCheckpoint{Path: t.TempDir() + "/cp.json"}
 	run := func() *Report {
-		s, err := OpenIMAP(ctx, src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+		s, err := OpenIMAP(ctx, src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +346,7 @@ func TestDeltaKeepsTargetFlags(t *testing.T) {
 	put(sc, msg("a", "A", `\Seen`), msg("b", "B", `\Seen`), msg("c", "C"), msg("d", "D", `\Seen`))
 	cp := FileCheckpoint{Path: filepath.Join(t.TempDir(), "cp.json")}
 	run := func() *Report {
-		s, err := OpenIMAP(ctx, src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+		s, err := OpenIMAP(ctx, src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,8 @@ import (
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // Job is one migration: where from, where to, and how.
@@ -56,16 +57,15 @@ type Job struct {
 
 // TargetSpec is the target IMAP account.
 type TargetSpec struct {
-	Endpoint    imapx.Endpoint
-	Credentials imapx.Credentials
-	// Mechanism is "" (PLAIN/LOGIN), "XOAUTH2" or "OAUTHBEARER"; Token the bearer token for the last two.
-	Mechanism string
-	Token     string
+	Endpoint imapconn.Endpoint
+	// Credentials serve the layout session and every bulk connection alike (a password, an OAuth 2.0
+	// bearer token with Mechanism XOAUTH2/OAUTHBEARER, or admin impersonation).
+	Credentials imapconn.Credentials
 	// SpecialFolders are the groupware folders (Calendar, Contacts, …) items are routed to; they are created
 	// where the target's namespace wants them when missing. Nil uses the default English names.
-	SpecialFolders []imapx.SpecialFolder
-	// Placement of the special folders (imapx.PlaceAuto unless the Mailbox says otherwise).
-	Placement imapx.Placement
+	SpecialFolders []imapsession.SpecialFolder
+	// Placement of the special folders (imapsession.PlaceAuto unless the Mailbox says otherwise).
+	Placement imapsession.Placement
 	// Annotate writes Kolab folder-type annotations on the special folders.
 	Annotate bool
 }
@@ -93,15 +93,15 @@ func (j *Job) defaults() {
 		j.ProgressInterval = time.Second
 	}
 	if j.Target.SpecialFolders == nil {
-		j.Target.SpecialFolders = []imapx.SpecialFolder{
-			{Type: imapx.FolderEvent, Name: "Calendar"}, {Type: imapx.FolderContact, Name: "Contacts"},
-			{Type: imapx.FolderTask, Name: "Tasks"}, {Type: imapx.FolderNote, Name: "Notes"}, {Type: imapx.FolderJournal, Name: "Journal"},
+		j.Target.SpecialFolders = []imapsession.SpecialFolder{
+			{Type: imapsession.FolderEvent, Name: "Calendar"}, {Type: imapsession.FolderContact, Name: "Contacts"},
+			{Type: imapsession.FolderTask, Name: "Tasks"}, {Type: imapsession.FolderNote, Name: "Notes"}, {Type: imapsession.FolderJournal, Name: "Journal"},
 		}
 	}
 }
 
 // kindOfFolderType maps the Mailbox's special folder types to the item kinds routed to them.
-var kindOfFolderType = map[imapx.FolderType]groupware.Kind{
-	imapx.FolderEvent: groupware.KindEvent, imapx.FolderContact: groupware.KindContact, imapx.FolderTask: groupware.KindTask,
-	imapx.FolderNote: groupware.KindNote, imapx.FolderJournal: groupware.KindJournal,
+var kindOfFolderType = map[imapsession.FolderType]groupware.Kind{
+	imapsession.FolderEvent: groupware.KindEvent, imapsession.FolderContact: groupware.KindContact, imapsession.FolderTask: groupware.KindTask,
+	imapsession.FolderNote: groupware.KindNote, imapsession.FolderJournal: groupware.KindJournal,
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -58,8 +58,8 @@ func oauthMessageIDs(t *testing.T, c *imapbulk.Conn, mailbox string) []string {
 	return ids
 }
 
-func oauthCred(login, mech, token string) imapbulk.Credentials {
-	return imapbulk.Credentials{Login: login, Mechanism: mech, Token: token, Flavor: "dovecot"}
+func oauthCred(login, mech, token string) imapconn.Credentials {
+	return imapconn.Credentials{Login: login, Mechanism: mech, Token: token, Flavor: "dovecot"}
 }
 
 // TestOAuthLogin logs in to a real Dovecot with XOAUTH2 and OAUTHBEARER: a valid token opens alice's own
@@ -74,7 +74,7 @@ func TestOAuthLogin(t *testing.T) {
 	// A marker only alice's mailbox holds, put there with her password.
 	oauthFill(t, alice.bulk(t), "INBOX", []imapbulk.Message{oauthTestMessage("marker@oauth.test", "marker")})
 
-	for _, mech := range []string{imapbulk.MechanismXOAUTH2, imapbulk.MechanismOAuthBearer} {
+	for _, mech := range []string{imapconn.MechanismXOAUTH2, imapconn.MechanismOAuthBearer} {
 		t.Run(mech, func(t *testing.T) {
 			before := idp.Asked(aliceToken)
 			c, err := imapbulk.Dial(ctx, alice.ep, oauthCred("alice", mech, aliceToken))
@@ -109,8 +109,8 @@ func TestOAuthLogin(t *testing.T) {
 					t.Errorf("%s with %s was accepted", mech, bad.why)
 					continue
 				}
-				if k := imapx.KindOf(err); k != imapx.AuthenticationFailed {
-					t.Errorf("%s with %s: kind %q, want %q: %v", mech, bad.why, k, imapx.AuthenticationFailed, err)
+				if k := imapconn.KindOf(err); k != imapconn.AuthenticationFailed {
+					t.Errorf("%s with %s: kind %q, want %q: %v", mech, bad.why, k, imapconn.AuthenticationFailed, err)
 				}
 				msg := err.Error()
 				if strings.Contains(msg, bad.token) || strings.Contains(msg, base64.StdEncoding.EncodeToString([]byte(bad.token))) {
@@ -149,7 +149,7 @@ func TestOAuthSourceMigration(t *testing.T) {
 		total += n
 	}
 
-	source, err := OpenIMAP(ctx, alice.ep, oauthCred("alice", imapbulk.MechanismXOAUTH2, aliceToken))
+	source, err := OpenIMAP(ctx, alice.ep, oauthCred("alice", imapconn.MechanismXOAUTH2, aliceToken))
 	if err != nil {
 		t.Fatalf("open the source with XOAUTH2: %v (see %s/dovecot.log)", err, src.Dir)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -132,7 +133,7 @@ func TestOutboxFromIMAPIsDraft(t *testing.T) {
 	if _, err := c.Append(ctx, "Outbox", []imapbulk.Message{{Flags: []string{`\Seen`}, Size: int64(len(msg)), Body: strings.NewReader(msg)}}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenIMAP(ctx, src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	s, err := OpenIMAP(ctx, src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

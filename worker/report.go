@@ -55,6 +55,9 @@ type FolderReport struct {
 	// Outbox marks the source's outbox (and folders below it): unsent messages, copied as drafts.
 	Outbox bool   `json:"outbox,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Concurrency is how many of the folder's segments the run let copy at once, each time it changed
+	// (starting at 1): one more is tried while the folder gets faster with it. Empty when it was not cut.
+	Concurrency []int `json:"concurrency,omitempty"`
 }
 
 // countOutbox sums what became of the outbox's messages from the folders' results.

@@ -19,7 +19,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -27,7 +27,7 @@ import (
 // childJob is what the re-executed test binary migrates (see TestChildMigration).
 type childJob struct {
 	PST        string
-	Endpoint   imapx.Endpoint
+	Endpoint   imapconn.Endpoint
 	Login      string
 	Password   string
 	Checkpoint string
@@ -62,14 +62,14 @@ func childMigration(raw string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	a := account{ep: cj.Endpoint, cred: imapx.Credentials{Login: cj.Login, Password: cj.Password, Flavor: "dovecot"}}
+	a := account{ep: cj.Endpoint, cred: imapconn.Credentials{Login: cj.Login, Password: cj.Password, Flavor: "dovecot"}}
 	if cj.AppendTo != "" {
 		return childAppend(cj)
 	}
 	job := Job{Target: a.target(cj.Prefix), Rules: foldermap.Rules{Root: strings.TrimSuffix(cj.Prefix, " "), RootSpecial: true},
 		Checkpoints: FileCheckpoint{Path: cj.Checkpoint}, Batch: 3, Parallel: 3, RateMessages: cj.Rate}
 	if cj.SourceLogin != "" {
-		src, err := OpenIMAP(context.Background(), cj.Endpoint, imapbulk.Credentials{Login: cj.SourceLogin, Password: cj.SourcePassword})
+		src, err := OpenIMAP(context.Background(), cj.Endpoint, imapconn.Credentials{Login: cj.SourceLogin, Password: cj.SourcePassword})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -447,7 +447,7 @@ func TestSecondRunRefused(t *testing.T) {
 			t.Fatalf("the first run wrote no checkpoint\n%s", out)
 		}
 	}
-	s, err := OpenIMAP(context.Background(), src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	s, err := OpenIMAP(context.Background(), src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +469,7 @@ func TestSecondRunRefused(t *testing.T) {
 
 // childAppend is the process TestSettleAfterKilledAppends kills: it pipelines APPENDs as fast as it can.
 func childAppend(cj childJob) int {
-	c, err := imapbulk.Dial(context.Background(), cj.Endpoint, imapbulk.Credentials{Login: cj.Login, Password: cj.Password})
+	c, err := imapbulk.Dial(context.Background(), cj.Endpoint, imapconn.Credentials{Login: cj.Login, Password: cj.Password})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

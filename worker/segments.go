@@ -2,22 +2,31 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 )
 
 // A folder is copied by one unit of work, or, when it is large, by several: its segments, contiguous spans
-// of its items that are copied at once, each in source order over a connection of its own (see
+// of its items that may be copied at once, each in source order over a connection of its own (see
 // Job.KeepOrder). The run is as long as its longest connection: a folder that holds a third of the mailbox
-// would otherwise be appended alone at the end while the other connections sit idle.
+// would otherwise be appended alone at the end while the other connections sit idle. How many of a folder's
+// segments do run at once is measured while it is copied (concurrency): on some storage formats concurrent
+// APPENDs into one mailbox make it slower, not faster.
 const (
 	// minSplit is the smallest folder that is cut; minSegment the smallest segment worth a connection.
 	minSplit   = 500
 	minSegment = 100
+	// maxSegment is the largest segment: how many of a folder's segments run at once is found while it is
+	// copied (see concurrency), and a segment, once started, runs to its end; trying one more connection
+	// costs a whole segment at the slower speed when it does not pay.
+	maxSegment = 400
 )
 
 // work is one folder of the plan: its index in the report, the folder and where it goes.
@@ -35,6 +44,10 @@ type folderRun struct {
 	// previous is the folder's checkpoint as the run found it: its last complete pass, for flag changes.
 	previous FolderCheckpoint
 	units    int
+	// ctl decides how many of the folder's units run at once (nil: a folder of one unit); active is how many
+	// do. Only the dispatcher uses them.
+	ctl    *concurrency
+	active int
 
 	mu sync.Mutex
 	// copied counts the units whose spans are copied to their ends; succeeded those that finished.
@@ -215,6 +228,7 @@ func (r *run) plan(ctx context.Context, todo []work) []*unit {
 	for i, f := range fresh {
 		var spans []Span
 		if len(pieces[i]) > 1 {
+			pieces[i] = finer(pieces[i], maxSegment)
 			if s, err := splitter.Split(ctx, f.sf, pieces[i]); err == nil && len(s) > 1 {
 				spans = s
 			}
@@ -322,4 +336,114 @@ func splitPlan(loads []int, cuttable []bool, parallel int) [][]int {
 		}
 	}
 	return out
+}
+
+// finer cuts every segment larger than most into equal parts of at most most items.
+func finer(sizes []int, most int) []int {
+	var out []int
+	for _, n := range sizes {
+		parts := (n + most - 1) / most
+		for j := range parts {
+			out = append(out, n/parts+btoi(j < n%parts))
+		}
+	}
+	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// limit is how many of the folder's units may run at once.
+func (f *folderRun) limit() int {
+	if f.ctl == nil {
+		return max(f.units, 1)
+	}
+	return f.ctl.limit()
+}
+
+// dispatch copies the units, biggest first, on at most Parallel connections at once, and as many of one
+// folder's at once as its concurrency allows: a worker that may not start the next segment of a folder
+// takes the next unit of another. It returns the first error that ended the run, if any. A failed unit
+// cancels the run (its folder cannot be finished, and the error must be seen); the units running then end,
+// the others are not started. copyUnit copies one unit (r.copyUnit; tests give their own).
+func (r *run) dispatch(ctx context.Context, cancel context.CancelFunc, units []*unit, copyUnit func(context.Context, *unit) error) error {
+	type result struct {
+		u   *unit
+		err error
+	}
+	for _, u := range units {
+		if f := u.f; f.ctl == nil && f.units > 1 {
+			f.ctl = newConcurrency(f.units)
+		}
+	}
+	defer func() {
+		// The report says what was decided, each change once.
+		for _, u := range units {
+			if f := u.f; f.ctl != nil && f.fr.Concurrency == nil {
+				f.fr.Concurrency = []int{1}
+				for _, l := range f.ctl.trail {
+					if l != f.fr.Concurrency[len(f.fr.Concurrency)-1] {
+						f.fr.Concurrency = append(f.fr.Concurrency, l)
+					}
+				}
+			}
+		}
+	}()
+	done := make(chan result)
+	tick := time.NewTicker(concurrencyTick)
+	defer tick.Stop()
+	pending := slices.Clone(units)
+	running := 0
+	var first error
+	for {
+		for running < r.job.Parallel && ctx.Err() == nil {
+			i := slices.IndexFunc(pending, func(u *unit) bool { return u.f.active < u.f.limit() })
+			if i < 0 {
+				break
+			}
+			u := pending[i]
+			pending = slices.Delete(pending, i, i+1)
+			running++
+			u.f.active++
+			go func() { done <- result{u, copyUnit(ctx, u)} }()
+		}
+		if running == 0 {
+			// Nothing runs: either every unit is done, or the run was cancelled (with nothing running,
+			// a unit of any folder may start, so none is left waiting for its folder).
+			return first
+		}
+		select {
+		case res := <-done:
+			running--
+			res.u.f.active--
+			if err := res.err; err != nil {
+				res.u.f.setError(err)
+				if first == nil || errors.Is(first, context.Canceled) {
+					first = fmt.Errorf("%s: %w", res.u, err)
+				}
+				if !errors.Is(err, context.Canceled) {
+					cancel()
+				}
+				continue
+			}
+			if res.u.f.succeededOne() {
+				r.cnt.foldersDone.Add(1)
+			}
+		case now := <-tick.C:
+			observed := map[*folderRun]bool{}
+			for _, u := range pending {
+				if u.f.ctl == nil || observed[u.f] {
+					continue
+				}
+				observed[u.f] = true
+				// Items stored: what concurrent APPENDs compete for. (Items found on the target cost a
+				// read, and a resumed segment counts what it had done at once.)
+				u.f.ctl.observe(now, atomic.LoadInt64(&u.f.fr.Copied), 0, u.f.active)
+			}
+		}
+	}
 }

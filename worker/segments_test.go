@@ -15,6 +15,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -250,7 +251,7 @@ func sourceOrder(t *testing.T, c *imapbulk.Conn, folder string) []string {
 
 func runIMAP(t *testing.T, src, dst account, mutate func(*Job)) *Report {
 	t.Helper()
-	s, err := OpenIMAP(context.Background(), src.ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	s, err := OpenIMAP(context.Background(), src.ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,29 +10,29 @@ import (
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // IMAPSource reads an IMAP account: Exchange's IMAP or any other server.
 type IMAPSource struct {
-	ep   imapx.Endpoint
-	cred imapbulk.Credentials
+	ep   imapconn.Endpoint
+	cred imapconn.Credentials
 	// list is the connection that lists folders; each folder is read over a connection of its own (see
 	// Items), so folders can be read in parallel like they are written.
 	list    *imapbulk.Conn
 	prefix  string
 	sep     rune
-	folders map[string]imapx.Folder
+	folders map[string]imapconn.Folder
 	attrs   map[string]FolderAttrs // subscription and METADATA, by SourceFolder.Key
 }
 
 // OpenIMAP logs in to the source account.
-func OpenIMAP(ctx context.Context, ep imapx.Endpoint, cred imapbulk.Credentials) (*IMAPSource, error) {
+func OpenIMAP(ctx context.Context, ep imapconn.Endpoint, cred imapconn.Credentials) (*IMAPSource, error) {
 	c, err := imapbulk.Dial(ctx, ep, cred)
 	if err != nil {
 		return nil, err
 	}
-	return &IMAPSource{ep: ep, cred: cred, list: c, folders: map[string]imapx.Folder{}}, nil
+	return &IMAPSource{ep: ep, cred: cred, list: c, folders: map[string]imapconn.Folder{}}, nil
 }
 
 func (s *IMAPSource) Describe() string {
@@ -193,7 +193,7 @@ func (s *IMAPSource) Split(ctx context.Context, sf SourceFolder, sizes []int) ([
 	if err != nil {
 		return nil, err
 	}
-	defer s.list.Unselect(ctx)
+	defer func() { _ = s.list.Unselect(ctx) }() // read-only: nothing to lose if it fails; the next SELECT replaces it
 	if st.UIDValidity != sf.UIDValidity {
 		return []Span{{}}, nil
 	}

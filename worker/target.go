@@ -9,14 +9,14 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // target is the target account: its layout, read once at the start with a regular session, and the bulk
 // connections the folder workers open.
 type target struct {
 	spec     TargetSpec
-	setup    *imapx.Session
+	setup    *imapsession.Session
 	layout   foldermap.Target
 	exists   map[string]bool
 	created  map[string]bool // by this run (see carryFolderAttrs)
@@ -205,7 +205,7 @@ var specialUseRoles = map[string]foldermap.Role{
 
 // prepare logs in, reads the namespace and folders, and makes sure the groupware special folders exist.
 func (t *target) prepare(ctx context.Context) error {
-	s, err := imapx.Dial(ctx, t.spec.Endpoint, t.spec.Credentials)
+	s, err := imapsession.Dial(ctx, t.spec.Endpoint, t.spec.Credentials)
 	if err != nil {
 		return err
 	}
@@ -354,7 +354,5 @@ func (t *target) dial(ctx context.Context) (*imapbulk.Conn, error) {
 }
 
 func (t *target) dialBulk(ctx context.Context) (*imapbulk.Conn, error) {
-	cred := imapbulk.PasswordCredentials(t.spec.Credentials)
-	cred.Mechanism, cred.Token = t.spec.Mechanism, t.spec.Token
-	return imapbulk.Dial(ctx, t.spec.Endpoint, cred)
+	return imapbulk.Dial(ctx, t.spec.Endpoint, t.spec.Credentials)
 }

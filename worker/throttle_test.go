@@ -11,8 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailshift/mailshift/internal/enginemetrics"
-	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testproxy"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -24,7 +23,7 @@ const throttleFixture = "pst2john-97_outlook_qwerty12345.pst"
 // throughProxy makes the job reach the target through p, in plain text (the proxy reads the commands).
 func throughProxy(p *testproxy.Proxy) func(*Job) {
 	return func(j *Job) {
-		j.Target.Endpoint = imapx.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapx.TLSNone, DialTimeout: 20 * time.Second}
+		j.Target.Endpoint = imapconn.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapconn.TLSNone, DialTimeout: 20 * time.Second}
 		// The engine's own backoff is kept short: a long wait must come from what the server asked for.
 		j.RetryBackoff = 50 * time.Millisecond
 	}
@@ -201,8 +200,8 @@ func TestUnservableSourceMessage(t *testing.T) {
 	bad := inbox[len(inbox)/2]
 	p := testproxy.New(t, src.srv.Addr())
 	p.RefuseFetch("INBOX", bad.UID, "NO The specified message set is invalid.")
-	ep := imapx.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapx.TLSNone, DialTimeout: 20 * time.Second}
-	s, err := OpenIMAP(context.Background(), ep, imapbulk.Credentials{Login: src.cred.Login, Password: src.cred.Password})
+	ep := imapconn.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapconn.TLSNone, DialTimeout: 20 * time.Second}
+	s, err := OpenIMAP(context.Background(), ep, imapconn.Credentials{Login: src.cred.Login, Password: src.cred.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,10 @@ const (
 	ReasonCalendarObjectsUnreadable = "CalendarObjectsUnreadable"
 	// ReasonUnpublished is the Event of a deletion that removed the published file.
 	ReasonUnpublished = "Unpublished"
+	// ReasonFileTooLarge: the file is larger than the manager's HTTP copy can hold (a ConfigMap's 1 MiB).
+	ReasonFileTooLarge = "FileTooLarge"
+	// ReasonServeFailed: the HTTP copy of the file could not be written to its ConfigMap.
+	ReasonServeFailed = "ServeFailed"
 )
 
 // FreeBusyWindow is the span of time published.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/mailshift/mailshift/internal/clicommon/clitest"
 )
 
 // TestClusterCommandsNeedKubectlMailshift: where kubectl-mailshift is neither next to mailshift nor on
@@ -28,7 +31,7 @@ func TestClusterCommandsNeedKubectlMailshift(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "provided by kubectl-mailshift") || !strings.Contains(out, "kubectl krew install mailshift") {
 		t.Errorf("status --help without kubectl-mailshift: exit %d\n%s", code, out)
 	}
-	code, out, _ = runCLI("--help")
+	_, out, _ = runCLI("--help")
 	for _, cmd := range []string{"status", "report", "suspend", "resume"} {
 		if !hasLine(out, cmd, "(kubectl-mailshift)") {
 			t.Errorf("mailshift --help does not list %s as kubectl-mailshift's:\n%s", cmd, out)
@@ -45,7 +48,7 @@ func TestClusterCommandsRunKubectlMailshift(t *testing.T) {
 		t.Skip("reads the kubeconfig from /dev/stdin")
 	}
 	dir := t.TempDir()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := clitest.GoCommand()
 	for pkg, name := range map[string]string{".": "mailshift", "../kubectl-mailshift": "kubectl-mailshift"} {
 		if out, err := exec.Command(gobin, "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
@@ -58,7 +61,8 @@ func TestClusterCommandsRunKubectlMailshift(t *testing.T) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 		err := cmd.Run()
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = ee.ExitCode()
 		} else if err != nil {
 			t.Fatal(err)

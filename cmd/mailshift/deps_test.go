@@ -2,18 +2,18 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mailshift/mailshift/internal/clicommon/clitest"
 )
 
 // TestCLIDoesNotLinkPrometheus: the CLI serves no metrics, and Prometheus's package initialisation costs every
 // process start close to a millisecond (several percent of a small PST export), so no package of the CLI may
 // import it. The engine's metrics hooks are worker.Metrics; their Prometheus collectors belong to the manager.
 func TestCLIDoesNotLinkPrometheus(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := clitest.GoCommand()
 	out, err := exec.Command(gobin, "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
@@ -33,7 +33,7 @@ func TestCLIDoesNotLinkPrometheus(t *testing.T) {
 // command, a PST export's too, about 2 ms slower to start. The cluster commands are kubectl-mailshift's
 // (internal/clustercli); no package of mailshift may import a Kubernetes one.
 func TestCLIDoesNotLinkKubernetes(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := clitest.GoCommand()
 	cmd := exec.Command(gobin, "list", "-deps", "./cmd/mailshift")
 	cmd.Dir = "../.."
 	out, err := cmd.CombinedOutput()

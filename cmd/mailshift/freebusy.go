@@ -11,7 +11,7 @@ import (
 
 	"github.com/mailshift/mailshift/internal/calendarsource"
 	"github.com/mailshift/mailshift/internal/freebusy"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 const freeBusyUsage = `Usage:
@@ -97,7 +97,7 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 	if !end.After(start) {
 		return usageErr("--end %s is not after --start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	}
-	cred := imapx.Credentials{Login: t.login}
+	cred := imapconn.Credentials{Login: t.login}
 	if *admin != "" {
 		cred.AdminLogin = *admin
 		if cred.AdminPassword, err = readSourcePassword(*adminPwFile, "MAILSHIFT_ADMIN_PASSWORD", "MAILSHIFT_FROM_ADMIN_PASSWORD"); err != nil {
@@ -121,7 +121,7 @@ func freeBusyCmd(args []string, stdout, stderr io.Writer) int {
 		FreeBusy: freebusy.Options{Start: start, End: end, Location: loc, Organizer: org, Stamp: now.UTC().Truncate(time.Second)},
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "mailshift freebusy: %s: %v\n", imapx.KindOf(err), err)
+		fmt.Fprintf(stderr, "mailshift freebusy: %s: %v\n", imapconn.KindOf(err), err)
 		return 1
 	}
 	for _, u := range pub.Unreadable {

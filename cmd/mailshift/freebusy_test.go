@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/oracle"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -24,15 +24,15 @@ func TestFreeBusyCommand(t *testing.T) {
 	srv := testserver.Dovecot(t)
 	fx := testfixtures.FreeBusyCalendar()
 	alice := srv.Users["alice"]
-	ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM}
+	ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := testfixtures.SeedCalendar(ctx, ep, imapx.Credentials{Login: alice.Login, Password: alice.Password}, "Calendar", fx.Messages); err != nil {
+	if err := testfixtures.SeedCalendar(ctx, ep, imapconn.Credentials{Login: alice.Login, Password: alice.Password}, "Calendar", fx.Messages); err != nil {
 		t.Fatal(err)
 	}
 	// A second calendar folder, typed by annotation under a name nobody would guess: it must be found.
 	extra := [][]byte{fx.Messages[0]} // the same weekly series again: merging must not double anything
-	if err := testfixtures.SeedCalendar(ctx, ep, imapx.Credentials{Login: alice.Login, Password: alice.Password}, "Projekte", extra); err != nil {
+	if err := testfixtures.SeedCalendar(ctx, ep, imapconn.Credentials{Login: alice.Login, Password: alice.Password}, "Projekte", extra); err != nil {
 		t.Fatal(err)
 	}
 

@@ -18,8 +18,7 @@ import (
 	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/worker"
 )
 
@@ -128,7 +127,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 			return usageErr("CA file: %v", err)
 		}
 	}
-	cred := imapx.Credentials{Login: t.login}
+	cred := imapconn.Credentials{Login: t.login}
 	if *toAdmin != "" {
 		cred.AdminLogin = *toAdmin
 		if cred.AdminPassword, err = readPassword(*toAdminPwFile, "MAILSHIFT_TO_ADMIN_PASSWORD"); err != nil {
@@ -149,7 +148,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 			return usageErr("%v", err)
 		}
 		f.endpoint.CAPEM = t.endpoint.CAPEM
-		cred := imapbulk.Credentials{Login: f.login}
+		cred := imapconn.Credentials{Login: f.login}
 		switch strings.ToLower(*fromAuth) {
 		case "", "password":
 			if *fromAdmin != "" {
@@ -172,7 +171,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		is, err := worker.OpenIMAP(ctx, f.endpoint, cred)
 		cancel()
 		if err != nil {
-			fmt.Fprintf(stderr, "mailshift migrate: source: %s: %v\n", imapx.KindOf(err), err)
+			fmt.Fprintf(stderr, "mailshift migrate: source: %s: %v\n", imapconn.KindOf(err), err)
 			return 1
 		}
 		src = is
@@ -242,7 +241,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if runErr != nil {
-		fmt.Fprintf(stderr, "mailshift migrate: %s: %v\n", imapx.KindOf(runErr), runErr)
+		fmt.Fprintf(stderr, "mailshift migrate: %s: %v\n", imapconn.KindOf(runErr), runErr)
 		if errors.Is(runErr, context.Canceled) {
 			fmt.Fprintln(stderr, "mailshift migrate: stopped; run the same command again to resume")
 		}
@@ -254,20 +253,20 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func tlsFlag(v string, allowPlain, implicit bool) (imapx.TLSMode, error) {
+func tlsFlag(v string, allowPlain, implicit bool) (imapconn.TLSMode, error) {
 	switch strings.ToLower(v) {
 	case "", "starttls":
 		if implicit {
-			return imapx.TLSImplicit, nil
+			return imapconn.TLSImplicit, nil
 		}
-		return imapx.TLSStartTLS, nil
+		return imapconn.TLSStartTLS, nil
 	case "implicit":
-		return imapx.TLSImplicit, nil
+		return imapconn.TLSImplicit, nil
 	case "none":
 		if !allowPlain {
 			return "", errors.New("--tls none sends passwords in clear text; add --allow-plaintext to allow it")
 		}
-		return imapx.TLSNone, nil
+		return imapconn.TLSNone, nil
 	}
 	return "", fmt.Errorf("--tls must be starttls, implicit or none, not %q", v)
 }

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/testserver"
 	"github.com/mailshift/mailshift/worker"
 )
@@ -34,8 +35,8 @@ func TestMigrateRefusesBusyCheckpoint(t *testing.T) {
 	if code != 3 || !strings.Contains(errb.String(), "another run is using this checkpoint") || !strings.Contains(errb.String(), "process "+strconv.Itoa(os.Getpid())) {
 		t.Errorf("while the checkpoint is held: exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
 	}
-	s, err := imapx.Dial(context.Background(), imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM},
-		imapx.Credentials{Login: "carol", Password: srv.Users["carol"].Password, Flavor: srv.Flavor})
+	s, err := imapsession.Dial(context.Background(), imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM},
+		imapconn.Credentials{Login: "carol", Password: srv.Users["carol"].Password, Flavor: srv.Flavor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,13 +12,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // imapTarget is an account named as imap://USER@HOST:PORT (imaps:// for implicit TLS).
 type imapTarget struct {
 	login    string
-	endpoint imapx.Endpoint
+	endpoint imapconn.Endpoint
 }
 
 // parseIMAPURL parses imap://USER@HOST:PORT. A password in the URL is refused: it would end up in shell
@@ -31,9 +32,9 @@ func parseIMAPURL(raw string) (imapTarget, error) {
 	var t imapTarget
 	switch u.Scheme {
 	case "imap":
-		t.endpoint.TLS, t.endpoint.Port = imapx.TLSStartTLS, 143
+		t.endpoint.TLS, t.endpoint.Port = imapconn.TLSStartTLS, 143
 	case "imaps":
-		t.endpoint.TLS, t.endpoint.Port = imapx.TLSImplicit, 993
+		t.endpoint.TLS, t.endpoint.Port = imapconn.TLSImplicit, 993
 	default:
 		return t, fmt.Errorf("%q: the scheme must be imap:// or imaps://", raw)
 	}
@@ -111,15 +112,15 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	switch strings.ToLower(*tlsMode) {
 	case "":
 	case "starttls":
-		t.endpoint.TLS = imapx.TLSStartTLS
+		t.endpoint.TLS = imapconn.TLSStartTLS
 	case "implicit":
-		t.endpoint.TLS = imapx.TLSImplicit
+		t.endpoint.TLS = imapconn.TLSImplicit
 	case "none":
 		if !*allowPlain {
 			fmt.Fprintln(stderr, "mailshift ping: --tls none sends the password in clear text; add --allow-plaintext to allow it")
 			return 2
 		}
-		t.endpoint.TLS = imapx.TLSNone
+		t.endpoint.TLS = imapconn.TLSNone
 	default:
 		fmt.Fprintf(stderr, "mailshift ping: --tls must be starttls, implicit or none, not %q\n", *tlsMode)
 		return 2
@@ -130,7 +131,7 @@ func ping(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	cred := imapx.Credentials{Login: t.login}
+	cred := imapconn.Credentials{Login: t.login}
 	if *admin != "" {
 		cred.AdminLogin = *admin
 		if cred.AdminPassword, err = readPassword(*adminPwFile, "MAILSHIFT_ADMIN_PASSWORD"); err != nil {
@@ -151,10 +152,10 @@ func ping(args []string, stdout, stderr io.Writer) int {
 		defer rep.write(stdout)
 		stdout = io.Discard
 	}
-	s, err := imapx.Dial(ctx, t.endpoint, cred)
+	s, err := imapsession.Dial(ctx, t.endpoint, cred)
 	if err != nil {
-		fmt.Fprintf(stderr, "mailshift ping: %s: %v\n", imapx.KindOf(err), err)
-		rep.Failed, rep.ErrorKind = "logging in", string(imapx.KindOf(err))
+		fmt.Fprintf(stderr, "mailshift ping: %s: %v\n", imapconn.KindOf(err), err)
+		rep.Failed, rep.ErrorKind = "logging in", string(imapconn.KindOf(err))
 		return 1
 	}
 	defer s.Close()
@@ -165,9 +166,9 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "logged in to %s as %s in %s\n", t.endpoint.Address(), t.login, time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "capabilities: %s\n", strings.Join(s.Capabilities(), " "))
 	failed := func(what string, err error) int {
-		fmt.Fprintf(stderr, "mailshift ping: %s failed: %s: %v\n", what, imapx.KindOf(err), err)
+		fmt.Fprintf(stderr, "mailshift ping: %s failed: %s: %v\n", what, imapconn.KindOf(err), err)
 		fmt.Fprintf(stdout, "FAILED: %s\n", what)
-		rep.Failed, rep.ErrorKind = what, string(imapx.KindOf(err))
+		rep.Failed, rep.ErrorKind = what, string(imapconn.KindOf(err))
 		return 1
 	}
 	ns, err := s.Namespaces(ctx)
@@ -187,7 +188,7 @@ func ping(args []string, stdout, stderr io.Writer) int {
 	// Quota is informational (the controllers, too, carry on without it): a failure is shown, not fatal.
 	q, err := s.Quota(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "mailshift ping: warning: quota unavailable: %s: %v\n", imapx.KindOf(err), err)
+		fmt.Fprintf(stderr, "mailshift ping: warning: quota unavailable: %s: %v\n", imapconn.KindOf(err), err)
 	}
 	for _, r := range q {
 		fmt.Fprintf(stdout, "quota %s %s: %d of %d\n", r.Root, r.Name, r.Usage, r.Limit)

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/mailshift/mailshift/internal/fakeimap"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -63,7 +63,7 @@ func TestPingHostileServers(t *testing.T) {
 			if code != 1 || !strings.Contains(errs, "size limit") {
 				t.Errorf("exit %d, stderr %q; want 1 and the limit named", code, errs)
 			}
-			if sent := srv.Sent(); sent > imapx.MaxResponseBytes+16<<20 {
+			if sent := srv.Sent(); sent > imapconn.MaxResponseBytes+16<<20 {
 				t.Errorf("ping read on to %d bytes", sent)
 			}
 		})

@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // accountPing is what `mailshift ping imap://... -o json` prints: the same findings as the text, and
@@ -13,7 +13,7 @@ type accountPing struct {
 	Login        string             `json:"login"`
 	OK           bool               `json:"ok"`
 	Failed       string             `json:"failed,omitempty"`    // the step that failed: "logging in", "listing the folders", ...
-	ErrorKind    string             `json:"errorKind,omitempty"` // imapx's classification, e.g. AuthenticationFailed
+	ErrorKind    string             `json:"errorKind,omitempty"` // imapsession's classification, e.g. AuthenticationFailed
 	LoginTime    string             `json:"loginTime,omitempty"`
 	Capabilities []string           `json:"capabilities"`
 	Namespaces   []accountNamespace `json:"personalNamespaces,omitempty"`
@@ -34,7 +34,7 @@ type accountQuota struct {
 	Limit    int64  `json:"limit"`
 }
 
-func namespacesOf(ns imapx.Namespaces) []accountNamespace {
+func namespacesOf(ns imapconn.Namespaces) []accountNamespace {
 	var out []accountNamespace
 	for _, n := range ns.Personal {
 		sep := ""

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -16,12 +16,12 @@ func TestParseIMAPURL(t *testing.T) {
 		in      string
 		login   string
 		port    int
-		tls     imapx.TLSMode
+		tls     imapconn.TLSMode
 		wantErr string
 	}{
-		{in: "imap://alice@mail.example.test", login: "alice", port: 143, tls: imapx.TLSStartTLS},
-		{in: "imaps://alice@mail.example.test", login: "alice", port: 993, tls: imapx.TLSImplicit},
-		{in: "imap://alice%40example.test@127.0.0.1:10143", login: "alice@example.test", port: 10143, tls: imapx.TLSStartTLS},
+		{in: "imap://alice@mail.example.test", login: "alice", port: 143, tls: imapconn.TLSStartTLS},
+		{in: "imaps://alice@mail.example.test", login: "alice", port: 993, tls: imapconn.TLSImplicit},
+		{in: "imap://alice%40example.test@127.0.0.1:10143", login: "alice@example.test", port: 10143, tls: imapconn.TLSStartTLS},
 		{in: "imap://alice:secret@host", wantErr: "password in the URL"},
 		{in: "imap://host", wantErr: "no login"},
 		{in: "pop3://alice@host", wantErr: "imap:// or imaps://"},

@@ -22,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -81,6 +80,11 @@ func main() {
 		"comma-separated host names, *.domain wildcards, IP addresses and CIDR ranges that MailServers, "+
 			"MailboxMigrations' IMAP sources and FreeBusyPublications' FTP servers may point at; others are Stalled "+
 			"(HostNotAllowed) and never connected to; empty allows all")
+	flag.IntVar(&exec.MaxConcurrentReconciles, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles,
+		"objects of each kind reconciled at once (reconciles never wait on a mail server)")
+	flag.IntVar(&exec.NetworkWorkers, "network-workers", controllers.DefaultNetworkWorkers,
+		"background network checks (logins, ACL changes, calendar reads) running at once, over all kinds; "+
+			"each MailServer's spec.limits.maxConnections bounds them further")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -213,11 +217,12 @@ func run(ctx context.Context, cfg *rest.Config, o managerOptions) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	if o.freeBusyAddr != "" && o.freeBusyAddr != "0" {
-		files := controllers.NewFreeBusyFiles()
+		// The leader's reconciles write the files to ConfigMaps; every replica serves them from its cache, so
+		// a failover or a Service over all replicas keeps answering.
+		files := controllers.NewFreeBusyFiles(mgr.GetClient(), mgr.GetCache(), mgr.GetAPIReader())
 		files.GlobalNamespace = o.freeBusyNS
 		o.controllers.FreeBusyFiles = files
-		// A leader-only runnable: only the leader's reconciles fill the files.
-		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error { return files.Serve(ctx, o.freeBusyAddr) })); err != nil {
+		if err := mgr.Add(files.Server(o.freeBusyAddr, mgr.GetCache())); err != nil {
 			return err
 		}
 	}

@@ -23,7 +23,7 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testenv"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -212,8 +212,8 @@ func waitProgress(t *testing.T, ns, name string, ok func(*mailshiftv1.Progress) 
 // they carry (equal when nothing was copied twice).
 func serverCount(t *testing.T, srv *testserver.Server, login, password string) (messages, distinct int) {
 	t.Helper()
-	c, err := imapbulk.Dial(context.Background(), imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM},
-		imapbulk.Credentials{Login: login, Password: password})
+	c, err := imapbulk.Dial(context.Background(), imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM},
+		imapconn.Credentials{Login: login, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}

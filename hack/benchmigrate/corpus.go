@@ -65,11 +65,36 @@ var (
 // epoch is the first INTERNALDATE; messages are spread over about six years after it.
 var epoch = time.Date(2019, 1, 7, 8, 0, 0, 0, time.UTC)
 
-// Message builds corpus message i. It depends only on i, so the first n messages of a larger corpus are
-// the corpus of n. Sizes are log-uniform 1 KiB .. 200 KiB, as in appendlimit.
-func Message(i int) Item {
+// Corpus is a kind of benchmark corpus. Both have the same folders, flags, dates and headers, message by
+// message; they differ in their bodies, which is what storage formats differ in when they store them.
+type Corpus string
+
+const (
+	// MIME: sizes log-uniform 1 KiB .. 200 KiB (as in appendlimit), some multipart/mixed with base64
+	// attachments, some multipart/alternative, the others text/plain.
+	MIME Corpus = "mime"
+	// Plain: short text/plain messages (about 1-3 KiB with their headers), like most of a mailbox's
+	// correspondence; the per-message cost of storing dominates, not the bytes.
+	Plain Corpus = "plain"
+)
+
+// ParseCorpus returns the corpus named s.
+func ParseCorpus(s string) (Corpus, error) {
+	switch c := Corpus(s); c {
+	case MIME, Plain:
+		return c, nil
+	}
+	return "", fmt.Errorf("corpus must be %s or %s, not %q", MIME, Plain, s)
+}
+
+// Message builds message i of corpus c. It depends only on i and c, so the first n messages of a larger
+// corpus are the corpus of n, and message i is in the same folder in every corpus (Expected).
+func Message(i int, c Corpus) Item {
 	rnd := rand.New(rand.NewSource(int64(i)*1000003 + 42))
 	size := int(1024 * math.Exp(rnd.Float64()*math.Log(200)))
+	if c == Plain {
+		size = 400 + (i*7919)%2000 // the body; the headers add about 600 bytes
+	}
 
 	it := Item{Index: i, Folder: pickFolder(rnd.Float64())}
 	sent := it.Folder == "Sent"
@@ -119,6 +144,9 @@ func Message(i int) Item {
 	b.WriteString("MIME-Version: 1.0\r\n")
 
 	kind := rnd.Float64()
+	if c == Plain {
+		kind = 1 // text/plain
+	}
 	switch {
 	case size > 12<<10 && kind < 0.55: // multipart/mixed with base64 attachments
 		boundary := fmt.Sprintf("=_mixed_%05d_%08x", i, rnd.Uint32())

@@ -1,12 +1,16 @@
 // Command benchmigrate is the helper of hack/bench-migrate.sh: it writes the benchmark corpus, loads it
 // into an IMAP account with pipelined APPENDs, empties accounts and counts what a migration left on them.
 //
-//	benchmigrate gen   -n N -out DIR                      corpus as DIR/cur/NNNNN (what appendlimit -maildir reads); prints bytes
-//	benchmigrate load  -addr H:P -user U -pass P -n N     the first N corpus messages into their folders, with flags and dates
+//	benchmigrate gen   -n N -out DIR [-corpus C]          corpus as DIR/cur/NNNNN (what appendlimit -maildir reads); prints bytes
+//	benchmigrate load  -addr H:P -user U -pass P -n N [-corpus C]  the first N corpus messages into their folders, with flags and dates
+//
+// C is the corpus: mime (default; realistic sizes and MIME structures) or plain (short text/plain messages).
+//
 //	benchmigrate empty -addr H:P -user U -pass P          delete every folder but INBOX, expunge INBOX
 //	benchmigrate count -addr H:P -user U -pass P [-n N]   messages per folder; with -n, fail unless they match the corpus
 //	benchmigrate report FILE                              "items copied present failed skipped bytes" of a mailshift --report
 //	benchmigrate ports K                                  K free loopback TCP ports
+//	benchmigrate admin -addr H:P -user U -pass P CMD...   raw IMAP commands after LOGIN, each must answer OK
 package main
 
 import (
@@ -31,7 +35,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 func main() {
@@ -54,6 +58,8 @@ func main() {
 		err = cmdReport(args)
 	case "ports":
 		err = cmdPorts(args)
+	case "admin":
+		err = cmdAdmin(args)
 	default:
 		usage()
 	}
@@ -64,7 +70,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchmigrate gen|load|empty|count|warm|report|ports ... (see the source)")
+	fmt.Fprintln(os.Stderr, "usage: benchmigrate gen|load|empty|count|warm|report|ports|admin ... (see the source)")
 	os.Exit(2)
 }
 
@@ -89,17 +95,22 @@ func (a *account) dial(ctx context.Context) (*imapbulk.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := imapx.Endpoint{Host: host, Port: p, TLS: imapx.TLSNone}
-	return imapbulk.Dial(ctx, ep, imapbulk.Credentials{Login: a.user, Password: a.pass})
+	ep := imapconn.Endpoint{Host: host, Port: p, TLS: imapconn.TLSNone}
+	return imapbulk.Dial(ctx, ep, imapconn.Credentials{Login: a.user, Password: a.pass})
 }
 
 func cmdGen(args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ExitOnError)
 	n := fs.Int("n", 5000, "messages")
 	out := fs.String("out", "", "directory (messages go to DIR/cur)")
-	fs.Parse(args)
+	kind := fs.String("corpus", string(MIME), "corpus: mime or plain")
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	if *out == "" {
 		return errors.New("need -out")
+	}
+	c, err := ParseCorpus(*kind)
+	if err != nil {
+		return err
 	}
 	dir := filepath.Join(*out, "cur")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -107,7 +118,7 @@ func cmdGen(args []string) error {
 	}
 	var total int64
 	for i := 0; i < *n; i++ {
-		it := Message(i)
+		it := Message(i, c)
 		total += int64(len(it.Body))
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d", i)), it.Body, 0o644); err != nil {
 			return err
@@ -123,7 +134,12 @@ func cmdLoad(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	a := accountFlags(fs)
 	n := fs.Int("n", 5000, "messages")
-	fs.Parse(args)
+	kind := fs.String("corpus", string(MIME), "corpus: mime or plain")
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
+	c, err := ParseCorpus(*kind)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
@@ -201,13 +217,13 @@ func cmdLoad(args []string) error {
 				}
 			}
 			if flush() {
-				c.Logout(ctx)
+				_ = c.Logout(ctx) // the batch is in; a failed LOGOUT changes nothing measured
 			}
 		}(f.Name, queues[f.Name])
 	}
 	var total int64
 	for i := 0; i < *n; i++ {
-		it := Message(i)
+		it := Message(i, c)
 		total += int64(len(it.Body))
 		queues[it.Folder] <- it
 	}
@@ -225,12 +241,12 @@ func cmdLoad(args []string) error {
 }
 
 // personal lists the account's own folders (not the shared namespace).
-func personal(ctx context.Context, c *imapbulk.Conn) ([]imapx.Folder, error) {
+func personal(ctx context.Context, c *imapbulk.Conn) ([]imapconn.Folder, error) {
 	all, err := c.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []imapx.Folder
+	var out []imapconn.Folder
 	for _, f := range all {
 		if f.Name == "shared" || strings.HasPrefix(f.Name, "shared/") {
 			continue
@@ -246,13 +262,13 @@ type session struct {
 	cancel context.CancelFunc
 	a      *account
 	c      *imapbulk.Conn
-	list   []imapx.Folder
+	list   []imapconn.Folder
 }
 
 // open parses the account flags (fs may carry more), logs in and lists the personal folders.
 func open(fs *flag.FlagSet, args []string, timeout time.Duration) (*session, error) {
 	a := accountFlags(fs)
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: a bad flag exits
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	c, err := a.dial(ctx)
 	if err != nil {
@@ -363,7 +379,7 @@ func cmdCount(args []string) error {
 		}
 		total += int(st.Exists)
 	}
-	c.Logout(ctx)
+	_ = c.Logout(ctx) // counted already
 	fmt.Println(total)
 	if *n < 0 {
 		return nil
@@ -405,6 +421,10 @@ func cmdReport(args []string) error {
 		Totals struct {
 			Items, Copied, Duplicates, Failed, Skipped, Bytes int64
 		} `json:"totals"`
+		Folders []struct {
+			Source      string `json:"source"`
+			Concurrency []int  `json:"concurrency"`
+		} `json:"folders"`
 		Error string `json:"error"`
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
@@ -412,6 +432,16 @@ func cmdReport(args []string) error {
 	}
 	t := rep.Totals
 	fmt.Println(t.Items, t.Copied, t.Duplicates, t.Failed, t.Skipped, t.Bytes)
+	// How many segments of each cut folder ran at once, as the run decided: on stderr, for the log.
+	for _, f := range rep.Folders {
+		if len(f.Concurrency) > 0 {
+			levels := make([]string, len(f.Concurrency))
+			for i, l := range f.Concurrency {
+				levels[i] = strconv.Itoa(l)
+			}
+			fmt.Fprintf(os.Stderr, "benchmigrate report: %s: segments at once %s\n", f.Source, strings.Join(levels, " -> "))
+		}
+	}
 	if rep.Error != "" {
 		fmt.Fprintln(os.Stderr, "benchmigrate report: run error:", rep.Error)
 	}

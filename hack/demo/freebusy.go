@@ -14,7 +14,7 @@ import (
 
 	"github.com/mailshift/mailshift/internal/ftppublish"
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testenv"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 )
@@ -76,8 +76,8 @@ func seedAliceCalendar(caPEM []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return testfixtures.SeedCalendar(ctx, imapx.Endpoint{Host: "127.0.0.1", Port: imapPort, TLS: imapx.TLSStartTLS, CAPEM: caPEM},
-		imapx.Credentials{Login: "alice", Password: "alice-secret-1"}, "Calendar", msgs)
+	return testfixtures.SeedCalendar(ctx, imapconn.Endpoint{Host: "127.0.0.1", Port: imapPort, TLS: imapconn.TLSStartTLS, CAPEM: caPEM},
+		imapconn.Credentials{Login: "alice", Password: "alice-secret-1"}, "Calendar", msgs)
 }
 
 // showFreeBusy prints what the FreeBusyPublication reports and the file as Outlook fetches it, over FTP and

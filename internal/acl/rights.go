@@ -4,7 +4,7 @@
 // the translation between named rights and the letters a particular server
 // understands.
 //
-// The package is pure: it never talks to a server. internal/imapx reads and
+// The package is pure: it never talks to a server. internal/imapsession reads and
 // writes ACLs; controllers use this package to decide what to write.
 package acl
 

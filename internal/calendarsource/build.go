@@ -7,13 +7,13 @@ import (
 
 	"github.com/mailshift/mailshift/internal/freebusy"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Request says whose free/busy to compute and how.
 type Request struct {
-	Endpoint    imapx.Endpoint
-	Credentials imapx.Credentials
+	Endpoint    imapconn.Endpoint
+	Credentials imapconn.Credentials
 	// Folders to read; empty: Discover them.
 	Folders []string
 	// FreeBusy holds the window, the reader's zone, the organizer and the stamp.
@@ -43,25 +43,20 @@ type Publication struct {
 }
 
 // Build connects, finds or takes the folders, checks their token, reads their events and computes the
-// VFREEBUSY. Errors are *imapx.Error values (or wrap them) with the folder named.
+// VFREEBUSY. Errors are *imapconn.Error values (or wrap them) with the folder named.
 func Build(ctx context.Context, req Request) (*Publication, error) {
 	pub := &Publication{Folders: req.Folders}
-	if len(pub.Folders) == 0 {
-		s, err := imapx.Dial(ctx, req.Endpoint, req.Credentials)
-		if err != nil {
-			return nil, err
-		}
-		pub.Folders, err = Discover(ctx, s)
-		s.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	c, err := imapbulk.Dial(ctx, req.Endpoint, imapbulk.PasswordCredentials(req.Credentials))
+	c, err := imapbulk.Dial(ctx, req.Endpoint, req.Credentials)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
+	if len(pub.Folders) == 0 {
+		// Over the same connection: one login per build, discovery or not.
+		if pub.Folders, err = Discover(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	if req.UnlessToken != "" {
 		_, token, err := State(ctx, c, pub.Folders)
 		if err != nil {

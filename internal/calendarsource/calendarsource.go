@@ -17,27 +17,58 @@ import (
 
 	"github.com/mailshift/mailshift/internal/calobject"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // DefaultFolder is the calendar folder looked for when no folder is typed as a calendar.
 const DefaultFolder = "Calendar"
 
-// Discover returns the mailbox's calendar folders: those the Kolab folder-type annotation marks as event
-// folders; without any, a folder named Calendar at the top level or under INBOX (where the groupware
-// folders of an INBOX-prefixed namespace live). It fails with a NotFound *imapx.Error when there is none,
-// so that a publication never silently reports a mailbox as free for lack of a calendar.
-func Discover(ctx context.Context, s *imapx.Session) ([]string, error) {
-	typed, err := s.TypedFolders(ctx, imapx.FolderEvent)
+// Discover returns the mailbox's calendar folders (CalendarFolders) over the connection Build reads them
+// with, so that a publication without configured folders costs one login, not two. The folder types are
+// read with one GETMETADATA per selectable personal folder when the server has METADATA; a folder the
+// server refuses to describe (gone meanwhile, no rights) is taken as untyped.
+func Discover(ctx context.Context, c *imapbulk.Conn) ([]string, error) {
+	ns, err := c.Namespaces(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(typed) > 0 {
+	all, err := c.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var personal []imapconn.Folder
+	for _, f := range all {
+		if ns.IsPersonal(f.Name) {
+			personal = append(personal, f)
+		}
+	}
+	meta := map[string]map[string]string{}
+	if c.Has("METADATA") {
+		for _, name := range imapsession.TypeCandidates(personal) {
+			md, err := c.GetMetadata(ctx, name, imapsession.SharedFolderTypeKey, imapsession.PrivateFolderTypeKey)
+			switch imapconn.KindOf(err) {
+			case "":
+			case imapconn.NotFound, imapconn.PermissionDenied:
+				continue
+			default:
+				return nil, err
+			}
+			meta[name] = md.Entries
+		}
+	}
+	return CalendarFolders(personal, meta)
+}
+
+// CalendarFolders is the rule for which folders are calendars, apart from how the facts were read:
+// the folders (of the personal namespace) that the Kolab folder-type annotation marks as event folders
+// (imapsession.TypedAmong; meta by folder name, then entry key); without any, a folder named Calendar at
+// the top level or under INBOX (where the groupware folders of an INBOX-prefixed namespace live). It fails
+// with a NotFound *imapconn.Error when there is none, so that a publication never silently reports a
+// mailbox as free for lack of a calendar.
+func CalendarFolders(personal []imapconn.Folder, meta map[string]map[string]string) ([]string, error) {
+	if typed := imapsession.TypedAmong(personal, meta, imapsession.FolderEvent); len(typed) > 0 {
 		return typed, nil
-	}
-	personal, err := s.PersonalFolders(ctx)
-	if err != nil {
-		return nil, err
 	}
 	var found []string
 	for _, f := range personal {
@@ -49,13 +80,13 @@ func Discover(ctx context.Context, s *imapx.Session) ([]string, error) {
 		}
 	}
 	if len(found) == 0 {
-		return nil, &imapx.Error{Kind: imapx.NotFound, Op: "find calendar folders",
+		return nil, &imapconn.Error{Kind: imapconn.NotFound, Op: "find calendar folders",
 			Err: errors.New("no folder is annotated as a calendar (Kolab folder-type event) and there is no Calendar folder")}
 	}
 	return found, nil
 }
 
-func isUnderInbox(f imapx.Folder, name string) bool {
+func isUnderInbox(f imapconn.Folder, name string) bool {
 	if f.Delim == 0 {
 		return false
 	}

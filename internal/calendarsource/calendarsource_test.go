@@ -13,8 +13,10 @@ import (
 
 	"github.com/mailshift/mailshift/internal/freebusy"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/testfixtures"
+	"github.com/mailshift/mailshift/internal/testproxy"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -34,46 +36,46 @@ func TestCalendarFolders(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM}
+			ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
 			fx := testfixtures.FreeBusyCalendar()
-			login := func(u string) imapx.Credentials {
-				return imapx.Credentials{Login: srv.Users[u].Login, Password: srv.Users[u].Password, Flavor: srv.Flavor}
+			login := func(u string) imapconn.Credentials {
+				return imapconn.Credentials{Login: srv.Users[u].Login, Password: srv.Users[u].Password, Flavor: srv.Flavor}
 			}
 
 			// alice: an annotated folder with a name of her own.
 			if err := testfixtures.SeedCalendar(ctx, ep, login("alice"), prefix+"Termine", fx.Messages); err != nil {
 				t.Fatal(err)
 			}
-			s, err := imapx.Dial(ctx, ep, login("alice"))
-			if err != nil {
-				t.Fatal(err)
+			discover := func(u string) ([]string, error) {
+				t.Helper()
+				c, err := imapbulk.Dial(ctx, ep, login(u))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				return Discover(ctx, c)
 			}
-			folders, err := Discover(ctx, s)
-			s.Close()
+			folders, err := discover("alice")
 			if err != nil || !slices.Equal(folders, []string{prefix + "Termine"}) {
 				t.Fatalf("alice's calendar folders: %q, %v", folders, err)
 			}
 
 			// bob: a Calendar folder nobody annotated is found by its name; carol has none at all.
-			s, err = imapx.Dial(ctx, ep, login("bob"))
+			s, err := imapsession.Dial(ctx, ep, login("bob"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Create(ctx, prefix+"Calendar"); err != nil {
+			err = s.Create(ctx, prefix+"Calendar")
+			s.Close()
+			if err != nil {
 				t.Fatal(err)
 			}
-			folders, err = Discover(ctx, s)
-			s.Close()
+			folders, err = discover("bob")
 			if err != nil || !slices.Equal(folders, []string{prefix + "Calendar"}) {
 				t.Errorf("bob's calendar folders: %q, %v", folders, err)
 			}
-			s, err = imapx.Dial(ctx, ep, login("carol"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Discover(ctx, s)
-			s.Close()
-			if imapx.KindOf(err) != imapx.NotFound {
+			_, err = discover("carol")
+			if imapconn.KindOf(err) != imapconn.NotFound {
 				t.Errorf("carol has no calendar: %v", err)
 			}
 
@@ -116,7 +118,7 @@ func TestCalendarFolders(t *testing.T) {
 			if err := testfixtures.SeedCalendar(ctx, ep, login("alice"), prefix+"Termine", fx.Messages[:1]); err != nil {
 				t.Fatal(err)
 			}
-			c, err := imapbulk.Dial(ctx, ep, imapbulk.Credentials{Login: srv.Users["alice"].Login, Password: srv.Users["alice"].Password})
+			c, err := imapbulk.Dial(ctx, ep, imapconn.Credentials{Login: srv.Users["alice"].Login, Password: srv.Users["alice"].Password})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,8 +146,56 @@ func TestCalendarFolders(t *testing.T) {
 	}
 }
 
+// TestBuildLogsInOnce: a publication without configured folders discovers them over the connection it then
+// reads them with, so each build costs the server exactly one login (issue: no more than one login per
+// object per resync period). Counted as connections through a relay: every dial logs in once.
+func TestBuildLogsInOnce(t *testing.T) {
+	for _, flavor := range []string{"dovecot", "cyrus-legacy"} {
+		t.Run(flavor, func(t *testing.T) {
+			var srv *testserver.Server
+			prefix := ""
+			if flavor == "dovecot" {
+				srv = testserver.Dovecot(t)
+			} else {
+				srv = testserver.Cyrus(t, "legacy")
+				prefix = "INBOX."
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
+			u := srv.Users["alice"]
+			cred := imapconn.Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor}
+			fx := testfixtures.FreeBusyCalendar()
+			if err := testfixtures.SeedCalendar(ctx, ep, cred, prefix+"Termine", fx.Messages); err != nil {
+				t.Fatal(err)
+			}
+			p := testproxy.New(t, srv.Addr())
+			viaProxy := imapconn.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
+			opts := freebusy.Options{Start: fx.WindowStart, End: fx.WindowEnd, Location: mustZone(t, fx.TimeZone), Organizer: fx.Owner}
+			pub, err := Build(ctx, Request{Endpoint: viaProxy, Credentials: cred, FreeBusy: opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(pub.Folders, []string{prefix + "Termine"}) || len(pub.Periods) != len(fx.Expected) {
+				t.Errorf("discovered %q, %d periods (want %d)", pub.Folders, len(pub.Periods), len(fx.Expected))
+			}
+			if n := len(p.Accepted()); n != 1 {
+				t.Errorf("a build with discovery made %d connections (logins), want 1", n)
+			}
+			// The change check of a quiet calendar, discovery included, is one login too.
+			again, err := Build(ctx, Request{Endpoint: viaProxy, Credentials: cred, FreeBusy: opts, UnlessToken: pub.Token})
+			if err != nil || !again.Unchanged {
+				t.Fatalf("unchanged calendar: %+v, %v", again, err)
+			}
+			if n := len(p.Accepted()); n != 2 {
+				t.Errorf("two builds with discovery made %d connections (logins), want 2", n)
+			}
+		})
+	}
+}
+
 // expungeFirst deletes the folder's first message with a plain IMAP client (imapbulk never expunges).
-func expungeFirst(ep imapx.Endpoint, u testserver.User, folder string) error {
+func expungeFirst(ep imapconn.Endpoint, u testserver.User, folder string) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ep.CAPEM)
 	c, err := imapclient.DialStartTLS(ep.Address(), &imapclient.Options{TLSConfig: &tls.Config{RootCAs: pool, ServerName: ep.Host}})
@@ -172,4 +222,42 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// TestCalendarFoldersRule: the rule itself, apart from any server. A typed folder wins over a folder named
+// Calendar; any event sub-type and either entry counts; folders that cannot hold messages do not; without a
+// typed folder, Calendar at the top level or under INBOX is taken; with neither, NotFound.
+func TestCalendarFoldersRule(t *testing.T) {
+	f := func(name string, attrs ...string) imapconn.Folder {
+		return imapconn.Folder{Name: name, Delim: '.', Attrs: attrs, Messages: -1}
+	}
+	personal := []imapconn.Folder{f("Calendar"), f("INBOX"), f("INBOX.Calendar"), f("Termine"), f("Privat"),
+		f("Gone", `\NonExistent`), f("Parent", `\Noselect`), f("Tasks")}
+	for _, tc := range []struct {
+		name    string
+		folders []imapconn.Folder
+		meta    map[string]map[string]string
+		want    []string
+	}{
+		{"typed wins", personal, map[string]map[string]string{
+			"Termine": {imapsession.SharedFolderTypeKey: "event"},
+			"Privat":  {imapsession.PrivateFolderTypeKey: " Event.Confidential "},
+			"Gone":    {imapsession.SharedFolderTypeKey: "event"},
+			"Parent":  {imapsession.SharedFolderTypeKey: "event"},
+			"Tasks":   {imapsession.SharedFolderTypeKey: "task"},
+		}, []string{"Termine", "Privat"}},
+		{"by name", personal, nil, []string{"Calendar", "INBOX.Calendar"}},
+		{"only other types", personal[3:], map[string]map[string]string{"Tasks": {imapsession.SharedFolderTypeKey: "task.default"}}, nil},
+	} {
+		got, err := CalendarFolders(tc.folders, tc.meta)
+		if tc.want == nil {
+			if imapconn.KindOf(err) != imapconn.NotFound {
+				t.Errorf("%s: %q, %v, want NotFound", tc.name, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, %v, want %q", tc.name, got, err, tc.want)
+		}
+	}
 }

@@ -12,6 +12,11 @@ import (
 // benchMessages are n Kolab v3 messages as a migration writes them: every tenth a weekly series with two
 // exclusions and one moved instance, the rest single events spread over a few months.
 func benchMessages(tb testing.TB, n int) [][]byte {
+	return benchMessagesIn(tb, n, groupware.FormatKolab3)
+}
+
+// benchMessagesIn are the benchMessages in format f.
+func benchMessagesIn(tb testing.TB, n int, f groupware.Format) [][]byte {
 	tb.Helper()
 	berlin := mustLoad(tb, "Europe/Berlin")
 	base := time.Date(2026, 1, 5, 9, 0, 0, 0, berlin)
@@ -39,7 +44,7 @@ func benchMessages(tb testing.TB, n int) [][]byte {
 			}}
 		}
 		var b bytes.Buffer
-		if err := groupware.WriteMessage(&b, e, groupware.FormatKolab3, groupware.Envelope{}); err != nil {
+		if err := groupware.WriteMessage(&b, e, f, groupware.Envelope{}); err != nil {
 			tb.Fatal(err)
 		}
 		msgs[i] = b.Bytes()
@@ -47,8 +52,15 @@ func benchMessages(tb testing.TB, n int) [][]byte {
 	return msgs
 }
 
-func BenchmarkRead10000(b *testing.B) {
-	msgs := benchMessages(b, 10000)
+func BenchmarkRead10000(b *testing.B) { benchRead(b, benchMessages(b, 10000)) }
+
+// BenchmarkReadICalendar10000 is BenchmarkRead10000 for plain iCalendar messages: the content-line reader
+// of package ical on the hot path.
+func BenchmarkReadICalendar10000(b *testing.B) {
+	benchRead(b, benchMessagesIn(b, 10000, groupware.FormatICal))
+}
+
+func benchRead(b *testing.B, msgs [][]byte) {
 	size := 0
 	for _, m := range msgs {
 		size += len(m)

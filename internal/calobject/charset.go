@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mailshift/mailshift/internal/ical"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/unicode"
 )
@@ -31,11 +32,11 @@ func toUTF8(data []byte, cs string) ([]byte, error) {
 		if utf8.Valid(data) {
 			return data, nil
 		}
-		return nil, fmt.Errorf("charset %s is unknown", quoteValue(cs))
+		return nil, fmt.Errorf("charset %s is unknown", ical.Clip(cs))
 	}
 	out, err := enc.NewDecoder().Bytes(data)
 	if err != nil {
-		return nil, fmt.Errorf("charset %s: %v", quoteValue(cs), err)
+		return nil, fmt.Errorf("charset %s: %v", ical.Clip(cs), err)
 	}
 	return out, nil
 }

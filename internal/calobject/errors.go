@@ -60,16 +60,3 @@ func (e *ParseError) Error() string {
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
-
-// quoteValue shortens a value for an error message: a malformed property can be megabytes long.
-func quoteValue(s string) string {
-	const max = 60
-	if len(s) > max {
-		cut := max
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "…"
-	}
-	return strconv.Quote(s)
-}

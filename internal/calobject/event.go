@@ -1,12 +1,3 @@
-// Package calobject reads the calendar objects an IMAP calendar folder holds into the few fields that
-// free/busy needs: Kolab v3 objects (xCal, RFC 6321, in MIME), Kolab v2 XML objects, and plain iCalendar
-// (RFC 5545) messages or text. It has no Kubernetes imports and knows nothing of IMAP sessions: it is given
-// the bytes of one message (or one VCALENDAR) at a time.
-//
-// Times keep their meaning: a DATE-TIME with a TZID is a time.Time in that zone (IANA names, Windows names,
-// vendor-prefixed names such as "/kolab.org/Europe/Berlin", or the object's own VTIMEZONE); a UTC value is
-// in time.UTC; a floating value or a DATE is marked as such, because only the reader of the free/busy
-// (its time zone) can place it on the time line.
 package calobject
 
 import "time"

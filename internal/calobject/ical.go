@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // ParseICalendar reads the VEVENTs of iCalendar text (RFC 5545): one or more VCALENDAR objects, lines
@@ -19,239 +21,8 @@ func ParseICalendar(data []byte) ([]*Event, error) {
 	return parseICal(string(data))
 }
 
-// lexer splits iCalendar text into content lines (RFC 5545 §3.1).
-type lexer struct {
-	src  string
-	pos  int
-	line int // physical lines consumed
-}
-
-// rawLine is one content line before unfolding: its first physical line, the text it spans and whether
-// continuation lines follow.
-type rawLine struct {
-	first  string
-	region string
-	folded bool
-	line   int
-}
-
-func (lx *lexer) next() (rawLine, bool) {
-	if lx.pos >= len(lx.src) {
-		return rawLine{}, false
-	}
-	start := lx.pos
-	end := strings.IndexByte(lx.src[start:], '\n')
-	if end < 0 {
-		end = len(lx.src)
-	} else {
-		end += start
-	}
-	lx.line++
-	l := rawLine{first: strings.TrimSuffix(lx.src[start:end], "\r"), line: lx.line}
-	lx.pos = end + 1
-	for lx.pos < len(lx.src) && (lx.src[lx.pos] == ' ' || lx.src[lx.pos] == '\t') {
-		l.folded = true
-		e := strings.IndexByte(lx.src[lx.pos:], '\n')
-		if e < 0 {
-			e = len(lx.src)
-		} else {
-			e += lx.pos
-		}
-		end = e
-		lx.line++
-		lx.pos = e + 1
-	}
-	l.region = lx.src[start:min(end, len(lx.src))]
-	return l, true
-}
-
-// text is the unfolded line.
-func (l rawLine) text() string {
-	if !l.folded {
-		return l.first
-	}
-	var b strings.Builder
-	b.Grow(len(l.region))
-	s := l.region
-	for first := true; ; first = false {
-		i := strings.IndexByte(s, '\n')
-		seg := s
-		if i >= 0 {
-			seg = s[:i]
-		}
-		seg = strings.TrimSuffix(seg, "\r")
-		if !first && len(seg) > 0 {
-			seg = seg[1:] // the folding space or tab
-		}
-		b.WriteString(seg)
-		if i < 0 {
-			return b.String()
-		}
-		s = s[i+1:]
-	}
-}
-
-// name is the upper-cased property name, or "" when the line is not a content line.
-func (l rawLine) name() string {
-	s := l.first
-	i := 0
-	for i < len(s) && s[i] != ';' && s[i] != ':' {
-		if !isNameChar(s[i]) {
-			return ""
-		}
-		i++
-	}
-	if i == len(s) {
-		if !l.folded {
-			return ""
-		}
-		return rawLine{first: l.text()}.name()
-	}
-	if i == 0 {
-		return ""
-	}
-	return upper(s[:i])
-}
-
-func isNameChar(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-}
-
-// upper is strings.ToUpper for ASCII names, without allocating for names already upper-case.
-func upper(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 'a' && s[i] <= 'z' {
-			return strings.ToUpper(s)
-		}
-	}
-	return s
-}
-
 // cline is a parsed content line.
-type cline struct {
-	name   string
-	params []cparam
-	value  string
-	line   int
-}
-
-type cparam struct {
-	name   string // upper-cased
-	values []string
-}
-
-func (c *cline) param(name string) (string, bool) {
-	for _, p := range c.params {
-		if p.name == name {
-			if len(p.values) == 0 {
-				return "", true
-			}
-			return p.values[0], true
-		}
-	}
-	return "", false
-}
-
-func parseContentLine(s string, line int) (cline, error) {
-	c := cline{line: line}
-	i := 0
-	for i < len(s) && s[i] != ';' && s[i] != ':' {
-		i++
-	}
-	c.name = upper(s[:i])
-	for i < len(s) && s[i] == ';' {
-		i++
-		j := i
-		for j < len(s) && s[j] != '=' && s[j] != ';' && s[j] != ':' {
-			j++
-		}
-		if j >= len(s) || s[j] != '=' {
-			return c, fmt.Errorf("parameter %s has no '=' and value", quoteValue(s[i:j]))
-		}
-		p := cparam{name: upper(strings.TrimSpace(s[i:j]))}
-		i = j + 1
-		for {
-			var v string
-			if i < len(s) && s[i] == '"' {
-				end := strings.IndexByte(s[i+1:], '"')
-				if end < 0 {
-					return c, fmt.Errorf("parameter %s: the quoted value is not closed", p.name)
-				}
-				v = s[i+1 : i+1+end]
-				i += end + 2
-			} else {
-				j := i
-				for j < len(s) && s[j] != ',' && s[j] != ';' && s[j] != ':' {
-					j++
-				}
-				v = s[i:j]
-				i = j
-			}
-			if strings.IndexByte(v, '^') >= 0 {
-				v = caretDecode(v)
-			}
-			p.values = append(p.values, v)
-			if i < len(s) && s[i] == ',' {
-				i++
-				continue
-			}
-			break
-		}
-		c.params = append(c.params, p)
-	}
-	if i >= len(s) || s[i] != ':' {
-		return c, errors.New("no ':' between the name and the value")
-	}
-	c.value = s[i+1:]
-	return c, nil
-}
-
-// caretDecode undoes RFC 6868's parameter value encoding (^n newline, ^' double quote, ^^ caret).
-func caretDecode(v string) string {
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if v[i] == '^' && i+1 < len(v) {
-			switch v[i+1] {
-			case 'n', 'N':
-				b.WriteByte('\n')
-				i++
-				continue
-			case '\'':
-				b.WriteByte('"')
-				i++
-				continue
-			case '^':
-				b.WriteByte('^')
-				i++
-				continue
-			}
-		}
-		b.WriteByte(v[i])
-	}
-	return b.String()
-}
-
-// unescapeText undoes TEXT escaping (RFC 5545 §3.3.11).
-func unescapeText(v string) string {
-	if strings.IndexByte(v, '\\') < 0 {
-		return v
-	}
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' && i+1 < len(v) {
-			i++
-			switch v[i] {
-			case 'n', 'N':
-				b.WriteByte('\n')
-			default:
-				b.WriteByte(v[i])
-			}
-			continue
-		}
-		b.WriteByte(v[i])
-	}
-	return b.String()
-}
+type cline = ical.ContentLine
 
 func icalErr(uid string, line int, prop string, err error) *ParseError {
 	return &ParseError{Format: FormatICalendar, UID: uid, Line: line, Property: prop, Err: err}
@@ -276,27 +47,27 @@ type rawEvent struct {
 }
 
 type icalParser struct {
-	lx lexer
+	lx *ical.Lexer
 }
 
 func parseICal(src string) ([]*Event, error) {
-	p := &icalParser{lx: lexer{src: strings.TrimPrefix(src, "\uFEFF")}}
+	p := &icalParser{lx: ical.NewLexer(src)}
 	var items []built
 	seen := false
 	for {
-		l, ok := p.lx.next()
+		l, ok := p.lx.Next()
 		if !ok {
 			break
 		}
-		if isSpace(l.first) && !l.folded {
+		if isSpace(l.First) && !l.Folded {
 			continue
 		}
-		name := l.name()
+		name := l.Name()
 		if name == "BEGIN" {
-			c, err := parseContentLine(l.text(), l.line)
-			if err == nil && strings.EqualFold(c.value, "VCALENDAR") {
+			c, err := ical.ParseLine(l.Text(), l.Line)
+			if err == nil && strings.EqualFold(c.Value, "VCALENDAR") {
 				seen = true
-				evs, err := p.calendar(l.line)
+				evs, err := p.calendar(l.Line)
 				if err != nil {
 					return nil, err
 				}
@@ -305,7 +76,7 @@ func parseICal(src string) ([]*Event, error) {
 			}
 		}
 		if !seen {
-			return nil, icalErr("", l.line, "", fmt.Errorf("not an iCalendar document: it starts with %s, not BEGIN:VCALENDAR", quoteValue(l.first)))
+			return nil, icalErr("", l.Line, "", fmt.Errorf("not an iCalendar document: it starts with %s, not BEGIN:VCALENDAR", ical.Clip(l.First)))
 		}
 		// Anything after the last END:VCALENDAR (a signature, padding) is not part of the object.
 	}
@@ -316,23 +87,23 @@ func parseICal(src string) ([]*Event, error) {
 }
 
 // beginEnd reads the component name of a BEGIN or END line.
-func beginEnd(l rawLine) (string, error) {
-	c, err := parseContentLine(l.text(), l.line)
+func beginEnd(l ical.RawLine) (string, error) {
+	c, err := ical.ParseLine(l.Text(), l.Line)
 	if err != nil {
-		return "", icalErr("", l.line, "", fmt.Errorf("%s: %v", quoteValue(l.first), err))
+		return "", icalErr("", l.Line, "", fmt.Errorf("%s: %v", ical.Clip(l.First), err))
 	}
-	return upper(strings.TrimSpace(c.value)), nil
+	return ical.Upper(strings.TrimSpace(c.Value)), nil
 }
 
 func (p *icalParser) calendar(begin int) ([]built, error) {
 	z := &zones{}
 	var raws []*rawEvent
 	for {
-		l, ok := p.lx.next()
+		l, ok := p.lx.Next()
 		if !ok {
 			return nil, icalErr("", begin, "VCALENDAR", errors.New("BEGIN:VCALENDAR has no END:VCALENDAR (truncated?)"))
 		}
-		switch l.name() {
+		switch l.Name() {
 		case "BEGIN":
 			comp, err := beginEnd(l)
 			if err != nil {
@@ -340,13 +111,13 @@ func (p *icalParser) calendar(begin int) ([]built, error) {
 			}
 			switch comp {
 			case "VEVENT":
-				ev, err := p.event(l.line)
+				ev, err := p.event(l.Line)
 				if err != nil {
 					return nil, err
 				}
 				raws = append(raws, ev)
 			case "VTIMEZONE":
-				v, err := p.timezone(l.line)
+				v, err := p.timezone(l.Line)
 				if err != nil {
 					return nil, err
 				}
@@ -354,7 +125,7 @@ func (p *icalParser) calendar(begin int) ([]built, error) {
 					z.add(v)
 				}
 			default:
-				if err := p.skip(comp, l.line, 2); err != nil {
+				if err := p.skip(comp, l.Line, 2); err != nil {
 					return nil, err
 				}
 			}
@@ -364,7 +135,7 @@ func (p *icalParser) calendar(begin int) ([]built, error) {
 				return nil, err
 			}
 			if comp != "VCALENDAR" {
-				return nil, icalErr("", l.line, "", fmt.Errorf("END:%s without BEGIN:%s", comp, comp))
+				return nil, icalErr("", l.Line, "", fmt.Errorf("END:%s without BEGIN:%s", comp, comp))
 			}
 			items := make([]built, len(raws))
 			for i, r := range raws {
@@ -381,17 +152,17 @@ func (p *icalParser) skip(comp string, begin, depth int) error {
 		return icalErr("", begin, "", fmt.Errorf("components nested more than %d deep", maxNesting))
 	}
 	for {
-		l, ok := p.lx.next()
+		l, ok := p.lx.Next()
 		if !ok {
 			return icalErr("", begin, comp, fmt.Errorf("BEGIN:%s has no END:%s (truncated?)", comp, comp))
 		}
-		switch l.name() {
+		switch l.Name() {
 		case "BEGIN":
 			inner, err := beginEnd(l)
 			if err != nil {
 				return err
 			}
-			if err := p.skip(inner, l.line, depth+1); err != nil {
+			if err := p.skip(inner, l.Line, depth+1); err != nil {
 				return err
 			}
 		case "END":
@@ -400,7 +171,7 @@ func (p *icalParser) skip(comp string, begin, depth int) error {
 				return err
 			}
 			if c != comp {
-				return icalErr("", l.line, "", fmt.Errorf("END:%s closes BEGIN:%s of line %d", c, comp, begin))
+				return icalErr("", l.Line, "", fmt.Errorf("END:%s closes BEGIN:%s of line %d", c, comp, begin))
 			}
 			return nil
 		}
@@ -422,11 +193,11 @@ func (p *icalParser) props(comp string, begin int, wanted map[string]bool, sub f
 	var out []cline
 	var lerr *lineError
 	for {
-		l, ok := p.lx.next()
+		l, ok := p.lx.Next()
 		if !ok {
 			return nil, nil, icalErr("", begin, comp, fmt.Errorf("BEGIN:%s has no END:%s (truncated?)", comp, comp))
 		}
-		name := l.name()
+		name := l.Name()
 		switch {
 		case name == "BEGIN":
 			inner, err := beginEnd(l)
@@ -434,9 +205,9 @@ func (p *icalParser) props(comp string, begin int, wanted map[string]bool, sub f
 				return nil, nil, err
 			}
 			if sub != nil {
-				err = sub(inner, l.line)
+				err = sub(inner, l.Line)
 			} else {
-				err = p.skip(inner, l.line, 3)
+				err = p.skip(inner, l.Line, 3)
 			}
 			if err != nil {
 				return nil, nil, err
@@ -447,17 +218,18 @@ func (p *icalParser) props(comp string, begin int, wanted map[string]bool, sub f
 				return nil, nil, err
 			}
 			if c != comp {
-				return nil, nil, icalErr("", l.line, "", fmt.Errorf("END:%s closes BEGIN:%s of line %d", c, comp, begin))
+				return nil, nil, icalErr("", l.Line, "", fmt.Errorf("END:%s closes BEGIN:%s of line %d", c, comp, begin))
 			}
 			return out, lerr, nil
 		case wanted[name]:
-			c, err := parseContentLine(l.text(), l.line)
+			c, err := ical.ParseLine(l.Text(), l.Line)
 			if err != nil {
 				if lerr == nil {
-					lerr = &lineError{l.line, name, err}
+					lerr = &lineError{l.Line, name, err}
 				}
 				continue
 			}
+			c.Name = name // upper case, as the switches below compare it
 			out = append(out, c)
 		}
 	}
@@ -506,8 +278,8 @@ func (p *icalParser) timezone(begin int) (*vtimezone, error) {
 		note(fmt.Errorf("line %d: %s: %v", lerr.line, lerr.prop, lerr.err))
 	}
 	for _, c := range props {
-		if c.name == "TZID" && v.tzid == "" {
-			v.tzid = c.value
+		if c.Name == "TZID" && v.tzid == "" {
+			v.tzid = c.Value
 		}
 	}
 	if bad != nil {
@@ -521,24 +293,24 @@ func observanceOf(daylight bool, props []cline, line int) (observance, error) {
 	var haveStart, haveFrom, haveTo bool
 	for _, c := range props {
 		var err error
-		switch c.name {
+		switch c.Name {
 		case "DTSTART":
-			o.start, err = parseBasic(strings.TrimSpace(c.value))
+			o.start, err = parseBasic(strings.TrimSpace(c.Value))
 			haveStart = err == nil
 		case "TZOFFSETFROM":
-			o.from, err = parseOffset(strings.TrimSpace(c.value))
+			o.from, err = ical.ParseUTCOffset(strings.TrimSpace(c.Value))
 			haveFrom = err == nil
 		case "TZOFFSETTO":
-			o.to, err = parseOffset(strings.TrimSpace(c.value))
+			o.to, err = ical.ParseUTCOffset(strings.TrimSpace(c.Value))
 			haveTo = err == nil
 		case "RRULE":
 			if o.rrule == "" {
-				o.rrule = strings.TrimSpace(c.value)
+				o.rrule = strings.TrimSpace(c.Value)
 			}
 		case "TZNAME":
-			o.name = unescapeText(c.value)
+			o.name = ical.UnescapeText(c.Value)
 		case "RDATE":
-			for _, v := range strings.Split(c.value, ",") {
+			for _, v := range strings.Split(c.Value, ",") {
 				st, e := parseBasic(strings.TrimSpace(v))
 				if e != nil {
 					err = e
@@ -548,7 +320,7 @@ func observanceOf(daylight bool, props []cline, line int) (observance, error) {
 			}
 		}
 		if err != nil {
-			return o, fmt.Errorf("line %d: %s: %v", c.line, c.name, err)
+			return o, fmt.Errorf("line %d: %s: %v", c.Line, c.Name, err)
 		}
 	}
 	switch {
@@ -566,8 +338,8 @@ func observanceOf(daylight bool, props []cline, line int) (observance, error) {
 func (r *rawEvent) build(z *zones) built {
 	ev := &Event{}
 	for _, c := range r.props {
-		if c.name == "UID" {
-			ev.UID = clone(unescapeText(strings.TrimSpace(c.value)))
+		if c.Name == "UID" {
+			ev.UID = clone(ical.UnescapeText(strings.TrimSpace(c.Value)))
 			break
 		}
 	}
@@ -582,10 +354,10 @@ func (r *rawEvent) build(z *zones) built {
 	for i := range r.props {
 		c := &r.props[i]
 		var err error
-		switch c.name {
+		switch c.Name {
 		case "SUMMARY":
 			if ev.Summary == "" {
-				ev.Summary = clone(unescapeText(c.value))
+				ev.Summary = clone(ical.UnescapeText(c.Value))
 			}
 		case "DTSTART", "DTEND", "RECURRENCE-ID":
 			var t Time
@@ -594,33 +366,33 @@ func (r *rawEvent) build(z *zones) built {
 				break
 			}
 			switch {
-			case c.name == "DTSTART" && !hasStart:
+			case c.Name == "DTSTART" && !hasStart:
 				ev.Start, hasStart = t, true
-			case c.name == "DTEND" && !hasEnd:
+			case c.Name == "DTEND" && !hasEnd:
 				ev.End, hasEnd = t, true
-			case c.name == "RECURRENCE-ID" && !hasRID:
+			case c.Name == "RECURRENCE-ID" && !hasRID:
 				ev.RecurrenceID, hasRID = t, true
-				rng, _ := c.param("RANGE")
+				rng, _ := c.Param("RANGE")
 				ev.ThisAndFuture = strings.EqualFold(strings.TrimSpace(rng), "THISANDFUTURE")
 			}
 		case "DURATION":
 			if !hasDuration {
-				ev.Duration, err = parseDuration(strings.TrimSpace(c.value))
+				ev.Duration, err = ical.ParseDuration(strings.TrimSpace(c.Value))
 				if err != nil {
-					err = fmt.Errorf("%s: %v", quoteValue(c.value), err)
+					err = fmt.Errorf("%s: %v", ical.Clip(c.Value), err)
 				}
-				hasDuration, durationLine = true, c.line
+				hasDuration, durationLine = true, c.Line
 			}
 		case "STATUS":
-			ev.Status = upper(clone(strings.TrimSpace(c.value)))
+			ev.Status = ical.Upper(clone(strings.TrimSpace(c.Value)))
 		case "TRANSP":
-			ev.Transparent = strings.EqualFold(strings.TrimSpace(c.value), "TRANSPARENT")
+			ev.Transparent = strings.EqualFold(strings.TrimSpace(c.Value), "TRANSPARENT")
 		case "X-MICROSOFT-CDO-BUSYSTATUS", "X-MICROSOFT-CDO-INTENDEDSTATUS":
-			setBusy(ev, &fromBusy, c.name, upper(strings.TrimSpace(c.value)))
+			setBusy(ev, &fromBusy, c.Name, ical.Upper(strings.TrimSpace(c.Value)))
 		case "RRULE":
 			if !hasRRule {
 				hasRRule = true
-				rule := upper(strings.TrimSpace(c.value))
+				rule := ical.Upper(strings.TrimSpace(c.Value))
 				if err = checkRRule(rule); err == nil {
 					ev.RRule = clone(rule)
 				}
@@ -635,7 +407,7 @@ func (r *rawEvent) build(z *zones) built {
 			ev.RDates = append(ev.RDates, rds...)
 		}
 		if err != nil {
-			return fail(c.line, c.name, err)
+			return fail(c.Line, c.Name, err)
 		}
 	}
 	if !hasStart {
@@ -651,8 +423,8 @@ func (r *rawEvent) build(z *zones) built {
 			line, prop = durationLine, "DURATION"
 		}
 		for _, c := range r.props {
-			if c.name == prop {
-				line = c.line
+			if c.Name == prop {
+				line = c.Line
 				break
 			}
 		}
@@ -663,42 +435,42 @@ func (r *rawEvent) build(z *zones) built {
 
 // valueType is the VALUE parameter, upper-cased, or "" when absent.
 func valueType(c *cline) string {
-	v, _ := c.param("VALUE")
-	return upper(strings.TrimSpace(v))
+	v, _ := c.Param("VALUE")
+	return ical.Upper(strings.TrimSpace(v))
 }
 
 // icalTime reads a DATE or DATE-TIME property under its VALUE and TZID parameters. Without VALUE the form
 // of the value decides: writers often leave VALUE=DATE out.
 func icalTime(c *cline, z *zones) (Time, error) {
-	return icalTimeValue(strings.TrimSpace(c.value), valueType(c), c, z)
+	return icalTimeValue(strings.TrimSpace(c.Value), valueType(c), c, z)
 }
 
 func icalTimeValue(v, vt string, c *cline, z *zones) (Time, error) {
 	st, err := parseBasic(v)
 	if err != nil {
-		return Time{}, fmt.Errorf("%s: %v", quoteValue(v), err)
+		return Time{}, fmt.Errorf("%s: %v", ical.Clip(v), err)
 	}
 	switch vt {
 	case "DATE":
 		if !st.date {
-			return Time{}, fmt.Errorf("VALUE=DATE, but %s is a DATE-TIME", quoteValue(v))
+			return Time{}, fmt.Errorf("VALUE=DATE, but %s is a DATE-TIME", ical.Clip(v))
 		}
 	case "DATE-TIME":
 		if st.date {
-			return Time{}, fmt.Errorf("VALUE=DATE-TIME, but %s is a DATE", quoteValue(v))
+			return Time{}, fmt.Errorf("VALUE=DATE-TIME, but %s is a DATE", ical.Clip(v))
 		}
 	case "":
 	default:
 		return Time{}, fmt.Errorf("VALUE=%s is not DATE or DATE-TIME", vt)
 	}
-	tzid, has := c.param("TZID")
+	tzid, has := c.Param("TZID")
 	return zonedTime(st, tzid, has, z)
 }
 
 func icalTimeList(c *cline, z *zones) ([]Time, error) {
 	vt := valueType(c)
 	var out []Time
-	for _, v := range strings.Split(c.value, ",") {
+	for _, v := range strings.Split(c.Value, ",") {
 		v = strings.TrimSpace(v)
 		if v == "" {
 			continue
@@ -716,14 +488,14 @@ func icalTimeList(c *cline, z *zones) ([]Time, error) {
 func icalRDates(c *cline, z *zones) ([]RDate, error) {
 	vt := valueType(c)
 	var out []RDate
-	for _, v := range strings.Split(c.value, ",") {
+	for _, v := range strings.Split(c.Value, ",") {
 		v = strings.TrimSpace(v)
 		if v == "" {
 			continue
 		}
 		startText, endText, isPeriod := strings.Cut(v, "/")
 		if vt == "PERIOD" && !isPeriod {
-			return nil, fmt.Errorf("VALUE=PERIOD, but %s is not start/end or start/duration", quoteValue(v))
+			return nil, fmt.Errorf("VALUE=PERIOD, but %s is not start/end or start/duration", ical.Clip(v))
 		}
 		if !isPeriod {
 			t, err := icalTimeValue(v, vt, c, z)
@@ -735,21 +507,21 @@ func icalRDates(c *cline, z *zones) ([]RDate, error) {
 		}
 		start, err := icalTimeValue(startText, "DATE-TIME", c, z)
 		if err != nil {
-			return nil, fmt.Errorf("period %s: start %v", quoteValue(v), err)
+			return nil, fmt.Errorf("period %s: start %v", ical.Clip(v), err)
 		}
 		rd := RDate{Start: start}
 		if strings.HasPrefix(endText, "P") || strings.HasPrefix(endText, "+P") || strings.HasPrefix(endText, "-P") {
-			d, err := parseDuration(endText)
+			d, err := ical.ParseDuration(endText)
 			if err != nil {
-				return nil, fmt.Errorf("period %s: duration: %v", quoteValue(v), err)
+				return nil, fmt.Errorf("period %s: duration: %v", ical.Clip(v), err)
 			}
 			rd.End = start
 			rd.End.T = start.T.Add(d)
 		} else if rd.End, err = icalTimeValue(endText, "DATE-TIME", c, z); err != nil {
-			return nil, fmt.Errorf("period %s: end %v", quoteValue(v), err)
+			return nil, fmt.Errorf("period %s: end %v", ical.Clip(v), err)
 		}
 		if rd.End.T.Before(rd.Start.T) {
-			return nil, fmt.Errorf("period %s ends before it starts", quoteValue(v))
+			return nil, fmt.Errorf("period %s ends before it starts", ical.Clip(v))
 		}
 		out = append(out, rd)
 	}
@@ -770,9 +542,9 @@ func checkRRule(rule string) error {
 	for _, part := range strings.Split(rule, ";") {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok || v == "" {
-			return fmt.Errorf("rule part %s is not NAME=VALUE", quoteValue(part))
+			return fmt.Errorf("rule part %s is not NAME=VALUE", ical.Clip(part))
 		}
-		bad := func(what string) error { return fmt.Errorf("%s=%s: %s", k, quoteValue(v), what) }
+		bad := func(what string) error { return fmt.Errorf("%s=%s: %s", k, ical.Clip(v), what) }
 		switch k {
 		case "FREQ":
 			if !freqs[v] {
@@ -822,12 +594,12 @@ func checkRRule(rule string) error {
 					return bad("not a weekday list")
 				}
 				if _, ok := weekdayByCode[d[len(d)-2:]]; !ok {
-					return bad(fmt.Sprintf("%s is not a weekday", quoteValue(d)))
+					return bad(fmt.Sprintf("%s is not a weekday", ical.Clip(d)))
 				}
 				if num := d[:len(d)-2]; num != "" {
 					n, err := strconv.Atoi(num)
 					if err != nil || n == 0 || n < -53 || n > 53 {
-						return bad(fmt.Sprintf("%s: the week number is not ±1…53", quoteValue(d)))
+						return bad(fmt.Sprintf("%s: the week number is not ±1…53", ical.Clip(d)))
 					}
 				}
 			}
@@ -848,7 +620,7 @@ func intList(v string, lo, hi int, signed bool) error {
 	for _, s := range strings.Split(v, ",") {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return fmt.Errorf("%s is not a number", quoteValue(s))
+			return fmt.Errorf("%s is not a number", ical.Clip(s))
 		}
 		if signed && n < 0 {
 			n = -n

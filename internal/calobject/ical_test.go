@@ -396,30 +396,6 @@ func TestFoldingAndEscapes(t *testing.T) {
 		Start:   zt(berlin, 2026, 6, 1, 9, 0), End: zt(berlin, 2026, 6, 1, 10, 0), Status: "CONFIRMED"}})
 }
 
-func TestParameters(t *testing.T) {
-	c, err := parseContentLine(`ATTENDEE;CN="Doe, Jane";MEMBER="mailto:a@x","mailto:b@x";X-Q=^'quoted^' ^^ ^n:mailto:jane@x`, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.name != "ATTENDEE" || c.value != "mailto:jane@x" || len(c.params) != 3 {
-		t.Fatalf("%+v", c)
-	}
-	if v, _ := c.param("CN"); v != "Doe, Jane" {
-		t.Errorf("CN = %q", v)
-	}
-	if p := c.params[1]; len(p.values) != 2 || p.values[0] != "mailto:a@x" || p.values[1] != "mailto:b@x" {
-		t.Errorf("MEMBER = %q", p.values)
-	}
-	if v, _ := c.param("X-Q"); v != "\"quoted\" ^ \n" {
-		t.Errorf("X-Q = %q", v)
-	}
-	for _, bad := range []string{`DTSTART;TZID="Europe/Berlin:20260101T000000`, `DTSTART;TZID:20260101T000000`, `DTSTART`} {
-		if _, err := parseContentLine(bad, 1); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-	}
-}
-
 const recurrenceValues = `BEGIN:VCALENDAR
 VERSION:2.0
 BEGIN:VEVENT
@@ -475,24 +451,6 @@ func TestRecurrenceValues(t *testing.T) {
 		{UID: "this-and-future", Start: zt(time.UTC, 2026, 9, 1, 9, 0), End: zt(time.UTC, 2026, 9, 1, 10, 0),
 			RecurrenceID: zt(time.UTC, 2026, 9, 1, 8, 0), ThisAndFuture: true},
 	})
-}
-
-func TestDurations(t *testing.T) {
-	for s, want := range map[string]time.Duration{
-		"PT1H": time.Hour, "PT1H30M": 90 * time.Minute, "P1D": 24 * time.Hour, "P1DT2H3M4S": 26*time.Hour + 3*time.Minute + 4*time.Second,
-		"P2W": 14 * 24 * time.Hour, "-PT15M": -15 * time.Minute, "+PT10S": 10 * time.Second, "-P1W": -7 * 24 * time.Hour,
-		"PT0S": 0, "P1W2D": 9 * 24 * time.Hour, "pt5m": 5 * time.Minute,
-	} {
-		got, err := parseDuration(s)
-		if err != nil || got != want {
-			t.Errorf("%s = %v, %v; want %v", s, got, err, want)
-		}
-	}
-	for _, s := range []string{"", "P", "PT", "1H", "PT1H2H", "P1H", "PT1D", "P1M", "PT99999999999H", "P-1D", "PT1.5H", "PD"} {
-		if d, err := parseDuration(s); err == nil {
-			t.Errorf("%q = %v, want an error", s, d)
-		}
-	}
 }
 
 func TestOverridesAndOrder(t *testing.T) {

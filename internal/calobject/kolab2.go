@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // ParseKolab2 reads a Kolab format 2 event (<event version="1.0">, the XML part of an
@@ -102,7 +104,7 @@ func kolab2Time(s string) (Time, error) {
 	if t, err2 := time.Parse(time.RFC3339, s); err2 == nil {
 		return Time{T: t.UTC()}, nil
 	}
-	return Time{}, fmt.Errorf("%s: %v", quoteValue(s), err)
+	return Time{}, fmt.Errorf("%s: %v", ical.Clip(s), err)
 }
 
 var kolab2Days = map[string]string{"sunday": "SU", "monday": "MO", "tuesday": "TU", "wednesday": "WE",
@@ -131,23 +133,23 @@ func kolab2Recurrence(doc *xmlDoc, r *xnode, ev *Event) error {
 		switch c.name {
 		case "interval":
 			if interval, err = strconv.Atoi(v); err != nil || interval < 1 {
-				err = fmt.Errorf("<interval>%s is not a positive number", quoteValue(v))
+				err = fmt.Errorf("<interval>%s is not a positive number", ical.Clip(v))
 			}
 		case "day":
 			d, ok := kolab2Days[strings.ToLower(v)]
 			if !ok {
-				err = fmt.Errorf("<day>%s is not a weekday", quoteValue(v))
+				err = fmt.Errorf("<day>%s is not a weekday", ical.Clip(v))
 			}
 			days = append(days, d)
 		case "daynumber":
 			hasDayNumber = true
 			if dayNumber, err = strconv.Atoi(v); err != nil {
-				err = fmt.Errorf("<daynumber>%s is not a number", quoteValue(v))
+				err = fmt.Errorf("<daynumber>%s is not a number", ical.Clip(v))
 			}
 		case "month":
 			m, ok := kolab2Months[strings.ToLower(v)]
 			if !ok {
-				err = fmt.Errorf("<month>%s is not a month name", quoteValue(v))
+				err = fmt.Errorf("<month>%s is not a month name", ical.Clip(v))
 			}
 			month = m
 		case "range":
@@ -157,7 +159,7 @@ func kolab2Recurrence(doc *xmlDoc, r *xnode, ev *Event) error {
 		case "exclusion":
 			st, e := parseExtended(v)
 			if e != nil || !st.date {
-				err = fmt.Errorf("<exclusion>%s is not a date (YYYY-MM-DD)", quoteValue(v))
+				err = fmt.Errorf("<exclusion>%s is not a date (YYYY-MM-DD)", ical.Clip(v))
 				break
 			}
 			ev.ExDates = append(ev.ExDates, st.in(nil))
@@ -209,13 +211,13 @@ func kolab2Recurrence(doc *xmlDoc, r *xnode, ev *Event) error {
 			}
 			byYearDay = strconv.Itoa(dayNumber)
 		default:
-			return fmt.Errorf("cycle %s has no type %s", cycle, quoteValue(typ))
+			return fmt.Errorf("cycle %s has no type %s", cycle, ical.Clip(typ))
 		}
 		if cycle == "yearly" && typ != "yearday" && month != 0 {
 			byMonth = strconv.Itoa(month)
 		}
 	default:
-		return fmt.Errorf("cycle %s is not daily, weekly, monthly or yearly", quoteValue(cycle))
+		return fmt.Errorf("cycle %s is not daily, weekly, monthly or yearly", ical.Clip(cycle))
 	}
 	if hasRange {
 		switch rangeType {
@@ -223,20 +225,20 @@ func kolab2Recurrence(doc *xmlDoc, r *xnode, ev *Event) error {
 		case "number":
 			n, err := strconv.Atoi(rangeValue)
 			if err != nil || n < 1 {
-				return fmt.Errorf("<range type=\"number\">%s is not a positive number", quoteValue(rangeValue))
+				return fmt.Errorf("<range type=\"number\">%s is not a positive number", ical.Clip(rangeValue))
 			}
 			add("COUNT=" + strconv.Itoa(n))
 		case "date":
 			st, err := parseExtended(rangeValue)
 			if err != nil || !st.date {
-				return fmt.Errorf("<range type=\"date\">%s is not a date (YYYY-MM-DD)", quoteValue(rangeValue))
+				return fmt.Errorf("<range type=\"date\">%s is not a date (YYYY-MM-DD)", ical.Clip(rangeValue))
 			}
 			if !ev.Start.AllDay {
 				st.date, st.hour, st.minute, st.second = false, 23, 59, 59
 			}
 			add("UNTIL=" + st.basic())
 		default:
-			return fmt.Errorf("<range type=%s> is not none, number or date", quoteValue(rangeType))
+			return fmt.Errorf("<range type=%s> is not none, number or date", ical.Clip(rangeType))
 		}
 	}
 	if interval > 1 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"mime"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // A MIME reader for the few things Read needs: the entity tree, each leaf's type, name, transfer encoding
@@ -21,6 +23,7 @@ type entity struct {
 	cte       string // lower case
 	filename  string // Content-Disposition filename, else Content-Type name
 	kolabType string // X-Kolab-Type, lower case
+	contentID string // Content-ID without angle brackets: Kolab XML refers to attachments by it
 	body      []byte
 }
 
@@ -78,6 +81,8 @@ func parseEntity(b []byte) entity {
 			field = &disp
 		case bytes.EqualFold(name, []byte("X-Kolab-Type")):
 			field = &e.kolabType
+		case bytes.EqualFold(name, []byte("Content-ID")):
+			field = &e.contentID
 		}
 		if field != nil {
 			*field = string(bytes.TrimLeft(line[colon+1:], " \t"))
@@ -87,6 +92,7 @@ func parseEntity(b []byte) entity {
 	e.body = b[min(i, len(b)):]
 	e.cte = strings.ToLower(strings.TrimSpace(e.cte))
 	e.kolabType = strings.ToLower(strings.TrimSpace(e.kolabType))
+	e.contentID = strings.Trim(strings.TrimSpace(e.contentID), "<>")
 	e.mediaType, e.params = mediaType(ct)
 	if e.mediaType == "" {
 		e.mediaType = "text/plain"
@@ -299,7 +305,7 @@ func decodeBody(e entity) ([]byte, error) {
 	case "base64":
 		return decodeBase64(e.body)
 	}
-	return nil, fmt.Errorf("%s is not a transfer encoding this reader knows (7bit, 8bit, binary, quoted-printable, base64)", quoteValue(e.cte))
+	return nil, fmt.Errorf("%s is not a transfer encoding this reader knows (7bit, 8bit, binary, quoted-printable, base64)", ical.Clip(e.cte))
 }
 
 func unhex(c byte) (byte, bool) {

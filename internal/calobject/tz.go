@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
 	// The tz database is built in: worker images carry no /usr/share/zoneinfo, and a TZID must resolve the
 	// same on every machine for the free/busy to be the same.
 	_ "time/tzdata"
 
+	"github.com/mailshift/mailshift/internal/ical"
 	"github.com/mailshift/mailshift/internal/oxocal"
 )
 
@@ -172,7 +174,7 @@ func (z *zones) resolve(tzid string) (*time.Location, error) {
 		if loc := cachedZone(tzid); loc != nil {
 			return loc, nil
 		}
-		return nil, fmt.Errorf("TZID %s: %w: the object names more than %d zones that cannot be resolved", quoteValue(tzid), ErrUnknownTimeZone, maxUnknownZones)
+		return nil, fmt.Errorf("TZID %s: %w: the object names more than %d zones that cannot be resolved", ical.Clip(tzid), ErrUnknownTimeZone, maxUnknownZones)
 	}
 	if loc := zoneByName(tzid); loc != nil {
 		return loc, nil
@@ -182,9 +184,9 @@ func (z *zones) resolve(tzid string) (*time.Location, error) {
 	var loc *time.Location
 	if v == nil {
 		err = fmt.Errorf("TZID %s: %w: no IANA or Windows zone has that name and the object has no VTIMEZONE for it",
-			quoteValue(tzid), ErrUnknownTimeZone)
+			ical.Clip(tzid), ErrUnknownTimeZone)
 	} else if loc, err = v.location(); err != nil {
-		err = fmt.Errorf("TZID %s: %w: its VTIMEZONE (%s) cannot be used: %v", quoteValue(tzid), ErrUnknownTimeZone, v.where, err)
+		err = fmt.Errorf("TZID %s: %w: its VTIMEZONE (%s) cannot be used: %v", ical.Clip(tzid), ErrUnknownTimeZone, v.where, err)
 	}
 	if err != nil {
 		if z.errs == nil {
@@ -238,7 +240,7 @@ func parseYearly(rule string, start stamp) (yearly, error) {
 	for _, part := range strings.Split(strings.ToUpper(rule), ";") {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			return y, fmt.Errorf("RRULE part %s is not NAME=VALUE", quoteValue(part))
+			return y, fmt.Errorf("RRULE part %s is not NAME=VALUE", ical.Clip(part))
 		}
 		switch k {
 		case "FREQ":
@@ -339,7 +341,7 @@ func parseByDay(v string) (int, time.Weekday, error) {
 
 // date is the day of the rule in year, or 0 when that year has none (a fifth Sunday that is missing).
 func (y yearly) date(year int) int {
-	last := daysIn(year, y.month)
+	last := ical.DaysIn(year, y.month)
 	if y.week == 0 {
 		if y.day > last {
 			return 0

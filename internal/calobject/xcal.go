@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // xCalNamespace is the namespace of RFC 6321 §3.
@@ -32,7 +34,7 @@ func parseXCal(src string) ([]*Event, error) {
 		return nil, &ParseError{Format: FormatXCal, Err: fmt.Errorf("the root element is <%s>, not <icalendar> (RFC 6321 §3.4)", qualified(root))}
 	}
 	if ns := root.namespace(); ns != "" && ns != xCalNamespace {
-		return nil, &ParseError{Format: FormatXCal, Err: fmt.Errorf("<icalendar> is in namespace %s, not %s", quoteValue(ns), xCalNamespace)}
+		return nil, &ParseError{Format: FormatXCal, Err: fmt.Errorf("<icalendar> is in namespace %s, not %s", ical.Clip(ns), xCalNamespace)}
 	}
 	var items []built
 	doc.children(root, func(vcal *xnode) bool {
@@ -121,16 +123,16 @@ func xcalTime(v *xnode, tzid string, hasTZID bool, z *zones) (Time, error) {
 	s := strings.TrimSpace(v.text)
 	st, err := parseExtended(s)
 	if err != nil {
-		return Time{}, fmt.Errorf("<%s>%s: %v", v.name, quoteValue(s), err)
+		return Time{}, fmt.Errorf("<%s>%s: %v", v.name, ical.Clip(s), err)
 	}
 	switch v.name {
 	case "date":
 		if !st.date {
-			return Time{}, fmt.Errorf("<date> holds a date-time, %s", quoteValue(s))
+			return Time{}, fmt.Errorf("<date> holds a date-time, %s", ical.Clip(s))
 		}
 	case "date-time":
 		if st.date {
-			return Time{}, fmt.Errorf("<date-time> holds a date, %s", quoteValue(s))
+			return Time{}, fmt.Errorf("<date-time> holds a date, %s", ical.Clip(s))
 		}
 	default:
 		return Time{}, fmt.Errorf("<%s> is not a date or date-time value", v.name)
@@ -221,8 +223,8 @@ func xcalEvent(doc *xmlDoc, ve *xnode, z *zones, inclusive bool) built {
 			}
 		case "duration":
 			s := strings.TrimSpace(p.text())
-			if ev.Duration, err = parseDuration(s); err != nil {
-				return fail(n.name, fmt.Errorf("%s: %v", quoteValue(s), err))
+			if ev.Duration, err = ical.ParseDuration(s); err != nil {
+				return fail(n.name, fmt.Errorf("%s: %v", ical.Clip(s), err))
 			}
 		case "status":
 			ev.Status = clone(strings.ToUpper(strings.TrimSpace(p.text())))
@@ -320,7 +322,7 @@ func xcalPeriod(doc *xmlDoc, v *xnode, tzid string, has bool, z *zones) (RDate, 
 	}
 	st, err := parseExtended(strings.TrimSpace(start.text))
 	if err != nil || st.date {
-		return rd, fmt.Errorf("<period><start>%s: not a date-time", quoteValue(start.text))
+		return rd, fmt.Errorf("<period><start>%s: not a date-time", ical.Clip(start.text))
 	}
 	if rd.Start, err = zonedTime(st, tzid, has, z); err != nil {
 		return rd, err
@@ -328,15 +330,15 @@ func xcalPeriod(doc *xmlDoc, v *xnode, tzid string, has bool, z *zones) (RDate, 
 	if end := doc.child(v, "end"); end != nil {
 		et, err := parseExtended(strings.TrimSpace(end.text))
 		if err != nil || et.date {
-			return rd, fmt.Errorf("<period><end>%s: not a date-time", quoteValue(end.text))
+			return rd, fmt.Errorf("<period><end>%s: not a date-time", ical.Clip(end.text))
 		}
 		if rd.End, err = zonedTime(et, tzid, has, z); err != nil {
 			return rd, err
 		}
 	} else if dur := doc.child(v, "duration"); dur != nil {
-		d, err := parseDuration(strings.TrimSpace(dur.text))
+		d, err := ical.ParseDuration(strings.TrimSpace(dur.text))
 		if err != nil {
-			return rd, fmt.Errorf("<period><duration>%s: %v", quoteValue(dur.text), err)
+			return rd, fmt.Errorf("<period><duration>%s: %v", ical.Clip(dur.text), err)
 		}
 		rd.End = rd.Start
 		rd.End.T = rd.Start.T.Add(d)
@@ -375,7 +377,7 @@ func xcalRecur(doc *xmlDoc, recur *xnode) (string, error) {
 		if part == "until" {
 			st, err := parseExtended(vals[0])
 			if err != nil {
-				return "", fmt.Errorf("<until>%s: %v", quoteValue(vals[0]), err)
+				return "", fmt.Errorf("<until>%s: %v", ical.Clip(vals[0]), err)
 			}
 			vals = []string{st.basic()}
 		}
@@ -420,9 +422,9 @@ func xcalTimezone(doc *xmlDoc, c *xnode) *vtimezone {
 			case "dtstart":
 				ob.start, err = parseExtended(text)
 			case "tzoffsetfrom":
-				ob.from, err = parseOffset(text)
+				ob.from, err = ical.ParseUTCOffset(text)
 			case "tzoffsetto":
-				ob.to, err = parseOffset(text)
+				ob.to, err = ical.ParseUTCOffset(text)
 			case "tzname":
 				ob.name = text
 			case "rrule":

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // A small XML reader for the two Kolab formats. encoding/xml spends most of a calendar folder's read time
@@ -81,7 +83,7 @@ func parseXML(src string) (*xmlDoc, error) {
 			if top == 0 {
 				return nil, fmt.Errorf("offset %d: CDATA outside the root element", i)
 			}
-			doc.addText(top, rest[9:9+end], false)
+			_ = doc.addText(top, rest[9:9+end], false) // not decoded: cannot fail
 			i += 9 + end + 3
 		case strings.HasPrefix(rest, "<?"):
 			end := strings.Index(rest[2:], "?>")
@@ -336,7 +338,7 @@ func decodeEntities(s string) (string, error) {
 		s = s[i:]
 		end := strings.IndexByte(s, ';')
 		if end < 0 || end > 12 {
-			return "", fmt.Errorf("'&' does not start an entity reference: %s", quoteValue(s))
+			return "", fmt.Errorf("'&' does not start an entity reference: %s", ical.Clip(s))
 		}
 		ent := s[1:end]
 		switch ent {

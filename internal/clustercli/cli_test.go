@@ -3,8 +3,6 @@ package clustercli
 import (
 	"bytes"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +102,7 @@ func TestNamedAsCalled(t *testing.T) {
 // TestCLIStartsWithoutKubernetesSchemes: the cluster commands use the dynamic client; the typed clients'
 // scheme registrations would add milliseconds to the start of every command.
 func TestCLIStartsWithoutKubernetesSchemes(t *testing.T) {
-	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", ".").CombinedOutput()
+	out, err := exec.Command(clitest.GoCommand(), "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}

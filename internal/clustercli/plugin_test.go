@@ -2,14 +2,15 @@ package clustercli
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailshift/mailshift/internal/clicommon/clitest"
 	"github.com/mailshift/mailshift/internal/testenv"
 )
 
@@ -26,7 +27,7 @@ func TestKubectlPlugin(t *testing.T) {
 
 	dir := t.TempDir()
 	plugin := filepath.Join(dir, "kubectl-mailshift")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", plugin, "github.com/mailshift/mailshift/cmd/kubectl-mailshift")
+	build := exec.Command(clitest.GoCommand(), "build", "-o", plugin, "github.com/mailshift/mailshift/cmd/kubectl-mailshift")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -48,11 +49,11 @@ func TestKubectlPlugin(t *testing.T) {
 		t.Errorf("kubectl mailshift suspend --help: %v\n%s", err, out)
 	}
 	_, errOut, err = kc("mailshift", "report", "nobody")
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errOut, `kubectl mailshift report: mailboxmigration "nobody" not found`) {
+	if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(errOut, `kubectl mailshift report: mailboxmigration "nobody" not found`) {
 		t.Errorf("kubectl mailshift report nobody: %v, %q", err, errOut)
 	}
 	_, errOut, err = kc("mailshift", "ping", "imap://alice@127.0.0.1")
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(errOut, "use mailshift ping imap://") {
+	if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(errOut, "use mailshift ping imap://") {
 		t.Errorf("kubectl mailshift ping imap://...: %v, %q", err, errOut)
 	}
 }

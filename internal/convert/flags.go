@@ -56,17 +56,6 @@ func internalDate(m *pst.Message) time.Time {
 	return time.Time{}
 }
 
-// itemDate is the Date of a message made for an item: when it was last changed, else created.
-func itemDate(m *pst.Message) time.Time {
-	p := props{m}
-	for _, id := range []uint16{tagLastModificationTime, tagCreationTime, tagClientSubmitTime, tagDeliveryTime} {
-		if t := p.time(id); !t.IsZero() {
-			return t
-		}
-	}
-	return time.Time{}
-}
-
 // categories are the item's Outlook categories (PS_PUBLIC_STRINGS "Keywords", [MS-OXCMSG] 2.2.1.17).
 func categories(m *pst.Message) []string {
 	return props{m}.namedStrings(pst.PSPublicStrings, "Keywords")

@@ -113,7 +113,7 @@ func Hostile(t testing.TB, kind string) *Server {
 		for err == nil && sent.Load() < HostileSendCap {
 			_, err = w.Write(buf)
 		}
-		io.Copy(io.Discard, br) // hold the connection until the client goes
+		_, _ = io.Copy(io.Discard, br) // hold the connection until the client goes
 	})
 }
 
@@ -260,6 +260,6 @@ func Banner(t testing.TB, banner string) *Server {
 		if _, err := io.WriteString(w, banner); err != nil {
 			return
 		}
-		io.Copy(io.Discard, c)
+		_, _ = io.Copy(io.Discard, c) // hold the connection until the client goes
 	})
 }

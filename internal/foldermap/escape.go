@@ -18,7 +18,7 @@ import (
 //   - Target.Forbidden: characters the server refuses (Dovecot maildir++ refuses '.' with a '/' separator
 //     and '/' with a '.' separator; see ForbiddenDovecotMaildir).
 //   - control characters: servers refuse them and clients cannot show them.
-//   - U+FFFD and invalid UTF-8: modified UTF-7 cannot carry them back (imapx.DecodeUTF7 rejects U+FFFD).
+//   - U+FFFD and invalid UTF-8: modified UTF-7 cannot carry them back (imapconn.DecodeUTF7 rejects U+FFFD).
 //   - leading and trailing white space: servers and clients trim it, which would merge " Work" with "Work".
 //   - a leading '~': Dovecot reads it as a home directory path and refuses the name.
 //   - the components "." and "..": file-system backed servers refuse them.

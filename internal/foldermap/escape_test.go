@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 func TestEscape(t *testing.T) {
@@ -105,8 +105,8 @@ func FuzzEscapeRoundTrip(f *testing.F) {
 		if strings.TrimSpace(esc) != esc {
 			t.Fatalf("Escape(%q) = %q has white space at an edge", in, esc)
 		}
-		wire := imapx.EncodeUTF7(esc)
-		decoded, err := imapx.DecodeUTF7(wire)
+		wire := imapconn.EncodeUTF7(esc)
+		decoded, err := imapconn.DecodeUTF7(wire)
 		if err != nil || decoded != esc {
 			t.Fatalf("wire form %q of %q decodes to %q, %v", wire, esc, decoded, err)
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // FuzzPlan builds a source tree from the input (one folder a line, components separated by '|', a leading
@@ -70,7 +70,7 @@ func FuzzPlan(f *testing.F) {
 			if strings.HasPrefix(m.Target, sep) || strings.HasSuffix(m.Target, sep) || strings.Contains(m.Target, sep+sep) {
 				t.Fatalf("%v: target %q has an empty component", m.Source.Path, m.Target)
 			}
-			if dec, err := imapx.DecodeUTF7(m.Wire); err != nil || dec != m.Target {
+			if dec, err := imapconn.DecodeUTF7(m.Wire); err != nil || dec != m.Target {
 				t.Fatalf("%v: wire %q decodes to %q, %v; target %q", m.Source.Path, m.Wire, dec, err, m.Target)
 			}
 			if target.MaxComponent > 0 {

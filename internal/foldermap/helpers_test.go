@@ -1,7 +1,6 @@
 package foldermap
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/mailshift/mailshift/internal/groupware"
@@ -63,8 +62,6 @@ func mail(path ...string) Source { return Source{Path: path} }
 func folder(kind groupware.Kind, path ...string) Source { return Source{Path: path, Kind: kind} }
 
 // slash turns a "/"-form expectation into the target's separator: "INBOX/Projekte" → "INBOX.Projekte".
-func slash(t Target, name string) string { return strings.ReplaceAll(name, "/", string(t.Separator)) }
-
 // planOK runs Plan and fails the test on an error.
 func planOK(t *testing.T, src []Source, target Target, rules Rules) []Mapping {
 	t.Helper()

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Source is one folder of the source store.
@@ -78,7 +78,7 @@ func Plan(src []Source, t Target, r Rules) ([]Mapping, error) {
 		m := Mapping{Source: src[i], Skip: pl.skip, Role: pl.role, Outbox: pl.outbox, Reason: strings.Join(pl.reasons, "; ")}
 		if !pl.skip {
 			m.Target = pl.name
-			m.Wire = imapx.EncodeUTF7(pl.name)
+			m.Wire = imapconn.EncodeUTF7(pl.name)
 		}
 		out[i] = m
 	}

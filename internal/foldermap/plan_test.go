@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // TestSpecialFoldersByLanguage maps every role, in every supported language, onto the target's special
@@ -42,7 +42,7 @@ func TestSpecialFoldersByLanguage(t *testing.T) {
 					if sub := wantName + string(l.t.Separator) + "2023"; got[1].Target != sub || got[1].Role != RoleNone {
 						t.Errorf("%q/2023 → %q (role %v), want %q", name, got[1].Target, got[1].Role, sub)
 					}
-					if wire, _ := imapx.DecodeUTF7(got[0].Wire); wire != got[0].Target {
+					if wire, _ := imapconn.DecodeUTF7(got[0].Wire); wire != got[0].Target {
 						t.Errorf("wire %q does not decode to %q", got[0].Wire, got[0].Target)
 					}
 				}
@@ -257,7 +257,7 @@ func TestPlacement(t *testing.T) {
 					if m.Reason == "" {
 						t.Errorf("%q: empty reason", key)
 					}
-					if !m.Skip && m.Wire != imapx.EncodeUTF7(m.Target) {
+					if !m.Skip && m.Wire != imapconn.EncodeUTF7(m.Target) {
 						t.Errorf("%q: wire %q is not the encoded target %q", key, m.Wire, m.Target)
 					}
 				}

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"unicode/utf8"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Servers limit the length of a name component (Cyrus and file-system backed Dovecot: 255 bytes of the
@@ -22,7 +22,7 @@ const minComponentBytes = 24
 const hashSuffixLen = 8
 
 // wireLen is the length of s on the wire, in modified UTF-7.
-func wireLen(s string) int { return len(imapx.EncodeUTF7(s)) }
+func wireLen(s string) int { return len(imapconn.EncodeUTF7(s)) }
 
 // shorten returns the escaped component cut to t.MaxComponent wire bytes with a hash suffix, and whether it
 // had to be cut.

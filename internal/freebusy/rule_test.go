@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/calobject"
+	"github.com/mailshift/mailshift/internal/ical"
 	"github.com/mailshift/mailshift/internal/oracle"
 	"github.com/teambition/rrule-go"
 )
@@ -146,7 +147,7 @@ const vtimezones = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n" +
 // icalProp writes a DATE-TIME property in t's zone, as the VTIMEZONEs above name them.
 func icalProp(name string, t time.Time) string {
 	if t.Location() == time.UTC {
-		return name + ":" + t.Format(utcFormat) + "\r\n"
+		return name + ":" + t.Format(ical.UTCLayout) + "\r\n"
 	}
 	return name + ";TZID=" + t.Location().String() + ":" + t.Format("20060102T150405") + "\r\n"
 }

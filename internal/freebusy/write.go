@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-)
 
-const utcFormat = "20060102T150405Z"
+	"github.com/mailshift/mailshift/internal/ical"
+)
 
 // Write writes periods as a VFREEBUSY (RFC 5545 §3.6.4) inside a VCALENDAR with METHOD:PUBLISH: CRLF line
 // ends, lines folded at 75 octets, times in UTC. Every period gets its own FREEBUSY property: RFC 5545
@@ -49,7 +49,7 @@ func appendDocument(b []byte, periods []Period, opt Options) ([]byte, error) {
 	}
 
 	var line []byte
-	put := func() { b = appendFolded(b, line); line = line[:0] }
+	put := func() { b = ical.AppendFolded(b, line); line = line[:0] }
 	text := func(name, v string) error {
 		esc, err := escapeText(v)
 		if err != nil {
@@ -60,7 +60,7 @@ func appendDocument(b []byte, periods []Period, opt Options) ([]byte, error) {
 		return nil
 	}
 	at := func(name string, t time.Time) {
-		line = t.UTC().AppendFormat(append(append(line, name...), ':'), utcFormat)
+		line = t.UTC().AppendFormat(append(append(line, name...), ':'), ical.UTCLayout)
 		put()
 	}
 
@@ -102,7 +102,7 @@ func appendDocument(b []byte, periods []Period, opt Options) ([]byte, error) {
 			return nil, fmt.Errorf("freebusy: period %d (%s to %s) is empty", i, p.Start.Format(time.RFC3339), p.End.Format(time.RFC3339))
 		}
 		line = append(append(append(line, "FREEBUSY;FBTYPE="...), typ...), ':')
-		line = e.AppendFormat(append(s.AppendFormat(line, utcFormat), '/'), utcFormat)
+		line = e.AppendFormat(append(s.AppendFormat(line, ical.UTCLayout), '/'), ical.UTCLayout)
 		put()
 	}
 	b = append(b, "END:VFREEBUSY\r\nEND:VCALENDAR\r\n"...)
@@ -132,46 +132,20 @@ func organizerURI(s string) (string, error) {
 	return s, nil
 }
 
-// escapeText escapes a TEXT value (RFC 5545 §3.3.11).
+// escapeText is a TEXT value (RFC 5545 §3.3.11) of one line.
 func escapeText(s string) (string, error) {
 	if err := checkText(s, false); err != nil {
 		return "", err
 	}
-	if !strings.ContainsAny(s, `\;,`) {
-		return s, nil
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\\' || c == ';' || c == ',' {
-			sb.WriteByte('\\')
-		}
-		sb.WriteByte(s[i])
-	}
-	return sb.String(), nil
+	return ical.EscapeText(s), nil
 }
 
-// paramValue quotes a parameter value; the characters a quoted value cannot hold are written as RFC 6868
-// caret escapes.
+// paramValue is a quoted parameter value; newlines are kept, in RFC 6868 caret encoding.
 func paramValue(s string) (string, error) {
 	if err := checkText(s, true); err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	sb.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '^':
-			sb.WriteString("^^")
-		case '"':
-			sb.WriteString("^'")
-		case '\n':
-			sb.WriteString("^n")
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	sb.WriteByte('"')
-	return sb.String(), nil
+	return ical.QuotedParamValue(s), nil
 }
 
 func checkText(s string, newline bool) error {
@@ -184,20 +158,4 @@ func checkText(s string, newline bool) error {
 		}
 	}
 	return nil
-}
-
-// appendFolded appends a content line and its CRLF, folded after 75 octets (RFC 5545 §3.1) and never
-// inside a UTF-8 sequence.
-func appendFolded(b, line []byte) []byte {
-	limit := 75
-	for len(line) > limit {
-		cut := limit
-		for cut > 1 && line[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		b = append(append(b, line[:cut]...), "\r\n "...)
-		line = line[cut:]
-		limit = 74
-	}
-	return append(append(b, line...), "\r\n"...)
 }

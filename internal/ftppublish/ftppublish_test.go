@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -653,11 +654,15 @@ func TestRedact(t *testing.T) {
 		&textproto.Error{Code: 530, Msg: "Login incorrect for PASS " + pw},
 		fmt.Errorf("wrapped: %w", &textproto.Error{Code: 550, Msg: "no " + pw}),
 		errors.New("PASS " + pw + " rejected"),
+		// A form package redact knows beyond the raw one: base64 (a server echoing an AUTH payload).
+		errors.New("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00user\x00"+pw)) + " refused"),
 	} {
 		for _, op := range []string{"login", "store", "connect"} {
 			got := s.classify(op, "a.vfb", err)
-			if strings.Contains(got.Error(), pw) {
-				t.Fatalf("%s: password in %q", op, got)
+			for _, form := range []string{pw, "aHVudGVyMi1zZWNy"} {
+				if strings.Contains(got.Error(), form) {
+					t.Fatalf("%s: password (as %q) in %q", op, form, got)
+				}
 			}
 			for e := error(got); e != nil; e = errors.Unwrap(e) {
 				if strings.Contains(e.Error(), pw) {

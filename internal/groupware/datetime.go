@@ -3,6 +3,8 @@ package groupware
 import (
 	"fmt"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // location is the time zone of a timed DateTime: Time's own location when it is the named zone, else the
@@ -72,12 +74,12 @@ func (z zoned) xcalValue() (valueType, value string) {
 func (z zoned) icalValue() string {
 	switch {
 	case z.allDay:
-		return z.t.Format("20060102")
+		return ical.FormatDate(z.t)
 	case z.isUTC():
-		return z.t.UTC().Format("20060102T150405Z")
+		return ical.FormatUTC(z.t)
 	}
-	return z.t.Format("20060102T150405")
+	return ical.FormatLocal(z.t)
 }
 
-func utcStamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+func utcStamp(t time.Time) string { return ical.FormatUTC(t) }
 func utcXCal(t time.Time) string  { return t.UTC().Format("2006-01-02T15:04:05Z") }

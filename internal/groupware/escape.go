@@ -3,6 +3,8 @@ package groupware
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // cleanText makes s safe for every output format: invalid UTF-8 becomes U+FFFD, line ends become "\n", and
@@ -66,38 +68,11 @@ var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`
 
 func xmlEscape(s string) string { return xmlEscaper.Replace(cleanText(s)) }
 
-// icalEscape escapes a TEXT value (RFC 5545 §3.3.11, RFC 2426 §4 / RFC 6350 §3.4): backslash, semicolon,
-// comma and newline.
-var icalEscaper = strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`)
+// icalEscape is a TEXT value (RFC 5545 §3.3.11, RFC 6350 §3.4), cleaned for every writer first.
+func icalEscape(s string) string { return ical.EscapeText(cleanText(s)) }
 
-func icalEscape(s string) string { return icalEscaper.Replace(cleanText(s)) }
-
-// icalParamValue quotes a property parameter value when it contains ":", ";" or "," (RFC 5545 §3.2). A
-// DQUOTE cannot be represented in a parameter value at all, so it becomes a single quote; newlines become
-// spaces.
+// icalParamValue is a property parameter value on one line, quoted when it must be (RFC 5545 §3.2). A
+// DQUOTE becomes a single quote: RFC 6868's encoding of it is not read by every client the folders serve.
 func icalParamValue(s string) string {
-	s = strings.ReplaceAll(oneLine(s), `"`, "'")
-	if strings.ContainsAny(s, ":;,") {
-		return `"` + s + `"`
-	}
-	return s
-}
-
-// foldLine folds one content line at 75 octets (RFC 5545 §3.1, RFC 6350 §3.2), never inside a UTF-8
-// sequence, and terminates it with CRLF.
-func foldLine(b *strings.Builder, line string) {
-	const max = 75
-	width := max
-	for len(line) > width {
-		cut := width
-		for cut > 0 && !utf8.RuneStart(line[cut]) {
-			cut--
-		}
-		b.WriteString(line[:cut])
-		b.WriteString("\r\n ")
-		line = line[cut:]
-		width = max - 1 // the leading space counts
-	}
-	b.WriteString(line)
-	b.WriteString("\r\n")
+	return ical.ParamValue(strings.ReplaceAll(oneLine(s), `"`, "'"))
 }

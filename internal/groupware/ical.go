@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // Plain iCalendar (RFC 5545) and vCard 3.0 (RFC 2426) in MIME, for folders any mail or calendar client can
@@ -14,9 +16,15 @@ import (
 // then the attachments.
 
 // icalWriter builds content lines, folded at 75 octets with CRLF line ends (RFC 5545 §3.1).
-type icalWriter struct{ b strings.Builder }
+type icalWriter struct {
+	b       strings.Builder
+	scratch []byte
+}
 
-func (w *icalWriter) line(s string) { foldLine(&w.b, s) }
+func (w *icalWriter) line(s string) {
+	w.scratch = ical.AppendFolded(w.scratch[:0], s)
+	w.b.Write(w.scratch)
+}
 
 // prop writes NAME;PARAMS:value; params are "NAME=value" strings already formatted, value already escaped.
 func (w *icalWriter) prop(name string, params []string, value string) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // xCard (RFC 6351) as Kolab v3 restricts it (KEP 17 "Contact"; libkolabxml's kolabformat-xcard.xsd fixes the
@@ -181,10 +183,10 @@ func xcardContact(c *Contact, modified time.Time) (string, error) {
 	}
 	x.related("spouse", c.Spouse)
 	if !c.Birthday.IsZero() {
-		x.prop("bday", "date", c.Birthday.Format("20060102"))
+		x.prop("bday", "date", ical.FormatDate(c.Birthday))
 	}
 	if !c.Anniversary.IsZero() {
-		x.prop("anniversary", "date", c.Anniversary.Format("20060102"))
+		x.prop("anniversary", "date", ical.FormatDate(c.Anniversary))
 	}
 	if c.Photo != nil && len(c.Photo.Data) > 0 {
 		mt := oneLine(c.Photo.MIMEType)

@@ -96,9 +96,9 @@ func TestCleanText(t *testing.T) {
 	eq(t, "icalEscape", icalEscape("a\\b;c,d\ne"), `a\\b\;c\,d\ne`)
 	eq(t, "xmlEscape", xmlEscape(`<a href="x">&'</a>`), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;")
 	eq(t, "param", icalParamValue(`Doe, "Jo"`), `"Doe, 'Jo'"`)
-	var b strings.Builder
-	foldLine(&b, "DESCRIPTION:"+strings.Repeat("ö", 80))
-	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\r\n"), "\r\n") {
+	var w icalWriter
+	w.line("DESCRIPTION:" + strings.Repeat("ö", 80))
+	for _, l := range strings.Split(strings.TrimSuffix(w.b.String(), "\r\n"), "\r\n") {
 		if len(l) > 75 {
 			t.Errorf("folded line %q: %d octets", l, len(l))
 		}

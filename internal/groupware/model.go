@@ -1,10 +1,3 @@
-// Package groupware is mailshift's neutral model of calendar, contact, task, note and journal items, and its
-// writers for the formats an IMAP groupware folder can hold: Kolab v3 (xCal/xCard in MIME, the default),
-// plain iCalendar/vCard in MIME, and Kolab v2 XML for older Outlook connectors.
-//
-// The model knows nothing of PST or IMAP: the converter (package convert) fills it from Outlook items, the
-// writers turn it into the bytes that are appended. Times are time.Time values in their own location: a
-// DateTime's location is its time zone, and a DateTime with AllDay set is a calendar date.
 package groupware
 
 import (

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 var weekdayCodes = [...]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
@@ -185,42 +187,8 @@ func alarmText(a Alarm, summary string) string {
 	return "Reminder"
 }
 
-// icalDuration is a DURATION value (RFC 5545 §3.3.6); a positive Before becomes a negative trigger.
-func icalDuration(before time.Duration) string {
-	d := -before
-	sign := ""
-	if d < 0 {
-		sign = "-"
-		d = -d
-	}
-	d = d.Truncate(time.Second)
-	if d == 0 {
-		return "PT0S"
-	}
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	var b strings.Builder
-	b.WriteString(sign + "P")
-	if days > 0 {
-		if days%7 == 0 && d == 0 {
-			return sign + "P" + strconv.Itoa(int(days/7)) + "W"
-		}
-		b.WriteString(strconv.Itoa(int(days)) + "D")
-	}
-	if d > 0 {
-		b.WriteString("T")
-		if h := d / time.Hour; h > 0 {
-			b.WriteString(strconv.Itoa(int(h)) + "H")
-		}
-		if m := (d % time.Hour) / time.Minute; m > 0 {
-			b.WriteString(strconv.Itoa(int(m)) + "M")
-		}
-		if s := (d % time.Minute) / time.Second; s > 0 {
-			b.WriteString(strconv.Itoa(int(s)) + "S")
-		}
-	}
-	return b.String()
-}
+// icalDuration is an alarm's TRIGGER (RFC 5545 §3.3.6): a positive Before becomes a negative duration.
+func icalDuration(before time.Duration) string { return ical.FormatDuration(-before) }
 
 // exceptionEvents are an event's modified instances ready to write: checked (the event must recur, each
 // instance must name the start it replaces), with the series' UID and, where they have none, its creation and

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mailshift/mailshift/internal/ical"
 )
 
 // VTIMEZONE components (RFC 5545 §3.6.5) generated from Go's zone data, so that any reader can resolve the
@@ -86,18 +88,6 @@ func transitions(loc *time.Location, fromYear, toYear int) []transition {
 		t = next
 	}
 	return out
-}
-
-func offsetString(sec int) string {
-	sign := "+"
-	if sec < 0 {
-		sign, sec = "-", -sec
-	}
-	s := fmt.Sprintf("%s%02d%02d", sign, sec/3600, sec%3600/60)
-	if sec%60 != 0 {
-		s += fmt.Sprintf("%02d", sec%60)
-	}
-	return s
 }
 
 // writeVTimezones writes one VTIMEZONE per zone, in TZID order.
@@ -203,12 +193,12 @@ func yearlyRules(trs []transition, years int) ([]transition, bool) {
 
 func (w *icalWriter) observance(kind string, start time.Time, from, to int, name, rrule string) {
 	w.line("BEGIN:" + kind)
-	w.prop("DTSTART", nil, start.Format("20060102T150405"))
+	w.prop("DTSTART", nil, ical.FormatLocal(start))
 	if rrule != "" {
 		w.prop("RRULE", nil, rrule)
 	}
-	w.prop("TZOFFSETFROM", nil, offsetString(from))
-	w.prop("TZOFFSETTO", nil, offsetString(to))
+	w.prop("TZOFFSETFROM", nil, ical.FormatUTCOffset(from))
+	w.prop("TZOFFSETTO", nil, ical.FormatUTCOffset(to))
 	if name = strings.TrimSpace(name); name != "" {
 		w.prop("TZNAME", nil, icalEscape(name))
 	}

@@ -75,7 +75,10 @@ const kolabExplanation = "This is a Kolab Groupware object. To view this object 
 // kolabMessage assembles the Kolab storage message shared by formats 2 and 3: envelope headers, X-Kolab-Type,
 // an explanation part, the XML part, and the attachments.
 func kolabMessage(it Item, env Envelope, kolabType string, extra []header, xml mimePart, atts []mimePart) *message {
-	c := it.Base()
+	return kolabMessageOf(it.Base(), env, kolabType, extra, xml, atts)
+}
+
+func kolabMessageOf(c *Common, env Envelope, kolabType string, extra []header, xml mimePart, atts []mimePart) *message {
 	h := envelopeHeaders(c, env, c.UID)
 	h = append(h, header{"X-Kolab-Type", kolabType})
 	h = append(h, extra...)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Message is one message to append.
@@ -107,7 +107,7 @@ func (c *Conn) Append(ctx context.Context, mailbox string, msgs []Message) ([]Ap
 	op := "APPEND " + mailbox
 	results := make([]AppendResult, len(msgs))
 	if mailbox == "" {
-		return results, localErr(imapx.ProtocolError, op, "empty mailbox name")
+		return results, localErr(imapconn.ProtocolError, op, "empty mailbox name")
 	}
 	if len(msgs) == 0 {
 		return results, nil
@@ -204,7 +204,7 @@ func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Messa
 	if strings.EqualFold(mailbox, "INBOX") {
 		a.mbox = "INBOX"
 	} else {
-		a.mbox, _ = quote(imapx.EncodeUTF7(mailbox)) // modified UTF-7 is printable ASCII
+		a.mbox, _ = quote(imapconn.EncodeUTF7(mailbox)) // modified UTF-7 is printable ASCII
 	}
 	return a
 }
@@ -227,7 +227,7 @@ func (a *appender) run() error {
 	// The connection is gone: settle every message still open.
 	var fatal error
 	if ctxErr := a.ctx.Err(); ctxErr != nil {
-		fatal = &imapx.Error{Kind: imapx.Timeout, Op: a.op, Err: ctxErr}
+		fatal = &imapconn.Error{Kind: imapconn.Timeout, Op: a.op, Err: ctxErr}
 	} else {
 		fatal = readErr
 	}
@@ -284,7 +284,7 @@ func (a *appender) read() error {
 				}
 				a.writerMu.Unlock()
 				if !waiting {
-					return localErr(imapx.ProtocolError, a.op, "unexpected continuation request")
+					return localErr(imapconn.ProtocolError, a.op, "unexpected continuation request")
 				}
 				a.contCh <- true
 				continue
@@ -296,7 +296,7 @@ func (a *appender) read() error {
 				continue
 			}
 			if r.tag != cmd.tag {
-				return localErr(imapx.ProtocolError, a.op, "reply for unexpected tag %q", truncate(r.tag))
+				return localErr(imapconn.ProtocolError, a.op, "reply for unexpected tag %q", truncate(r.tag))
 			}
 			a.settle(cmd, r)
 			<-a.window
@@ -480,26 +480,26 @@ var errStopped = errors.New("stopped")
 // when preloaded.
 func (a *appender) prepare(i int) ([]byte, error) {
 	m := a.msgs[i]
-	local := func(kind imapx.Kind, sentinel error, format string, args ...any) error {
+	local := func(kind imapconn.Kind, sentinel error, format string, args ...any) error {
 		e := fmt.Errorf(format, args...)
 		if sentinel != nil {
 			e = fmt.Errorf("%w: %w", sentinel, e)
 		}
-		return &imapx.Error{Kind: kind, Op: a.op, Err: e}
+		return &imapconn.Error{Kind: kind, Op: a.op, Err: e}
 	}
 	switch {
 	case m.Body == nil:
-		return nil, local(imapx.ProtocolError, nil, "message %d has no body", i)
+		return nil, local(imapconn.ProtocolError, nil, "message %d has no body", i)
 	case m.Size < 0:
-		return nil, local(imapx.ProtocolError, nil, "message %d has negative size", i)
+		return nil, local(imapconn.ProtocolError, nil, "message %d has negative size", i)
 	case m.Size > maxAppendSize:
-		return nil, local(imapx.ProtocolError, ErrTooBig, "message %d: %d bytes exceed the protocol's limit", i, m.Size)
+		return nil, local(imapconn.ProtocolError, ErrTooBig, "message %d: %d bytes exceed the protocol's limit", i, m.Size)
 	case a.limit > 0 && m.Size > a.limit:
 		// RFC 7889: the server refuses anything larger; do not send it.
-		return nil, local(imapx.ProtocolError, ErrTooBig, "message %d: %d bytes exceed APPENDLIMIT=%d", i, m.Size, a.limit)
+		return nil, local(imapconn.ProtocolError, ErrTooBig, "message %d: %d bytes exceed APPENDLIMIT=%d", i, m.Size, a.limit)
 	}
 	if _, err := flagList(m.Flags); err != nil {
-		return nil, local(imapx.ProtocolError, nil, "message %d: %v", i, err)
+		return nil, local(imapconn.ProtocolError, nil, "message %d: %v", i, err)
 	}
 	if m.Size > preloadLimit {
 		return nil, nil
@@ -511,14 +511,14 @@ func (a *appender) prepare(i int) ([]byte, error) {
 	n, err := io.ReadFull(m.Body, buf)
 	switch {
 	case err == nil:
-		return nil, local(imapx.ProtocolError, ErrSizeMismatch, "message %d: body longer than its Size %d", i, m.Size)
+		return nil, local(imapconn.ProtocolError, ErrSizeMismatch, "message %d: body longer than its Size %d", i, m.Size)
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		if int64(n) != m.Size {
-			return nil, local(imapx.ProtocolError, ErrSizeMismatch, "message %d: body has %d bytes, Size says %d", i, n, m.Size)
+			return nil, local(imapconn.ProtocolError, ErrSizeMismatch, "message %d: body has %d bytes, Size says %d", i, n, m.Size)
 		}
 		return buf[:n], nil
 	default:
-		return nil, local(imapx.ProtocolError, nil, "message %d: reading body: %v", i, err)
+		return nil, local(imapconn.ProtocolError, nil, "message %d: reading body: %v", i, err)
 	}
 }
 
@@ -608,7 +608,7 @@ func (a *appender) streamBody(cmd *appendCmd, i int) error {
 	chunk := make([]byte, LimiterChunk)
 	remaining := m.Size
 	abandon := func(cause error) error {
-		a.results[i].Err = &imapx.Error{Kind: imapx.ProtocolError, Op: a.op, Err: cause}
+		a.results[i].Err = &imapconn.Error{Kind: imapconn.ProtocolError, Op: a.op, Err: cause}
 		a.writerMu.Lock()
 		a.answered[i] = true
 		for _, mate := range cmd.idx[:len(cmd.idx)-1] {
@@ -616,7 +616,7 @@ func (a *appender) streamBody(cmd *appendCmd, i int) error {
 			a.answered[mate] = true
 			a.results[mate].Err = fmt.Errorf("%w: message %d of the same batch failed: %v", ErrNotSent, i, cause)
 		}
-		cmd.aborted = &imapx.Error{Kind: imapx.ProtocolError, Op: a.op,
+		cmd.aborted = &imapconn.Error{Kind: imapconn.ProtocolError, Op: a.op,
 			Err: fmt.Errorf("connection closed to discard message %d: %w", i, cause)}
 		if a.current == cmd {
 			a.c.netConn.Close()

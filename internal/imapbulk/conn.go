@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/redact"
 )
 
@@ -37,13 +37,12 @@ type Conn struct {
 	p       *parser
 	secrets *redact.Set
 	login   string
-	ep      imapx.Endpoint
+	ep      imapconn.Endpoint
 
 	tagSeq uint64
 	broken error
 
-	caps      map[string]bool
-	capList   []string
+	caps      imapconn.Caps
 	condstore bool // ENABLE CONDSTORE done (RFC 7162 §3.1)
 
 	selected string // mailbox name as given to Select, "" when none
@@ -95,7 +94,7 @@ func newConn(conn net.Conn, br *bufio.Reader) *Conn {
 		tc:      tc,
 		bw:      bufio.NewWriterSize(tc, 64<<10),
 		p:       newParser(rd),
-		caps:    map[string]bool{},
+		caps:    imapconn.Caps{},
 	}
 }
 
@@ -106,57 +105,32 @@ func (c *Conn) SetIOTimeout(d time.Duration) { c.tc.timeout.Store(int64(d)) }
 // Login returns the user the connection acts as.
 func (c *Conn) Login() string { return c.login }
 
-// Caps returns the capabilities the server advertised after
-// authentication, upper case, in the server's order.
+// Caps returns the capabilities the server advertised after authentication, upper case, sorted.
 func (c *Conn) Caps() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.capList...)
+	out := c.caps.List()
+	for i := range out {
+		out[i] = strings.ToUpper(out[i])
+	}
+	return out
 }
 
-// Has reports whether the server advertised a capability
-// (case-insensitive). LITERAL+ implies LITERAL- (RFC 7888 §4).
+// Has reports whether the server advertised a capability (case-insensitive, implied ones included: see
+// imapconn.Caps.Has).
 func (c *Conn) Has(capability string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.has(capability)
 }
 
-func (c *Conn) has(capability string) bool {
-	up := strings.ToUpper(capability)
-	if c.caps[up] {
-		return true
-	}
-	return up == "LITERAL-" && c.caps["LITERAL+"]
-}
+func (c *Conn) has(capability string) bool { return c.caps.Has(capability) }
 
-// capValue returns the value of a NAME=value capability ("" and false when
-// absent; "" and true for a bare NAME).
-func (c *Conn) capValue(name string) (string, bool) {
-	up := strings.ToUpper(name)
-	for cp := range c.caps {
-		if cp == up {
-			return "", true
-		}
-		if v, ok := strings.CutPrefix(cp, up+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
+// capValue returns the value of a NAME=value capability ("" and false when absent; "" and true for a
+// bare NAME).
+func (c *Conn) capValue(name string) (string, bool) { return c.caps.Value(name) }
 
-func (c *Conn) setCaps(list []string) {
-	c.caps = make(map[string]bool, len(list))
-	c.capList = c.capList[:0]
-	for _, s := range list {
-		up := strings.ToUpper(s)
-		if up == "" || c.caps[up] {
-			continue
-		}
-		c.caps[up] = true
-		c.capList = append(c.capList, up)
-	}
-}
+func (c *Conn) setCaps(caps imapconn.Caps) { c.caps = caps }
 
 // Close logs out (waiting at most two seconds) and closes the connection.
 // It is idempotent and always leaves the connection closed.
@@ -193,20 +167,20 @@ func (c *Conn) exec(ctx context.Context, op string, f func(ctx context.Context) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken != nil {
-		return &imapx.Error{Kind: imapx.ProtocolError, Op: op, Err: c.broken}
+		return &imapconn.Error{Kind: imapconn.ProtocolError, Op: op, Err: c.broken}
 	}
 	if err := ctx.Err(); err != nil {
-		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: err}
+		return &imapconn.Error{Kind: imapconn.Timeout, Op: op, Err: err}
 	}
 	stop := context.AfterFunc(ctx, func() { c.netConn.Close() })
 	err := f(ctx)
 	if !stop() {
 		c.broken = &brokenError{cause: ctx.Err()}
-		var ie *imapx.Error
-		if errors.As(err, &ie) && ie.Kind == imapx.Timeout {
+		var ie *imapconn.Error
+		if errors.As(err, &ie) && ie.Kind == imapconn.Timeout {
 			return err
 		}
-		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: ctx.Err()}
+		return &imapconn.Error{Kind: imapconn.Timeout, Op: op, Err: ctx.Err()}
 	}
 	if err != nil && c.broken == nil && isFatal(err) {
 		c.broken = &brokenError{cause: err}
@@ -223,16 +197,16 @@ func (e *brokenError) Unwrap() error { return ErrConnectionLost }
 // isFatal tells whether an error leaves the connection out of step: any
 // I/O or parse error (a server refusal does not).
 func isFatal(err error) bool {
-	var se *StatusError
+	var se *imapconn.StatusError
 	if errors.As(err, &se) {
 		return se.Status == "BYE"
 	}
-	var ie *imapx.Error
-	if errors.As(err, &ie) && ie.Kind == imapx.NotSupported {
+	var ie *imapconn.Error
+	if errors.As(err, &ie) && ie.Kind == imapconn.NotSupported {
 		return false
 	}
-	return errors.Is(err, ErrConnectionLost) || errors.Is(err, errProtocol) || imapx.KindOf(err) == imapx.Timeout ||
-		imapx.KindOf(err) == imapx.Unreachable
+	return errors.Is(err, ErrConnectionLost) || errors.Is(err, errProtocol) || imapconn.KindOf(err) == imapconn.Timeout ||
+		imapconn.KindOf(err) == imapconn.Unreachable
 }
 
 func (c *Conn) nextTag() string {
@@ -250,13 +224,13 @@ func (c *Conn) readResponse() (*response, error) {
 	}
 	switch {
 	case r.code == "CAPABILITY" && (r.status == "OK" || r.status == "PREAUTH"):
-		c.setCaps(strings.Fields(r.args))
+		c.setCaps(imapconn.ParseCaps(strings.Fields(r.args)))
 	case r.tag == "*" && r.kind == "CAPABILITY":
 		var list []string
 		for _, v := range r.fields {
 			list = append(list, v.str())
 		}
-		c.setCaps(list)
+		c.setCaps(imapconn.ParseCaps(list))
 	case r.tag == "*" && r.hasNum && r.kind == "EXISTS":
 		c.exists = r.num
 	}
@@ -266,7 +240,7 @@ func (c *Conn) readResponse() (*response, error) {
 // run sends one command and reads responses until its tagged reply,
 // passing untagged data to onData (nil: ignore). Synchronizing literals in
 // the command wait for the server's continuation. A NO or BAD becomes a
-// StatusError inside an *imapx.Error; an untagged BYE fails the command.
+// imapconn.StatusError inside an *imapconn.Error; an untagged BYE fails the command.
 // When onData fails, the remaining responses are still read (to stay in
 // step) and its error is returned.
 func (c *Conn) run(ctx context.Context, op string, cmd *command, onData func(*response) error) (*response, error) {
@@ -303,13 +277,13 @@ func (c *Conn) run(ctx context.Context, op string, cmd *command, onData func(*re
 			}
 		case r.tag == "+":
 			if cmd.onContinue == nil {
-				return nil, localErr(imapx.ProtocolError, op, "unexpected continuation request")
+				return nil, localErr(imapconn.ProtocolError, op, "unexpected continuation request")
 			}
 			if err := cmd.onContinue(r.text); err != nil {
 				return nil, ioErr(op, err, ctx.Err(), c.secrets)
 			}
 		default:
-			return nil, localErr(imapx.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+			return nil, localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
 		}
 	}
 }
@@ -371,7 +345,7 @@ func (c *Conn) awaitContinuation(ctx context.Context, op, tag string, auth bool)
 			return nil
 		case r.tag == tag:
 			if r.status == "OK" {
-				return localErr(imapx.ProtocolError, op, "server completed the command before its literal")
+				return localErr(imapconn.ProtocolError, op, "server completed the command before its literal")
 			}
 			return statusErr(op, r, auth, c.secrets)
 		case r.tag == "*":
@@ -379,7 +353,7 @@ func (c *Conn) awaitContinuation(ctx context.Context, op, tag string, auth bool)
 				return statusErr(op, r, false, c.secrets)
 			}
 		default:
-			return localErr(imapx.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+			return localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
 		}
 	}
 }

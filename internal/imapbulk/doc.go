@@ -2,11 +2,12 @@
 // hot path of a migration, where hundreds of messages a second are
 // appended to, or read from, one mailbox.
 //
-// go-imap v2, which package imapx builds on for everything else, sends
+// go-imap v2, which package imapsession builds on for everything else, sends
 // every APPEND body over 4 KiB as a synchronizing literal (one round trip
 // per message), has no MULTIAPPEND and holds bodies in memory. This package
-// owns its connection instead (set up by imapx.DialPlain, so TLS, STARTTLS
-// and certificate checks are the same) and speaks the few commands bulk
+// takes over an authenticated connection from package imapconn (so TLS,
+// STARTTLS, certificate checks, SASL, impersonation, error kinds and
+// redaction are the very same code) and speaks the few commands bulk
 // transfer needs:
 //
 //   - Append pipelines APPENDs with non-synchronizing literals (RFC 7888
@@ -20,10 +21,11 @@
 //   - FetchMessage streams BODY[] into an io.Writer.
 //   - Select, Status, List, Create, Namespaces, UIDSearch, Store.
 //
-// Authentication mirrors imapx (PLAIN, LOGIN, admin impersonation) and adds
-// XOAUTH2 and OAUTHBEARER (RFC 7628). Secrets never appear in errors.
+// Authentication is imapconn's (PLAIN, LOGIN, admin impersonation, XOAUTH2,
+// OAUTHBEARER), with its one imapconn.Credentials type. Secrets never appear in
+// errors: server texts are scrubbed with the connection's imapconn secrets.
 //
-// Every error is an *imapx.Error with an imapx.Kind; what the engine must
+// Every error is an *imapconn.Error with an imapconn.Kind; what the engine must
 // branch on is wrapped inside: *ThrottledError, ErrUnavailable, ErrTooBig,
 // ErrTryCreate, ErrOverQuota, ErrConnectionLost (see IsTransient).
 //
@@ -31,7 +33,9 @@
 // (the only way to interrupt a blocked read), the method returns a Timeout
 // error and the Conn is unusable. Every read and write also has its own
 // deadline (SetIOTimeout). The response parser is bounded in line length,
-// literal size and nesting, and never panics on any input.
+// literal size, nesting and the memory its parsed values take (each is
+// charged its size against the response limit; SEARCH results are kept as
+// plain numbers), and never panics on any input.
 //
 // The package has no Kubernetes imports.
 package imapbulk

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/fakeimap"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // TestEchoedSecretsAreScrubbed: against a fake server that echoes every authentication command into
@@ -19,20 +19,20 @@ func TestEchoedSecretsAreScrubbed(t *testing.T) {
 	cases := []struct {
 		name string
 		caps string
-		cred Credentials
+		cred imapconn.Credentials
 	}{
-		{"PLAIN with SASL-IR", "AUTH=PLAIN SASL-IR", Credentials{Login: "alice", Password: pw}},
-		{"PLAIN after a continuation", "AUTH=PLAIN", Credentials{Login: "alice", Password: pw}},
-		{"LOGIN", "", Credentials{Login: "alice", Password: pw}},
-		{"XOAUTH2", "AUTH=XOAUTH2 SASL-IR", Credentials{Login: "alice", Mechanism: MechanismXOAUTH2, Token: token}},
-		{"OAUTHBEARER", "AUTH=OAUTHBEARER", Credentials{Login: "alice", Mechanism: MechanismOAuthBearer, Token: token}},
+		{"PLAIN with SASL-IR", "AUTH=PLAIN SASL-IR", imapconn.Credentials{Login: "alice", Password: pw}},
+		{"PLAIN after a continuation", "AUTH=PLAIN", imapconn.Credentials{Login: "alice", Password: pw}},
+		{"LOGIN", "", imapconn.Credentials{Login: "alice", Password: pw}},
+		{"XOAUTH2", "AUTH=XOAUTH2 SASL-IR", imapconn.Credentials{Login: "alice", Mechanism: imapconn.MechanismXOAUTH2, Token: token}},
+		{"OAUTHBEARER", "AUTH=OAUTHBEARER", imapconn.Credentials{Login: "alice", Mechanism: imapconn.MechanismOAuthBearer, Token: token}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakeimap.Scripted(t, fakeimap.Options{Caps: tc.caps})
-			ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSNone, DialTimeout: 5 * time.Second}
+			ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSNone, DialTimeout: 5 * time.Second}
 			_, err := Dial(context.Background(), ep, tc.cred)
-			if imapx.KindOf(err) != imapx.AuthenticationFailed {
+			if imapconn.KindOf(err) != imapconn.AuthenticationFailed {
 				t.Fatalf("error %v, want AuthenticationFailed", err)
 			}
 			msg := err.Error()
@@ -64,18 +64,18 @@ func TestEchoedSecretsAreScrubbed(t *testing.T) {
 }
 
 // TestBoundedAgainstHostileServers: the bulk client, too, stops a huge literal, an unterminated quoted
-// string and an endless CAPABILITY line at imapx.MaxResponseBytes.
+// string and an endless CAPABILITY line at imapconn.MaxResponseBytes.
 func TestBoundedAgainstHostileServers(t *testing.T) {
 	for _, kind := range []string{fakeimap.HugeLiteral, fakeimap.UnterminatedQuoted, fakeimap.EndlessCapability} {
 		t.Run(kind, func(t *testing.T) {
 			srv := fakeimap.Hostile(t, kind)
-			ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSNone, DialTimeout: 30 * time.Second}
-			_, err := Dial(context.Background(), ep, Credentials{Login: "alice", Password: "a-longer-password"})
+			ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSNone, DialTimeout: 30 * time.Second}
+			_, err := Dial(context.Background(), ep, imapconn.Credentials{Login: "alice", Password: "a-longer-password"})
 			t.Logf("server sent %d bytes: %v", srv.Sent(), err)
-			if imapx.KindOf(err) != imapx.ProtocolError {
+			if imapconn.KindOf(err) != imapconn.ProtocolError {
 				t.Errorf("error %v, want a ProtocolError", err)
 			}
-			if srv.Sent() > imapx.MaxResponseBytes+16<<20 {
+			if srv.Sent() > imapconn.MaxResponseBytes+16<<20 {
 				t.Errorf("read on to %d bytes", srv.Sent())
 			}
 		})

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // command is a command line being built: text parts and literals. Literals
@@ -67,11 +67,11 @@ func (c *command) mailbox(name string) *command {
 	if strings.EqualFold(name, "INBOX") {
 		return c.sp("INBOX")
 	}
-	return c.astring(imapx.EncodeUTF7(name))
+	return c.astring(imapconn.EncodeUTF7(name))
 }
 
 // quote renders s as a quoted string if it can be one.
-func quote(s string) (string, bool) { return imapx.Quote(s) }
+func quote(s string) (string, bool) { return imapconn.Quote(s) }
 
 // isAtom reports whether s is a non-empty atom (RFC 9051 §9: no
 // atom-specials).

@@ -13,11 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/redact"
 )
 
-// Every error this package returns is an *imapx.Error with an imapx.Kind,
+// Every error this package returns is an *imapconn.Error with an imapconn.Kind,
 // so that callers branch the same way for both IMAP packages. What the
 // migration engine must tell apart beyond the Kind is wrapped inside it and
 // found with errors.Is / errors.As.
@@ -65,21 +65,6 @@ func (e *ThrottledError) Error() string {
 // Unwrap makes errors.Is(err, ErrUnavailable) true.
 func (e *ThrottledError) Unwrap() error { return ErrUnavailable }
 
-// StatusError is a server's NO, BAD or BYE, with its response code (RFC
-// 5530) and text, secrets removed.
-type StatusError struct {
-	Status string // "NO", "BAD" or "BYE"
-	Code   string // e.g. "TOOBIG", "" when none
-	Text   string
-}
-
-func (e *StatusError) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("%s [%s] %s", e.Status, e.Code, e.Text)
-	}
-	return e.Status + " " + e.Text
-}
-
 // IsTransient reports whether retrying later may succeed: throttling,
 // [UNAVAILABLE], a lost or reset connection, EOF, and timeouts of the
 // network or of a context deadline. A cancelled context is not transient
@@ -104,7 +89,7 @@ func IsTransient(err error) bool {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
-	var se *StatusError
+	var se *imapconn.StatusError
 	if errors.As(err, &se) {
 		return se.Status == "BYE"
 	}
@@ -132,83 +117,66 @@ func parseThrottle(code, text string) (*ThrottledError, bool) {
 	return te, true
 }
 
-// statusErr turns a NO/BAD/BYE into an *imapx.Error for op. phaseAuth
-// makes NO an authentication failure. secrets are removed from the text.
+// statusErr turns a NO/BAD/BYE into an *imapconn.Error for op: the Kind is imapconn.ClassifyStatus's
+// (auth: for the authentication phase), and what the engine must tell apart beyond it (throttling,
+// [UNAVAILABLE], [TOOBIG], [TRYCREATE], quota) is wrapped inside as a sentinel. secrets are removed from
+// the text.
 func statusErr(op string, r *response, auth bool, secrets *redact.Set) error {
-	text := secrets.String(r.text)
-	se := &StatusError{Status: r.status, Code: r.code, Text: text}
-	kind := imapx.ProtocolError
-	var cause error = se
+	text := imapconn.ScrubText(r.text, secrets)
+	se := &imapconn.StatusError{Status: r.status, Code: r.code, Text: text}
+	ph := imapconn.PhaseCommand
+	if auth {
+		ph = imapconn.PhaseAuth
+	}
+	kind := imapconn.ClassifyStatus(r.status, r.code, text, ph)
 	if r.status == "BYE" {
-		return &imapx.Error{Kind: imapx.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", ErrConnectionLost, se)}
+		return &imapconn.Error{Kind: imapconn.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", ErrConnectionLost, se)}
 	}
 	if te, ok := parseThrottle(r.code, text); ok {
-		return &imapx.Error{Kind: imapx.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", te, se)}
+		return &imapconn.Error{Kind: imapconn.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", te, se)}
 	}
 	lower := strings.ToLower(text)
-	switch r.code {
-	case "UNAVAILABLE":
-		kind, cause = imapx.Unreachable, fmt.Errorf("%w: %w", ErrUnavailable, se)
-	case "TOOBIG":
-		kind, cause = imapx.ProtocolError, fmt.Errorf("%w: %w", ErrTooBig, se)
-	case "TRYCREATE":
-		kind, cause = imapx.NotFound, fmt.Errorf("%w: %w", ErrTryCreate, se)
-	case "OVERQUOTA":
-		kind, cause = imapx.PermissionDenied, fmt.Errorf("%w: %w", ErrOverQuota, se)
-	case "NONEXISTENT":
-		kind = imapx.NotFound
-	case "NOPERM":
-		kind = imapx.PermissionDenied
-	case "AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED", "PRIVACYREQUIRED":
-		if auth {
-			kind = imapx.AuthenticationFailed
-		} else {
-			kind = imapx.PermissionDenied
-		}
-	default:
-		switch {
-		case auth && r.status == "NO":
-			kind = imapx.AuthenticationFailed
-		case strings.Contains(lower, "quota"):
-			kind, cause = imapx.PermissionDenied, fmt.Errorf("%w: %w", ErrOverQuota, se)
-		case strings.Contains(lower, "too large"), strings.Contains(lower, "too big"):
-			kind, cause = imapx.ProtocolError, fmt.Errorf("%w: %w", ErrTooBig, se)
-		case strings.Contains(lower, "permission denied"), strings.Contains(lower, "not permitted"),
-			strings.Contains(lower, "access denied"), strings.Contains(lower, "no permission"):
-			kind = imapx.PermissionDenied
-		case r.status == "NO" && (strings.Contains(lower, "does not exist") || strings.Contains(lower, "doesn't exist") ||
-			strings.Contains(lower, "not found") || strings.Contains(lower, "nonexistent") || strings.Contains(lower, "no such")):
-			kind = imapx.NotFound
-		case r.status == "BAD" && (strings.Contains(lower, "unknown command") || strings.Contains(lower, "not supported") ||
-			strings.Contains(lower, "unsupported")):
-			kind = imapx.NotSupported
-		}
+	var cause error = se
+	switch {
+	case r.code == "UNAVAILABLE":
+		cause = fmt.Errorf("%w: %w", ErrUnavailable, se)
+	case r.code == "TOOBIG":
+		cause = fmt.Errorf("%w: %w", ErrTooBig, se)
+	case r.code == "TRYCREATE":
+		cause = fmt.Errorf("%w: %w", ErrTryCreate, se)
+	case r.code == "OVERQUOTA":
+		cause = fmt.Errorf("%w: %w", ErrOverQuota, se)
+	case r.code != "":
+	case !auth && strings.Contains(lower, "quota"):
+		cause = fmt.Errorf("%w: %w", ErrOverQuota, se)
+	case !auth && (strings.Contains(lower, "too large") || strings.Contains(lower, "too big")):
+		cause = fmt.Errorf("%w: %w", ErrTooBig, se)
 	}
-	return &imapx.Error{Kind: kind, Op: op, Err: cause}
+	return &imapconn.Error{Kind: kind, Op: op, Err: cause}
 }
 
 // ioErr classifies a failure to read or write the connection. ctxErr, when
 // set, says the context ended it (the connection was closed on purpose).
 func ioErr(op string, err error, ctxErr error, secrets *redact.Set) error {
 	if ctxErr != nil {
-		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: ctxErr}
+		return &imapconn.Error{Kind: imapconn.Timeout, Op: op, Err: ctxErr}
 	}
-	var ie *imapx.Error
+	var ie *imapconn.Error
 	if errors.As(err, &ie) {
 		return err
 	}
 	if errors.Is(err, errProtocol) {
-		return &imapx.Error{Kind: imapx.ProtocolError, Op: op, Err: scrubErr(err, secrets)}
+		return &imapconn.Error{Kind: imapconn.ProtocolError, Op: op, Err: scrubErr(err, secrets)}
 	}
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &imapx.Error{Kind: imapx.Timeout, Op: op, Err: scrubErr(err, secrets)}
+		return &imapconn.Error{Kind: imapconn.Timeout, Op: op, Err: scrubErr(err, secrets)}
 	}
-	return &imapx.Error{Kind: imapx.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", ErrConnectionLost, scrubErr(err, secrets))}
+	return &imapconn.Error{Kind: imapconn.Unreachable, Op: op, Err: fmt.Errorf("%w: %w", ErrConnectionLost, scrubErr(err, secrets))}
 }
 
-func localErr(kind imapx.Kind, op, format string, args ...any) error {
-	return &imapx.Error{Kind: kind, Op: op, Err: fmt.Errorf(format, args...)}
+func localErr(kind imapconn.Kind, op, format string, args ...any) error {
+	return &imapconn.Error{Kind: kind, Op: op, Err: fmt.Errorf(format, args...)}
 }
 
 // scrubErr returns err unless its message contains a secret; then a plain
@@ -219,7 +187,7 @@ func scrubErr(err error, secrets *redact.Set) error {
 		return nil
 	}
 	if IsTransient(err) {
-		return secrets.Error(err, ErrConnectionLost)
+		return imapconn.Scrub(err, secrets, ErrConnectionLost)
 	}
-	return secrets.Error(err)
+	return imapconn.Scrub(err, secrets)
 }

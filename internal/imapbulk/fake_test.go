@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 func TestFakeThrottled(t *testing.T) {
@@ -47,8 +47,8 @@ func TestFakeUnavailable(t *testing.T) {
 	})
 	c := dialFake(t, fs, fakeCred())
 	_, err := c.Select(context.Background(), "INBOX", false)
-	if !errors.Is(err, ErrUnavailable) || !IsTransient(err) || imapx.KindOf(err) != imapx.Unreachable {
-		t.Fatalf("want transient ErrUnavailable (Unreachable), got %v (kind %s)", err, imapx.KindOf(err))
+	if !errors.Is(err, ErrUnavailable) || !IsTransient(err) || imapconn.KindOf(err) != imapconn.Unreachable {
+		t.Fatalf("want transient ErrUnavailable (Unreachable), got %v (kind %s)", err, imapconn.KindOf(err))
 	}
 	var te *ThrottledError
 	if errors.As(err, &te) {
@@ -61,11 +61,11 @@ func TestFakeOAuth(t *testing.T) {
 	cases := []struct {
 		mech, caps, wantIR, failReply string
 	}{
-		{MechanismXOAUTH2, "AUTH=XOAUTH2 SASL-IR",
+		{imapconn.MechanismXOAUTH2, "AUTH=XOAUTH2 SASL-IR",
 			"user=alice@example.test\x01auth=Bearer " + token + "\x01\x01", ""},
-		{MechanismOAuthBearer, "AUTH=OAUTHBEARER SASL-IR",
+		{imapconn.MechanismOAuthBearer, "AUTH=OAUTHBEARER SASL-IR",
 			"n,a=alice@example.test,\x01host=127.0.0.1\x01port=PORT\x01auth=Bearer " + token + "\x01\x01", "AQ=="},
-		{MechanismOAuthBearer, "AUTH=OAUTHBEARER", // no SASL-IR: initial response after "+ "
+		{imapconn.MechanismOAuthBearer, "AUTH=OAUTHBEARER", // no SASL-IR: initial response after "+ "
 			"n,a=alice@example.test,\x01host=127.0.0.1\x01port=PORT\x01auth=Bearer " + token + "\x01\x01", "AQ=="},
 	}
 	for _, tc := range cases {
@@ -103,15 +103,15 @@ func TestFakeOAuth(t *testing.T) {
 				port = strings.TrimPrefix(fs.ln.Addr().String(), "127.0.0.1:")
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				c, err := Dial(ctx, fs.endpoint(), Credentials{Login: "alice@example.test", Mechanism: tc.mech, Token: token})
+				c, err := Dial(ctx, fs.endpoint(), imapconn.Credentials{Login: "alice@example.test", Mechanism: tc.mech, Token: token})
 				if c != nil {
 					defer c.netConn.Close()
 				}
 				wire := <-got
 				ir := base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(tc.wantIR, "PORT", port)))
-				wantFirst := "B1 AUTHENTICATE " + tc.mech + " " + ir
+				wantFirst := "A1 AUTHENTICATE " + tc.mech + " " + ir
 				if !strings.Contains(tc.caps, "SASL-IR") {
-					wantFirst = "B1 AUTHENTICATE " + tc.mech
+					wantFirst = "A1 AUTHENTICATE " + tc.mech
 					if len(wire) < 2 || wire[1] != ir {
 						t.Errorf("initial response after continuation: got %q, want %q", wire, ir)
 					}
@@ -125,7 +125,7 @@ func TestFakeOAuth(t *testing.T) {
 					}
 					return
 				}
-				if imapx.KindOf(err) != imapx.AuthenticationFailed {
+				if imapconn.KindOf(err) != imapconn.AuthenticationFailed {
 					t.Fatalf("want AuthenticationFailed, got %v", err)
 				}
 				if strings.Contains(err.Error(), token) || strings.Contains(err.Error(), ir) {
@@ -240,7 +240,7 @@ func TestFakeSynchronizingLiterals(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmds := <-seen
-	want := `B3 APPEND "Sent Items" (\Seen $Forwarded) " 5-Mar-2024 07:08:09 +0100" {5}<literal>`
+	want := `B1 APPEND "Sent Items" (\Seen $Forwarded) " 5-Mar-2024 07:08:09 +0100" {5}<literal>`
 	if len(cmds) != 3 || cmds[0].text != want || cmds[0].literals[0] != "one\r\n" {
 		t.Fatalf("first command: got %+v, want %q", cmds, want)
 	}
@@ -337,7 +337,7 @@ func TestFakeCancelMidAppend(t *testing.T) {
 	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("Append took %v after the context ended", el)
 	}
-	if imapx.KindOf(err) != imapx.Timeout {
+	if imapconn.KindOf(err) != imapconn.Timeout {
 		t.Fatalf("want Timeout, got %v", err)
 	}
 	for i, r := range res {

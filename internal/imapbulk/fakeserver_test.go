@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // fakeServer is a scripted stand-in for an IMAP server on a loopback
@@ -30,9 +30,6 @@ type fakeSession struct {
 	t    *testing.T
 	conn net.Conn
 	br   *bufio.Reader
-	// literalPlus: literals from the client are {n+}; otherwise the fake
-	// answers {n} with a continuation.
-	literalPlus bool
 }
 
 func startFake(t *testing.T, script func(s *fakeSession)) *fakeServer {
@@ -63,9 +60,9 @@ func startFake(t *testing.T, script func(s *fakeSession)) *fakeServer {
 	return fs
 }
 
-func (fs *fakeServer) endpoint() imapx.Endpoint {
+func (fs *fakeServer) endpoint() imapconn.Endpoint {
 	addr := fs.ln.Addr().(*net.TCPAddr)
-	return imapx.Endpoint{Host: "127.0.0.1", Port: addr.Port, TLS: imapx.TLSNone, DialTimeout: 10 * time.Second}
+	return imapconn.Endpoint{Host: "127.0.0.1", Port: addr.Port, TLS: imapconn.TLSNone, DialTimeout: 10 * time.Second}
 }
 
 func (s *fakeSession) send(lines ...string) {
@@ -143,7 +140,7 @@ func (s *fakeSession) greetAndLogin(caps string) {
 
 const fakeCaps = "AUTH=PLAIN SASL-IR LITERAL+ UIDPLUS MULTIAPPEND"
 
-func dialFake(t *testing.T, fs *fakeServer, cred Credentials) *Conn {
+func dialFake(t *testing.T, fs *fakeServer, cred imapconn.Credentials) *Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -155,7 +152,9 @@ func dialFake(t *testing.T, fs *fakeServer, cred Credentials) *Conn {
 	return c
 }
 
-func fakeCred() Credentials { return Credentials{Login: "alice", Password: "pw-fake-9"} }
+func fakeCred() imapconn.Credentials {
+	return imapconn.Credentials{Login: "alice", Password: "pw-fake-9"}
+}
 
 func msgOf(body string, flags ...string) Message {
 	return Message{Flags: flags, Size: int64(len(body)), Body: strings.NewReader(body),

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Identity is what the migration engine needs to recognise a message that
@@ -42,16 +42,16 @@ const identityFields = "MESSAGE-ID X-MS-EXCHANGE-PARENT-MESSAGE-ID DATE FROM SUB
 func (c *Conn) FetchIdentities(ctx context.Context, uidSet string, sinceModSeq uint64) ([]Identity, error) {
 	op := "UID FETCH " + uidSet
 	if !uidSetOK(uidSet) {
-		return nil, localErr(imapx.ProtocolError, op, "invalid UID set %q", uidSet)
+		return nil, localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
 	}
 	var out []Identity
 	err := c.exec(ctx, op, func(ctx context.Context) error {
 		if c.selected == "" {
-			return localErr(imapx.ProtocolError, op, "no mailbox selected")
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
 		}
 		modseq := c.has("CONDSTORE")
 		if sinceModSeq > 0 && !modseq {
-			return localErr(imapx.NotSupported, op, "CHANGEDSINCE needs CONDSTORE")
+			return localErr(imapconn.NotSupported, op, "CHANGEDSINCE needs CONDSTORE")
 		}
 		items := "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (" + identityFields + ")]"
 		if modseq {
@@ -190,10 +190,10 @@ func (c *Conn) FetchMessage(ctx context.Context, uid uint32, w io.Writer) (Ident
 	var id Identity
 	err := c.exec(ctx, op, func(ctx context.Context) error {
 		if c.selected == "" {
-			return localErr(imapx.ProtocolError, op, "no mailbox selected")
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
 		}
 		if uid == 0 {
-			return localErr(imapx.ProtocolError, op, "UID 0 does not exist")
+			return localErr(imapconn.ProtocolError, op, "UID 0 does not exist")
 		}
 		sw := &stickyWriter{w: w}
 		got := false
@@ -233,11 +233,11 @@ func (c *Conn) FetchMessage(ctx context.Context, uid uint32, w io.Writer) (Ident
 			return err
 		}
 		if !found || !got {
-			return localErr(imapx.NotFound, op, "no message with UID %d in %s", uid, c.selected)
+			return localErr(imapconn.NotFound, op, "no message with UID %d in %s", uid, c.selected)
 		}
 		id.Size = sw.n
 		if sw.err != nil {
-			return &imapx.Error{Kind: imapx.ProtocolError, Op: op, Err: sw.err}
+			return &imapconn.Error{Kind: imapconn.ProtocolError, Op: op, Err: sw.err}
 		}
 		return nil
 	})

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // FetchMessages streams several whole messages of the selected mailbox with ONE UID FETCH (BODY.PEEK[]):
@@ -32,7 +32,7 @@ func (c *Conn) FetchMessages(ctx context.Context, uids []uint32, open func() io.
 	op := "UID FETCH " + abbreviate(set.String()) + " BODY.PEEK[]"
 	return c.exec(ctx, op, func(ctx context.Context) error {
 		if c.selected == "" {
-			return localErr(imapx.ProtocolError, op, "no mailbox selected")
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
 		}
 		var cur *stickyWriter
 		c.p.sink = func(key string, size int64) io.Writer {
@@ -61,7 +61,7 @@ func (c *Conn) FetchMessages(ctx context.Context, uids []uint32, open func() io.
 				return nil
 			}
 			if w.err != nil {
-				stop = &imapx.Error{Kind: imapx.ProtocolError, Op: op, Err: w.err}
+				stop = &imapconn.Error{Kind: imapconn.ProtocolError, Op: op, Err: w.err}
 				return nil
 			}
 			stop = done(m.UID, w.w, w.n)

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // What a folder carries besides its messages: whether the user subscribed to it (RFC 9051 §6.3.7, RFC 5258)
@@ -28,7 +28,7 @@ const maxQuotedValue = 1024
 func (c *Conn) Subscribe(ctx context.Context, name string) error {
 	op := "SUBSCRIBE " + name
 	if name == "" {
-		return localErr(imapx.ProtocolError, op, "empty mailbox name")
+		return localErr(imapconn.ProtocolError, op, "empty mailbox name")
 	}
 	return c.exec(ctx, op, func(ctx context.Context) error {
 		_, err := c.run(ctx, op, newCommand("SUBSCRIBE").mailbox(name), nil)
@@ -63,7 +63,7 @@ func (c *Conn) Subscribed(ctx context.Context) (map[string]bool, error) {
 			return nil
 		})
 		if overflow {
-			err = localErr(imapx.ProtocolError, kind, "more than %d subscribed mailboxes", maxSubscribed)
+			err = localErr(imapconn.ProtocolError, kind, "more than %d subscribed mailboxes", maxSubscribed)
 			c.broken = &brokenError{cause: err}
 		}
 		return err
@@ -108,7 +108,7 @@ func (c *Conn) GetMetadata(ctx context.Context, mailbox string, keys ...string) 
 	}
 	err := c.exec(ctx, op, func(ctx context.Context) error {
 		if !c.has("METADATA") {
-			return localErr(imapx.NotSupported, op, "the server does not support METADATA")
+			return localErr(imapconn.NotSupported, op, "the server does not support METADATA")
 		}
 		cmd := newCommand("GETMETADATA").sp("(MAXSIZE " + strconv.Itoa(MaxMetadataValue) + ")").mailbox(mailbox).sp("(" + strings.Join(keys, " ") + ")")
 		r, err := c.run(ctx, op, cmd, func(r *response) error {
@@ -165,13 +165,13 @@ func (c *Conn) SetMetadata(ctx context.Context, mailbox string, entries map[stri
 	for _, k := range keys {
 		if strings.ContainsRune(entries[k], 0) {
 			// A NUL needs a literal8 (RFC 3516), which not every server with METADATA takes.
-			return localErr(imapx.ProtocolError, op, "the value of %s contains a NUL byte", k)
+			return localErr(imapconn.ProtocolError, op, "the value of %s contains a NUL byte", k)
 		}
 	}
 	sort.Strings(keys)
 	return c.exec(ctx, op, func(ctx context.Context) error {
 		if !c.has("METADATA") {
-			return localErr(imapx.NotSupported, op, "the server does not support METADATA")
+			return localErr(imapconn.NotSupported, op, "the server does not support METADATA")
 		}
 		cmd := newCommand("SETMETADATA").mailbox(mailbox).sp("(")
 		for i, k := range keys {
@@ -203,10 +203,10 @@ func checkMetadataKeys(op string, keys []string) error {
 	for _, k := range keys {
 		lk := strings.ToLower(k)
 		if !strings.HasPrefix(lk, "/shared/") && !strings.HasPrefix(lk, "/private/") {
-			return localErr(imapx.ProtocolError, op, "metadata key %q must start with /shared/ or /private/", k)
+			return localErr(imapconn.ProtocolError, op, "metadata key %q must start with /shared/ or /private/", k)
 		}
 		if !isAtom(k) || strings.Contains(k, "//") || strings.HasSuffix(k, "/") {
-			return localErr(imapx.ProtocolError, op, "invalid metadata key %q", k)
+			return localErr(imapconn.ProtocolError, op, "invalid metadata key %q", k)
 		}
 	}
 	return nil

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // TestFolderAttrsServers: SUBSCRIBE (twice: re-runs subscribe again), LIST (SUBSCRIBED)/LSUB, SETMETADATA
@@ -40,19 +41,19 @@ func TestFolderAttrsServers(t *testing.T) {
 
 			multiline := "Zeile 1\r\nZeile 2 – ü"
 			if err := c.SetMetadata(ctx, sub, map[string]string{"/private/comment": multiline, "/shared/comment": "plain",
-				imapx.SharedFolderTypeKey: "event"}); err != nil {
+				imapsession.SharedFolderTypeKey: "event"}); err != nil {
 				t.Fatal(err)
 			}
-			s, err := imapx.Dial(ctx, endpoint(srv, imapx.TLSStartTLS), imapx.Credentials{Login: srv.Users["alice"].Login, Password: srv.Users["alice"].Password, Flavor: srv.Flavor})
+			s, err := imapsession.Dial(ctx, endpoint(srv, imapconn.TLSStartTLS), imapconn.Credentials{Login: srv.Users["alice"].Login, Password: srv.Users["alice"].Password, Flavor: srv.Flavor})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			other, err := s.GetMetadata(ctx, sub, "/private/comment", "/shared/comment", imapx.SharedFolderTypeKey)
+			other, err := s.GetMetadata(ctx, sub, "/private/comment", "/shared/comment", imapsession.SharedFolderTypeKey)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if other["/private/comment"] != multiline || other["/shared/comment"] != "plain" || other[imapx.SharedFolderTypeKey] != "event" {
+			if other["/private/comment"] != multiline || other["/shared/comment"] != "plain" || other[imapsession.SharedFolderTypeKey] != "event" {
 				t.Errorf("go-imap reads %q", other)
 			}
 			if err := s.SetMetadata(ctx, unsub, map[string]string{"/private/comment": "written by go-imap"}); err != nil {
@@ -73,14 +74,14 @@ func TestFolderAttrsServers(t *testing.T) {
 			if err := c.SetMetadata(ctx, sub, map[string]string{"/private/comment": long}); err != nil {
 				t.Fatalf("a %d-byte value: %v", len(long), err)
 			}
-			md, err = c.GetMetadata(ctx, sub, "/private/comment", "/shared/comment", imapx.SharedFolderTypeKey)
+			md, err = c.GetMetadata(ctx, sub, "/private/comment", "/shared/comment", imapsession.SharedFolderTypeKey)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, ok := md.Entries["/shared/comment"]; ok {
 				t.Errorf("the removed entry is still there: %+v", md.Entries)
 			}
-			if _, ok := md.Entries["/private/comment"]; ok || md.TooLong < int64(len(long)) || md.Entries[imapx.SharedFolderTypeKey] != "event" {
+			if _, ok := md.Entries["/private/comment"]; ok || md.TooLong < int64(len(long)) || md.Entries[imapsession.SharedFolderTypeKey] != "event" {
 				t.Errorf("with a %d-byte comment: entries %q, TooLong %d", len(long), md.Entries, md.TooLong)
 			}
 		})
@@ -150,14 +151,14 @@ func TestFolderAttrsHostile(t *testing.T) {
 		})
 		c := dialFake(t, fs, fakeCred())
 		_, err := c.GetMetadata(ctxT(t), "Box", "/private/comment")
-		var ie *imapx.Error
-		if !errors.As(err, &ie) || ie.Kind != imapx.NotSupported {
+		var ie *imapconn.Error
+		if !errors.As(err, &ie) || ie.Kind != imapconn.NotSupported {
 			t.Errorf("GetMetadata: %v, want NotSupported", err)
 		}
-		if err := c.SetMetadata(ctxT(t), "Box", map[string]string{"/private/comment": "x"}); imapx.KindOf(err) != imapx.NotSupported {
+		if err := c.SetMetadata(ctxT(t), "Box", map[string]string{"/private/comment": "x"}); imapconn.KindOf(err) != imapconn.NotSupported {
 			t.Errorf("SetMetadata: %v, want NotSupported", err)
 		}
-		if err := c.SetMetadata(ctxT(t), "Box", map[string]string{"/private/bad key": "x"}); imapx.KindOf(err) != imapx.ProtocolError {
+		if err := c.SetMetadata(ctxT(t), "Box", map[string]string{"/private/bad key": "x"}); imapconn.KindOf(err) != imapconn.ProtocolError {
 			t.Errorf("SetMetadata with a bad key: %v, want ProtocolError", err)
 		}
 		c.Close()

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -32,24 +32,24 @@ var serverCases = []serverCase{
 		prefix: "INBOX.", delim: "."},
 }
 
-func endpoint(srv *testserver.Server, mode imapx.TLSMode) imapx.Endpoint {
-	ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: mode, CAPEM: srv.CAPEM, DialTimeout: 20 * time.Second}
-	if mode == imapx.TLSImplicit {
+func endpoint(srv *testserver.Server, mode imapconn.TLSMode) imapconn.Endpoint {
+	ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: mode, CAPEM: srv.CAPEM, DialTimeout: 20 * time.Second}
+	if mode == imapconn.TLSImplicit {
 		ep.Port = srv.TLSPort
 	}
 	return ep
 }
 
-func userCred(srv *testserver.Server, name string) Credentials {
+func userCred(srv *testserver.Server, name string) imapconn.Credentials {
 	u := srv.Users[name]
-	return Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor}
+	return imapconn.Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor}
 }
 
-func dial(t testing.TB, srv *testserver.Server, cred Credentials) *Conn {
+func dial(t testing.TB, srv *testserver.Server, cred imapconn.Credentials) *Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, endpoint(srv, imapx.TLSStartTLS), cred)
+	c, err := Dial(ctx, endpoint(srv, imapconn.TLSStartTLS), cred)
 	if err != nil {
 		t.Fatalf("Dial %s: %v", cred.Login, err)
 	}
@@ -83,38 +83,40 @@ func TestServers(t *testing.T) {
 }
 
 func testLogin(t *testing.T, srv *testserver.Server) {
-	for _, mode := range []imapx.TLSMode{imapx.TLSStartTLS, imapx.TLSImplicit} {
+	for _, mode := range []imapconn.TLSMode{imapconn.TLSStartTLS, imapconn.TLSImplicit} {
 		ctx := ctxT(t)
 		c, err := Dial(ctx, endpoint(srv, mode), userCred(srv, "alice"))
 		if err != nil {
 			t.Fatalf("%s: PLAIN: %v", mode, err)
 		}
-		if !c.Has("IMAP4rev1") || slices.Contains(c.Caps(), "STARTTLS") && mode == imapx.TLSStartTLS && srv.Flavor == "dovecot" {
+		if !c.Has("IMAP4rev1") || slices.Contains(c.Caps(), "STARTTLS") && mode == imapconn.TLSStartTLS && srv.Flavor == "dovecot" {
 			t.Errorf("%s: capabilities after login: %v", mode, c.Caps())
 		}
 		c.Close()
 	}
 
 	login := userCred(srv, "bob")
-	login.withoutPlain = true
+	login.Mechanism = imapconn.MechanismLogin
 	dial(t, srv, login) // LOGIN fallback
 
-	imp := Credentials{Login: "alice", AdminLogin: srv.Admin.Login, AdminPassword: srv.Admin.Password, Flavor: srv.Flavor}
+	imp := imapconn.Credentials{Login: "alice", AdminLogin: srv.Admin.Login, AdminPassword: srv.Admin.Password, Flavor: srv.Flavor}
 	c := dial(t, srv, imp) // SASL PLAIN with authzid
 	if _, err := c.Select(ctxT(t), "INBOX", true); err != nil {
 		t.Errorf("impersonated SELECT INBOX: %v", err)
 	}
 	if srv.Flavor == "dovecot" {
-		imp.withoutPlain = true
+		imp.Mechanism = imapconn.MechanismLogin
 		dial(t, srv, imp) // LOGIN alice*mailadmin
 	}
 
 	for _, withoutPlain := range []bool{false, true} {
 		bad := userCred(srv, "carol")
 		bad.Password = "wrong-Pa55-" + srv.Flavor
-		bad.withoutPlain = withoutPlain
-		_, err := Dial(ctxT(t), endpoint(srv, imapx.TLSStartTLS), bad)
-		if imapx.KindOf(err) != imapx.AuthenticationFailed {
+		if withoutPlain {
+			bad.Mechanism = imapconn.MechanismLogin
+		}
+		_, err := Dial(ctxT(t), endpoint(srv, imapconn.TLSStartTLS), bad)
+		if imapconn.KindOf(err) != imapconn.AuthenticationFailed {
 			t.Errorf("wrong password (LOGIN %v): want AuthenticationFailed, got %v", withoutPlain, err)
 		} else if strings.Contains(err.Error(), bad.Password) {
 			t.Errorf("password in error: %v", err)
@@ -180,7 +182,7 @@ func testCreateList(t *testing.T, srv *testserver.Server, sc serverCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]imapx.Folder{}
+	byName := map[string]imapconn.Folder{}
 	for _, f := range folders {
 		byName[f.Name] = f
 	}
@@ -206,7 +208,7 @@ func testCreateList(t *testing.T, srv *testserver.Server, sc serverCase) {
 			t.Errorf("Select %q: %v", n, err)
 		}
 	}
-	if _, err := c.Select(ctx, folderName(sc, "does-not-exist"), false); imapx.KindOf(err) != imapx.NotFound {
+	if _, err := c.Select(ctx, folderName(sc, "does-not-exist"), false); imapconn.KindOf(err) != imapconn.NotFound {
 		t.Errorf("Select of a missing folder: want NotFound, got %v", err)
 	}
 }
@@ -359,7 +361,7 @@ func testAppendFetch(t *testing.T, srv *testserver.Server, sc serverCase) {
 			t.Fatalf("FetchMessage %d: body differs (%d bytes, want %d)", uid, meta.Size, len(bodies[i]))
 		}
 	}
-	if _, err := c.FetchMessage(ctx, after.UIDNext+100, io.Discard); imapx.KindOf(err) != imapx.NotFound {
+	if _, err := c.FetchMessage(ctx, after.UIDNext+100, io.Discard); imapconn.KindOf(err) != imapconn.NotFound {
 		t.Errorf("FetchMessage of a missing UID: want NotFound, got %v", err)
 	}
 
@@ -463,7 +465,7 @@ func testTryCreate(t *testing.T, srv *testserver.Server, sc serverCase) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if !errors.Is(r.Err, ErrTryCreate) || imapx.KindOf(r.Err) != imapx.NotFound {
+		if !errors.Is(r.Err, ErrTryCreate) || imapconn.KindOf(r.Err) != imapconn.NotFound {
 			t.Errorf("message %d: want ErrTryCreate, got %v", i, r.Err)
 		}
 	}
@@ -486,7 +488,7 @@ func testCancel(t *testing.T, srv *testserver.Server, sc serverCase) {
 	start := time.Now()
 	res, err := c.Append(ctx, folder, msgs)
 	el := time.Since(start)
-	if imapx.KindOf(err) != imapx.Timeout {
+	if imapconn.KindOf(err) != imapconn.Timeout {
 		t.Fatalf("want Timeout after cancel, got %v", err)
 	}
 	if el > 2*time.Second {

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Namespaces returns the server's NAMESPACE (RFC 2342), prefixes decoded
 // to UTF-8. Without NAMESPACE support it returns one personal namespace
 // with an empty prefix and the delimiter from LIST "" "".
-func (c *Conn) Namespaces(ctx context.Context) (imapx.Namespaces, error) {
-	var ns imapx.Namespaces
+func (c *Conn) Namespaces(ctx context.Context) (imapconn.Namespaces, error) {
+	var ns imapconn.Namespaces
 	err := c.exec(ctx, "NAMESPACE", func(ctx context.Context) error {
 		if !c.has("NAMESPACE") {
 			delim := '/'
@@ -25,14 +25,14 @@ func (c *Conn) Namespaces(ctx context.Context) (imapx.Namespaces, error) {
 				}
 				return nil
 			})
-			ns = imapx.Namespaces{Personal: []imapx.Namespace{{Prefix: "", Delim: delim}}}
+			ns = imapconn.Namespaces{Personal: []imapconn.Namespace{{Prefix: "", Delim: delim}}}
 			return err
 		}
 		_, err := c.run(ctx, "NAMESPACE", newCommand("NAMESPACE"), func(r *response) error {
 			if r.kind != "NAMESPACE" || len(r.fields) < 3 {
 				return nil
 			}
-			ns = imapx.Namespaces{
+			ns = imapconn.Namespaces{
 				Personal: namespaceList(r.fields[0]),
 				Other:    namespaceList(r.fields[1]),
 				Shared:   namespaceList(r.fields[2]),
@@ -44,8 +44,8 @@ func (c *Conn) Namespaces(ctx context.Context) (imapx.Namespaces, error) {
 	return ns, err
 }
 
-func namespaceList(v value) []imapx.Namespace {
-	var out []imapx.Namespace
+func namespaceList(v value) []imapconn.Namespace {
+	var out []imapconn.Namespace
 	if v.kind != kindList {
 		return nil // NIL
 	}
@@ -53,7 +53,7 @@ func namespaceList(v value) []imapx.Namespace {
 		if d.kind != kindList || len(d.list) < 2 {
 			continue
 		}
-		n := imapx.Namespace{Prefix: decodeName(d.list[0].str())}
+		n := imapconn.Namespace{Prefix: decodeName(d.list[0].str())}
 		n.Delim, _ = delimiter(d.list[1])
 		out = append(out, n)
 	}
@@ -77,7 +77,7 @@ func delimiter(v value) (rune, bool) {
 // decodeName decodes a modified UTF-7 name; a name that is not valid
 // modified UTF-7 is returned as the server sent it.
 func decodeName(s string) string {
-	if d, err := imapx.DecodeUTF7(s); err == nil {
+	if d, err := imapconn.DecodeUTF7(s); err == nil {
 		return d
 	}
 	return s
@@ -92,8 +92,8 @@ var specialUseAttrs = map[string]string{
 // sorted by name. With LIST-EXTENDED and SPECIAL-USE (RFC 5258, 6154) it
 // asks for the special-use attributes explicitly; Folder.SpecialUse is the
 // first of them. Folder.Messages is -1 (not asked).
-func (c *Conn) List(ctx context.Context) ([]imapx.Folder, error) {
-	var out []imapx.Folder
+func (c *Conn) List(ctx context.Context) ([]imapconn.Folder, error) {
+	var out []imapconn.Folder
 	err := c.exec(ctx, "LIST", func(ctx context.Context) error {
 		cmd := newCommand(`LIST "" "*"`)
 		if c.has("LIST-EXTENDED") && c.has("SPECIAL-USE") {
@@ -103,7 +103,7 @@ func (c *Conn) List(ctx context.Context) ([]imapx.Folder, error) {
 			if r.kind != "LIST" || len(r.fields) < 3 || r.fields[0].kind != kindList {
 				return nil
 			}
-			f := imapx.Folder{Name: decodeName(r.fields[2].str()), Messages: -1}
+			f := imapconn.Folder{Name: decodeName(r.fields[2].str()), Messages: -1}
 			f.Delim, _ = delimiter(r.fields[1])
 			for _, a := range r.fields[0].list {
 				attr := a.str()
@@ -128,10 +128,10 @@ func (c *Conn) List(ctx context.Context) ([]imapx.Folder, error) {
 func (c *Conn) Create(ctx context.Context, name string, specialUse string) error {
 	op := "CREATE " + name
 	if name == "" {
-		return localErr(imapx.ProtocolError, op, "empty mailbox name")
+		return localErr(imapconn.ProtocolError, op, "empty mailbox name")
 	}
 	if specialUse != "" && (!strings.HasPrefix(specialUse, `\`) || !isAtom(specialUse[1:])) {
-		return localErr(imapx.ProtocolError, op, "invalid special-use attribute %q", specialUse)
+		return localErr(imapconn.ProtocolError, op, "invalid special-use attribute %q", specialUse)
 	}
 	return c.exec(ctx, op, func(ctx context.Context) error {
 		cmd := newCommand("CREATE").mailbox(name)

@@ -8,8 +8,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unsafe"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // The response reader is a small tokenizer for the server side of RFC 3501
@@ -23,8 +24,8 @@ import (
 const (
 	// maxResponseText bounds the bytes of one response outside its
 	// literals (a UID SEARCH of a very large folder is the longest
-	// legitimate line): the bound imapx puts on whole responses.
-	maxResponseText = imapx.MaxResponseBytes
+	// legitimate line): the bound imapsession puts on whole responses.
+	maxResponseText = imapconn.MaxResponseBytes
 	// maxLiteral is the largest literal accepted at all (RFC 7889 servers
 	// advertise limits far below this).
 	maxLiteral = 1 << 30
@@ -35,6 +36,11 @@ const (
 	maxDepth = 64
 	// copyBufferSize is the buffer used to stream literals.
 	copyBufferSize = 32 << 10
+	// valueCost is what each parsed value costs against maxResponseText on top of its bytes: its size in
+	// memory. Without it a line of one-character atoms ("1 1 1 ...") would cost 2 bytes of text and 64 of
+	// memory each, and a 16 MiB response would hold the client to over 1 GiB. Legitimate responses with
+	// many values are UID SEARCH results, which are read as numbers (see readSearchToEOL), not values.
+	valueCost = int(unsafe.Sizeof(value{}))
 )
 
 // valueKind says what a value is.
@@ -95,9 +101,11 @@ type response struct {
 	hasNum bool
 	kind   string
 	fields []value
+	// nums are the numbers of a SEARCH response ("* SEARCH 2 3 5"), kept
+	// as four bytes each; its other items (a trailing "(MODSEQ n)", RFC
+	// 7162 §3.1.5) are in fields.
+	nums []uint32
 }
-
-func (r *response) isStatus() bool { return r.status != "" }
 
 // literalSink decides where a literal goes: given the atom that preceded it
 // in its list (e.g. "BODY[]") and its size, it returns a writer to stream it
@@ -186,8 +194,49 @@ func (p *parser) readResponse() (*response, error) {
 			return nil, protoErr("tagged response %q is not OK, NO or BAD", truncate(word))
 		}
 		r.kind = up
+		if up == "SEARCH" {
+			r.nums, r.fields, err = p.readSearchToEOL()
+			return r, err
+		}
 		r.fields, err = p.readValuesToEOL()
 		return r, err
+	}
+}
+
+// readSearchToEOL reads the rest of a SEARCH response: numbers (a folder's UIDs, possibly millions of
+// them, bounded by maxResponseText like any text) into nums, anything else as values.
+func (p *parser) readSearchToEOL() (nums []uint32, rest []value, err error) {
+	for {
+		if err := p.skipSpaces(); err != nil {
+			return nil, nil, err
+		}
+		eol, err := p.endOfLine()
+		if err != nil {
+			return nil, nil, err
+		}
+		if eol {
+			return nums, rest, nil
+		}
+		if b, _ := p.peek(); b >= '0' && b <= '9' {
+			a, err := p.readAtom()
+			if err != nil {
+				return nil, nil, err
+			}
+			// Anything that is not a message number (0, beyond 32 bits) is skipped, as a lenient reader
+			// would; its bytes counted against the limit all the same.
+			if n, perr := strconv.ParseUint(a, 10, 32); perr == nil && n > 0 {
+				nums = append(nums, uint32(n))
+			}
+			continue
+		}
+		v, err := p.readValue(0, rest)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := p.take(valueCost); err != nil {
+			return nil, nil, err
+		}
+		rest = append(rest, v)
 	}
 }
 
@@ -328,6 +377,9 @@ func (p *parser) readValuesToEOL() ([]value, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := p.take(valueCost); err != nil {
+			return nil, err
+		}
 		out = append(out, v)
 	}
 }
@@ -383,6 +435,9 @@ func (p *parser) readList(depth int) (value, error) {
 		}
 		v, err := p.readValue(depth, items)
 		if err != nil {
+			return value{}, err
+		}
+		if err := p.take(valueCost); err != nil {
 			return value{}, err
 		}
 		items = append(items, v)

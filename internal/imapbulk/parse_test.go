@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,49 @@ func TestParseRejects(t *testing.T) {
 	long := "* SEARCH " + strings.Repeat("1 ", maxResponseText/2+10) + "\r\n"
 	if _, err := newParser(bufio.NewReader(strings.NewReader(long))).readResponse(); !errors.Is(err, errProtocol) {
 		t.Errorf("over-long line: %v", err)
+	}
+	// A line of tiny values, well under the text limit, must not cost the client memory out of all
+	// proportion to it: each value is charged its size in memory (valueCost).
+	for _, tiny := range []string{
+		"* LIST " + strings.Repeat("1 ", 2<<20) + "\r\n",
+		"* 1 FETCH (" + strings.Repeat("1 ", 2<<20) + ")\r\n",
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := newParser(bufio.NewReader(strings.NewReader(tiny))).readResponse()
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, errProtocol) {
+			t.Errorf("4 MiB of one-character values: %v", err)
+		}
+		// The values kept are bounded by maxResponseText; growing a slice by append allocates about five
+		// times its final size in all (86 MB measured). Uncharged, the 2M values would be 128 MB kept and
+		// some 640 MB allocated.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*maxResponseText {
+			t.Errorf("4 MiB of one-character values allocated %d bytes", alloc)
+		}
+	}
+}
+
+// TestParseLargeSearch: the UIDs of a folder of a million messages come as one SEARCH line of about 7 MB;
+// they are read as numbers, four bytes each.
+func TestParseLargeSearch(t *testing.T) {
+	const n = 1000000
+	var b strings.Builder
+	b.WriteString("* SEARCH")
+	for i := 1; i <= n; i++ {
+		b.WriteString(" " + strconv.Itoa(i))
+	}
+	b.WriteString(" 0 99999999999 (MODSEQ 917162500)\r\n")
+	r, err := newParser(bufio.NewReader(strings.NewReader(b.String()))).readResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.nums) != n || r.nums[0] != 1 || r.nums[n-1] != n {
+		t.Fatalf("%d numbers, first %v", len(r.nums), r.nums[:min(3, len(r.nums))])
+	}
+	if len(r.fields) != 1 || r.fields[0].kind != kindList || len(r.fields[0].list) != 2 || r.fields[0].list[1].text != "917162500" {
+		t.Errorf("trailing items %+v", r.fields)
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // UIDSearch runs UID SEARCH with criteria sent as given (e.g. "ALL",
@@ -14,24 +14,20 @@ import (
 func (c *Conn) UIDSearch(ctx context.Context, criteria string) ([]uint32, error) {
 	op := "UID SEARCH " + criteria
 	if strings.TrimSpace(criteria) == "" || strings.ContainsAny(criteria, "\r\n\x00") {
-		return nil, localErr(imapx.ProtocolError, op, "invalid search criteria")
+		return nil, localErr(imapconn.ProtocolError, op, "invalid search criteria")
 	}
 	var uids []uint32
 	err := c.exec(ctx, op, func(ctx context.Context) error {
 		if c.selected == "" {
-			return localErr(imapx.ProtocolError, op, "no mailbox selected")
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
 		}
 		_, err := c.run(ctx, op, newCommand("UID SEARCH", criteria), func(r *response) error {
 			if r.kind != "SEARCH" {
 				return nil
 			}
-			for _, v := range r.fields {
-				// A trailing "(MODSEQ n)" (RFC 7162 §3.1.5) is a list:
-				// skipped.
-				if n, ok := v.number(); ok && n > 0 && n <= 0xffffffff {
-					uids = append(uids, uint32(n))
-				}
-			}
+			// A trailing "(MODSEQ n)" (RFC 7162 §3.1.5) is in r.fields:
+			// skipped.
+			uids = append(uids, r.nums...)
 			return nil
 		})
 		return err
@@ -47,18 +43,18 @@ func (c *Conn) Store(ctx context.Context, uidSet string, op string, flags []stri
 	switch strings.ToUpper(op) {
 	case "+FLAGS", "-FLAGS", "FLAGS":
 	default:
-		return localErr(imapx.ProtocolError, opName, "operation must be +FLAGS, -FLAGS or FLAGS")
+		return localErr(imapconn.ProtocolError, opName, "operation must be +FLAGS, -FLAGS or FLAGS")
 	}
 	if !uidSetOK(uidSet) {
-		return localErr(imapx.ProtocolError, opName, "invalid UID set %q", uidSet)
+		return localErr(imapconn.ProtocolError, opName, "invalid UID set %q", uidSet)
 	}
 	list, err := flagList(flags)
 	if err != nil {
-		return localErr(imapx.ProtocolError, opName, "%v", err)
+		return localErr(imapconn.ProtocolError, opName, "%v", err)
 	}
 	return c.exec(ctx, opName, func(ctx context.Context) error {
 		if c.selected == "" {
-			return localErr(imapx.ProtocolError, opName, "no mailbox selected")
+			return localErr(imapconn.ProtocolError, opName, "no mailbox selected")
 		}
 		_, err := c.run(ctx, opName, newCommand("UID STORE", uidSet, strings.ToUpper(op)+".SILENT", list), nil)
 		return err

@@ -33,6 +33,13 @@ const (
 	SummaryKey    = "summary.json"
 )
 
+// ApplyProgress applies p as status.progress of the MailboxMigration ns/name under the worker's field manager,
+// the one status field a worker writes. It never conflicts with the controller, which applies the rest of
+// the status under its own manager.
+func ApplyProgress(ctx context.Context, c client.Client, ns, name string, p worker.Progress, bytesTotal int64) error {
+	return (&progressWriter{c: c, ns: ns, name: name}).write(ctx, p, bytesTotal)
+}
+
 // progressWriter applies status.progress; the engine calls it at most once a second.
 type progressWriter struct {
 	c        client.Client

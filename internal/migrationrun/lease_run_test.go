@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -62,10 +62,10 @@ func TestConcurrentRunsNoDuplicates(t *testing.T) {
 func migrationFixture(t *testing.T, ns string, n int) (func(run string) *Spec, func() (int, int)) {
 	srv := testserver.Dovecot(t)
 	ctx := context.Background()
-	ep := imapx.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapx.TLSStartTLS, CAPEM: srv.CAPEM, DialTimeout: 20 * time.Second}
+	ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM, DialTimeout: 20 * time.Second}
 	alice, bob := srv.Users["alice"], srv.Users["bob"]
 	dial := func(u testserver.User) *imapbulk.Conn {
-		conn, err := imapbulk.Dial(ctx, ep, imapbulk.Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor})
+		conn, err := imapbulk.Dial(ctx, ep, imapconn.Credentials{Login: u.Login, Password: u.Password, Flavor: srv.Flavor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func migrationFixture(t *testing.T, ns string, n int) (func(run string) *Spec, f
 		}
 		return &Value{File: p}
 	}
-	endpoint := Endpoint{Host: srv.Host, Port: srv.Port, TLS: string(imapx.TLSStartTLS), Flavor: srv.Flavor, CA: file("ca.pem", string(srv.CAPEM))}
+	endpoint := Endpoint{Host: srv.Host, Port: srv.Port, TLS: string(imapconn.TLSStartTLS), Flavor: srv.Flavor, CA: file("ca.pem", string(srv.CAPEM))}
 	spec := func(run string) *Spec {
 		return &Spec{Namespace: ns, Name: "m", Run: run,
 			Source:     Source{IMAP: &IMAPSource{Endpoint: endpoint, Login: alice.Login, Password: file("alice", alice.Password)}},

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/worker"
 )
 
@@ -243,8 +243,8 @@ func classify(err error) string {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return "Interrupted"
 	}
-	switch k := imapx.KindOf(err); k {
-	case imapx.NotFound:
+	switch k := imapconn.KindOf(err); k {
+	case imapconn.NotFound:
 		return mailshiftv1.ReasonFolderNotFound
 	case "":
 		return mailshiftv1.ReasonProtocolError

@@ -17,8 +17,8 @@ import (
 	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
-	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/worker"
 )
 
@@ -188,10 +188,10 @@ func (v *Value) read(ctx context.Context, secrets SecretReader) (string, error) 
 	return "", &SpecError{"worker spec: a credential names neither a file nor a Secret"}
 }
 
-func (e Endpoint) endpoint(ctx context.Context, secrets SecretReader) (imapx.Endpoint, error) {
-	ep := imapx.Endpoint{Host: e.Host, Port: e.Port, TLS: imapx.TLSMode(e.TLS), ServerName: e.ServerName}
+func (e Endpoint) endpoint(ctx context.Context, secrets SecretReader) (imapconn.Endpoint, error) {
+	ep := imapconn.Endpoint{Host: e.Host, Port: e.Port, TLS: imapconn.TLSMode(e.TLS), ServerName: e.ServerName}
 	if ep.TLS == "" {
-		ep.TLS = imapx.TLSStartTLS
+		ep.TLS = imapconn.TLSStartTLS
 	}
 	ca, err := e.CA.read(ctx, secrets)
 	if err != nil {
@@ -210,7 +210,7 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader, openPST func(stri
 	if err != nil {
 		return job, err
 	}
-	cred := imapx.Credentials{Login: s.Target.Login, Flavor: s.Target.Endpoint.Flavor}
+	cred := imapconn.Credentials{Login: s.Target.Login, Flavor: s.Target.Endpoint.Flavor}
 	if s.Target.Password != nil {
 		if cred.Password, err = s.Target.Password.read(ctx, secrets); err != nil {
 			return job, err
@@ -223,16 +223,16 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader, openPST func(stri
 			return job, err
 		}
 	}
-	special := make([]imapx.SpecialFolder, 0, len(s.Target.Special))
+	special := make([]imapsession.SpecialFolder, 0, len(s.Target.Special))
 	for _, f := range s.Target.Special {
-		special = append(special, imapx.SpecialFolder{Type: imapx.FolderType(f.Type), Name: f.Name})
+		special = append(special, imapsession.SpecialFolder{Type: imapsession.FolderType(f.Type), Name: f.Name})
 	}
 	if len(special) == 0 {
 		special = nil // the engine's defaults
 	}
 	job = worker.Job{
 		Target: worker.TargetSpec{Endpoint: tep, Credentials: cred, SpecialFolders: special,
-			Placement: imapx.Placement(orDefault(s.Target.Placement, string(imapx.PlaceAuto))), Annotate: s.Target.Annotate},
+			Placement: imapsession.Placement(orDefault(s.Target.Placement, string(imapsession.PlaceAuto))), Annotate: s.Target.Annotate},
 		Rules:          foldermap.Rules{Include: s.Include, Exclude: s.Exclude, Renames: s.Renames, Root: s.TargetRoot, MigrateOutbox: !s.SkipOutbox},
 		Parallel:       s.Parallel,
 		KeepOrder:      s.KeepOrder,
@@ -276,7 +276,7 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader, openPST func(stri
 		if err != nil {
 			return job, err
 		}
-		c := imapbulk.Credentials{Login: im.Login, Flavor: im.Endpoint.Flavor}
+		c := imapconn.Credentials{Login: im.Login, Flavor: im.Endpoint.Flavor}
 		if im.LoginFrom != nil {
 			if c.Login, err = im.LoginFrom.read(ctx, secrets); err != nil {
 				return job, err

@@ -10,7 +10,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/mailshift/mailshift/internal/ftppublish"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 var (
@@ -50,7 +50,7 @@ func init() {
 func Observe(operation, server string, start time.Time, err error) {
 	result := "ok"
 	if err != nil {
-		result = string(imapx.KindOf(err))
+		result = string(imapconn.KindOf(err))
 	}
 	operations.WithLabelValues(operation, server, result).Inc()
 	durations.WithLabelValues(operation, server).Observe(time.Since(start).Seconds())

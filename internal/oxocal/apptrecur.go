@@ -1,6 +1,7 @@
 package oxocal
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/mailshift/mailshift/internal/pst/ltp"
@@ -92,7 +93,10 @@ func ParseAppointmentRecurrenceInCodePage(b []byte, codePage int) (*AppointmentR
 	r := newReader(b, "AppointmentRecurrencePattern")
 	p := readRecurrencePattern(r)
 	if r.err != nil {
-		r.err.(*CorruptError).Structure = "RecurrencePattern"
+		var ce *CorruptError
+		if errors.As(r.err, &ce) {
+			ce.Structure = "RecurrencePattern"
+		}
 		return nil, r.err
 	}
 	a := &AppointmentRecurrence{RecurrencePattern: *p}

@@ -16,10 +16,6 @@ var globalObjectIDPrefix = []byte{0x04, 0x00, 0x00, 0x00, 0x82, 0x00, 0xE0, 0x00
 // GlobalObjectId in hex: "vCal-Uid", then the version 1 (2.2.1.27).
 var vCalUIDMarker = []byte{0x76, 0x43, 0x61, 0x6C, 0x2D, 0x55, 0x69, 0x64, 0x01, 0x00, 0x00, 0x00}
 
-// globalObjectIDHeaderSize is the fixed part: Byte Array ID (16), YH, YL, M, D (4), CreationTime (8),
-// X (8), Size (4).
-const globalObjectIDHeaderSize = 40
-
 // GlobalObjectID is a decoded PidLidGlobalObjectId / PidLidCleanGlobalObjectId ([MS-OXOCAL] 2.2.1.27,
 // 2.2.1.28).
 type GlobalObjectID struct {

@@ -35,13 +35,6 @@ func header(compType uint32, rawSize int, crc uint32, contents []byte) []byte {
 	return append(b, contents...)
 }
 
-// withCRC returns a copy of an LZFu stream with its CRC recomputed, after a test changed its contents.
-func withCRC(b []byte) []byte {
-	b = append([]byte(nil), b...)
-	binary.LittleEndian.PutUint32(b[12:], rtfCRC(b[headerSize:]))
-	return b
-}
-
 func TestInitialDictionary(t *testing.T) {
 	if len(initialDictionary) != 207 {
 		t.Fatalf("initial dictionary is %d bytes, [MS-OXRTFCP] 2.1.2.1 gives 207", len(initialDictionary))

@@ -10,7 +10,8 @@ import (
 
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapx"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/imapsession"
 )
 
 // FreeBusyCase is a calendar with hand-written free/busy expectations, for the tests of free/busy
@@ -202,8 +203,8 @@ END:VCALENDAR
 
 // SeedCalendar creates folder in the account (when missing), marks it as a Kolab event folder where the
 // server has METADATA, and appends msgs to it.
-func SeedCalendar(ctx context.Context, ep imapx.Endpoint, cred imapx.Credentials, folder string, msgs [][]byte) error {
-	s, err := imapx.Dial(ctx, ep, cred)
+func SeedCalendar(ctx context.Context, ep imapconn.Endpoint, cred imapconn.Credentials, folder string, msgs [][]byte) error {
+	s, err := imapsession.Dial(ctx, ep, cred)
 	if err != nil {
 		return err
 	}
@@ -212,17 +213,17 @@ func SeedCalendar(ctx context.Context, ep imapx.Endpoint, cred imapx.Credentials
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(folders, func(f imapx.Folder) bool { return f.Name == folder }) {
+	if !slices.ContainsFunc(folders, func(f imapconn.Folder) bool { return f.Name == folder }) {
 		if err := s.Create(ctx, folder); err != nil {
 			return err
 		}
 	}
 	if s.Has("METADATA") {
-		if err := s.SetMetadata(ctx, folder, map[string]string{imapx.SharedFolderTypeKey: "event"}); err != nil {
+		if err := s.SetMetadata(ctx, folder, map[string]string{imapsession.SharedFolderTypeKey: "event"}); err != nil {
 			return err
 		}
 	}
-	c, err := imapbulk.Dial(ctx, ep, imapbulk.PasswordCredentials(cred))
+	c, err := imapbulk.Dial(ctx, ep, cred)
 	if err != nil {
 		return err
 	}

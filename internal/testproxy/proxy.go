@@ -2,7 +2,7 @@
 // server: a throttling reply in place of the server's answer to the Nth APPEND (as Exchange Online sends
 // it), connections cut after some bytes or on demand, and latency each way.
 //
-// It reads plaintext IMAP (imapx.TLSNone) well enough to see command tags and names and to skip literals;
+// It reads plaintext IMAP (imapconn.TLSNone) well enough to see command tags and names and to skip literals;
 // after STARTTLS or COMPRESS it only relays bytes. Nothing here is meant for production traffic.
 package testproxy
 
@@ -82,7 +82,7 @@ func New(t testing.TB, upstream string) *Proxy {
 // Addr is "127.0.0.1:PORT" to connect to instead of the upstream.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Host and Port are Addr's parts, for an imapx.Endpoint.
+// Host and Port are Addr's parts, for an imapconn.Endpoint.
 func (p *Proxy) Host() string { return "127.0.0.1" }
 func (p *Proxy) Port() int    { return p.ln.Addr().(*net.TCPAddr).Port }
 

@@ -3,6 +3,7 @@ package testproxy
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 )
@@ -38,7 +39,7 @@ func (s *scanner) next() (piece, error) {
 	line, err := s.r.ReadSlice('\n')
 	p := piece{data: line, start: s.start}
 	switch {
-	case err == bufio.ErrBufferFull:
+	case errors.Is(err, bufio.ErrBufferFull):
 		s.start = false // the rest of a long line follows
 		return p, nil
 	case err != nil:

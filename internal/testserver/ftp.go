@@ -95,7 +95,7 @@ func PureFTPd(t testing.TB, opts FTPOptions) *FTPServer {
 		if err != nil {
 			t.Fatalf("testserver: %v", err)
 		}
-		first, err := freePortRange(passivePorts)
+		first, err := FreePortRange(passivePorts)
 		if err != nil {
 			t.Fatalf("testserver: %v", err)
 		}
@@ -175,10 +175,10 @@ func (s *FTPServer) Restart(t testing.TB) {
 	}
 }
 
-// freePortRange returns the first of n consecutive ports that were all free on 127.0.0.1 a moment ago.
+// FreePortRange returns the first of n consecutive ports that were all free on 127.0.0.1 a moment ago.
 // Ranges are picked below Linux's default ephemeral range (32768-60999), so that outgoing connections of
 // other tests are less likely to take them meanwhile; pure-ftpd skips a passive port it cannot bind anyway.
-func freePortRange(n int) (int, error) {
+func FreePortRange(n int) (int, error) {
 	const lo, hi = 10000, 32000
 	for try := 0; try < 50; try++ {
 		first := lo + rand.IntN(hi-lo-n)

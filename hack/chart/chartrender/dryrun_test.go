@@ -2,6 +2,7 @@ package chartrender_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -103,7 +104,7 @@ func TestServerSideDryRun(t *testing.T) {
 		if err := unstructured.SetNestedField(d.Object, int64(-1), "spec", "replicas"); err != nil {
 			t.Fatal(err)
 		}
-		err := c.Patch(ctx, d, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner("mailshift-chart-test")) //nolint:staticcheck
+		err := c.Patch(ctx, d, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner("mailshift-chart-test")) //nolint:staticcheck // Patch with Apply keeps unstructured simple
 		if !apierrors.IsInvalid(err) {
 			t.Errorf("Deployment with replicas -1: %v, want Invalid", err)
 		}
@@ -212,7 +213,8 @@ func monitoringStandInCRDs() []*apiextensionsv1.CustomResourceDefinition {
 }
 
 func stderr(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		return string(ee.Stderr)
 	}
 	return fmt.Sprint(err)

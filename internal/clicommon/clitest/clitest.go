@@ -4,6 +4,7 @@ package clitest
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -85,4 +86,14 @@ func Version(t *testing.T, run Run) {
 			t.Errorf("version %s json: exit %d, %q (%v); want %+v", flag, code, out, err, want)
 		}
 	}
+}
+
+// GoCommand is the go command to build or list with from a test: `go test` puts its own GOROOT/bin first on
+// the PATH of the tests it runs, so this is the toolchain running the test (runtime.GOROOT is deprecated:
+// it names where the test binary was built, not where it runs).
+func GoCommand() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
 }

@@ -125,7 +125,13 @@ func killRepeatedly(t *testing.T, cj childJob, kills int, each func(*Checkpoint)
 	t.Helper()
 	// A run started after a kill first waits for the target to settle (settleInterval at least): the window
 	// grows by that much, so that kills still land well into the copy.
-	return killRepeatedlyBetween(t, cj, kills, 150*time.Millisecond, time.Second+2*settleInterval, 1, each)
+	lo, hi := 150*time.Millisecond, time.Second+2*settleInterval
+	if raceEnabled {
+		// The race runtime starts a worker about half a second later (the copy itself is rate-limited):
+		// without the shift most kills would land before the first checkpoint.
+		lo, hi = lo+400*time.Millisecond, hi+400*time.Millisecond
+	}
+	return killRepeatedlyBetween(t, cj, kills, lo, hi, 1, each)
 }
 
 // killRepeatedlyBetween is killRepeatedly with the kill delays drawn (seeded) from [lo, hi).

@@ -65,30 +65,23 @@ func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 
 // reconcileTotals sums controller_runtime_reconcile_total over its result label, per controller.
 func reconcileTotals(metrics []byte) counts {
-	out := counts{}
-	for _, line := range strings.Split(string(metrics), "\n") {
-		rest, ok := strings.CutPrefix(line, "controller_runtime_reconcile_total{")
-		if !ok {
-			continue
-		}
-		labels, value, ok := strings.Cut(rest, "} ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			continue
-		}
-		out[labelValue(labels, "controller")] += int64(v)
-	}
-	return out
+	return sumCounter(metrics, "controller_runtime_reconcile_total", func(labels string) string {
+		return labelValue(labels, "controller")
+	})
 }
 
 // imapOperations sums mailshift_imap_operations_total per operation and result, over servers.
 func imapOperations(metrics []byte) counts {
+	return sumCounter(metrics, "mailshift_imap_operations_total", func(labels string) string {
+		return labelValue(labels, "operation") + " " + labelValue(labels, "result")
+	})
+}
+
+// sumCounter sums the samples of one counter in a Prometheus text exposition by the key its labels give.
+func sumCounter(metrics []byte, name string, key func(labels string) string) counts {
 	out := counts{}
 	for _, line := range strings.Split(string(metrics), "\n") {
-		rest, ok := strings.CutPrefix(line, "mailshift_imap_operations_total{")
+		rest, ok := strings.CutPrefix(line, name+"{")
 		if !ok {
 			continue
 		}
@@ -100,7 +93,7 @@ func imapOperations(metrics []byte) counts {
 		if err != nil {
 			continue
 		}
-		out[labelValue(labels, "operation")+" "+labelValue(labels, "result")] += int64(v)
+		out[key(labels)] += int64(v)
 	}
 	return out
 }

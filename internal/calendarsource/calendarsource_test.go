@@ -26,14 +26,7 @@ import (
 func TestCalendarFolders(t *testing.T) {
 	for _, flavor := range []string{"dovecot", "cyrus-legacy"} {
 		t.Run(flavor, func(t *testing.T) {
-			var srv *testserver.Server
-			prefix := ""
-			if flavor == "dovecot" {
-				srv = testserver.Dovecot(t)
-			} else {
-				srv = testserver.Cyrus(t, "legacy")
-				prefix = "INBOX."
-			}
+			srv, prefix := serverOf(t, flavor)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
@@ -152,14 +145,7 @@ func TestCalendarFolders(t *testing.T) {
 func TestBuildLogsInOnce(t *testing.T) {
 	for _, flavor := range []string{"dovecot", "cyrus-legacy"} {
 		t.Run(flavor, func(t *testing.T) {
-			var srv *testserver.Server
-			prefix := ""
-			if flavor == "dovecot" {
-				srv = testserver.Dovecot(t)
-			} else {
-				srv = testserver.Cyrus(t, "legacy")
-				prefix = "INBOX."
-			}
+			srv, prefix := serverOf(t, flavor)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			ep := imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM}
@@ -260,4 +246,13 @@ func TestCalendarFoldersRule(t *testing.T) {
 			t.Errorf("%s: %q, %v, want %q", tc.name, got, err, tc.want)
 		}
 	}
+}
+
+// serverOf starts the server a subtest runs on and says the prefix of its personal folders: Dovecot, or
+// Cyrus with the legacy INBOX. namespace.
+func serverOf(t *testing.T, flavor string) (*testserver.Server, string) {
+	if flavor == "dovecot" {
+		return testserver.Dovecot(t), ""
+	}
+	return testserver.Cyrus(t, "legacy"), "INBOX."
 }

@@ -24,7 +24,9 @@ import (
 
 // countingProxy is a TCP proxy on 127.0.0.1 in front of a real server that counts the connections made
 // through it (each controller check is one connection and one login) and the most open at the server at
-// once. delay holds each new connection before it is forwarded, so that concurrent checks overlap.
+// once. delay holds each new connection before it is forwarded (and before it is counted), so that concurrent
+// checks overlap; hold keeps the server's greeting back for that long after the connection is counted, so
+// that every counted connection stays open at least hold and two checks running together are seen together.
 type countingProxy struct {
 	Port  int
 	total atomic.Int64
@@ -32,7 +34,7 @@ type countingProxy struct {
 	peak  atomic.Int64
 }
 
-func startCountingProxy(t *testing.T, target string, delay time.Duration) *countingProxy {
+func startCountingProxy(t *testing.T, target string, delay, hold time.Duration) *countingProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,6 +72,8 @@ func startCountingProxy(t *testing.T, target string, delay time.Duration) *count
 						break
 					}
 				}
+				// The client waits for the greeting meanwhile, so it cannot have closed the connection.
+				time.Sleep(hold)
 				done := make(chan struct{}, 2)
 				go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
 				go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
@@ -251,7 +255,7 @@ func TestOneLoginPerResyncPeriod(t *testing.T) {
 	const mailboxes, interval, window = 3, 10 * time.Second, 40 * time.Second
 	ns := newNamespace(t)
 	dovecot := startServer(t, "dovecot")
-	proxy := startCountingProxy(t, dovecot.Addr(), 0)
+	proxy := startCountingProxy(t, dovecot.Addr(), 0, 0)
 	ms, ca := serverObjects(ns, "imap", dovecot)
 	ms.Spec.Port = int32(proxy.Port)
 	for _, o := range []clientObject{ca, ms} {
@@ -300,7 +304,9 @@ func TestOneLoginPerResyncPeriod(t *testing.T) {
 func TestMaxConnectionsPerServer(t *testing.T) {
 	ns := newNamespace(t)
 	dovecot := startServer(t, "dovecot")
-	proxy := startCountingProxy(t, dovecot.Addr(), 300*time.Millisecond)
+	// Each counted connection lasts at least 500 ms and a slot's next one is counted 300 ms after the last
+	// closed: two busy slots are seen open together, however the two checks' starts fall.
+	proxy := startCountingProxy(t, dovecot.Addr(), 300*time.Millisecond, 500*time.Millisecond)
 	ms, ca := serverObjects(ns, "imap", dovecot)
 	ms.Spec.Port = int32(proxy.Port)
 	ms.Spec.Limits.MaxConnections = 2
@@ -340,7 +346,7 @@ func TestFreeBusyChangeCheckLogsInOnce(t *testing.T) {
 	if err := testfixtures.SeedCalendar(ctx, ep, imapconn.Credentials{Login: alice.Login, Password: alice.Password}, "Calendar", testfixtures.FreeBusyCalendar().Messages); err != nil {
 		t.Fatal(err)
 	}
-	proxy := startCountingProxy(t, dovecot.Addr(), 0)
+	proxy := startCountingProxy(t, dovecot.Addr(), 0, 0)
 	ms, ca := serverObjects(ns, "imap", dovecot)
 	ms.Spec.Port = int32(proxy.Port)
 	mb, sec := userMailbox(ns, ms.Name, alice)
@@ -374,7 +380,7 @@ func TestFreeBusyChangeCheckLogsInOnce(t *testing.T) {
 func TestFolderShareOneConnectionAtATime(t *testing.T) {
 	ns := newNamespace(t)
 	dovecot := startServer(t, "dovecot")
-	proxy := startCountingProxy(t, dovecot.Addr(), 300*time.Millisecond)
+	proxy := startCountingProxy(t, dovecot.Addr(), 300*time.Millisecond, 0)
 	ms, ca := serverObjects(ns, "imap", dovecot)
 	ms.Spec.Port = int32(proxy.Port)
 	ms.Spec.Limits.MaxConnections = 1

@@ -41,6 +41,11 @@ func Run(ctx context.Context, job Job) (*Report, error) {
 	return rep, err
 }
 
+// warmer is a Source that can dial the connections of the next folders it reads ahead of need.
+type warmer interface {
+	Warm(ctx context.Context, n int)
+}
+
 type run struct {
 	job Job
 	rep *Report
@@ -71,14 +76,6 @@ func (r *run) run(ctx context.Context) error {
 	ictx, stopInspecting := context.WithCancel(ctx)
 	defer stopInspecting()
 	inspected := r.startInspection(ictx)
-	folders, err := r.job.Source.Folders(ctx)
-	if err != nil && len(folders) == 0 {
-		return fmt.Errorf("source: %w", err)
-	}
-	if err != nil {
-		// Some folders could not be listed: the others are copied, the problem is reported.
-		r.fail("", "", "", fmt.Sprintf("source folders: %v", err))
-	}
 	r.tgt = &target{spec: r.job.Target}
 	if r.job.RateMessages > 0 {
 		r.tgt.msgLimit = rate.NewLimiter(rate.Limit(r.job.RateMessages), 1)
@@ -86,10 +83,23 @@ func (r *run) run(ctx context.Context) error {
 	if r.job.RateBytes > 0 {
 		r.tgt.byteLimit = rate.NewLimiter(rate.Limit(r.job.RateBytes), max(imapbulk.LimiterChunk, int(r.job.RateBytes)))
 	}
-	if err := r.tgt.prepare(ctx); err != nil {
-		return fmt.Errorf("target: %w", err)
-	}
+	// The target is prepared while the source is listed: neither needs the other, and each costs a dozen
+	// round trips, which over a wide-area link are most of a small mailbox's run.
+	prepared := make(chan error, 1)
+	go func() { prepared <- r.tgt.prepare(ctx) }()
 	defer r.tgt.close()
+	folders, err := r.job.Source.Folders(ctx)
+	perr := <-prepared
+	if err != nil && len(folders) == 0 {
+		return fmt.Errorf("source: %w", err)
+	}
+	if perr != nil {
+		return fmt.Errorf("target: %w", perr)
+	}
+	if err != nil {
+		// Some folders could not be listed: the others are copied, the problem is reported.
+		r.fail("", "", "", fmt.Sprintf("source folders: %v", err))
+	}
 
 	srcs := make([]foldermap.Source, len(folders))
 	for i, f := range folders {
@@ -111,6 +121,13 @@ func (r *run) run(ctx context.Context) error {
 		r.cnt.foldersTotal.Add(1)
 		r.cnt.items.Add(int64(folders[i].Count))
 		todo = append(todo, work{i, folders[i], m})
+	}
+	// The first units' connections are dialed while the folders are created and their attributes read.
+	if n := min(r.job.Parallel, len(todo)); n > 0 {
+		r.tgt.warm.start(ctx, n, r.tgt.dial)
+		if w, ok := r.job.Source.(warmer); ok {
+			w.Warm(ctx, n)
+		}
 	}
 	// Create every target folder first, parents before children, on the setup session: workers then only
 	// append.

@@ -24,6 +24,7 @@ type IMAPSource struct {
 	sep     rune
 	folders map[string]imapconn.Folder
 	attrs   map[string]FolderAttrs // subscription and METADATA, by SourceFolder.Key
+	warm    warmConns              // the first folders' connections, dialed ahead (Warm)
 }
 
 // OpenIMAP logs in to the source account.
@@ -39,7 +40,15 @@ func (s *IMAPSource) Describe() string {
 	return "imap://" + s.cred.Login + "@" + s.ep.Address()
 }
 
-func (s *IMAPSource) Close() error { return s.list.Close() }
+func (s *IMAPSource) Close() error {
+	s.warm.close()
+	return s.list.Close()
+}
+
+// Warm dials n connections for the next folders read (Items) in the background.
+func (s *IMAPSource) Warm(ctx context.Context, n int) {
+	s.warm.start(ctx, n, func(ctx context.Context) (*imapbulk.Conn, error) { return imapbulk.Dial(ctx, s.ep, s.cred) })
+}
 
 // Folders lists the personal folders that can hold messages, with their special-use roles, and their
 // sizes and UIDVALIDITY from STATUS.
@@ -107,9 +116,12 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp F
 	if !ok {
 		return fmt.Errorf("folder %q is not on the source", sf.Key)
 	}
-	c, err := imapbulk.Dial(ctx, s.ep, s.cred)
-	if err != nil {
-		return err
+	c := s.warm.take(ctx)
+	if c == nil {
+		var err error
+		if c, err = imapbulk.Dial(ctx, s.ep, s.cred); err != nil {
+			return err
+		}
 	}
 	defer c.Close()
 	st, err := c.Select(ctx, f.Name, true)

@@ -30,6 +30,8 @@ type target struct {
 	groupware map[groupware.Kind]string
 	// msgLimit and byteLimit are shared by all connections, so the limits hold for the run.
 	msgLimit, byteLimit imapbulk.Limiter
+	// warm holds the first units' connections, dialed during the setup (see dialUnit).
+	warm warmConns
 }
 
 // destination is one target mailbox and the identities of the messages it holds. Several units may append
@@ -267,6 +269,7 @@ func (t *target) prepare(ctx context.Context) error {
 }
 
 func (t *target) close() {
+	t.warm.close()
 	if t.setup != nil {
 		t.setup.Close()
 	}
@@ -336,6 +339,17 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 	return d, nil
 }
 
+// multiappendBatch is how many messages one APPEND command carries when the target offers MULTIAPPEND.
+const multiappendBatch = 16
+
+// dialUnit is dial for a unit: a connection dialed ahead (warm) while there is one.
+func (t *target) dialUnit(ctx context.Context) (*imapbulk.Conn, error) {
+	if c := t.warm.take(ctx); c != nil {
+		return c, nil
+	}
+	return t.dial(ctx)
+}
+
 // dial opens a bulk connection to the target, with the run's rate limits.
 func (t *target) dial(ctx context.Context) (*imapbulk.Conn, error) {
 	c, err := t.dialBulk(ctx)
@@ -343,11 +357,14 @@ func (t *target) dial(ctx context.Context) (*imapbulk.Conn, error) {
 		return nil, err
 	}
 	opts := imapbulk.AppendOptions{Messages: t.msgLimit, Bytes: t.byteLimit}
-	if !c.Has("LITERAL+") && !c.Has("LITERAL-") && c.Has("MULTIAPPEND") {
-		// Without non-synchronizing literals every APPEND waits a round trip; MULTIAPPEND (RFC 3502) at least
-		// carries many messages per command. (With LITERAL+ pipelining is better: a MULTIAPPEND batch fails
-		// as a whole when one message is refused.)
-		opts.Batch = 16
+	if c.Has("MULTIAPPEND") {
+		// MULTIAPPEND (RFC 3502) stores a command's messages in one transaction: one index and uidlist
+		// update, one lock, one commit for all of them, where pipelined single APPENDs pay each once per
+		// message. On Dovecot with mail_fsync=optimized and 2,000 short messages (appendlimit, one
+		// connection), batches of 16 took Maildir from 320 to 1,016 msg/s, sdbox from 517 to 1,331 and mdbox
+		// from 584 to 6,575. Without LITERAL+ it also saves a round trip per message. A batch the server
+		// refuses as a whole is sent again one message at a time (appendRefusedAlone).
+		opts.Batch = multiappendBatch
 	}
 	c.SetAppendOptions(opts)
 	return c, nil

@@ -40,7 +40,8 @@ func TestThrottledAppendIsHonoured(t *testing.T) {
 	a := accountOf(srv, "alice")
 	p := testproxy.New(t, srv.Addr())
 	const backoff = 1500 * time.Millisecond
-	injected := p.ThrottleAppend(20, testproxy.ExchangeThrottle(backoff))
+	// The 4th APPEND command: 16 messages each where the server takes MULTIAPPEND, well into the first folder.
+	injected := p.ThrottleAppend(4, testproxy.ExchangeThrottle(backoff))
 
 	rep, gw := migratePST(t, a, path, "T ", func(j *Job) {
 		throughProxy(p)(j)
@@ -53,7 +54,7 @@ func TestThrottledAppendIsHonoured(t *testing.T) {
 	select {
 	case at = <-injected:
 	default:
-		t.Fatal("the run never reached the 20th APPEND: the throttling reply was not sent")
+		t.Fatal("the run never reached the 4th APPEND: the throttling reply was not sent")
 	}
 	var next time.Time
 	for _, acc := range p.Accepted() {

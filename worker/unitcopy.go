@@ -128,7 +128,7 @@ func (c *unitCopy) execute(ctx context.Context) error {
 	defer stop()
 	c.stopProducing = stop
 	go c.producer(pctx)
-	conn, err := c.r.tgt.dial(ctx)
+	conn, err := c.r.tgt.dialUnit(ctx)
 	if err != nil {
 		return c.abandon(err)
 	}
@@ -537,6 +537,9 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight) {
 				continue
 			}
 			results, err := conn.Append(ctx, b.batch[start].dest.name, msgs)
+			if err == nil && ctx.Err() == nil {
+				results, err = c.appendRefusedAlone(ctx, b, idx, results)
+			}
 			if ctx.Err() != nil {
 				// Stopped (suspended, deleted, interrupted): no outcome of this batch is final, not even a
 				// refusal, and the checkpoint must not move past it. The next run checks these messages by
@@ -578,6 +581,45 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight) {
 		}
 	}
 	r.tgt.settle(u, b.batch, b.out)
+}
+
+// appendRefusedAlone sends again, one per APPEND, the messages of a MULTIAPPEND batch the server refused as
+// a whole (imapbulk.ErrBatchRefused): it stored none of them (RFC 3502), and one bad message must not fail
+// the others. Only the refusals each earns on its own are kept. A refusal that would hold for every message
+// alike (TRYCREATE) is not tried again. results holds the outcomes of b.batch[idx[k]] and is updated in place.
+func (c *unitCopy) appendRefusedAlone(ctx context.Context, b *inflight, idx []int, results []imapbulk.AppendResult) ([]imapbulk.AppendResult, error) {
+	var again []int // positions in idx
+	for k := range idx {
+		if k < len(results) {
+			if e := results[k].Err; errors.Is(e, imapbulk.ErrBatchRefused) && !errors.Is(e, imapbulk.ErrTryCreate) && !imapbulk.IsTransient(e) {
+				again = append(again, k)
+			}
+		}
+	}
+	if len(again) == 0 {
+		return results, nil
+	}
+	msgs := make([]imapbulk.Message, 0, len(again))
+	for _, k := range again {
+		p := b.batch[idx[k]]
+		body, err := p.sp.Reader()
+		if err != nil {
+			// As when a body cannot be read before a batch: nothing is sent and the attempt ends.
+			for _, k := range again {
+				results[k].Err = fmt.Errorf("%w: %w", imapbulk.ErrNotSent, err)
+			}
+			b.err = err
+			return results, nil
+		}
+		msgs = append(msgs, imapbulk.Message{Flags: p.flags, Date: p.date, Size: p.sp.size, Body: body})
+	}
+	alone, err := c.conn.AppendOneByOne(ctx, b.batch[idx[again[0]]].dest.name, msgs)
+	for n, k := range again {
+		if n < len(alone) {
+			results[k] = alone[n]
+		}
+	}
+	return results, err
 }
 
 // decision is what the reading side found out about one item, in source order: it is to be appended

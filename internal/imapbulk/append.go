@@ -52,8 +52,10 @@ type AppendOptions struct {
 	// (default 32). 1 sends one at a time.
 	Window int
 	// Batch is how many messages go into one APPEND command when the
-	// server offers MULTIAPPEND (RFC 3502); default 1 (no batching). A
-	// batch is atomic: one refused message fails all of it.
+	// server offers MULTIAPPEND (RFC 3502); default 1 (no batching).
+	// Batched commands are pipelined like single ones. A batch is atomic:
+	// one refused message fails all of it, each with ErrBatchRefused, and
+	// AppendOneByOne finds out which ones the server takes alone.
 	Batch int
 	// Bytes, when set, is waited on for every chunk of message data;
 	// Messages for every message.
@@ -104,6 +106,18 @@ func (c *Conn) MessagesAppended() int64 { return c.stats.messagesAppended.Load()
 // connection — per-message outcomes are in the results, always one per
 // message. For speed on Dovecot, Select the mailbox first.
 func (c *Conn) Append(ctx context.Context, mailbox string, msgs []Message) ([]AppendResult, error) {
+	return c.append(ctx, mailbox, msgs, true)
+}
+
+// AppendOneByOne is Append with one message per command whatever
+// AppendOptions.Batch says: for the messages of a MULTIAPPEND batch that
+// failed as a whole (ErrBatchRefused), so that only those the server
+// refuses on their own fail.
+func (c *Conn) AppendOneByOne(ctx context.Context, mailbox string, msgs []Message) ([]AppendResult, error) {
+	return c.append(ctx, mailbox, msgs, false)
+}
+
+func (c *Conn) append(ctx context.Context, mailbox string, msgs []Message, batch bool) ([]AppendResult, error) {
 	op := "APPEND " + mailbox
 	results := make([]AppendResult, len(msgs))
 	if mailbox == "" {
@@ -115,7 +129,7 @@ func (c *Conn) Append(ctx context.Context, mailbox string, msgs []Message) ([]Ap
 	ran := false
 	err := c.exec(ctx, op, func(ctx context.Context) error {
 		ran = true
-		return c.newAppender(ctx, op, mailbox, msgs, results).run()
+		return c.newAppender(ctx, op, mailbox, msgs, results, batch).run()
 	})
 	if errors.Is(err, errAppendDone) {
 		return results, nil
@@ -174,7 +188,7 @@ type appender struct {
 	literalPlus, literalMinus bool
 }
 
-func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Message, results []AppendResult) *appender {
+func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Message, results []AppendResult, batch bool) *appender {
 	o := c.appendOpts
 	pipelined := !o.SyncLiterals && (c.has("LITERAL+") || c.has("LITERAL-"))
 	if o.Window <= 0 {
@@ -183,7 +197,7 @@ func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Messa
 	if !pipelined {
 		o.Window = 1
 	}
-	if o.Batch <= 1 || !c.has("MULTIAPPEND") {
+	if !batch || o.Batch <= 1 || !c.has("MULTIAPPEND") {
 		o.Batch = 1
 	}
 	a := &appender{
@@ -321,7 +335,7 @@ func (a *appender) settle(cmd *appendCmd, r *response) {
 	if r.status != "OK" {
 		err = statusErr(a.op, r, false, a.c.secrets)
 		if len(idx) > 1 {
-			err = fmt.Errorf("batch of %d messages refused as a whole: %w", len(idx), err)
+			err = fmt.Errorf("%w: batch of %d messages refused as a whole: %w", ErrBatchRefused, len(idx), err)
 		}
 	}
 	var uidValidity uint32
@@ -614,7 +628,7 @@ func (a *appender) streamBody(cmd *appendCmd, i int) error {
 		for _, mate := range cmd.idx[:len(cmd.idx)-1] {
 			// MULTIAPPEND: the whole command is discarded.
 			a.answered[mate] = true
-			a.results[mate].Err = fmt.Errorf("%w: message %d of the same batch failed: %v", ErrNotSent, i, cause)
+			a.results[mate].Err = fmt.Errorf("%w: %w: message %d of the same batch failed: %v", ErrNotSent, ErrBatchRefused, i, cause)
 		}
 		cmd.aborted = &imapconn.Error{Kind: imapconn.ProtocolError, Op: a.op,
 			Err: fmt.Errorf("connection closed to discard message %d: %w", i, cause)}

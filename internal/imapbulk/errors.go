@@ -45,6 +45,11 @@ var (
 	// ErrNotSent: the message was not sent because an earlier failure
 	// stopped the batch (see AppendResult.Err for the cause).
 	ErrNotSent = errors.New("not sent")
+	// ErrBatchRefused: the message shared a MULTIAPPEND command (RFC 3502)
+	// with others and the command failed as a whole: the server stored
+	// none of them, and this one may well be accepted on its own (see
+	// AppendOneByOne). The cause is wrapped too.
+	ErrBatchRefused = errors.New("refused with the rest of its MULTIAPPEND batch")
 )
 
 // ThrottledError is Exchange Online's refusal "NO Request is throttled.

@@ -294,6 +294,18 @@ func TestFakeMultiAppendBatch(t *testing.T) {
 		s.send(cmd.tag + " OK [APPENDUID 4 20:22] done")
 		cmd = s.readCommand()
 		s.send(cmd.tag + " NO [OVERQUOTA] Quota exceeded")
+		// AppendOneByOne: one message per command, whatever Batch says.
+		for i := 0; i < 2; i++ {
+			cmd = s.readCommand()
+			if len(cmd.literals) != 1 {
+				s.t.Errorf("AppendOneByOne sent %d messages in one command: %q", len(cmd.literals), cmd.text)
+			}
+			if i == 0 {
+				s.send(cmd.tag + " OK [APPENDUID 4 23] done")
+			} else {
+				s.send(cmd.tag + " NO [OVERQUOTA] Quota exceeded")
+			}
+		}
 	})
 	c := dialFake(t, fs, fakeCred())
 	c.SetAppendOptions(AppendOptions{Batch: 3})
@@ -311,9 +323,19 @@ func TestFakeMultiAppendBatch(t *testing.T) {
 		}
 	}
 	for i := 3; i < 5; i++ {
-		if !errors.Is(res[i].Err, ErrOverQuota) {
-			t.Errorf("result %d: want ErrOverQuota for the whole batch, got %v", i, res[i].Err)
+		if !errors.Is(res[i].Err, ErrOverQuota) || !errors.Is(res[i].Err, ErrBatchRefused) {
+			t.Errorf("result %d: want ErrOverQuota and ErrBatchRefused for the whole batch, got %v", i, res[i].Err)
 		}
+	}
+	alone, err := c.AppendOneByOne(context.Background(), "INBOX", []Message{msgOf("m\r\n"), msgOf("m\r\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone[0].Err != nil || alone[0].UID != 23 {
+		t.Errorf("first message alone = %+v, want stored as UID 23", alone[0])
+	}
+	if !errors.Is(alone[1].Err, ErrOverQuota) || errors.Is(alone[1].Err, ErrBatchRefused) {
+		t.Errorf("second message alone: want its own ErrOverQuota, not a batch refusal, got %v", alone[1].Err)
 	}
 }
 

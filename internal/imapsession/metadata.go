@@ -93,25 +93,9 @@ func (s *Session) SetMetadata(ctx context.Context, mailbox string, kv map[string
 	if err := s.needMetadata(op, mailbox); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if err := checkKeys(op, keys); err != nil {
+	entries, err := metadataEntries(op, kv)
+	if err != nil || len(entries) == 0 {
 		return err
-	}
-	if len(kv) == 0 {
-		return nil
-	}
-	entries := make(map[string]*[]byte, len(kv))
-	for k, v := range kv {
-		if v == "" {
-			entries[k] = nil
-			continue
-		}
-		b := []byte(v)
-		entries[k] = &b
 	}
 	return s.do(ctx, op, func(c *imapclient.Client) error {
 		return c.SetMetadata(mailbox, entries).Wait()
@@ -139,4 +123,27 @@ func checkKeys(op string, keys []string) error {
 		}
 	}
 	return nil
+}
+
+// metadataEntries checks kv's keys and turns it into SETMETADATA's entries: an empty value removes the
+// entry (NIL).
+func metadataEntries(op string, kv map[string]string) (map[string]*[]byte, error) {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if err := checkKeys(op, keys); err != nil {
+		return nil, err
+	}
+	entries := make(map[string]*[]byte, len(kv))
+	for k, v := range kv {
+		if v == "" {
+			entries[k] = nil
+			continue
+		}
+		b := []byte(v)
+		entries[k] = &b
+	}
+	return entries, nil
 }

@@ -3,9 +3,13 @@ package imapsession
 import (
 	"context"
 	"fmt"
-	"github.com/mailshift/mailshift/internal/imapconn"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // FolderType is a Kolab folder type (METADATA /vendor/kolab/folder-type).
@@ -190,10 +194,14 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 		return res, err
 	}
 
+	// Every decision is taken first, from what was read above; the commands then go out pipelined, the
+	// CREATEs in one round trip and the SUBSCRIBEs and SETMETADATAs in a second, instead of up to three
+	// round trips per folder.
+	plans := make([]ensurePlan, 0, len(folders))
 	used := map[string]bool{}
 	for _, f := range folders {
 		planned := PlanMailbox(ns, p, f.Name)
-		ef := EnsuredFolder{Type: f.Type}
+		pl := ensurePlan{ef: EnsuredFolder{Type: f.Type}}
 
 		// 1. Recognise a folder already typed for this type.
 		var typed []string
@@ -208,37 +216,29 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 		})
 		switch {
 		case len(typed) > 0:
-			ef.Mailbox = typed[0]
+			pl.ef.Mailbox = typed[0]
 			if typed[0] != planned {
-				ef.Existing = typed[0]
+				pl.ef.Existing = typed[0]
 			}
 		case exists[planned]:
-			ef.Mailbox = planned
+			pl.ef.Mailbox = planned
 		default:
-			ef.Mailbox = planned
-			if err := s.Create(ctx, planned); err != nil {
-				if !isAlreadyExists(err) {
-					return res, err
-				}
-			} else {
-				ef.Created = true
-			}
+			pl.ef.Mailbox = planned
+			pl.create = true
 			exists[planned] = true
 		}
-		used[ef.Mailbox] = true
+		used[pl.ef.Mailbox] = true
 
-		if subscribed == nil || !subscribed[ef.Mailbox] {
-			if err := s.Subscribe(ctx, ef.Mailbox); err != nil {
-				return res, err
-			}
-			ef.Subscribed = subscribed != nil
+		if subscribed == nil || !subscribed[pl.ef.Mailbox] {
+			pl.subscribe = true
+			pl.ef.Subscribed = subscribed != nil
 			if subscribed != nil {
-				subscribed[ef.Mailbox] = true
+				subscribed[pl.ef.Mailbox] = true
 			}
 		}
 
 		if annotate && hasMeta {
-			cur := meta[ef.Mailbox]
+			cur := meta[pl.ef.Mailbox]
 			want := map[string]string{}
 			if !typeMatches(f.Type, cur[SharedFolderTypeKey]) {
 				want[SharedFolderTypeKey] = string(f.Type)
@@ -247,15 +247,109 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 				want[PrivateFolderTypeKey] = string(f.Type) + ".default"
 			}
 			if len(want) > 0 {
-				if err := s.SetMetadata(ctx, ef.Mailbox, want); err != nil {
+				entries, err := metadataEntries("SETMETADATA "+pl.ef.Mailbox, want)
+				if err != nil {
 					return res, err
 				}
-				ef.Annotated = true
+				pl.annotate = entries
+				pl.ef.Annotated = true
 			}
 		}
-		res.Folders = append(res.Folders, ef)
+		plans = append(plans, pl)
 	}
-	return res, nil
+
+	// 2. Create what is missing. A folder whose CREATE failed ends the work: the folders before it are
+	// finished below, as they would have been one by one.
+	created, createErr := s.createEach(ctx, plans)
+	for i := range created {
+		plans[i].ef.Created = plans[i].create && created[i]
+	}
+	plans = plans[:len(created)]
+	// 3. Subscribe and annotate.
+	done, err := s.subscribeAndAnnotate(ctx, plans)
+	for _, pl := range plans[:done] {
+		res.Folders = append(res.Folders, pl.ef)
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, createErr
+}
+
+// ensurePlan is what EnsureSpecialFolders does for one folder.
+type ensurePlan struct {
+	ef        EnsuredFolder
+	create    bool
+	subscribe bool
+	annotate  map[string]*[]byte // SETMETADATA entries; nil: none
+}
+
+// createEach sends the CREATEs of plans pipelined. created[i] says whether plans[i]'s mailbox was created
+// by it (false when it needed none or it existed already); created is cut at the first plan whose CREATE
+// failed otherwise, with that error.
+func (s *Session) createEach(ctx context.Context, plans []ensurePlan) (created []bool, err error) {
+	created = make([]bool, len(plans))
+	var cmds []*imapclient.Command
+	var idx []int
+	for i, pl := range plans {
+		if pl.create {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return created, nil
+	}
+	failed := len(plans)
+	err = s.do(ctx, "create special folders", func(c *imapclient.Client) error {
+		for _, i := range idx {
+			cmds = append(cmds, c.Create(plans[i].ef.Mailbox, nil))
+		}
+		var first error
+		for k, cmd := range cmds {
+			switch err := cmd.Wait(); {
+			case err == nil:
+				created[idx[k]] = true
+			case isAlreadyExists(err):
+			case first == nil:
+				failed, first = idx[k], fmt.Errorf("CREATE %s: %w", plans[idx[k]].ef.Mailbox, err)
+			}
+		}
+		return first
+	})
+	return created[:failed], err
+}
+
+// subscribeAndAnnotate sends the SUBSCRIBEs and SETMETADATAs of plans pipelined. done is how many plans,
+// from the first, were carried out in full; err the failure of the one after them.
+func (s *Session) subscribeAndAnnotate(ctx context.Context, plans []ensurePlan) (done int, err error) {
+	type sent struct {
+		plan int
+		what string
+		cmd  *imapclient.Command
+	}
+	var cmds []sent
+	done = len(plans)
+	if !slices.ContainsFunc(plans, func(pl ensurePlan) bool { return pl.subscribe || pl.annotate != nil }) {
+		return done, nil
+	}
+	err = s.do(ctx, "subscribe and annotate special folders", func(c *imapclient.Client) error {
+		for i, pl := range plans {
+			if pl.subscribe {
+				cmds = append(cmds, sent{i, "SUBSCRIBE " + pl.ef.Mailbox, c.Subscribe(pl.ef.Mailbox)})
+			}
+			if pl.annotate != nil {
+				cmds = append(cmds, sent{i, "SETMETADATA " + pl.ef.Mailbox, c.SetMetadata(pl.ef.Mailbox, pl.annotate)})
+			}
+		}
+		var first error
+		for _, sc := range cmds {
+			if err := sc.cmd.Wait(); err != nil && first == nil {
+				done, first = sc.plan, fmt.Errorf("%s: %w", sc.what, err)
+			}
+		}
+		return first
+	})
+	return done, err
 }
 
 // rank orders typed candidates: private <type>.default first, then the

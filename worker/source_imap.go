@@ -59,7 +59,8 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 	}
 	pers := ns.PersonalDefault()
 	s.prefix, s.sep = pers.Prefix, pers.Delim
-	all, err := s.list.List(ctx)
+	// With LIST-STATUS every folder's status comes with the list: one round trip, not one per folder.
+	all, statuses, err := s.list.ListStatus(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +81,11 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 		} else {
 			path = []string{name}
 		}
-		st, err := s.list.Status(ctx, f.Name)
-		if err != nil {
-			return out, fmt.Errorf("STATUS %q: %w", f.Name, err)
+		st, ok := statuses[f.Name]
+		if !ok {
+			if st, err = s.list.Status(ctx, f.Name); err != nil {
+				return out, fmt.Errorf("STATUS %q: %w", f.Name, err)
+			}
 		}
 		sf := SourceFolder{Key: strings.Join(path, "/"), Path: path, Count: int(st.Exists), UIDValidity: st.UIDValidity, HighestModSeq: st.HighestModSeq}
 		switch {

@@ -211,6 +211,42 @@ func testCreateList(t *testing.T, srv *testserver.Server, sc serverCase) {
 	if _, err := c.Select(ctx, folderName(sc, "does-not-exist"), false); imapconn.KindOf(err) != imapconn.NotFound {
 		t.Errorf("Select of a missing folder: want NotFound, got %v", err)
 	}
+
+	// ListStatus: the same folders, each selectable one with what STATUS says of it, from one command.
+	body := "Subject: counted\r\n\r\nx\r\n"
+	if res, err := c.Append(ctx, names[1], []Message{{Size: int64(len(body)), Body: strings.NewReader(body)}}); err != nil || res[0].Err != nil {
+		t.Fatalf("Append: %v %+v", err, res)
+	}
+	if !c.Has("LIST-STATUS") {
+		t.Fatalf("%s does not offer LIST-STATUS: ListStatus is not exercised", srv.Flavor)
+	}
+	listed, statuses, err := c.ListStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != len(folders) {
+		t.Errorf("ListStatus listed %d folders, List %d", len(listed), len(folders))
+	}
+	for _, f := range listed {
+		if !f.Selectable() {
+			continue
+		}
+		got, ok := statuses[f.Name]
+		if !ok {
+			t.Errorf("ListStatus: no status for %q", f.Name)
+			continue
+		}
+		want, err := c.Status(ctx, f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Exists != want.Exists || got.UIDValidity != want.UIDValidity || got.UIDNext != want.UIDNext || got.UIDValidity == 0 {
+			t.Errorf("%q: ListStatus %+v, STATUS %+v", f.Name, got, want)
+		}
+	}
+	if st := statuses[names[1]]; st.Exists != 1 {
+		t.Errorf("%q holds one message, ListStatus says %d", names[1], st.Exists)
+	}
 }
 
 func keys[V any](m map[string]V) []string {

@@ -93,13 +93,38 @@ var specialUseAttrs = map[string]string{
 // asks for the special-use attributes explicitly; Folder.SpecialUse is the
 // first of them. Folder.Messages is -1 (not asked).
 func (c *Conn) List(ctx context.Context) ([]imapconn.Folder, error) {
+	out, _, err := c.list(ctx, false)
+	return out, err
+}
+
+// ListStatus is List with every selectable mailbox's Status in the same
+// command where the server offers LIST-STATUS (RFC 5819): one round trip
+// instead of one per mailbox. Without it, or for a mailbox the server sent
+// no STATUS for, the map has no entry: ask Status.
+func (c *Conn) ListStatus(ctx context.Context) ([]imapconn.Folder, map[string]Status, error) {
+	return c.list(ctx, true)
+}
+
+func (c *Conn) list(ctx context.Context, withStatus bool) ([]imapconn.Folder, map[string]Status, error) {
 	var out []imapconn.Folder
+	statuses := map[string]Status{}
 	err := c.exec(ctx, "LIST", func(ctx context.Context) error {
 		cmd := newCommand(`LIST "" "*"`)
+		var ret []string
 		if c.has("LIST-EXTENDED") && c.has("SPECIAL-USE") {
-			cmd.sp("RETURN (SPECIAL-USE)")
+			ret = append(ret, "SPECIAL-USE")
+		}
+		if withStatus && c.has("LIST-STATUS") {
+			ret = append(ret, "STATUS ("+c.statusItems()+")")
+		}
+		if len(ret) > 0 {
+			cmd.sp("RETURN (" + strings.Join(ret, " ") + ")")
 		}
 		_, err := c.run(ctx, "LIST", cmd, func(r *response) error {
+			if name, st, ok := parseStatusResponse(r); ok {
+				statuses[name] = st
+				return nil
+			}
 			if r.kind != "LIST" || len(r.fields) < 3 || r.fields[0].kind != kindList {
 				return nil
 			}
@@ -118,7 +143,17 @@ func (c *Conn) List(ctx context.Context) ([]imapconn.Folder, error) {
 		return err
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, err
+	// A server sends STATUS only for mailboxes it listed; anything else is not believed.
+	listed := make(map[string]bool, len(out))
+	for _, f := range out {
+		listed[f.Name] = true
+	}
+	for name := range statuses {
+		if !listed[name] {
+			delete(statuses, name)
+		}
+	}
+	return out, statuses, err
 }
 
 // Create creates a mailbox (name in UTF-8, hierarchy by the server's

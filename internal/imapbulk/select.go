@@ -127,28 +127,10 @@ func (c *Conn) Status(ctx context.Context, name string) (Status, error) {
 	op := "STATUS " + name
 	var st Status
 	err := c.exec(ctx, op, func(ctx context.Context) error {
-		items := "MESSAGES UIDNEXT UIDVALIDITY"
-		if c.has("CONDSTORE") {
-			items += " HIGHESTMODSEQ"
-		}
-		cmd := newCommand("STATUS").mailbox(name).sp("(" + items + ")")
+		cmd := newCommand("STATUS").mailbox(name).sp("(" + c.statusItems() + ")")
 		_, err := c.run(ctx, op, cmd, func(r *response) error {
-			if r.kind != "STATUS" || len(r.fields) < 2 || r.fields[1].kind != kindList {
-				return nil
-			}
-			l := r.fields[1].list
-			for i := 0; i+1 < len(l); i += 2 {
-				n, _ := l[i+1].number()
-				switch strings.ToUpper(l[i].str()) {
-				case "MESSAGES":
-					st.Exists = uint32(n)
-				case "UIDNEXT":
-					st.UIDNext = uint32(n)
-				case "UIDVALIDITY":
-					st.UIDValidity = uint32(n)
-				case "HIGHESTMODSEQ":
-					st.HighestModSeq = n
-				}
+			if _, got, ok := parseStatusResponse(r); ok {
+				st = got
 			}
 			return nil
 		})
@@ -158,4 +140,36 @@ func (c *Conn) Status(ctx context.Context, name string) (Status, error) {
 		return Status{}, err
 	}
 	return st, nil
+}
+
+// statusItems are the STATUS data items Status and ListStatus ask for.
+func (c *Conn) statusItems() string {
+	items := "MESSAGES UIDNEXT UIDVALIDITY"
+	if c.has("CONDSTORE") {
+		items += " HIGHESTMODSEQ"
+	}
+	return items
+}
+
+// parseStatusResponse reads "* STATUS mailbox (item value ...)": the mailbox (decoded) and its status.
+func parseStatusResponse(r *response) (string, Status, bool) {
+	var st Status
+	if r.kind != "STATUS" || len(r.fields) < 2 || r.fields[1].kind != kindList {
+		return "", st, false
+	}
+	l := r.fields[1].list
+	for i := 0; i+1 < len(l); i += 2 {
+		n, _ := l[i+1].number()
+		switch strings.ToUpper(l[i].str()) {
+		case "MESSAGES":
+			st.Exists = uint32(n)
+		case "UIDNEXT":
+			st.UIDNext = uint32(n)
+		case "UIDVALIDITY":
+			st.UIDValidity = uint32(n)
+		case "HIGHESTMODSEQ":
+			st.HighestModSeq = n
+		}
+	}
+	return decodeName(r.fields[0].str()), st, true
 }

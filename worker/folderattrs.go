@@ -88,11 +88,21 @@ type attrReader struct {
 	subErr    error
 	subWarned bool // the subscriptions' error is reported once, not for every folder
 	meta      bool
+	// The METADATA of the folders named to newAttrReader, read with pipelined commands: by folder, the
+	// entries or the error its command got; mdErr when the reading as a whole failed.
+	mds    map[string]imapbulk.Metadata
+	mdErrs map[string]error
+	mdErr  error
 }
 
-func newAttrReader(ctx context.Context, c *imapbulk.Conn) *attrReader {
+// newAttrReader reads the subscriptions and the METADATA of folders (full names) at once: one round trip
+// each, not one per folder.
+func newAttrReader(ctx context.Context, c *imapbulk.Conn, folders []string) *attrReader {
 	a := &attrReader{c: c, meta: c.Has("METADATA")}
 	a.subs, a.subErr = c.Subscribed(ctx)
+	if a.meta {
+		a.mds, a.mdErrs, a.mdErr = c.GetMetadataMany(ctx, folders, carriedEntries...)
+	}
 	return a
 }
 
@@ -114,7 +124,7 @@ func (a *attrReader) read(ctx context.Context, f imapconn.Folder, sf *SourceFold
 	if !a.meta {
 		return fa, nil
 	}
-	md, err := a.c.GetMetadata(ctx, f.Name, carriedEntries...)
+	md, err := a.metadata(ctx, f.Name)
 	switch {
 	case err != nil && imapbulk.IsTransient(err):
 		return fa, err
@@ -134,6 +144,20 @@ func (a *attrReader) read(ctx context.Context, f imapconn.Folder, sf *SourceFold
 		sf.Role = role
 	}
 	return fa, nil
+}
+
+// metadata is the METADATA newAttrReader read for a folder, or read now for one it was not given.
+func (a *attrReader) metadata(ctx context.Context, name string) (imapbulk.Metadata, error) {
+	if a.mdErr != nil {
+		return imapbulk.Metadata{}, a.mdErr
+	}
+	if err, ok := a.mdErrs[name]; ok {
+		return imapbulk.Metadata{}, err
+	}
+	if md, ok := a.mds[name]; ok {
+		return md, nil
+	}
+	return a.c.GetMetadata(ctx, name, carriedEntries...)
 }
 
 // folderTypeOf is the Kolab type of a groupware kind.

@@ -65,7 +65,13 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 		return nil, err
 	}
 	var out []SourceFolder
-	attrs := newAttrReader(ctx, s.list)
+	var names []string
+	for _, f := range all {
+		if f.Selectable() && ns.IsPersonal(f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	attrs := newAttrReader(ctx, s.list, names)
 	s.attrs = map[string]FolderAttrs{}
 	for _, f := range all {
 		if !f.Selectable() || !ns.IsPersonal(f.Name) {

@@ -110,42 +110,148 @@ func (c *Conn) GetMetadata(ctx context.Context, mailbox string, keys ...string) 
 		if !c.has("METADATA") {
 			return localErr(imapconn.NotSupported, op, "the server does not support METADATA")
 		}
-		cmd := newCommand("GETMETADATA").sp("(MAXSIZE " + strconv.Itoa(MaxMetadataValue) + ")").mailbox(mailbox).sp("(" + strings.Join(keys, " ") + ")")
-		r, err := c.run(ctx, op, cmd, func(r *response) error {
-			// * METADATA mailbox (entry value entry value ...); the form without values is an unsolicited
-			// change notice (RFC 5464 §4.4.2) and is ignored.
-			if r.kind != "METADATA" || len(r.fields) < 2 || r.fields[1].kind != kindList {
-				return nil
-			}
-			if got := decodeName(r.fields[0].str()); got != mailbox && !(strings.EqualFold(got, "INBOX") && strings.EqualFold(mailbox, "INBOX")) {
-				return nil
-			}
-			l := r.fields[1].list
-			for i := 0; i+1 < len(l); i += 2 {
-				key, ok := wanted[strings.ToLower(l[i].str())]
-				if !ok || l[i+1].isNil() || l[i+1].kind != kindString && l[i+1].kind != kindAtom {
-					continue
-				}
-				v := l[i+1].str()
-				if len(v) > MaxMetadataValue { // a server that ignored MAXSIZE
-					md.TooLong = max(md.TooLong, int64(len(v)))
-					continue
-				}
-				md.Entries[key] = v
-			}
+		r, err := c.run(ctx, op, getMetadataCommand(mailbox, keys), func(r *response) error {
+			applyMetadata(r, mailbox, wanted, &md)
 			return nil
 		})
-		if err == nil && r != nil && r.code == "METADATA" {
-			// OK [METADATA LONGENTRIES n]: n is the size of the longest entry left out.
-			if f := strings.Fields(r.args); len(f) == 2 && strings.EqualFold(f[0], "LONGENTRIES") {
-				if n, perr := strconv.ParseInt(f[1], 10, 64); perr == nil && n > 0 {
-					md.TooLong = max(md.TooLong, n)
-				}
-			}
+		if err == nil && r != nil {
+			applyLongEntries(r, &md)
 		}
 		return err
 	})
 	return md, err
+}
+
+// GetMetadataMany is GetMetadata for many mailboxes at once: with LITERAL+ the commands are pipelined, one
+// round trip for all of them instead of one each (without it they go one by one). Each mailbox's outcome
+// is in the maps: its entries, or the error its command got (a refusal for one mailbox does not stop the
+// others). err is set only when the connection failed, or the server has no METADATA.
+func (c *Conn) GetMetadataMany(ctx context.Context, mailboxes []string, keys ...string) (mds map[string]Metadata, errs map[string]error, err error) {
+	mds, errs = make(map[string]Metadata, len(mailboxes)), map[string]error{}
+	if !c.Has("LITERAL+") {
+		for _, mb := range mailboxes {
+			md, err := c.GetMetadata(ctx, mb, keys...)
+			switch {
+			case err == nil:
+				mds[mb] = md
+			case IsTransient(err) || imapconn.KindOf(err) == imapconn.NotSupported:
+				return mds, errs, err
+			default:
+				errs[mb] = err
+			}
+		}
+		return mds, errs, nil
+	}
+	const op = "GETMETADATA"
+	if err := checkMetadataKeys(op, keys); err != nil {
+		return mds, errs, err
+	}
+	if len(keys) == 0 || len(mailboxes) == 0 {
+		return mds, errs, nil
+	}
+	wanted := make(map[string]string, len(keys))
+	for _, k := range keys {
+		wanted[strings.ToLower(k)] = k
+	}
+	err = c.exec(ctx, op, func(ctx context.Context) error {
+		if !c.has("METADATA") {
+			return localErr(imapconn.NotSupported, op, "the server does not support METADATA")
+		}
+		// Every command is written before any reply is read; the server answers them in order.
+		tags := make(map[string]string, len(mailboxes)) // tag -> mailbox
+		for _, mb := range mailboxes {
+			tag := c.nextTag()
+			if err := c.send(ctx, op+" "+mb, tag, getMetadataCommand(mb, keys)); err != nil {
+				return err
+			}
+			tags[tag] = mb
+			mds[mb] = Metadata{Entries: map[string]string{}}
+		}
+		var bye *response
+		for len(tags) > 0 {
+			r, err := c.readResponse()
+			if err != nil {
+				if bye != nil {
+					return statusErr(op, bye, false, c.secrets)
+				}
+				return ioErr(op, err, ctx.Err(), c.secrets)
+			}
+			switch mb, ok := tags[r.tag]; {
+			case ok:
+				delete(tags, r.tag)
+				md := mds[mb]
+				if r.status != "OK" {
+					errs[mb] = statusErr(op+" "+mb, r, false, c.secrets)
+					delete(mds, mb)
+					continue
+				}
+				applyLongEntries(r, &md)
+				mds[mb] = md
+			case r.tag == "*" && r.status == "BYE":
+				bye = r
+			case r.tag == "*":
+				if r.kind == "METADATA" && len(r.fields) >= 1 {
+					name := decodeName(r.fields[0].str())
+					for _, mb := range mailboxes {
+						if md, ok := mds[mb]; ok && sameMailbox(name, mb) {
+							applyMetadata(r, mb, wanted, &md)
+							mds[mb] = md
+							break
+						}
+					}
+				}
+			default:
+				return localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+			}
+		}
+		return nil
+	})
+	return mds, errs, err
+}
+
+func getMetadataCommand(mailbox string, keys []string) *command {
+	return newCommand("GETMETADATA").sp("(MAXSIZE " + strconv.Itoa(MaxMetadataValue) + ")").mailbox(mailbox).sp("(" + strings.Join(keys, " ") + ")")
+}
+
+func sameMailbox(got, want string) bool {
+	return got == want || strings.EqualFold(got, "INBOX") && strings.EqualFold(want, "INBOX")
+}
+
+// applyMetadata takes the wanted entries of "* METADATA mailbox (entry value ...)" for mailbox into md. The
+// form without values is an unsolicited change notice (RFC 5464 §4.4.2) and is ignored, as is data for
+// another mailbox.
+func applyMetadata(r *response, mailbox string, wanted map[string]string, md *Metadata) {
+	if r.kind != "METADATA" || len(r.fields) < 2 || r.fields[1].kind != kindList {
+		return
+	}
+	if !sameMailbox(decodeName(r.fields[0].str()), mailbox) {
+		return
+	}
+	l := r.fields[1].list
+	for i := 0; i+1 < len(l); i += 2 {
+		key, ok := wanted[strings.ToLower(l[i].str())]
+		if !ok || l[i+1].isNil() || l[i+1].kind != kindString && l[i+1].kind != kindAtom {
+			continue
+		}
+		v := l[i+1].str()
+		if len(v) > MaxMetadataValue { // a server that ignored MAXSIZE
+			md.TooLong = max(md.TooLong, int64(len(v)))
+			continue
+		}
+		md.Entries[key] = v
+	}
+}
+
+// applyLongEntries reads "OK [METADATA LONGENTRIES n]": n is the size of the longest entry left out.
+func applyLongEntries(r *response, md *Metadata) {
+	if r.code != "METADATA" {
+		return
+	}
+	if f := strings.Fields(r.args); len(f) == 2 && strings.EqualFold(f[0], "LONGENTRIES") {
+		if n, perr := strconv.ParseInt(f[1], 10, 64); perr == nil && n > 0 {
+			md.TooLong = max(md.TooLong, n)
+		}
+	}
 }
 
 // SetMetadata writes METADATA entries of a mailbox in one SETMETADATA (RFC 5464 §4.3); an empty value

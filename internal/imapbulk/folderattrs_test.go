@@ -3,6 +3,7 @@ package imapbulk
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -83,6 +84,31 @@ func TestFolderAttrsServers(t *testing.T) {
 			}
 			if _, ok := md.Entries["/private/comment"]; ok || md.TooLong < int64(len(long)) || md.Entries[imapsession.SharedFolderTypeKey] != "event" {
 				t.Errorf("with a %d-byte comment: entries %q, TooLong %d", len(long), md.Entries, md.TooLong)
+			}
+
+			// GetMetadataMany: the same answers as one GetMetadata per folder, from pipelined commands; a
+			// folder that does not exist gets its own error and the others are read.
+			missing := folderName(sc, "Fehlt")
+			keys := []string{"/private/comment", "/shared/comment", imapsession.SharedFolderTypeKey}
+			mds, errs, err := c.GetMetadataMany(ctx, []string{sub, missing, unsub, "INBOX"}, keys...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs[missing] == nil || len(errs) != 1 {
+				t.Errorf("errors %v, want one for %q only", errs, missing)
+			}
+			for _, mb := range []string{sub, unsub, "INBOX"} {
+				one, err := c.GetMetadata(ctx, mb, keys...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, ok := mds[mb]
+				if !ok || !maps.Equal(got.Entries, one.Entries) || got.TooLong != one.TooLong {
+					t.Errorf("%q: GetMetadataMany %+v (found %v), GetMetadata %+v", mb, got, ok, one)
+				}
+			}
+			if mds[unsub].Entries["/private/comment"] != "written by go-imap" {
+				t.Errorf("GetMetadataMany(%q) = %+v", unsub, mds[unsub])
 			}
 		})
 	}

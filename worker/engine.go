@@ -131,10 +131,12 @@ func (r *run) run(ctx context.Context) error {
 	}
 	// Create every target folder first, parents before children, on the setup session: workers then only
 	// append.
-	for _, w := range todo {
-		if err := r.tgt.ensure(ctx, w.m.Target); err != nil {
-			return fmt.Errorf("target: %w", err)
-		}
+	targets := make([]string, len(todo))
+	for i, w := range todo {
+		targets[i] = w.m.Target
+	}
+	if err := r.tgt.ensureAll(ctx, targets); err != nil {
+		return fmt.Errorf("target: %w", err)
 	}
 	r.carryFolderAttrs(ctx, todo)
 	if err := r.inspectTarget(ctx, inspected); err != nil {

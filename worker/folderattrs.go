@@ -255,23 +255,35 @@ func (r *run) carryFolderAttrs(ctx context.Context, todo []work) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// Every SUBSCRIBE and SETMETADATA goes out pipelined: one round trip, not one or two per folder.
 	var noMeta []string
+	var changes []imapsession.FolderChange
 	for _, name := range names {
 		ta := byTarget[name]
-		if ta.subscribe {
-			if err := r.tgt.setup.Subscribe(ctx, name); err != nil {
-				r.warn(ta.folder, "", []string{fmt.Sprintf("target folder %q could not be subscribed: %v", name, err)})
+		ch := imapsession.FolderChange{Mailbox: name, Subscribe: ta.subscribe}
+		if len(ta.metadata) > 0 {
+			if r.tgt.setup.Has("METADATA") {
+				ch.Metadata = ta.metadata
+			} else {
+				noMeta = append(noMeta, name)
 			}
 		}
-		if len(ta.metadata) == 0 {
-			continue
+		if ch.Subscribe || ch.Metadata != nil {
+			changes = append(changes, ch)
 		}
-		if !r.tgt.setup.Has("METADATA") {
-			noMeta = append(noMeta, name)
-			continue
+	}
+	res, err := r.tgt.setup.ApplyFolderChanges(ctx, changes)
+	for i, ch := range changes {
+		ta := byTarget[ch.Mailbox]
+		serr, merr := err, err // the session failed: nothing of it is known to have happened
+		if err == nil {
+			serr, merr = res[i].SubscribeErr, res[i].MetaErr
 		}
-		if err := r.tgt.setup.SetMetadata(ctx, name, ta.metadata); err != nil {
-			r.warn(ta.folder, "", []string{fmt.Sprintf("METADATA %s of target folder %q could not be written: %v", strings.Join(sortedKeys(ta.metadata), ", "), name, err)})
+		if ch.Subscribe && serr != nil {
+			r.warn(ta.folder, "", []string{fmt.Sprintf("target folder %q could not be subscribed: %v", ch.Mailbox, serr)})
+		}
+		if ch.Metadata != nil && merr != nil {
+			r.warn(ta.folder, "", []string{fmt.Sprintf("METADATA %s of target folder %q could not be written: %v", strings.Join(sortedKeys(ta.metadata), ", "), ch.Mailbox, merr)})
 		}
 	}
 	if len(noMeta) > 0 {

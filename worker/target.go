@@ -275,28 +275,50 @@ func (t *target) close() {
 	}
 }
 
-// ensure creates a mailbox and its missing parents.
-func (t *target) ensure(ctx context.Context, name string) error {
+// ensureAll creates the mailboxes of names that do not exist, and their missing parents, with pipelined
+// CREATEs (parents first): one round trip for all of them. The first that fails is the error.
+func (t *target) ensureAll(ctx context.Context, names []string) error {
 	t.createMu.Lock()
 	defer t.createMu.Unlock()
-	if t.exists[name] || strings.EqualFold(name, "INBOX") {
-		return nil
-	}
 	sep := string(t.layout.Separator)
-	parts := strings.Split(name, sep)
-	for i := 1; i <= len(parts); i++ {
-		n := strings.Join(parts[:i], sep)
-		if t.exists[n] || strings.EqualFold(n, "INBOX") || n+sep == t.layout.PersonalPrefix {
+	var missing []string
+	planned := map[string]bool{}
+	for _, name := range names {
+		if t.exists[name] || strings.EqualFold(name, "INBOX") {
 			continue
 		}
-		if err := t.setup.Create(ctx, n); err != nil {
-			return fmt.Errorf("create %q: %w", n, err)
+		parts := strings.Split(name, sep)
+		for i := 1; i <= len(parts); i++ {
+			n := strings.Join(parts[:i], sep)
+			if t.exists[n] || planned[n] || strings.EqualFold(n, "INBOX") || n+sep == t.layout.PersonalPrefix {
+				continue
+			}
+			planned[n] = true
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	changes := make([]imapsession.FolderChange, len(missing))
+	for i, n := range missing {
+		changes[i] = imapsession.FolderChange{Mailbox: n, Create: true}
+	}
+	res, err := t.setup.ApplyFolderChanges(ctx, changes)
+	if err != nil {
+		return err
+	}
+	for i, n := range missing {
+		if res[i].CreateErr != nil {
+			return fmt.Errorf("create %q: %w", n, res[i].CreateErr)
 		}
 		t.exists[n] = true
-		if t.created == nil {
-			t.created = map[string]bool{}
+		if res[i].Created {
+			if t.created == nil {
+				t.created = map[string]bool{}
+			}
+			t.created[n] = true
 		}
-		t.created[n] = true
 	}
 	return nil
 }

@@ -331,6 +331,11 @@ func (a *appender) settle(cmd *appendCmd, r *response) {
 		a.contCh <- false
 	}
 	defer a.writerMu.Unlock()
+	if cmd.aborted != nil && r.status != "OK" {
+		// The writer gave up on this command mid-message (a body that did not match its size) and set
+		// the outcome then; the server's refusal of the cut-off command says nothing more.
+		return
+	}
 	var err error
 	if r.status != "OK" {
 		err = statusErr(a.op, r, false, a.c.secrets)

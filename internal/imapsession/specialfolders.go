@@ -3,11 +3,8 @@ package imapsession
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
-
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailshift/mailshift/internal/imapconn"
 )
@@ -224,13 +221,14 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 			pl.ef.Mailbox = planned
 		default:
 			pl.ef.Mailbox = planned
-			pl.create = true
+			pl.change.Create = true
 			exists[planned] = true
 		}
 		used[pl.ef.Mailbox] = true
 
+		pl.change.Mailbox = pl.ef.Mailbox
 		if subscribed == nil || !subscribed[pl.ef.Mailbox] {
-			pl.subscribe = true
+			pl.change.Subscribe = true
 			pl.ef.Subscribed = subscribed != nil
 			if subscribed != nil {
 				subscribed[pl.ef.Mailbox] = true
@@ -247,109 +245,40 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 				want[PrivateFolderTypeKey] = string(f.Type) + ".default"
 			}
 			if len(want) > 0 {
-				entries, err := metadataEntries("SETMETADATA "+pl.ef.Mailbox, want)
-				if err != nil {
-					return res, err
-				}
-				pl.annotate = entries
+				pl.change.Metadata = want
 				pl.ef.Annotated = true
 			}
 		}
 		plans = append(plans, pl)
 	}
 
-	// 2. Create what is missing. A folder whose CREATE failed ends the work: the folders before it are
-	// finished below, as they would have been one by one.
-	created, createErr := s.createEach(ctx, plans)
-	for i := range created {
-		plans[i].ef.Created = plans[i].create && created[i]
+	// 2. Every CREATE in one pipelined round, every SUBSCRIBE and SETMETADATA in a second. The folders
+	// before the first whose change failed are reported, as they would have been one by one.
+	changes := make([]FolderChange, len(plans))
+	for i, pl := range plans {
+		changes[i] = pl.change
 	}
-	plans = plans[:len(created)]
-	// 3. Subscribe and annotate.
-	done, err := s.subscribeAndAnnotate(ctx, plans)
-	for _, pl := range plans[:done] {
-		res.Folders = append(res.Folders, pl.ef)
-	}
+	out, err := s.ApplyFolderChanges(ctx, changes)
 	if err != nil {
 		return res, err
 	}
-	return res, createErr
+	for i, pl := range plans {
+		r := out[i]
+		for _, e := range []error{r.CreateErr, r.SubscribeErr, r.MetaErr} {
+			if e != nil {
+				return res, e
+			}
+		}
+		pl.ef.Created = pl.change.Create && r.Created
+		res.Folders = append(res.Folders, pl.ef)
+	}
+	return res, nil
 }
 
 // ensurePlan is what EnsureSpecialFolders does for one folder.
 type ensurePlan struct {
-	ef        EnsuredFolder
-	create    bool
-	subscribe bool
-	annotate  map[string]*[]byte // SETMETADATA entries; nil: none
-}
-
-// createEach sends the CREATEs of plans pipelined. created[i] says whether plans[i]'s mailbox was created
-// by it (false when it needed none or it existed already); created is cut at the first plan whose CREATE
-// failed otherwise, with that error.
-func (s *Session) createEach(ctx context.Context, plans []ensurePlan) (created []bool, err error) {
-	created = make([]bool, len(plans))
-	var cmds []*imapclient.Command
-	var idx []int
-	for i, pl := range plans {
-		if pl.create {
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) == 0 {
-		return created, nil
-	}
-	failed := len(plans)
-	err = s.do(ctx, "create special folders", func(c *imapclient.Client) error {
-		for _, i := range idx {
-			cmds = append(cmds, c.Create(plans[i].ef.Mailbox, nil))
-		}
-		var first error
-		for k, cmd := range cmds {
-			switch err := cmd.Wait(); {
-			case err == nil:
-				created[idx[k]] = true
-			case isAlreadyExists(err):
-			case first == nil:
-				failed, first = idx[k], fmt.Errorf("CREATE %s: %w", plans[idx[k]].ef.Mailbox, err)
-			}
-		}
-		return first
-	})
-	return created[:failed], err
-}
-
-// subscribeAndAnnotate sends the SUBSCRIBEs and SETMETADATAs of plans pipelined. done is how many plans,
-// from the first, were carried out in full; err the failure of the one after them.
-func (s *Session) subscribeAndAnnotate(ctx context.Context, plans []ensurePlan) (done int, err error) {
-	type sent struct {
-		plan int
-		what string
-		cmd  *imapclient.Command
-	}
-	var cmds []sent
-	done = len(plans)
-	if !slices.ContainsFunc(plans, func(pl ensurePlan) bool { return pl.subscribe || pl.annotate != nil }) {
-		return done, nil
-	}
-	err = s.do(ctx, "subscribe and annotate special folders", func(c *imapclient.Client) error {
-		for i, pl := range plans {
-			if pl.subscribe {
-				cmds = append(cmds, sent{i, "SUBSCRIBE " + pl.ef.Mailbox, c.Subscribe(pl.ef.Mailbox)})
-			}
-			if pl.annotate != nil {
-				cmds = append(cmds, sent{i, "SETMETADATA " + pl.ef.Mailbox, c.SetMetadata(pl.ef.Mailbox, pl.annotate)})
-			}
-		}
-		var first error
-		for _, sc := range cmds {
-			if err := sc.cmd.Wait(); err != nil && first == nil {
-				done, first = sc.plan, fmt.Errorf("%s: %w", sc.what, err)
-			}
-		}
-		return first
-	})
-	return done, err
+	ef     EnsuredFolder
+	change FolderChange
 }
 
 // rank orders typed candidates: private <type>.default first, then the

@@ -43,7 +43,7 @@ type Conn struct {
 	broken error
 
 	caps      imapconn.Caps
-	condstore bool // ENABLE CONDSTORE done (RFC 7162 §3.1)
+	condstore bool // CONDSTORE enabled by a SELECT or EXAMINE with its parameter (RFC 7162 §3.1.8)
 
 	selected string // mailbox name as given to Select, "" when none
 	exists   uint32 // last EXISTS of the selected mailbox
@@ -142,6 +142,14 @@ func (c *Conn) Close() error {
 }
 
 var errClosed = errors.New("connection closed")
+
+// Usable tells whether the connection can still carry commands: it is not closed, and no error or ended
+// context has left it in an unknown state.
+func (c *Conn) Usable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.broken == nil
+}
 
 // Logout sends LOGOUT (RFC 9051 §6.1.3) and closes the connection.
 func (c *Conn) Logout(ctx context.Context) error {

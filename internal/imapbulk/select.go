@@ -22,8 +22,9 @@ type Status struct {
 }
 
 // Select opens a mailbox (EXAMINE when readOnly). When the server offers
-// CONDSTORE it is ENABLEd first, once per connection (RFC 7162 §3.1), so
-// that HIGHESTMODSEQ is reported and FETCH can ask for MODSEQ. A mailbox
+// CONDSTORE, the first Select of a connection enables it with the
+// CONDSTORE parameter (RFC 7162 §3.1.8; no ENABLE round trip before it),
+// so that HIGHESTMODSEQ is reported and FETCH can ask for MODSEQ. A mailbox
 // stays selected until another Select, Unselect or Delete of it; Dovecot
 // appends noticeably faster into the selected mailbox.
 func (c *Conn) Select(ctx context.Context, name string, readOnly bool) (Status, error) {
@@ -34,12 +35,10 @@ func (c *Conn) Select(ctx context.Context, name string, readOnly bool) (Status, 
 	op := verb + " " + name
 	var st Status
 	err := c.exec(ctx, op, func(ctx context.Context) error {
-		if err := c.enableCondstore(ctx); err != nil {
-			return err
-		}
 		cmd := newCommand(verb).mailbox(name)
-		if c.has("CONDSTORE") && !c.condstore {
-			cmd.sp("(CONDSTORE)") // RFC 7162 §3.1.8, for servers without ENABLE
+		enabling := c.has("CONDSTORE") && !c.condstore
+		if enabling {
+			cmd.sp("(CONDSTORE)")
 		}
 		c.selected = ""
 		r, err := c.run(ctx, op, cmd, func(r *response) error {
@@ -55,6 +54,9 @@ func (c *Conn) Select(ctx context.Context, name string, readOnly bool) (Status, 
 			return err
 		}
 		st.ReadOnly = readOnly || r.code == "READ-ONLY"
+		if enabling {
+			c.condstore = true // the session has CONDSTORE from now on
+		}
 		c.selected = name
 		c.exists = st.Exists
 		return nil
@@ -85,21 +87,6 @@ func (c *Conn) Selected() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.selected
-}
-
-func (c *Conn) enableCondstore(ctx context.Context) error {
-	if c.condstore || !c.has("CONDSTORE") || !c.has("ENABLE") {
-		return nil
-	}
-	_, err := c.run(ctx, "ENABLE CONDSTORE", newCommand("ENABLE CONDSTORE"), nil)
-	if err == nil {
-		c.condstore = true
-		return nil
-	}
-	if isFatal(err) {
-		return err
-	}
-	return nil // refused: SELECT ... (CONDSTORE) still works
 }
 
 func applyStatusCode(st *Status, code, args string) {

@@ -28,10 +28,13 @@ type Conn struct {
 	preauth  bool
 	tlsState *tls.ConnectionState
 	caps     Caps
-	login    string
-	secrets  *redact.Set
-	tagSeq   int
-	budget   int64 // bytes the server may still send before the hand-off
+	// capsOK is set when a tagged OK carried the capabilities (RFC 9051 §7.1: a server may send them with
+	// the OK of a login, and they are then the authenticated state's).
+	capsOK  bool
+	login   string
+	secrets *redact.Set
+	tagSeq  int
+	budget  int64 // bytes the server may still send before the hand-off
 }
 
 // NetConn returns the secured connection (the TLS connection, or the TCP one under TLS mode None).

@@ -25,11 +25,16 @@ func (c *Conn) Authenticate(ctx context.Context, cred Credentials) error {
 		if c.preauth {
 			return nil
 		}
+		c.capsOK = false
 		if err := c.authenticate(cred); err != nil {
 			return err
 		}
-		// Capabilities change with authentication; ask rather than trust a tagged OK's list, which not
-		// every server sends.
+		if c.capsOK {
+			// The login's tagged OK listed the authenticated state's capabilities (Dovecot and Cyrus do):
+			// asking again would cost a round trip per connection for the same list.
+			return nil
+		}
+		// Capabilities change with authentication; a server that did not list them with its OK is asked.
 		return c.exec("CAPABILITY", PhaseCommand, []part{{text: "CAPABILITY"}}, nil)
 	})
 }

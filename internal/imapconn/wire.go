@@ -265,6 +265,7 @@ func (c *Conn) exec(op string, ph Phase, parts []part, cont func(text string) (s
 		case r.tag == tag:
 			if r.code == "CAPABILITY" && r.status == "OK" {
 				c.caps = ParseCaps(strings.Fields(r.args))
+				c.capsOK = true
 			}
 			if r.status != "OK" {
 				return c.statusErr(op, ph, r)

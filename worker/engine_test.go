@@ -313,3 +313,52 @@ func TestSpecialFolders(t *testing.T) {
 	}
 	checkTarget(t, a, expectFromPST(t, file, rep, gw), 5)
 }
+
+// TestSourceChunks: the chunks a span's bodies are fetched in start small, double up to prefetchMost, never
+// pass prefetchBytes unless one message alone does, and hold every item once, in order.
+func TestSourceChunks(t *testing.T) {
+	mk := func(sizes ...int64) []*Item {
+		var items []*Item
+		for i, s := range sizes {
+			items = append(items, &Item{UID: uint32(i + 1), size: s})
+		}
+		return items
+	}
+	lens := func(cs [][]*Item) []int {
+		var out []int
+		for _, c := range cs {
+			out = append(out, len(c))
+		}
+		return out
+	}
+	small := make([]int64, 1000)
+	for i := range small {
+		small[i] = 1500
+	}
+	if got, want := lens(chunks(mk(small...))), []int{16, 32, 64, 128, 256, 256, 248}; !slices.Equal(got, want) {
+		t.Errorf("1,000 small messages: chunks of %v, want %v", got, want)
+	}
+	// 600 KiB each: the byte bound cuts first; a 3 MiB message goes alone.
+	big := []int64{600 << 10, 600 << 10, 600 << 10, 600 << 10, 3 << 20, 600 << 10, 100, 100}
+	cs := chunks(mk(big...))
+	if got, want := lens(cs), []int{3, 1, 1, 3}; !slices.Equal(got, want) {
+		t.Errorf("large messages: chunks of %v, want %v", got, want)
+	}
+	next := uint32(1)
+	for _, c := range cs {
+		var bytes int64
+		for _, it := range c {
+			if it.UID != next {
+				t.Fatalf("item %d where %d was due", it.UID, next)
+			}
+			next++
+			bytes += it.size
+		}
+		if bytes > prefetchBytes && len(c) > 1 {
+			t.Errorf("a chunk of %d messages holds %d bytes", len(c), bytes)
+		}
+	}
+	if len(chunks(nil)) != 0 {
+		t.Error("no items, yet chunks")
+	}
+}

@@ -79,6 +79,9 @@ type Item struct {
 	// body, when set, is the message already read (prefetched by the source); the engine takes it over
 	// (sets it to nil) instead of calling Write.
 	body *spool
+	// size is the message's size as the source gave it before its body was read (0 when unknown): it
+	// bounds how many bodies are read ahead at once.
+	size int64
 }
 
 // FlagSource is a source whose messages' flags can change after they were copied (an IMAP account): a

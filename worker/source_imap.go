@@ -110,16 +110,39 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]SourceFolder, error) {
 	return out, nil
 }
 
-// prefetch is how many message bodies are asked for with one FETCH; each is held in memory up to
-// prefetchMemory bytes and in a temporary file beyond.
+// The bodies of a span are asked for in chunks, one FETCH each. The first chunk holds prefetchFirst
+// messages, so that the copy starts early; each next one twice as many as the one before, up to
+// prefetchMost and prefetchBytes (by the sizes the source gave), so that a folder of small messages is not
+// read one round trip per handful. Each body is held in memory up to prefetchMemory bytes and in a temporary
+// file beyond.
 const (
-	prefetch       = 16
+	prefetchFirst  = 16
+	prefetchMost   = 256
+	prefetchBytes  = 2 << 20
 	prefetchMemory = 256 << 10
 )
 
+// chunks cuts items into the chunks their bodies are fetched in (see prefetchFirst).
+func chunks(items []*Item) [][]*Item {
+	var out [][]*Item
+	limit := prefetchFirst
+	for len(items) > 0 {
+		n, bytes := 0, int64(0)
+		for n < len(items) && n < limit && (n == 0 || bytes+items[n].size <= prefetchBytes) {
+			bytes += items[n].size
+			n++
+		}
+		out = append(out, items[:n])
+		items = items[n:]
+		limit = min(2*limit, prefetchMost)
+	}
+	return out
+}
+
 // Items reads the span's messages in UID order after cp.LastUID: their identities with one FETCH of header
-// fields, then the bodies of those the target lacks, prefetch at a time in one FETCH each (spooled like the
-// engine spools, in memory up to a bound and in a temporary file beyond).
+// fields, then the bodies of those the target lacks, a chunk at a time in one FETCH each (spooled like the
+// engine spools, in memory up to a bound and in a temporary file beyond). The next chunk is fetched while
+// the one before is handed to fn, so that the source's round trips overlap the copy.
 func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp FolderCheckpoint, want func(*Item) bool, fn func(*Item) error) error {
 	f, ok := s.folders[sf.Key]
 	if !ok {
@@ -132,7 +155,7 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp F
 			return err
 		}
 	}
-	defer c.Close()
+	defer s.warm.put(c) // for the next unit; closed there when it cannot be used any more
 	st, err := c.Select(ctx, f.Name, true)
 	if err != nil {
 		return err
@@ -162,13 +185,51 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp F
 		items = append(items, &Item{
 			Pos: cp.Done + len(items), UID: m.UID, Ref: fmt.Sprintf("uid:%d", m.UID), Flags: sourceFlags(m.Flags), Date: m.InternalDate,
 			Identity: headerIdentity(m.Header, m.Size), Kind: routeKind(sf.Kind), Subject: headerSubject(m.Header),
+			size: m.Size,
 		})
 	}
-	for start := 0; start < len(items); start += prefetch {
-		chunk := items[start:min(start+prefetch, len(items))]
-		bodies, unservable, err := s.prefetch(ctx, c, chunk, want)
-		if err != nil {
-			return err
+	type fetched struct {
+		bodies     map[uint32]*spool
+		unservable map[uint32]error
+		err        error
+	}
+	// fetch starts reading chunk's wanted bodies over c in a goroutine of its own. want is asked here, in
+	// the caller's goroutine; c is used by nothing else until the result is received.
+	fetch := func(chunk []*Item) <-chan fetched {
+		var uids []uint32
+		for _, it := range chunk {
+			if want == nil || want(it) {
+				uids = append(uids, it.UID)
+			}
+		}
+		ch := make(chan fetched, 1)
+		go func() {
+			bodies, unservable, err := s.prefetch(ctx, c, uids)
+			ch <- fetched{bodies, unservable, err}
+		}()
+		return ch
+	}
+	var next <-chan fetched
+	defer func() {
+		if next != nil { // given up early: the fetch under way is waited for (it uses c) and its bodies let go
+			for _, b := range (<-next).bodies {
+				b.Close()
+			}
+		}
+	}()
+	cs := chunks(items)
+	if len(cs) > 0 {
+		next = fetch(cs[0])
+	}
+	for k, chunk := range cs {
+		res := <-next
+		next = nil
+		if res.err != nil {
+			return res.err
+		}
+		bodies, unservable := res.bodies, res.unservable
+		if k+1 < len(cs) {
+			next = fetch(cs[k+1])
 		}
 		for _, it := range chunk {
 			body := bodies[it.UID]
@@ -248,18 +309,15 @@ func cutAt(sizes []int, key func(n int) (uint32, bool)) []Span {
 	return append(out, Span{From: from})
 }
 
-// prefetch reads the bodies of the wanted items of a chunk with one FETCH. When the server refuses the
+// prefetch reads the bodies of the messages uids with one FETCH. When the server refuses the
 // FETCH (Exchange answers NO for a whole set when it cannot serve one message of it), each message is asked
 // for alone, and those it still cannot serve are returned in unservable: they are reported as failed and
 // the run goes on.
-func (s *IMAPSource) prefetch(ctx context.Context, c *imapbulk.Conn, chunk []*Item, want func(*Item) bool) (bodies map[uint32]*spool, unservable map[uint32]error, err error) {
-	var uids []uint32
-	for _, it := range chunk {
-		if want == nil || want(it) {
-			uids = append(uids, it.UID)
-		}
-	}
+func (s *IMAPSource) prefetch(ctx context.Context, c *imapbulk.Conn, uids []uint32) (bodies map[uint32]*spool, unservable map[uint32]error, err error) {
 	bodies, unservable = map[uint32]*spool{}, map[uint32]error{}
+	if len(uids) == 0 {
+		return bodies, unservable, nil
+	}
 	closeAll := func() {
 		for _, b := range bodies {
 			b.Close()

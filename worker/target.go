@@ -364,7 +364,8 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 // multiappendBatch is how many messages one APPEND command carries when the target offers MULTIAPPEND.
 const multiappendBatch = 16
 
-// dialUnit is dial for a unit: a connection dialed ahead (warm) while there is one.
+// dialUnit is dial for a unit: a connection dialed ahead or given back by a unit that was done (warm) while
+// there is one.
 func (t *target) dialUnit(ctx context.Context) (*imapbulk.Conn, error) {
 	if c := t.warm.take(ctx); c != nil {
 		return c, nil

@@ -219,3 +219,25 @@ func TestUnservableSourceMessage(t *testing.T) {
 		t.Errorf("failed item %+v, want INBOX %s with the server's reason", f, bad.MessageID)
 	}
 }
+
+// TestUnitsReuseConnections: a run of nine folders over two connections logs in on the target for its first
+// two folders only; each later folder takes the connection of one that is done. (Without the hand-over each
+// folder dials its own: nine here.)
+func TestUnitsReuseConnections(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(testfixtures.MustPSTDir(t), throttleFixture)
+	srv := testserver.Dovecot(t)
+	a := accountOf(srv, "alice")
+	p := testproxy.New(t, srv.Addr())
+	rep, _ := migratePST(t, a, path, "Reuse ", func(j *Job) { throughProxy(p)(j); j.Parallel = 2 })
+	if len(rep.Folders) < 8 || rep.Totals.Failed != 0 || rep.Totals.Copied != rep.Totals.Items {
+		t.Fatalf("the run did not copy %d folders in full: %+v", len(rep.Folders), rep.Totals)
+	}
+	// The setup session, the two units' connections, and one for each groupware folder an item is routed
+	// to from a folder of another kind.
+	conns := len(p.Accepted())
+	t.Logf("%d folders over %d connections", len(rep.Folders), conns)
+	if conns > 5 {
+		t.Errorf("%d connections for %d folders with two at a time: folders did not hand theirs on", conns, len(rep.Folders))
+	}
+}

@@ -27,12 +27,14 @@ import (
 //     closes decisions when it returns, after sending its result on produced.
 //   - the unit's goroutine (the run's worker that called copyUnit, running execute) dials conn, reads the
 //     target folder, sets own and closes ready, then decides what becomes of each decision, gathers
-//     batches and books their outcomes. It alone touches batch, batchBytes, inf, lastPos/lastUID, curPos/curUID, saveEvery,
-//     lastSave, counted and the unit's copied, finisher and unsure.
-//   - the appender (appendBatch), at most one at a time, appends the batch inf points to. It uses r, u and
-//     conn and writes only its inflight (out, err, broken); it closes inf.done when it is finished, and only
-//     then does the unit's goroutine read those fields. While inf is set, conn belongs to the appender: the
-//     unit's goroutine uses conn only before the first batch is handed over and after the last is booked.
+//     batches and books their outcomes. It alone touches batch, batchBytes, infs, stream, bookErr,
+//     lastPos/lastUID, curPos/curUID, saveEvery, lastSave, counted and the unit's copied, finisher and unsure.
+//   - the appenders (appendBatch), one per batch under way (at most maxInflight), append their batches
+//     through stream. Each uses r, u and stream and writes only its inflight (out, err, broken); it closes
+//     done when it is finished, and only then does the unit's goroutine read those fields. An appender hands
+//     its batch to the stream only after the batch before it was (submitted), so batches go out in order.
+//     While stream is open, conn belongs to it: the unit's goroutine uses conn only before the first batch
+//     is handed over and after the last is booked and the stream closed.
 //
 // Shared state outside the attempt is guarded where it lives: destinations by destination.mu, claims by
 // target.claimMu, the folder's dests and seen by folderRun.mu, the checkpoint by checkpoints.mu, the
@@ -47,14 +49,20 @@ import (
 //     decision: append it, it is there already, or it cannot be copied.
 //  2. decide: the unit's goroutine counts an item that needs no APPEND at once (found or failed) and adds
 //     the others to batch; a full batch is flushed.
-//  3. append: flush waits for the batch before (one is in flight at most), hands the new one to an
-//     appender, then books the one before. The appender claims the batch's identities (another unit
-//     appending one of them meanwhile makes it wait and then skip it), marks the mailbox in flight in the
-//     checkpoint before its first APPEND, sends one pipelined APPEND round per destination and settles the
-//     claims with the outcomes.
-//  4. checkpoint: booking counts the batch's outcomes and moves lastPos/lastUID to the last item looked at
-//     when the batch was handed over; an item that needed no APPEND moves them only while nothing is pending
-//     before it. save writes them at most once a second (and when the span is done).
+//  3. append: flush hands the batch to an appender, waiting first for the oldest batch under way when
+//     maxInflight are, and books the batches at the head that are done. The appender claims the batch's
+//     identities (another unit appending one of them meanwhile makes it wait and then skip it), marks the
+//     mailbox in flight in the checkpoint before its first APPEND, hands one APPEND round per destination
+//     to the unit's AppendStream, which writes it right behind the batch before without waiting for that
+//     one's replies, and settles the claims with the outcomes. An item whose identity is in a batch under way
+//     (the source holds the message twice) waits until those batches are booked, as it would have to see
+//     whether the first copy was stored.
+//  4. checkpoint: booking, always in the order the batches were handed over, counts a batch's outcomes and
+//     moves lastPos/lastUID to the last item looked at when the batch was handed over; an item that needed
+//     no APPEND moves them only while nothing is pending before it. Once a booking fails (a batch failed as
+//     a whole, or an outcome is transient), no later batch moves them: what those stored is counted, and the
+//     next attempt finds it on the target. save writes them at most once a second (and when the span is
+//     done).
 //
 // # Why a crash never duplicates or drops
 //
@@ -90,14 +98,16 @@ type unitCopy struct {
 	// stopProducing cancels the producer's context.
 	stopProducing context.CancelFunc
 
-	// conn is the unit's target connection (lent to the appender while inf is set).
-	conn *imapbulk.Conn
+	// conn is the unit's target connection; while stream is open, only the appenders use it, through stream.
+	conn   *imapbulk.Conn
+	stream *imapbulk.AppendStream
 
 	// The unit's goroutine's alone.
 	counted    map[itemKey]bool // items whose outcome this run has counted (shared with the unit's other attempts)
 	batch      []pending        // gathered, not yet handed over
 	batchBytes int64
-	inf        *inflight // the batch being appended, if any
+	infs       []*inflight // the batches under way, oldest first
+	bookErr    error       // the first booking that failed: no later batch moves the checkpoint
 	// lastPos/lastUID is the last item whose outcome is final (appended, found, or reported); curPos/curUID
 	// the last item looked at. After a batch is booked every item up to its end is final.
 	lastPos, curPos int
@@ -132,7 +142,7 @@ func (c *unitCopy) execute(ctx context.Context) error {
 	if err != nil {
 		return c.abandon(err)
 	}
-	defer conn.Close()
+	defer c.r.tgt.warm.put(conn) // for the next unit; closed there when it cannot be used any more
 	c.conn = conn
 	if err := c.openTarget(ctx); err != nil {
 		return c.abandon(err)
@@ -222,10 +232,8 @@ func (c *unitCopy) target(ctx context.Context) (*destination, error) {
 func (c *unitCopy) consume(ctx context.Context) error {
 	var err error
 	for d := range c.decisions {
-		if err == nil && c.inf != nil && c.inf.finished() {
-			b := c.inf
-			c.inf = nil
-			if err = c.book(ctx, b); err != nil {
+		if err == nil {
+			if err = c.bookFinished(ctx); err != nil {
 				c.stopProducing()
 			}
 		}
@@ -245,15 +253,15 @@ func (c *unitCopy) consume(ctx context.Context) error {
 	if err == nil {
 		err = c.flush(ctx)
 	}
-	if c.inf != nil {
-		// Whatever ended the attempt, the batch in flight is waited for and settled: its stored messages
-		// count as copied, and nothing of it is sent after the attempt.
-		b := c.inf
-		c.inf = nil
-		<-b.done
-		if berr := c.book(ctx, b); err == nil {
-			err = berr
-		}
+	// Whatever ended the attempt, the batches in flight are waited for and settled: their stored messages
+	// count as copied, and nothing of them is sent after the attempt.
+	if berr := c.drain(ctx); err == nil {
+		err = berr
+	}
+	if c.stream != nil {
+		// Every batch has its outcome; a connection lost meanwhile is in those outcomes already.
+		_ = c.stream.Close()
+		c.stream = nil
 	}
 	return err
 }
@@ -268,6 +276,14 @@ func (c *unitCopy) decide(ctx context.Context, d decision) error {
 	}
 	if d.p.dest != nil && d.p.dest != c.own {
 		c.u.f.use(d.p.dest)
+	}
+	if d.failed == "" && d.p.sp != nil && c.appending(d.p) {
+		// A message with its identity is in a batch under way (the source holds it twice): whether this
+		// one is needed depends on that batch's outcome, so the batches in flight are settled first.
+		if err := c.drain(ctx); err != nil {
+			d.p.sp.Close()
+			return err
+		}
 	}
 	switch {
 	case d.failed != "":
@@ -292,7 +308,7 @@ func (c *unitCopy) decide(ctx context.Context, d decision) error {
 // advance records an item that needed no APPEND. Its position is saved only when no APPEND is pending
 // before it, and not for every such item: every 256th, or at the next flush.
 func (c *unitCopy) advance(ctx context.Context, it *Item) error {
-	if len(c.batch) > 0 || c.inf != nil {
+	if len(c.batch) > 0 || len(c.infs) > 0 {
 		return nil
 	}
 	c.lastPos, c.lastUID = it.Pos, max(c.lastUID, it.UID)
@@ -302,23 +318,108 @@ func (c *unitCopy) advance(ctx context.Context, it *Item) error {
 	return nil
 }
 
-// flush hands the batch over to be appended as soon as the one before it is done, then books that one. A
-// batch after one that failed as a whole or was cut short is not sent.
+// flush hands the batch over to be appended and books, in order, the batches before it that are done. Up to
+// maxInflight batches are under way on the unit's connection at once, written back to back on one
+// AppendStream, so that the connection is not idle while a batch's replies travel back; when that many are,
+// flush waits for the oldest. A batch is not handed over once one before it failed as a whole or was cut
+// short: the batches under way are booked instead, and that one's booking ends the attempt.
 func (c *unitCopy) flush(ctx context.Context) error {
-	prev := c.inf
-	c.inf = nil
-	if prev != nil {
-		<-prev.done
+	if len(c.batch) > 0 {
+		for len(c.infs) >= maxInflight {
+			if err := c.bookOldest(ctx); err != nil {
+				return err
+			}
+		}
+		if c.stopSending() {
+			// The attempt ends with that batch's booking; the batches before it are booked first.
+			if err := c.drain(ctx); err != nil {
+				return err
+			}
+		}
+		c.handOver(ctx)
 	}
-	if len(c.batch) > 0 && (prev == nil || prev.err == nil && prev.broken == nil) {
-		c.inf = &inflight{batch: c.batch, endPos: c.curPos, endUID: c.curUID, done: make(chan struct{})}
-		c.batch, c.batchBytes = nil, 0
-		go c.appendBatch(ctx, c.inf)
+	return c.bookFinished(ctx)
+}
+
+// handOver starts an appender for the gathered batch, behind the batches under way.
+func (c *unitCopy) handOver(ctx context.Context) {
+	var prev *inflight
+	if n := len(c.infs); n > 0 {
+		prev = c.infs[n-1]
 	}
-	if prev != nil {
-		return c.book(ctx, prev)
+	b := &inflight{batch: c.batch, endPos: c.curPos, endUID: c.curUID, keys: map[*destination]map[string]bool{},
+		submitted: make(chan struct{}), done: make(chan struct{})}
+	for _, p := range c.batch {
+		if b.keys[p.dest] == nil {
+			b.keys[p.dest] = map[string]bool{}
+		}
+		for _, k := range p.id.decidingKeys() {
+			b.keys[p.dest][k] = true
+		}
+	}
+	c.batch, c.batchBytes = nil, 0
+	if c.stream == nil {
+		c.stream = c.conn.AppendStream(ctx)
+	}
+	c.infs = append(c.infs, b)
+	go c.appendBatch(ctx, b, prev, c.stream)
+}
+
+// maxInflight is how many batches a unit has under way at once. Two keep the connection busy: the next
+// batch is written while the replies to the one before are on their way.
+const maxInflight = 2
+
+// stopSending tells whether a batch under way has already failed as a whole or was cut short.
+func (c *unitCopy) stopSending() bool {
+	for _, b := range c.infs {
+		if b.finished() && (b.err != nil || b.broken != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// appending tells whether a batch under way holds a message with p's identity for p's destination.
+func (c *unitCopy) appending(p pending) bool {
+	for _, b := range c.infs {
+		for _, k := range p.id.decidingKeys() {
+			if b.keys[p.dest][k] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bookFinished books the batches at the head of the queue whose appends are done.
+func (c *unitCopy) bookFinished(ctx context.Context) error {
+	for len(c.infs) > 0 && c.infs[0].finished() {
+		if err := c.bookOldest(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// bookOldest waits for the oldest batch under way and books it.
+func (c *unitCopy) bookOldest(ctx context.Context) error {
+	b := c.infs[0]
+	c.infs[0] = nil
+	c.infs = c.infs[1:]
+	<-b.done
+	return c.book(ctx, b)
+}
+
+// drain waits for every batch under way and books them in order; the first error is returned, and the
+// batches after it are still settled (see book).
+func (c *unitCopy) drain(ctx context.Context) error {
+	var err error
+	for len(c.infs) > 0 {
+		if berr := c.bookOldest(ctx); err == nil {
+			err = berr
+		}
+	}
+	return err
 }
 
 // book counts and reports what became of a batch that was appended, and moves the checkpoint past it.
@@ -331,7 +432,15 @@ func (c *unitCopy) book(ctx context.Context, b *inflight) error {
 			c.u.unsure[p.dest] = true
 		}
 	}
+	if c.bookErr != nil {
+		// A batch before this one did not book: the checkpoint must not move past its messages. What
+		// this one stored is counted; the next attempt finds it on the target.
+		c.countStored(b)
+		return c.bookErr
+	}
 	if b.err != nil {
+		c.bookErr = b.err
+		c.countStored(b)
 		return b.err
 	}
 	for i, p := range b.batch {
@@ -339,22 +448,46 @@ func (c *unitCopy) book(ctx context.Context, b *inflight) error {
 		case o.present:
 			c.present(p, nil)
 		case o.stored:
-			c.counted[keyOf(p.it)] = true
-			c.r.cnt.copied.Add(1)
-			c.r.cnt.bytes.Add(p.sp.size)
-			atomic.AddInt64(&c.fr.Copied, 1)
-			if mt := c.r.job.Metrics; mt != nil {
-				mt.Message("copied")
-				mt.Bytes(p.sp.size)
-			}
+			c.copied(p)
 		case imapbulk.IsTransient(o.err):
-			return o.err // the attempt ends; the next one re-reads the target and goes on
+			// The attempt ends; the next one re-reads the target and goes on.
+			c.bookErr = o.err
+			for j := i + 1; j < len(b.batch); j++ {
+				if b.out[j].stored {
+					c.copied(b.batch[j])
+				}
+			}
+			return o.err
 		default:
 			c.itemFailed(p.it, p.id, fmt.Sprintf("APPEND refused: %v", o.err), errors.Is(o.err, imapbulk.ErrTooBig))
 		}
 	}
 	c.lastPos, c.lastUID = b.endPos, b.endUID
 	return c.save(ctx, false)
+}
+
+// copied counts a message the target stored.
+func (c *unitCopy) copied(p pending) {
+	if c.counted[keyOf(p.it)] {
+		return
+	}
+	c.counted[keyOf(p.it)] = true
+	c.r.cnt.copied.Add(1)
+	c.r.cnt.bytes.Add(p.sp.size)
+	atomic.AddInt64(&c.fr.Copied, 1)
+	if mt := c.r.job.Metrics; mt != nil {
+		mt.Message("copied")
+		mt.Bytes(p.sp.size)
+	}
+}
+
+// countStored counts the messages of a batch that the target stored, without booking the batch.
+func (c *unitCopy) countStored(b *inflight) {
+	for i, p := range b.batch {
+		if b.out[i].stored {
+			c.copied(p)
+		}
+	}
 }
 
 // save writes the unit's progress into the checkpoint. A checkpoint is an fsync'd file: written at most once
@@ -459,6 +592,7 @@ type appendOutcome struct {
 // and then closes done; the unit's goroutine reads them only after done is closed.
 type inflight struct {
 	batch []pending
+	keys  map[*destination]map[string]bool // the batch's deciding identity keys, per destination
 	out   []appendOutcome
 	// endPos and endUID are the last item looked at when the batch was handed over: once it is settled,
 	// every item up to that one is final.
@@ -466,7 +600,10 @@ type inflight struct {
 	endUID uint32
 	err    error // the batch as a whole could not be appended (the attempt ends)
 	broken error // a transient failure stopped it (the connection is likely gone)
-	done   chan struct{}
+	// submitted is closed once the batch's APPENDs are handed to the stream (or it was given up): the
+	// next batch's appender waits for it, so that batches go out in order.
+	submitted chan struct{}
+	done      chan struct{}
 }
 
 func (b *inflight) finished() bool {
@@ -479,17 +616,44 @@ func (b *inflight) finished() bool {
 }
 
 // appendBatch appends a batch, one APPEND round per destination mailbox, in order; it runs in a goroutine
-// of its own (the appender) and settles the batch's claims as soon as the replies are in. Of the attempt it
-// uses only r, u and conn, and it writes only b.
-func (c *unitCopy) appendBatch(ctx context.Context, b *inflight) {
-	r, u, conn := c.r, c.u, c.conn
+// of its own (the batch's appender). It waits until the batch before it (prev) is handed to the stream,
+// claims the batch's identities, hands its rounds to the stream, and settles the claims as soon as the
+// replies are in. Of the attempt it uses only r and u, and it writes only b.
+func (c *unitCopy) appendBatch(ctx context.Context, b *inflight, prev *inflight, stream *imapbulk.AppendStream) {
+	r, u := c.r, c.u
 	defer close(b.done)
+	submitted := false
+	submit := func() {
+		if !submitted {
+			submitted = true
+			close(b.submitted)
+		}
+	}
+	defer submit()
 	defer func() {
 		for _, p := range b.batch {
 			p.sp.Close() // sent or not, the bodies are not needed any more
 		}
 	}()
 	b.out = make([]appendOutcome, len(b.batch))
+	if prev != nil {
+		<-prev.submitted
+	}
+	fail := func(err error) {
+		b.err = err
+		for i := range b.out {
+			b.out[i].err = fmt.Errorf("%w: %w", imapbulk.ErrNotSent, err)
+		}
+	}
+	if prev != nil && prev.finished() && (prev.err != nil || prev.broken != nil) {
+		// Known already: the batch before failed; this one is not sent (the attempt ends).
+		if prev.err != nil {
+			fail(prev.err)
+		} else {
+			fail(prev.broken)
+		}
+		return
+	}
 	present, err := r.tgt.claim(ctx, u, b.batch)
 	if err != nil {
 		b.err = err
@@ -498,7 +662,13 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight) {
 		}
 		return
 	}
-	var stop error // a transient failure: the rest of the batch is not sent
+	// The rounds, one per run of messages with the same destination, each handed to the stream at once.
+	type round struct {
+		idx  []int // the batch's messages in the round
+		sent *imapbulk.AppendBatch
+	}
+	var rounds []round
+	var stop error // the batch cannot go on: the rest of it is not sent
 	for start := 0; start < len(b.batch); {
 		end := start + 1
 		for end < len(b.batch) && b.batch[end].dest == b.batch[start].dest {
@@ -527,54 +697,58 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight) {
 			idx = append(idx, i)
 		}
 		if len(msgs) > 0 {
-			if err := r.cps.markInFlight(ctx, b.batch[start].dest.name); err != nil {
+			dest := b.batch[start].dest
+			if err := r.cps.markInFlight(ctx, dest.name); err != nil {
 				// Not sent: an APPEND the checkpoint does not know may be under way must not be sent.
 				for _, i := range idx {
 					b.out[i].err = fmt.Errorf("%w: checkpoint: %w", imapbulk.ErrNotSent, err)
 				}
 				b.err, stop = err, err
-				start = end
-				continue
-			}
-			results, err := conn.Append(ctx, b.batch[start].dest.name, msgs)
-			if err == nil && ctx.Err() == nil {
-				results, err = c.appendRefusedAlone(ctx, b, idx, results)
-			}
-			if ctx.Err() != nil {
-				// Stopped (suspended, deleted, interrupted): no outcome of this batch is final, not even a
-				// refusal, and the checkpoint must not move past it. The next run checks these messages by
-				// identity, so those the server stored before the stop are not copied twice.
-				b.err = ctx.Err()
-				for _, i := range idx {
-					b.out[i] = appendOutcome{unsure: true, err: ctx.Err()}
-				}
-				stop = ctx.Err()
-				start = end
-				continue
-			}
-			for k, i := range idx {
-				var merr error
-				if k < len(results) {
-					merr = results[k].Err
-				} else if err != nil {
-					merr = err
-				}
-				switch {
-				case merr == nil:
-					b.out[i] = appendOutcome{stored: true, uid: results[k].UID}
-				case imapbulk.IsTransient(merr) && !errors.Is(merr, imapbulk.ErrNotSent):
-					b.out[i] = appendOutcome{unsure: true, err: merr}
-				default:
-					b.out[i].err = merr
-				}
-			}
-			if err != nil && imapbulk.IsTransient(err) {
-				stop = err
+			} else {
+				rounds = append(rounds, round{idx: idx, sent: stream.Send(dest.name, msgs, false)})
 			}
 		}
 		start = end
 	}
-	b.broken = stop
+	submit()
+	for _, rd := range rounds {
+		results, err := rd.sent.Wait()
+		if err == nil && ctx.Err() == nil {
+			results, err = c.appendRefusedAlone(ctx, stream, b, rd.idx, results)
+		}
+		if ctx.Err() != nil {
+			// Stopped (suspended, deleted, interrupted): no outcome of this batch is final, not even a
+			// refusal, and the checkpoint must not move past it. The next run checks these messages by
+			// identity, so those the server stored before the stop are not copied twice.
+			b.err = ctx.Err()
+			for _, i := range rd.idx {
+				b.out[i] = appendOutcome{unsure: true, err: ctx.Err()}
+			}
+			continue
+		}
+		for k, i := range rd.idx {
+			var merr error
+			if k < len(results) {
+				merr = results[k].Err
+			} else if err != nil {
+				merr = err
+			}
+			switch {
+			case merr == nil:
+				b.out[i] = appendOutcome{stored: true, uid: results[k].UID}
+			case imapbulk.IsTransient(merr) && !errors.Is(merr, imapbulk.ErrNotSent):
+				b.out[i] = appendOutcome{unsure: true, err: merr}
+			default:
+				b.out[i].err = merr
+			}
+		}
+		if err != nil && imapbulk.IsTransient(err) && b.broken == nil {
+			b.broken = err
+		}
+	}
+	if b.broken == nil && stop != nil && imapbulk.IsTransient(stop) {
+		b.broken = stop
+	}
 	for _, o := range b.out {
 		if o.unsure {
 			r.unanswered.Store(true)
@@ -587,7 +761,7 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight) {
 // a whole (imapbulk.ErrBatchRefused): it stored none of them (RFC 3502), and one bad message must not fail
 // the others. Only the refusals each earns on its own are kept. A refusal that would hold for every message
 // alike (TRYCREATE) is not tried again. results holds the outcomes of b.batch[idx[k]] and is updated in place.
-func (c *unitCopy) appendRefusedAlone(ctx context.Context, b *inflight, idx []int, results []imapbulk.AppendResult) ([]imapbulk.AppendResult, error) {
+func (c *unitCopy) appendRefusedAlone(ctx context.Context, stream *imapbulk.AppendStream, b *inflight, idx []int, results []imapbulk.AppendResult) ([]imapbulk.AppendResult, error) {
 	var again []int // positions in idx
 	for k := range idx {
 		if k < len(results) {
@@ -613,7 +787,7 @@ func (c *unitCopy) appendRefusedAlone(ctx context.Context, b *inflight, idx []in
 		}
 		msgs = append(msgs, imapbulk.Message{Flags: p.flags, Date: p.date, Size: p.sp.size, Body: body})
 	}
-	alone, err := c.conn.AppendOneByOne(ctx, b.batch[idx[again[0]]].dest.name, msgs)
+	alone, err := stream.Send(b.batch[idx[again[0]]].dest.name, msgs, true).Wait()
 	for n, k := range again {
 		if n < len(alone) {
 			results[k] = alone[n]

@@ -13,11 +13,20 @@ import (
 // login (several round trips, and the server's start of a session) on the path of its first message. A
 // warm connection is taken at most once; those left over, and those whose taker gave up waiting, are closed
 // by close. A failed dial is not reported: the taker dials again itself and gets the error then.
+//
+// A unit that is done gives its connection back (put), and the next unit takes it instead of dialing: an
+// account of many folders then pays the logins of its first units only. Units select their folder
+// themselves, so the mailbox a connection had selected does not matter. At most as many connections wait
+// as were dialed ahead (the units that run at once), and only ones a unit gave back, so no more
+// connections are open at once than units run at once.
 type warmConns struct {
 	mu      sync.Mutex
 	pending int // dials started and not yet taken
 	ready   chan *imapbulk.Conn
 	wg      sync.WaitGroup
+	idle    []*imapbulk.Conn // given back by units that were done
+	limit   int              // how many may wait in idle
+	closed  bool
 }
 
 // start dials n connections in the background with dial.
@@ -32,6 +41,7 @@ func (w *warmConns) start(ctx context.Context, n int, dial func(context.Context)
 	}
 	w.ready = make(chan *imapbulk.Conn, n)
 	w.pending = n
+	w.limit = n
 	w.wg.Add(n)
 	for range n {
 		go func() {
@@ -49,6 +59,15 @@ func (w *warmConns) start(ctx context.Context, n int, dial func(context.Context)
 // failed): the caller dials then.
 func (w *warmConns) take(ctx context.Context) *imapbulk.Conn {
 	w.mu.Lock()
+	for len(w.idle) > 0 {
+		c := w.idle[len(w.idle)-1]
+		w.idle = w.idle[:len(w.idle)-1]
+		if c.Usable() {
+			w.mu.Unlock()
+			return c
+		}
+		c.Close()
+	}
 	if w.pending == 0 {
 		w.mu.Unlock()
 		return nil
@@ -63,12 +82,32 @@ func (w *warmConns) take(ctx context.Context) *imapbulk.Conn {
 	}
 }
 
-// close waits for the dials under way and closes every connection not taken.
+// put gives back the connection of a unit that is done, for the next unit; one that cannot carry commands
+// any more, or one too many, is closed.
+func (w *warmConns) put(c *imapbulk.Conn) {
+	w.mu.Lock()
+	if !w.closed && len(w.idle) < w.limit && c.Usable() {
+		w.idle = append(w.idle, c)
+		c = nil
+	}
+	w.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// close waits for the dials under way and closes every connection not taken and every one given back.
 func (w *warmConns) close() {
 	w.mu.Lock()
 	ready := w.ready
 	w.pending = 0
+	w.closed = true
+	idle := w.idle
+	w.idle = nil
 	w.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
 	if ready == nil {
 		return
 	}

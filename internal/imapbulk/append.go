@@ -106,7 +106,7 @@ func (c *Conn) MessagesAppended() int64 { return c.stats.messagesAppended.Load()
 // connection — per-message outcomes are in the results, always one per
 // message. For speed on Dovecot, Select the mailbox first.
 func (c *Conn) Append(ctx context.Context, mailbox string, msgs []Message) ([]AppendResult, error) {
-	return c.append(ctx, mailbox, msgs, true)
+	return c.append(ctx, mailbox, msgs, false)
 }
 
 // AppendOneByOne is Append with one message per command whatever
@@ -114,43 +114,204 @@ func (c *Conn) Append(ctx context.Context, mailbox string, msgs []Message) ([]Ap
 // failed as a whole (ErrBatchRefused), so that only those the server
 // refuses on their own fail.
 func (c *Conn) AppendOneByOne(ctx context.Context, mailbox string, msgs []Message) ([]AppendResult, error) {
-	return c.append(ctx, mailbox, msgs, false)
+	return c.append(ctx, mailbox, msgs, true)
 }
 
-func (c *Conn) append(ctx context.Context, mailbox string, msgs []Message, batch bool) ([]AppendResult, error) {
+func (c *Conn) append(ctx context.Context, mailbox string, msgs []Message, oneByOne bool) ([]AppendResult, error) {
 	op := "APPEND " + mailbox
-	results := make([]AppendResult, len(msgs))
 	if mailbox == "" {
-		return results, localErr(imapconn.ProtocolError, op, "empty mailbox name")
+		return make([]AppendResult, len(msgs)), localErr(imapconn.ProtocolError, op, "empty mailbox name")
 	}
 	if len(msgs) == 0 {
-		return results, nil
+		return []AppendResult{}, nil
 	}
-	ran := false
-	err := c.exec(ctx, op, func(ctx context.Context) error {
-		ran = true
-		return c.newAppender(ctx, op, mailbox, msgs, results, batch).run()
-	})
-	if errors.Is(err, errAppendDone) {
-		return results, nil
+	s := c.appendStream(ctx, op)
+	b := s.send(mailbox, msgs, oneByOne)
+	err := s.Close()
+	return b.results, err
+}
+
+// AppendStream pipelines batches of APPENDs on one connection: a batch is
+// written as soon as the ones before it are, without waiting for their
+// replies, so that a caller appending batch after batch keeps the
+// connection busy instead of paying a round trip per batch. Each batch's
+// results come when every command of it is answered (AppendBatch.Wait);
+// batches are written in the order they were sent, and a command never
+// holds messages of two batches. The stream has the Conn to itself until
+// Close: other calls on the Conn wait until then. Outcomes are those of
+// Append.
+type AppendStream struct {
+	c    *Conn
+	wake chan struct{} // one token: the writer has something to look at
+	done chan struct{} // closed when the stream has ended and every batch has its results
+	err  error         // set before done is closed
+
+	mu      sync.Mutex
+	queue   []*AppendBatch // sent, not yet taken by the writer
+	closing bool
+	failed  error // the stream has ended with this error: a batch sent now fails at once
+}
+
+// AppendBatch is one batch of an AppendStream.
+type AppendBatch struct {
+	op       string
+	mbox     string // encoded, quoted
+	msgs     []Message
+	results  []AppendResult
+	oneByOne bool
+	done     chan struct{}
+	err      error // the stream's error, when it ended before the batch was answered
+
+	// Guarded by the appender's writerMu once the writer has taken the batch.
+	sent, answered []bool
+	open           int  // commands written and not yet answered
+	written        bool // the writer is done with it
+	closed         bool // done is closed
+}
+
+// Wait returns the batch's results, one per message in order, once every
+// message has its outcome. err is non-nil when the stream ended (a lost
+// connection, its context) before the batch was answered; the results then
+// say which messages were sent (transient errors) and which were not
+// (ErrNotSent).
+func (b *AppendBatch) Wait() ([]AppendResult, error) {
+	<-b.done
+	return b.results, b.err
+}
+
+// AppendStream starts a stream on c. It ends with Close, which must be
+// called; ctx bounds all of it, as it bounds Append.
+func (c *Conn) AppendStream(ctx context.Context) *AppendStream {
+	return c.appendStream(ctx, "APPEND")
+}
+
+func (c *Conn) appendStream(ctx context.Context, op string) *AppendStream {
+	s := &AppendStream{c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		err := c.exec(ctx, op, func(ctx context.Context) error {
+			return c.newAppender(ctx, op, s).run()
+		})
+		if errors.Is(err, errAppendDone) {
+			err = nil
+		}
+		if err != nil {
+			s.fail(err)
+		}
+		s.err = err
+	}()
+	return s
+}
+
+// Send queues msgs for mailbox and returns at once; the batch is written
+// after the batches sent before it. oneByOne sends one message per command
+// whatever AppendOptions.Batch says (see AppendOneByOne).
+func (s *AppendStream) Send(mailbox string, msgs []Message, oneByOne bool) *AppendBatch {
+	if mailbox == "" {
+		b := &AppendBatch{results: make([]AppendResult, len(msgs)), done: make(chan struct{})}
+		b.err = localErr(imapconn.ProtocolError, "APPEND", "empty mailbox name")
+		for i := range b.results {
+			b.results[i].Err = b.err
+		}
+		b.closed = true
+		close(b.done)
+		return b
 	}
-	if !ran {
-		for i := range results {
-			results[i].Err = err
+	return s.send(mailbox, msgs, oneByOne)
+}
+
+func (s *AppendStream) send(mailbox string, msgs []Message, oneByOne bool) *AppendBatch {
+	b := &AppendBatch{op: "APPEND " + mailbox, msgs: msgs, results: make([]AppendResult, len(msgs)), oneByOne: oneByOne,
+		done: make(chan struct{}), sent: make([]bool, len(msgs)), answered: make([]bool, len(msgs))}
+	if strings.EqualFold(mailbox, "INBOX") {
+		b.mbox = "INBOX"
+	} else {
+		b.mbox, _ = quote(imapconn.EncodeUTF7(mailbox)) // modified UTF-7 is printable ASCII
+	}
+	s.mu.Lock()
+	switch {
+	case s.failed != nil:
+		s.mu.Unlock()
+		b.failAll(s.failed)
+		return b
+	case s.closing:
+		s.mu.Unlock()
+		b.failAll(localErr(imapconn.ProtocolError, b.op, "append stream already closed"))
+		return b
+	}
+	s.queue = append(s.queue, b)
+	s.mu.Unlock()
+	s.signal()
+	return b
+}
+
+// Close lets the writer finish what was sent, waits until every batch has
+// its results and ends the stream. The error is the stream's, as Append's.
+func (s *AppendStream) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.signal()
+	<-s.done
+	return s.err
+}
+
+func (s *AppendStream) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the next batch for the writer; ok is false once the stream
+// is closing and nothing is left.
+func (s *AppendStream) next() (b *AppendBatch, ok, closing bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 {
+		b = s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		return b, true, false
+	}
+	return nil, false, s.closing
+}
+
+// fail ends the stream with err: every batch still queued fails unsent.
+func (s *AppendStream) fail(err error) {
+	s.mu.Lock()
+	if s.failed == nil {
+		s.failed = err
+	}
+	queue := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	for _, b := range queue {
+		b.failAll(err)
+	}
+}
+
+// failAll settles a batch no writer has taken: nothing of it was sent.
+func (b *AppendBatch) failAll(err error) {
+	b.err = err
+	for i := range b.results {
+		if b.results[i].Err == nil {
+			b.results[i].Err = fmt.Errorf("%w: %w", ErrNotSent, err)
 		}
 	}
-	// Otherwise run settled every message itself.
-	return results, err
+	b.closed = true
+	close(b.done)
 }
 
 // errAppendDone is never returned; it only marks results as final.
 var errAppendDone = errors.New("append done")
 
-// appendCmd is one APPEND command on the wire.
+// appendCmd is one APPEND command on the wire, with messages of one batch.
 type appendCmd struct {
 	tag     string
+	b       *AppendBatch
 	mu      sync.Mutex
-	idx     []int // messages in the command, in order
+	idx     []int // the batch's messages in the command, in order
 	aborted error // set when the writer gave up mid-command
 }
 
@@ -160,35 +321,31 @@ func (ac *appendCmd) indices() []int {
 	return append([]int(nil), ac.idx...)
 }
 
-// appender runs one Append: the calling goroutine reads replies, a second
-// one writes commands.
+// appender runs a stream while it has the connection: the stream's
+// goroutine reads replies, a second one writes commands.
 type appender struct {
-	c       *Conn
-	ctx     context.Context
-	op      string
-	mbox    string // encoded, quoted
-	msgs    []Message
-	results []AppendResult
-	opts    AppendOptions
+	c    *Conn
+	s    *AppendStream
+	ctx  context.Context
+	op   string
+	opts AppendOptions
 
 	window   chan struct{} // one token per unanswered command
 	cmds     chan *appendCmd
 	stop     chan struct{} // closed when the reader gives up
 	contCh   chan bool     // reader → writer: continuation (true) or refusal (false)
 	writerMu sync.Mutex
-	awaiting *appendCmd // the command waiting for a continuation
-	current  *appendCmd // the command whose reply the reader waits for
+	awaiting *appendCmd     // the command waiting for a continuation
+	current  *appendCmd     // the command whose reply the reader waits for
+	open     []*AppendBatch // taken by the writer and not done; guarded by writerMu
 
-	// per message, guarded by writerMu
-	sent     []bool
-	answered []bool
-	limit    int64 // APPENDLIMIT, 0 when none
-	buf      []byte
+	limit int64 // APPENDLIMIT, 0 when none
+	buf   []byte
 	// Capabilities, read once: the reader goroutine may update c.caps.
 	literalPlus, literalMinus bool
 }
 
-func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Message, results []AppendResult, batch bool) *appender {
+func (c *Conn) newAppender(ctx context.Context, op string, s *AppendStream) *appender {
 	o := c.appendOpts
 	pipelined := !o.SyncLiterals && (c.has("LITERAL+") || c.has("LITERAL-"))
 	if o.Window <= 0 {
@@ -197,28 +354,21 @@ func (c *Conn) newAppender(ctx context.Context, op, mailbox string, msgs []Messa
 	if !pipelined {
 		o.Window = 1
 	}
-	if !batch || o.Batch <= 1 || !c.has("MULTIAPPEND") {
+	if o.Batch <= 1 || !c.has("MULTIAPPEND") {
 		o.Batch = 1
 	}
 	a := &appender{
-		c: c, ctx: ctx, op: op, msgs: msgs, results: results, opts: o,
-		window:   make(chan struct{}, o.Window),
-		cmds:     make(chan *appendCmd, o.Window+1),
-		stop:     make(chan struct{}),
-		contCh:   make(chan bool, 1),
-		sent:     make([]bool, len(msgs)),
-		answered: make([]bool, len(msgs)),
+		c: c, s: s, ctx: ctx, op: op, opts: o,
+		window: make(chan struct{}, o.Window),
+		cmds:   make(chan *appendCmd, o.Window+1),
+		stop:   make(chan struct{}),
+		contCh: make(chan bool, 1),
 	}
 	a.literalPlus, a.literalMinus = c.has("LITERAL+"), c.has("LITERAL-")
 	if v, ok := c.capValue("APPENDLIMIT"); ok && v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
 			a.limit = n
 		}
-	}
-	if strings.EqualFold(mailbox, "INBOX") {
-		a.mbox = "INBOX"
-	} else {
-		a.mbox, _ = quote(imapconn.EncodeUTF7(mailbox)) // modified UTF-7 is printable ASCII
 	}
 	return a
 }
@@ -247,17 +397,39 @@ func (a *appender) run() error {
 	}
 	a.writerMu.Lock()
 	defer a.writerMu.Unlock()
-	for i := range a.results {
-		switch {
-		case a.answered[i] || a.results[i].Err != nil:
-		case a.sent[i]:
-			a.results[i].Err = fatal
-		default:
-			a.results[i].Err = fmt.Errorf("%w: %w", ErrNotSent, fatal)
+	for _, b := range a.open {
+		for i := range b.results {
+			switch {
+			case b.answered[i] || b.results[i].Err != nil:
+			case b.sent[i]:
+				b.results[i].Err = fatal
+			default:
+				b.results[i].Err = fmt.Errorf("%w: %w", ErrNotSent, fatal)
+			}
 		}
+		b.err = fatal
+		b.closed = true
+		close(b.done)
 	}
+	a.open = nil
 	a.c.broken = &brokenError{cause: fatal}
 	return fatal
+}
+
+// batchDone closes b's done once the writer is done with it and every
+// command of it is answered. Called with writerMu held.
+func (a *appender) batchDone(b *AppendBatch) {
+	if !b.written || b.open > 0 || b.closed {
+		return
+	}
+	b.closed = true
+	close(b.done)
+	for k, o := range a.open {
+		if o == b {
+			a.open = append(a.open[:k], a.open[k+1:]...)
+			break
+		}
+	}
 }
 
 // read handles replies until the writer is done and every command is
@@ -323,14 +495,17 @@ func (a *appender) read() error {
 // settle records the tagged reply for cmd.
 func (a *appender) settle(cmd *appendCmd, r *response) {
 	idx := cmd.indices()
+	b := cmd.b
 	a.writerMu.Lock()
+	defer a.writerMu.Unlock()
 	if a.awaiting == cmd {
 		// Refused before the literal was sent (RFC 7889 allows NO
 		// [TOOBIG] instead of a continuation).
 		a.awaiting = nil
 		a.contCh <- false
 	}
-	defer a.writerMu.Unlock()
+	b.open--
+	defer a.batchDone(b)
 	if cmd.aborted != nil && r.status != "OK" {
 		// The writer gave up on this command mid-message (a body that did not match its size) and set
 		// the outcome then; the server's refusal of the cut-off command says nothing more.
@@ -338,7 +513,7 @@ func (a *appender) settle(cmd *appendCmd, r *response) {
 	}
 	var err error
 	if r.status != "OK" {
-		err = statusErr(a.op, r, false, a.c.secrets)
+		err = statusErr(b.op, r, false, a.c.secrets)
 		if len(idx) > 1 {
 			err = fmt.Errorf("%w: batch of %d messages refused as a whole: %w", ErrBatchRefused, len(idx), err)
 		}
@@ -352,13 +527,13 @@ func (a *appender) settle(cmd *appendCmd, r *response) {
 		}
 	}
 	for k, i := range idx {
-		a.answered[i] = true
-		a.results[i].Err = err
+		b.answered[i] = true
+		b.results[i].Err = err
 		if err == nil {
 			a.c.stats.messagesAppended.Add(1)
-			a.results[i].UIDValidity = uidValidity
+			b.results[i].UIDValidity = uidValidity
 			if uids != nil {
-				a.results[i].UID = uids[k]
+				b.results[i].UID = uids[k]
 			}
 		}
 	}
@@ -398,7 +573,8 @@ func parseAppendUID(args string) (uint32, []uint32) {
 	return v, uids
 }
 
-// write sends the commands. It returns an error only for a failure that
+// write sends the stream's batches as they come, until the stream is
+// closing and nothing is left. It returns an error only for a failure that
 // leaves the connection unusable.
 func (a *appender) write() (err error) {
 	c := a.c
@@ -409,8 +585,61 @@ func (a *appender) write() (err error) {
 		close(a.cmds)
 	}()
 	wErr := func(err error) error { return ioErr(a.op, err, a.ctx.Err(), c.secrets) }
+	for {
+		b, ok, closing := a.s.next()
+		if !ok {
+			// Nothing to write: what was written goes out now, then the
+			// writer waits for the next batch or the end.
+			if err := c.bw.Flush(); err != nil {
+				return wErr(err)
+			}
+			if closing {
+				return nil
+			}
+			select {
+			case <-a.s.wake:
+				continue
+			case <-a.stop:
+				return nil
+			case <-a.ctx.Done():
+				return nil
+			}
+		}
+		a.writerMu.Lock()
+		a.open = append(a.open, b)
+		a.writerMu.Unlock()
+		if err := a.writeBatch(b); err != nil {
+			return err
+		}
+		select {
+		case <-a.stop:
+			// The reader gave up, maybe before all of b was written: run
+			// settles b with the connection's error.
+			return nil
+		default:
+		}
+		a.writerMu.Lock()
+		b.written = true
+		a.batchDone(b)
+		a.writerMu.Unlock()
+	}
+}
+
+// writeBatch writes b's commands.
+func (a *appender) writeBatch(b *AppendBatch) error {
+	c := a.c
+	wErr := func(err error) error { return ioErr(b.op, err, a.ctx.Err(), c.secrets) }
+	perCommand := a.opts.Batch
+	if b.oneByOne {
+		perCommand = 1
+	}
+	failLocally := func(i int, err error) {
+		a.writerMu.Lock()
+		b.results[i].Err = err
+		a.writerMu.Unlock()
+	}
 	i := 0
-	for i < len(a.msgs) {
+	for i < len(b.msgs) {
 		select {
 		case <-a.stop:
 			return nil
@@ -418,22 +647,25 @@ func (a *appender) write() (err error) {
 		}
 		// Prepare the first message of the next command before taking a
 		// window slot: one that fails locally costs no command.
-		pre, perr := a.prepare(i)
+		pre, perr := a.prepare(b, i)
 		if perr != nil {
-			a.results[i].Err = perr
+			failLocally(i, perr)
 			i++
 			continue
 		}
 		if err := a.acquire(); err != nil {
 			return err
 		}
-		cmd := &appendCmd{tag: c.nextTag()}
+		cmd := &appendCmd{tag: c.nextTag(), b: b}
+		a.writerMu.Lock()
+		b.open++
+		a.writerMu.Unlock()
 		select {
 		case a.cmds <- cmd:
 		case <-a.stop:
 			return nil
 		}
-		if _, err := c.bw.WriteString(cmd.tag + " APPEND " + a.mbox); err != nil {
+		if _, err := c.bw.WriteString(cmd.tag + " APPEND " + b.mbox); err != nil {
 			return wErr(err)
 		}
 		for n := 0; ; n++ {
@@ -448,7 +680,7 @@ func (a *appender) write() (err error) {
 			if !ok {
 				break // refused before its literal: the command is over
 			}
-			if n+1 >= a.opts.Batch || i >= len(a.msgs) {
+			if n+1 >= perCommand || i >= len(b.msgs) {
 				if _, err := c.bw.WriteString("\r\n"); err != nil {
 					return wErr(err)
 				}
@@ -456,9 +688,9 @@ func (a *appender) write() (err error) {
 			}
 			// MULTIAPPEND: the next message joins this command unless it
 			// fails locally, which ends the command here.
-			pre, perr = a.prepare(i)
+			pre, perr = a.prepare(b, i)
 			if perr != nil {
-				a.results[i].Err = perr
+				failLocally(i, perr)
 				i++
 				if _, err := c.bw.WriteString("\r\n"); err != nil {
 					return wErr(err)
@@ -467,6 +699,8 @@ func (a *appender) write() (err error) {
 			}
 		}
 	}
+	// The batch goes out whole now: its replies must not wait until the next batch fills the buffer (a
+	// paced or slowly fed next batch could hold them back for long).
 	if err := c.bw.Flush(); err != nil {
 		return wErr(err)
 	}
@@ -497,14 +731,14 @@ var errStopped = errors.New("stopped")
 // prepare checks message i and, when small, reads its body (so that a
 // size mismatch is found before anything is sent). It returns the body
 // when preloaded.
-func (a *appender) prepare(i int) ([]byte, error) {
-	m := a.msgs[i]
+func (a *appender) prepare(b *AppendBatch, i int) ([]byte, error) {
+	m := b.msgs[i]
 	local := func(kind imapconn.Kind, sentinel error, format string, args ...any) error {
 		e := fmt.Errorf(format, args...)
 		if sentinel != nil {
 			e = fmt.Errorf("%w: %w", sentinel, e)
 		}
-		return &imapconn.Error{Kind: kind, Op: a.op, Err: e}
+		return &imapconn.Error{Kind: kind, Op: b.op, Err: e}
 	}
 	switch {
 	case m.Body == nil:
@@ -546,8 +780,9 @@ func (a *appender) prepare(i int) ([]byte, error) {
 // (synchronizing literals only). An error means the connection is
 // unusable.
 func (a *appender) writeMessage(cmd *appendCmd, i int, pre []byte) (ok bool, err error) {
-	c, m := a.c, a.msgs[i]
-	wErr := func(err error) error { return ioErr(a.op, err, a.ctx.Err(), c.secrets) }
+	c, b := a.c, cmd.b
+	m := b.msgs[i]
+	wErr := func(err error) error { return ioErr(b.op, err, a.ctx.Err(), c.secrets) }
 	if a.opts.Messages != nil {
 		if err := a.opts.Messages.WaitN(a.ctx, 1); err != nil {
 			return false, wErr(err)
@@ -595,7 +830,7 @@ func (a *appender) writeMessage(cmd *appendCmd, i int, pre []byte) (ok bool, err
 		return false, err
 	}
 	a.writerMu.Lock()
-	a.sent[i] = true
+	b.sent[i] = true
 	a.writerMu.Unlock()
 	return true, nil
 }
@@ -623,19 +858,20 @@ func (a *appender) writeChunks(data []byte) error {
 // is written, and the reader closes the connection once every earlier
 // command is answered, so the server never completes the message.
 func (a *appender) streamBody(cmd *appendCmd, i int) error {
-	m := a.msgs[i]
+	b := cmd.b
+	m := b.msgs[i]
 	chunk := make([]byte, LimiterChunk)
 	remaining := m.Size
 	abandon := func(cause error) error {
-		a.results[i].Err = &imapconn.Error{Kind: imapconn.ProtocolError, Op: a.op, Err: cause}
 		a.writerMu.Lock()
-		a.answered[i] = true
+		b.results[i].Err = &imapconn.Error{Kind: imapconn.ProtocolError, Op: b.op, Err: cause}
+		b.answered[i] = true
 		for _, mate := range cmd.idx[:len(cmd.idx)-1] {
 			// MULTIAPPEND: the whole command is discarded.
-			a.answered[mate] = true
-			a.results[mate].Err = fmt.Errorf("%w: %w: message %d of the same batch failed: %v", ErrNotSent, ErrBatchRefused, i, cause)
+			b.answered[mate] = true
+			b.results[mate].Err = fmt.Errorf("%w: %w: message %d of the same batch failed: %v", ErrNotSent, ErrBatchRefused, i, cause)
 		}
-		cmd.aborted = &imapconn.Error{Kind: imapconn.ProtocolError, Op: a.op,
+		cmd.aborted = &imapconn.Error{Kind: imapconn.ProtocolError, Op: b.op,
 			Err: fmt.Errorf("connection closed to discard message %d: %w", i, cause)}
 		if a.current == cmd {
 			a.c.netConn.Close()

@@ -368,3 +368,80 @@ func TestFakeCancelMidAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeAppendStreamPipelinesBatches: a batch sent while the one before it awaits its reply is written at
+// once, so the server reads both batches' commands before it answers either; each batch gets its own
+// results, in its own order.
+func TestFakeAppendStreamPipelinesBatches(t *testing.T) {
+	fs := startFake(t, func(s *fakeSession) {
+		s.greetAndLogin(fakeCaps)
+		first, second := s.readCommand(), s.readCommand()
+		if !strings.Contains(first.text, "APPEND INBOX ") || !strings.Contains(second.text, `APPEND "Sent" `) {
+			s.t.Errorf("commands read: %q, %q", first.text, second.text)
+		}
+		if len(first.literals) != 2 || len(second.literals) != 1 || second.literals[0] != "c\r\n" {
+			s.t.Errorf("literals: %q, %q", first.literals, second.literals)
+		}
+		s.send(first.tag+" OK [APPENDUID 4 10:11] done", second.tag+" NO [OVERQUOTA] Quota exceeded")
+		third := s.readCommand()
+		s.send(third.tag + " OK [APPENDUID 4 12] done")
+	})
+	c := dialFake(t, fs, fakeCred())
+	c.SetAppendOptions(AppendOptions{Batch: 16})
+	s := c.AppendStream(context.Background())
+	a := s.Send("INBOX", []Message{msgOf("a\r\n"), msgOf("b\r\n")}, false)
+	b := s.Send("Sent", []Message{msgOf("c\r\n")}, false)
+	ra, err := a.Wait()
+	if err != nil || ra[0].UID != 10 || ra[1].UID != 11 || ra[0].Err != nil || ra[1].Err != nil {
+		t.Errorf("first batch: %+v, %v", ra, err)
+	}
+	rb, err := b.Wait()
+	if err != nil || !errors.Is(rb[0].Err, ErrOverQuota) || errors.Is(rb[0].Err, ErrBatchRefused) {
+		t.Errorf("second batch: want its own ErrOverQuota, got %+v, %v", rb, err)
+	}
+	// A batch sent after the others were answered still goes out on the same stream.
+	rc, err := s.Send("INBOX", []Message{msgOf("d\r\n")}, true).Wait()
+	if err != nil || rc[0].Err != nil || rc[0].UID != 12 {
+		t.Errorf("third batch: %+v, %v", rc, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if res, err := s.Send("INBOX", []Message{msgOf("e\r\n")}, false).Wait(); err == nil || !errors.Is(res[0].Err, ErrNotSent) {
+		t.Errorf("a batch sent after Close: want ErrNotSent and an error, got %+v, %v", res, err)
+	}
+}
+
+// TestFakeAppendStreamLostConnection: the connection drops after the first batch is answered and while the
+// second awaits its reply. The first keeps its outcome; the second's messages were sent, so they are
+// transient failures and not ErrNotSent; a batch sent afterwards was not sent at all.
+func TestFakeAppendStreamLostConnection(t *testing.T) {
+	received := make(chan struct{})
+	fs := startFake(t, func(s *fakeSession) {
+		s.greetAndLogin(fakeCaps)
+		first := s.readCommand()
+		s.send(first.tag + " OK [APPENDUID 4 10] done")
+		s.readCommand()
+		close(received)
+		s.conn.Close()
+	})
+	c := dialFake(t, fs, fakeCred())
+	s := c.AppendStream(context.Background())
+	a := s.Send("INBOX", []Message{msgOf("a\r\n")}, false)
+	b := s.Send("INBOX", []Message{msgOf("b\r\n")}, false)
+	if ra, err := a.Wait(); err != nil || ra[0].Err != nil || ra[0].UID != 10 {
+		t.Errorf("first batch: %+v, %v", ra, err)
+	}
+	rb, err := b.Wait()
+	if err == nil || !IsTransient(rb[0].Err) || errors.Is(rb[0].Err, ErrNotSent) {
+		t.Errorf("second batch: want a transient error for a sent message, got %+v, %v", rb, err)
+	}
+	<-received
+	rc, err := s.Send("INBOX", []Message{msgOf("c\r\n")}, false).Wait()
+	if err == nil || !errors.Is(rc[0].Err, ErrNotSent) {
+		t.Errorf("batch after the loss: want ErrNotSent, got %+v, %v", rc, err)
+	}
+	if err := s.Close(); err == nil || !IsTransient(err) {
+		t.Errorf("Close: want the transient connection error, got %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
@@ -41,8 +42,11 @@ func (s *IMAPSource) Describe() string {
 }
 
 func (s *IMAPSource) Close() error {
-	s.warm.close()
-	return s.list.Close()
+	var wg sync.WaitGroup
+	wg.Go(s.warm.close) // the units' connections' LOGOUTs alongside the listing connection's
+	err := s.list.Close()
+	wg.Wait()
+	return err
 }
 
 // Warm dials n connections for the next folders read (Items) in the background.

@@ -269,10 +269,12 @@ func (t *target) prepare(ctx context.Context) error {
 }
 
 func (t *target) close() {
-	t.warm.close()
+	var wg sync.WaitGroup
 	if t.setup != nil {
-		t.setup.Close()
+		wg.Go(func() { t.setup.Close() }) // its LOGOUT's round trip alongside the units' connections'
 	}
+	t.warm.close()
+	wg.Wait()
 }
 
 // ensureAll creates the mailboxes of names that do not exist, and their missing parents, with pipelined

@@ -96,30 +96,39 @@ func (w *warmConns) put(c *imapbulk.Conn) {
 	}
 }
 
-// close waits for the dials under way and closes every connection not taken and every one given back.
+// close waits for the dials under way and closes every connection not taken and every one given back, all
+// at once: each Close waits for its LOGOUT's reply, and one after another they would add a round trip per
+// connection to the end of the run.
 func (w *warmConns) close() {
 	w.mu.Lock()
 	ready := w.ready
 	w.pending = 0
 	w.closed = true
-	idle := w.idle
+	conns := w.idle
 	w.idle = nil
 	w.mu.Unlock()
-	for _, c := range idle {
-		c.Close()
-	}
-	if ready == nil {
-		return
-	}
-	w.wg.Wait()
-	for {
-		select {
-		case c := <-ready:
-			if c != nil {
-				c.Close()
+	if ready != nil {
+		w.wg.Wait()
+	drained:
+		for {
+			select {
+			case c := <-ready:
+				if c != nil {
+					conns = append(conns, c)
+				}
+			default:
+				break drained
 			}
-		default:
-			return
 		}
 	}
+	closeAll(conns)
+}
+
+// closeAll closes conns concurrently and returns when all are closed.
+func closeAll(conns []*imapbulk.Conn) {
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.Close() })
+	}
+	wg.Wait()
 }

@@ -123,21 +123,22 @@ func (r *MailboxReconciler) check(ctx context.Context, mbx *mailshiftv1.Mailbox,
 	st := &mbx.Status
 	st.AuthenticatedAs = target.authAs
 	st.Capabilities = s.Capabilities()
-	if id, err := s.ID(ctx); err == nil && len(id) > 0 {
-		st.ServerID = id
-	}
-
-	ns, err := s.Namespaces(ctx)
+	// One round trip for the namespaces, ID, folders and subscriptions, which the special folders are
+	// decided from.
+	sv, err := s.Survey(ctx)
 	if err != nil {
-		return outcomeOf(fmt.Errorf("read NAMESPACE: %w", err))
+		return outcomeOf(fmt.Errorf("read NAMESPACE and folders: %w", err))
 	}
-	st.Namespaces = namespaceStatus(ns)
+	if len(sv.ID) > 0 {
+		st.ServerID = sv.ID
+	}
+	st.Namespaces = namespaceStatus(sv.Namespaces)
 	if quota, err := s.Quota(ctx); err == nil {
 		st.Quota = quotaStatus(quota)
 	} else {
 		log.FromContext(ctx).Info("quota unavailable", "error", err.Error())
 	}
-	if err := r.ensureSpecialFolders(ctx, s, mbx); err != nil {
+	if err := r.ensureSpecialFolders(ctx, s, &sv, mbx); err != nil {
 		return failedOutcome(mailshiftv1.ReasonSpecialFoldersFailed, "special folders: "+err.Error(), imapconn.KindOf(err) == imapconn.PermissionDenied)
 	}
 	folders, messages, err := s.Count(ctx)
@@ -192,7 +193,7 @@ func apiType(t imapsession.FolderType) mailshiftv1.SpecialFolderType {
 	return mailshiftv1.SpecialFolderType(t)
 }
 
-func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapsession.Session, mbx *mailshiftv1.Mailbox) error {
+func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapsession.Session, sv *imapsession.Survey, mbx *mailshiftv1.Mailbox) error {
 	spec := mbx.Spec.SpecialFolders
 	if spec.Disabled {
 		mbx.Status.SpecialFolders = nil
@@ -200,7 +201,7 @@ func (r *MailboxReconciler) ensureSpecialFolders(ctx context.Context, s *imapses
 	}
 	placement := imapsession.Placement(orDefault(string(spec.Placement), string(mailshiftv1.PlacementAuto)))
 	annotate := spec.Annotations != mailshiftv1.AnnotationNone
-	res, err := s.EnsureSpecialFolders(ctx, placement, specialFolderNames(spec), annotate)
+	res, err := s.EnsureSpecialFoldersIn(ctx, sv, placement, specialFolderNames(spec), annotate)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,16 @@ func (r *run) run(ctx context.Context) error {
 	go func() { prepared <- r.tgt.prepare(ctx) }()
 	defer r.tgt.close()
 	folders, err := r.job.Source.Folders(ctx)
+	// The first units' connections are dialed as soon as the source's folders are known, while the target is
+	// still being prepared and its folders created: a server starts a session for each login (tens of
+	// milliseconds of its time on Dovecot, one after another), and a unit waiting for its connections waits
+	// for all of that.
+	if n := r.expectedUnits(folders); n > 0 {
+		r.tgt.warm.start(ctx, n, r.tgt.dial)
+		if w, ok := r.job.Source.(warmer); ok {
+			w.Warm(ctx, n)
+		}
+	}
 	perr := <-prepared
 	if err != nil && len(folders) == 0 {
 		return fmt.Errorf("source: %w", err)
@@ -122,13 +132,6 @@ func (r *run) run(ctx context.Context) error {
 		r.cnt.items.Add(int64(folders[i].Count))
 		todo = append(todo, work{i, folders[i], m})
 	}
-	// The first units' connections are dialed while the folders are created and their attributes read.
-	if n := min(r.job.Parallel, len(todo)); n > 0 {
-		r.tgt.warm.start(ctx, n, r.tgt.dial)
-		if w, ok := r.job.Source.(warmer); ok {
-			w.Warm(ctx, n)
-		}
-	}
 	// Create every target folder first, parents before children, on the setup session: workers then only
 	// append.
 	targets := make([]string, len(todo))
@@ -138,7 +141,12 @@ func (r *run) run(ctx context.Context) error {
 	if err := r.tgt.ensureAll(ctx, targets); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	r.carryFolderAttrs(ctx, todo)
+	// The folders' subscriptions and METADATA are carried on the setup session while the units copy: no
+	// APPEND needs them, and what fails of them is a warning, not an error of the run.
+	var attrsCarried sync.WaitGroup
+	defer attrsCarried.Wait()
+	attrsCtx := ctx // not the copy's, which is cancelled when the copy ends
+	attrsCarried.Go(func() { r.carryFolderAttrs(attrsCtx, todo) })
 	if err := r.inspectTarget(ctx, inspected); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -254,4 +262,26 @@ func (r *run) copyUnit(ctx context.Context, u *unit) error {
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// expectedUnits is how many units will run at once at the start, as far as the source's folders and the
+// checkpoint tell before the target is read: a folder the checkpoint says is finished and unchanged needs
+// none, one that may be cut into segments (see splitPlan) may need every connection.
+func (r *run) expectedUnits(folders []SourceFolder) int {
+	_, hasFlags := r.job.Source.(FlagSource)
+	_, canSplit := r.job.Source.(Splitter)
+	canSplit = canSplit && !r.job.KeepOrder && r.job.Parallel > 1
+	n := 0
+	for _, f := range folders {
+		fc := r.cps.folder(f.Key)
+		unchanged := !hasFlags || (f.HighestModSeq != 0 && f.HighestModSeq == fc.HighestModSeq)
+		switch {
+		case fc.Complete && fc.Done >= f.Count && unchanged && (f.UIDValidity == 0 || fc.SourceUIDValidity == f.UIDValidity):
+		case canSplit && f.Count-fc.Done >= minSplit:
+			n += r.job.Parallel
+		default:
+			n++
+		}
+	}
+	return min(n, r.job.Parallel)
 }

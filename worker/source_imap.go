@@ -18,8 +18,9 @@ import (
 type IMAPSource struct {
 	ep   imapconn.Endpoint
 	cred imapconn.Credentials
-	// list is the connection that lists folders; each folder is read over a connection of its own (see
-	// Items), so folders can be read in parallel like they are written.
+	// list is the connection that lists folders (and cuts them, Split) until Warm adds it to the units'
+	// connections; each folder is read over a connection of its own (see Items), so folders can be read in
+	// parallel like they are written.
 	list    *imapbulk.Conn
 	prefix  string
 	sep     rune
@@ -44,14 +45,44 @@ func (s *IMAPSource) Describe() string {
 func (s *IMAPSource) Close() error {
 	var wg sync.WaitGroup
 	wg.Go(s.warm.close) // the units' connections' LOGOUTs alongside the listing connection's
-	err := s.list.Close()
+	var err error
+	if s.list != nil {
+		err = s.list.Close()
+	}
 	wg.Wait()
 	return err
 }
 
-// Warm dials n connections for the next folders read (Items) in the background.
+// Warm makes n connections ready for the next folders read (Items): the listing connection, which is idle
+// once the folders are listed, and n-1 dialed in the background. Each connection costs the server a
+// session of its own, which on Dovecot is most of what a small folder costs it.
 func (s *IMAPSource) Warm(ctx context.Context, n int) {
-	s.warm.start(ctx, n, func(ctx context.Context) (*imapbulk.Conn, error) { return imapbulk.Dial(ctx, s.ep, s.cred) })
+	if n <= 0 {
+		return
+	}
+	s.warm.start(ctx, n-1, s.dial)
+	s.warm.adopt(s.list)
+	s.list = nil
+}
+
+func (s *IMAPSource) dial(ctx context.Context) (*imapbulk.Conn, error) {
+	return imapbulk.Dial(ctx, s.ep, s.cred)
+}
+
+// borrow returns a connection for a command outside the units (Split) and the function that gives it back:
+// the listing connection, or once that is with the units' connections (Warm), one of those.
+func (s *IMAPSource) borrow(ctx context.Context) (*imapbulk.Conn, func(), error) {
+	if s.list != nil {
+		return s.list, func() {}, nil
+	}
+	c := s.warm.take(ctx)
+	if c == nil {
+		var err error
+		if c, err = s.dial(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c, func() { s.warm.put(c) }, nil
 }
 
 // Folders lists the personal folders that can hold messages, with their special-use roles, and their
@@ -155,7 +186,7 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp F
 	c := s.warm.take(ctx)
 	if c == nil {
 		var err error
-		if c, err = imapbulk.Dial(ctx, s.ep, s.cred); err != nil {
+		if c, err = s.dial(ctx); err != nil {
 			return err
 		}
 	}
@@ -275,15 +306,20 @@ func (s *IMAPSource) Split(ctx context.Context, sf SourceFolder, sizes []int) ([
 	if !ok {
 		return nil, fmt.Errorf("folder %q is not on the source", sf.Key)
 	}
-	st, err := s.list.Select(ctx, f.Name, true)
+	c, giveBack, err := s.borrow(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = s.list.Unselect(ctx) }() // read-only: nothing to lose if it fails; the next SELECT replaces it
+	defer giveBack()
+	st, err := c.Select(ctx, f.Name, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = c.Unselect(ctx) }() // read-only: nothing to lose if it fails; the next SELECT replaces it
 	if st.UIDValidity != sf.UIDValidity {
 		return []Span{{}}, nil
 	}
-	uids, err := s.list.UIDSearch(ctx, "ALL")
+	uids, err := c.UIDSearch(ctx, "ALL")
 	if err != nil {
 		return nil, err
 	}

@@ -212,11 +212,11 @@ func (t *target) prepare(ctx context.Context) error {
 		return err
 	}
 	t.setup = s
-	ns, err := s.Namespaces(ctx)
+	sv, err := s.Survey(ctx)
 	if err != nil {
 		return err
 	}
-	pers := ns.PersonalDefault()
+	pers := sv.Namespaces.PersonalDefault()
 	t.layout = foldermap.Target{Separator: pers.Delim, PersonalPrefix: pers.Prefix, SpecialUse: map[foldermap.Role]string{}, Groupware: map[groupware.Kind]string{}}
 	if t.layout.Separator == 0 {
 		t.layout.Separator = '/'
@@ -224,8 +224,8 @@ func (t *target) prepare(ctx context.Context) error {
 	// Dovecot's maildir layout keeps folders as directories named with '.': it refuses '.' in a name when
 	// the separator is '/', and '/' when it is '.'. Such characters are escaped (reversibly) there.
 	// Cyrus admits only a fixed set of ASCII punctuation in names.
-	if id, err := s.ID(ctx); err == nil {
-		switch name := strings.ToLower(id["name"]); {
+	if sv.ID != nil {
+		switch name := strings.ToLower(sv.ID["name"]); {
 		case strings.Contains(name, "dovecot"):
 			t.layout.Forbidden = foldermap.ForbiddenDovecotMaildir
 		case strings.Contains(name, "cyrus"):
@@ -233,12 +233,8 @@ func (t *target) prepare(ctx context.Context) error {
 		}
 		t.layout.Forbidden = strings.ReplaceAll(t.layout.Forbidden, string(t.layout.Separator), "")
 	}
-	folders, err := s.PersonalFolders(ctx)
-	if err != nil {
-		return err
-	}
 	t.exists = map[string]bool{}
-	for _, f := range folders {
+	for _, f := range sv.Folders {
 		if f.HasAttr(`\NonExistent`) {
 			continue
 		}
@@ -251,7 +247,7 @@ func (t *target) prepare(ctx context.Context) error {
 			}
 		}
 	}
-	res, err := s.EnsureSpecialFolders(ctx, t.spec.Placement, t.spec.SpecialFolders, t.spec.Annotate)
+	res, err := s.EnsureSpecialFoldersIn(ctx, &sv, t.spec.Placement, t.spec.SpecialFolders, t.spec.Annotate)
 	if err != nil {
 		return fmt.Errorf("groupware folders: %w", err)
 	}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailshift/mailshift/internal/enginemetrics"
+	"github.com/mailshift/mailshift/internal/foldermap"
+	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testproxy"
@@ -239,5 +242,50 @@ func TestUnitsReuseConnections(t *testing.T) {
 	t.Logf("%d folders over %d connections", len(rep.Folders), conns)
 	if conns > 5 {
 		t.Errorf("%d connections for %d folders with two at a time: folders did not hand theirs on", conns, len(rep.Folders))
+	}
+}
+
+// TestIMAPSourceConnections: an IMAP source's listing connection is one of the units' connections once the
+// folders are listed, so a run of two units at a time opens two source connections, not three; and the
+// units of nine folders hand theirs on. Each connection is a session the server starts, which on Dovecot
+// costs it more than a small folder's messages.
+func TestIMAPSourceConnections(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Dovecot(t)
+	src, dst := accountOf(srv, "alice"), accountOf(srv, "bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := src.bulk(t)
+	const folders, each = 9, 5
+	for i := range folders {
+		name := fmt.Sprintf("Conns%d", i)
+		if err := c.Create(ctx, name, ""); err != nil {
+			t.Fatal(err)
+		}
+		var msgs []imapbulk.Message
+		for j := range each {
+			body := fmt.Sprintf("From: s@example.org\r\nSubject: %d.%d\r\nMessage-ID: <%d.%d@conns.example>\r\n\r\nBody.\r\n", i, j, i, j)
+			msgs = append(msgs, imapbulk.Message{Size: int64(len(body)), Body: strings.NewReader(body)})
+		}
+		if _, err := c.Append(ctx, name, msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := testproxy.New(t, srv.Addr())
+	s, err := OpenIMAP(ctx, imapconn.Endpoint{Host: p.Host(), Port: p.Port(), TLS: imapconn.TLSNone, DialTimeout: 20 * time.Second}, src.cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := Run(ctx, Job{Source: s, Target: dst.target(""), Parallel: 2, Rules: foldermap.Rules{Include: []string{"Conns*"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTotals(t, rep)
+	if rep.Totals.Copied != folders*each {
+		t.Fatalf("copied %d of %d", rep.Totals.Copied, folders*each)
+	}
+	if got := len(p.Accepted()); got != 2 {
+		t.Errorf("%d source connections for %d folders two at a time, want 2 (the listing connection and one more)", got, folders)
 	}
 }

@@ -297,7 +297,11 @@ func (c *unitCopy) decide(ctx context.Context, d decision) error {
 		c.r.warn(c.sf.Key, refOf(it, d.p.id), d.warnings)
 		c.batch = append(c.batch, d.p)
 		c.batchBytes += d.p.sp.size
-		if len(c.batch) >= c.r.job.Batch || c.batchBytes >= c.r.job.BatchBytes {
+		// A full batch goes; so does a partial one when the connection has nothing under way and the
+		// producer nothing more at hand (it waits for the source): waiting to fill it would leave the
+		// connection idle, as it is at the start of every unit while the source's first chunk is read.
+		idle := len(c.infs) == 0 && len(c.decisions) == 0
+		if len(c.batch) >= c.r.job.Batch || c.batchBytes >= c.r.job.BatchBytes || idle {
 			return c.flush(ctx)
 		}
 		return nil

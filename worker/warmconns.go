@@ -17,7 +17,7 @@ import (
 // A unit that is done gives its connection back (put), and the next unit takes it instead of dialing: an
 // account of many folders then pays the logins of its first units only. Units select their folder
 // themselves, so the mailbox a connection had selected does not matter. At most as many connections wait
-// as were dialed ahead (the units that run at once), and only ones a unit gave back, so no more
+// as were dialed ahead or adopted (the units that run at once), and only ones a unit gave back, so no more
 // connections are open at once than units run at once.
 type warmConns struct {
 	mu      sync.Mutex
@@ -53,6 +53,15 @@ func (w *warmConns) start(ctx context.Context, n int, dial func(context.Context)
 			w.ready <- c
 		}()
 	}
+}
+
+// adopt adds c, a logged-in connection its owner has no more use for, to those the units take, as if it had
+// been dialed ahead: call it after start.
+func (w *warmConns) adopt(c *imapbulk.Conn) {
+	w.mu.Lock()
+	w.limit++
+	w.mu.Unlock()
+	w.put(c)
 }
 
 // take returns a warm connection, waiting for one still being dialed, or nil when none is left (or its dial

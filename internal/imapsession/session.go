@@ -42,77 +42,112 @@ func (s *Session) ID(ctx context.Context) (map[string]string, error) {
 	if !s.Has("ID") {
 		return nil, nil
 	}
-	var data *imap.IDData
+	var m map[string]string
 	err := s.do(ctx, "ID", func(c *imapclient.Client) error {
 		var err error
-		data, err = c.ID(&imap.IDData{Name: "mailshift", Vendor: "mailshift"}).Wait()
+		m, err = sendID(c)()
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	for k, v := range map[string]string{
-		"name": data.Name, "version": data.Version, "os": data.OS, "os-version": data.OSVersion,
-		"vendor": data.Vendor, "support-url": data.SupportURL, "address": data.Address, "date": data.Date,
-		"command": data.Command, "arguments": data.Arguments, "environment": data.Environment,
-	} {
-		if v != "" {
-			m[k] = v
+	return m, err
+}
+
+// sendID sends ID and returns the function that waits for its answer. Like the other send functions
+// below, it lets Survey pipeline a read that has a method of its own.
+func sendID(c *imapclient.Client) func() (map[string]string, error) {
+	cmd := c.ID(&imap.IDData{Name: "mailshift", Vendor: "mailshift"})
+	return func() (map[string]string, error) {
+		data, err := cmd.Wait()
+		if err != nil {
+			return nil, err
 		}
+		m := map[string]string{}
+		if data == nil {
+			return m, nil
+		}
+		for k, v := range map[string]string{
+			"name": data.Name, "version": data.Version, "os": data.OS, "os-version": data.OSVersion,
+			"vendor": data.Vendor, "support-url": data.SupportURL, "address": data.Address, "date": data.Date,
+			"command": data.Command, "arguments": data.Arguments, "environment": data.Environment,
+		} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		return m, nil
 	}
-	return m, nil
 }
 
 // Namespaces returns the server's NAMESPACE. Without NAMESPACE support it
 // returns one personal namespace with an empty prefix and the delimiter from
 // LIST "" "".
 func (s *Session) Namespaces(ctx context.Context) (imapconn.Namespaces, error) {
-	s.mu.Lock()
-	cached := s.ns
-	s.mu.Unlock()
-	if cached != nil {
-		return *cached, nil
+	if ns, ok := s.cachedNamespaces(); ok {
+		return ns, nil
+	}
+	op := "NAMESPACE"
+	if !s.Has("NAMESPACE") {
+		op = `LIST "" ""`
 	}
 	var ns imapconn.Namespaces
-	var err error
-	if s.Has("NAMESPACE") {
-		err = s.do(ctx, "NAMESPACE", func(c *imapclient.Client) error {
-			data, err := c.Namespace().Wait()
+	err := s.do(ctx, op, func(c *imapclient.Client) error {
+		var err error
+		ns, err = s.sendNamespaces(c)()
+		return err
+	})
+	if err != nil {
+		return imapconn.Namespaces{}, err
+	}
+	s.cacheNamespaces(ns)
+	return ns, nil
+}
+
+func (s *Session) cachedNamespaces() (imapconn.Namespaces, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ns == nil {
+		return imapconn.Namespaces{}, false
+	}
+	return *s.ns, true
+}
+
+func (s *Session) cacheNamespaces(ns imapconn.Namespaces) {
+	s.mu.Lock()
+	s.ns = &ns
+	s.mu.Unlock()
+}
+
+// sendNamespaces sends NAMESPACE, or LIST "" "" to a server without it, and returns the function that waits
+// for the answer.
+func (s *Session) sendNamespaces(c *imapclient.Client) func() (imapconn.Namespaces, error) {
+	if !s.Has("NAMESPACE") {
+		cmd := c.List("", "", nil)
+		return func() (imapconn.Namespaces, error) {
+			list, err := cmd.Collect()
 			if err != nil {
-				return err
-			}
-			conv := func(in []imap.NamespaceDescriptor) []imapconn.Namespace {
-				var out []imapconn.Namespace
-				for _, d := range in {
-					out = append(out, imapconn.Namespace{Prefix: imapconn.DecodeUTF7OrSame(d.Prefix), Delim: d.Delim})
-				}
-				return out
-			}
-			ns = imapconn.Namespaces{Personal: conv(data.Personal), Other: conv(data.Other), Shared: conv(data.Shared)}
-			return nil
-		})
-	} else {
-		err = s.do(ctx, `LIST "" ""`, func(c *imapclient.Client) error {
-			list, err := c.List("", "", nil).Collect()
-			if err != nil {
-				return err
+				return imapconn.Namespaces{}, err
 			}
 			var delim rune = '/'
 			if len(list) > 0 {
 				delim = list[0].Delim
 			}
-			ns = imapconn.Namespaces{Personal: []imapconn.Namespace{{Prefix: "", Delim: delim}}}
-			return nil
-		})
+			return imapconn.Namespaces{Personal: []imapconn.Namespace{{Prefix: "", Delim: delim}}}, nil
+		}
 	}
-	if err != nil {
-		return imapconn.Namespaces{}, err
+	cmd := c.Namespace()
+	return func() (imapconn.Namespaces, error) {
+		data, err := cmd.Wait()
+		if err != nil {
+			return imapconn.Namespaces{}, err
+		}
+		conv := func(in []imap.NamespaceDescriptor) []imapconn.Namespace {
+			var out []imapconn.Namespace
+			for _, d := range in {
+				out = append(out, imapconn.Namespace{Prefix: imapconn.DecodeUTF7OrSame(d.Prefix), Delim: d.Delim})
+			}
+			return out
+		}
+		return imapconn.Namespaces{Personal: conv(data.Personal), Other: conv(data.Other), Shared: conv(data.Shared)}, nil
 	}
-	s.mu.Lock()
-	s.ns = &ns
-	s.mu.Unlock()
-	return ns, nil
 }
 
 // QuotaResource is one resource of a quota root (RFC 9208). STORAGE is in
@@ -184,6 +219,12 @@ func (s *Session) Folders(ctx context.Context) ([]imapconn.Folder, error) {
 }
 
 func (s *Session) list(ctx context.Context, status *imap.StatusOptions) ([]imapconn.Folder, error) {
+	return s.listWith(ctx, `LIST "" "*"`, "*", s.listOptions(status))
+}
+
+// listOptions asks for the special-use attributes where the server can give them, and for status when it is
+// not nil.
+func (s *Session) listOptions(status *imap.StatusOptions) *imap.ListOptions {
 	opts := &imap.ListOptions{}
 	if s.Has("SPECIAL-USE") && s.Has("LIST-EXTENDED") {
 		opts.ReturnSpecialUse = true
@@ -191,27 +232,36 @@ func (s *Session) list(ctx context.Context, status *imap.StatusOptions) ([]imapc
 	if status != nil {
 		opts.ReturnStatus = status
 	}
-	return s.listWith(ctx, `LIST "" "*"`, "*", opts)
+	return opts
 }
 
 // listWith runs one LIST for pattern with opts and returns the folders sorted by name.
 func (s *Session) listWith(ctx context.Context, op, pattern string, opts *imap.ListOptions) ([]imapconn.Folder, error) {
 	var out []imapconn.Folder
 	err := s.do(ctx, op, func(c *imapclient.Client) error {
-		list, err := c.List("", pattern, opts).Collect()
+		var err error
+		out, err = sendList(c, pattern, opts)()
+		return err
+	})
+	return out, err
+}
+
+// sendList sends LIST for pattern with opts and returns the function that waits for the folders, sorted by
+// name.
+func sendList(c *imapclient.Client, pattern string, opts *imap.ListOptions) func() ([]imapconn.Folder, error) {
+	cmd := c.List("", pattern, opts)
+	return func() ([]imapconn.Folder, error) {
+		list, err := cmd.Collect()
 		if err != nil {
-			return err
+			return nil, err
 		}
+		var out []imapconn.Folder
 		for _, d := range list {
 			out = append(out, folderFromList(d))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
 }
 
 // PersonalFolders is Folders restricted to the personal namespace.
@@ -335,25 +385,21 @@ func (s *Session) Delete(ctx context.Context, mailbox string) error {
 	})
 }
 
-// subscribed returns the set of subscribed mailbox names (LIST
-// (SUBSCRIBED) with LIST-EXTENDED, else LSUB is not available in go-imap v2,
-// so nil: callers then subscribe unconditionally).
-func (s *Session) subscribed(ctx context.Context) (map[string]bool, error) {
-	if !s.Has("LIST-EXTENDED") {
-		return nil, nil
-	}
-	out := map[string]bool{}
-	err := s.do(ctx, `LIST (SUBSCRIBED) "" "*"`, func(c *imapclient.Client) error {
-		list, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+// sendSubscribed sends LIST (SUBSCRIBED) (RFC 5258) and returns the function that waits for the names of the
+// subscribed folders.
+func sendSubscribed(c *imapclient.Client) func() (map[string]bool, error) {
+	cmd := c.List("", "*", &imap.ListOptions{SelectSubscribed: true})
+	return func() (map[string]bool, error) {
+		list, err := cmd.Collect()
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out := map[string]bool{}
 		for _, d := range list {
 			out[d.Mailbox] = true
 		}
-		return nil
-	})
-	return out, err
+		return out, nil
+	}
 }
 
 func isAlreadyExists(err error) bool {

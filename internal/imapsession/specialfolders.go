@@ -3,6 +3,7 @@ package imapsession
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -141,6 +142,12 @@ func typeMatches(t FolderType, v string) bool {
 // set to shared "<type>" (a shared "<type>.default" is left as it is) and
 // private "<type>.default", writing only what differs.
 func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders []SpecialFolder, annotate bool) (EnsureResult, error) {
+	return s.EnsureSpecialFoldersIn(ctx, nil, p, folders, annotate)
+}
+
+// EnsureSpecialFoldersIn is EnsureSpecialFolders deciding from sv, what the caller surveyed of the account
+// just before (and may have used itself), instead of reading the account again; nil surveys it.
+func (s *Session) EnsureSpecialFoldersIn(ctx context.Context, sv *Survey, p Placement, folders []SpecialFolder, annotate bool) (EnsureResult, error) {
 	const op = "ensure special folders"
 	var res EnsureResult
 	for _, f := range folders {
@@ -157,17 +164,17 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 		return res, newError(imapconn.ProtocolError, op, "unknown placement %q", p)
 	}
 
-	ns, err := s.Namespaces(ctx)
-	if err != nil {
-		return res, err
+	if sv == nil {
+		read, err := s.Survey(ctx)
+		if err != nil {
+			return res, err
+		}
+		sv = &read
 	}
-	personal, err := s.PersonalFolders(ctx)
-	if err != nil {
-		return res, err
-	}
+	ns := sv.Namespaces
 	exists := map[string]bool{}
 	var selectable []string
-	for _, f := range personal {
+	for _, f := range sv.Folders {
 		if f.HasAttr(`\NonExistent`) {
 			continue
 		}
@@ -181,14 +188,16 @@ func (s *Session) EnsureSpecialFolders(ctx context.Context, p Placement, folders
 	res.MetadataUnsupported = !hasMeta
 	meta := map[string]map[string]string{}
 	if hasMeta && len(selectable) > 0 {
+		var err error
 		meta, err = s.getMetadataMany(ctx, selectable, []string{SharedFolderTypeKey, PrivateFolderTypeKey})
 		if err != nil {
 			return res, err
 		}
 	}
-	subscribed, err := s.subscribed(ctx)
-	if err != nil {
-		return res, err
+	// The plan below marks what it subscribes: on a copy, so that the caller's survey stays what it read.
+	var subscribed map[string]bool
+	if sv.Subscribed != nil {
+		subscribed = maps.Clone(sv.Subscribed)
 	}
 
 	// Every decision is taken first, from what was read above; the commands then go out pipelined, the

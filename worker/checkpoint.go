@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/mailshift/mailshift/internal/atomicfile"
 )
 
 // FolderCheckpoint is how far a run got with one source folder.
@@ -109,34 +110,8 @@ func (f FileCheckpoint) Save(ctx context.Context, c *Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(f.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := atomicfile.Write(f.Path, b, 0o600); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".checkpoint-*")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), f.Path); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		// The rename is what makes the checkpoint current; a directory sync that fails leaves it current but
-		// perhaps not yet durable, which a crash would turn into a resume from the previous checkpoint.
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -122,7 +122,7 @@ func Decode(b []byte) (*State, error) {
 		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
 	// Nothing may follow, and the gzip stream must end where it says (its checksum is checked then).
-	if _, err := d.r.ReadByte(); err != io.EOF {
+	if _, err := d.r.ReadByte(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: bytes after the end of the state", ErrDamaged)
 	}
 	return s, nil
@@ -157,7 +157,7 @@ func (d *decoder) str(what string, max int) (string, error) {
 }
 
 func unexpected(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

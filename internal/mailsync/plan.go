@@ -1,0 +1,256 @@
+// Package mailsync keeps the mail of two IMAP folders in step, one way or both ways (SyncPolicy, mailshift
+// sync). A cycle reads what each side holds now, decides against what the two sides held when they last
+// agreed (syncstate), and carries the differences over.
+//
+// This file is the deciding part, without any network: Decide turns the last agreed state of a folder
+// pair and both sides' snapshots into the actions of a cycle. Each rule of the semantics table is a case
+// of TestDecide.
+package mailsync
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/mailshift/mailshift/internal/syncstate"
+)
+
+// Direction: OneWay, the target (side B) follows the source (side A); TwoWay, changes go both ways.
+type Direction int
+
+const (
+	OneWay Direction = iota
+	TwoWay
+)
+
+// Deletions says what a message deleted on one side does on the other.
+type Deletions int
+
+const (
+	DeleteIgnore      Deletions = iota // the other side keeps it; the two are no longer linked
+	DeletePropagate                    // deleted there too
+	DeleteMoveToTrash                  // moved to that side's trash folder
+)
+
+// Conflicts says who wins when one side deleted a message whose flags the other side changed since the
+// last cycle. (Flags changed on both sides are merged, see Decide.)
+type Conflicts int
+
+const (
+	KeepBoth   Conflicts = iota // the change wins: the message is kept, and copied back where it was deleted
+	SourceWins                  // what side A did wins
+	TargetWins                  // what side B did wins
+	Newest                      // for mail as KeepBoth: a deletion has no time an IMAP server reports
+)
+
+// Options are a pair's rules.
+type Options struct {
+	Direction Direction
+	Deletions Deletions
+	Conflicts Conflicts
+}
+
+// Message is a message as a side holds it now.
+type Message struct {
+	UID   uint32
+	Flags syncstate.Flags // in the pair's keyword table (Pair.FlagsOf)
+	// ID is the message's identity (see worker.Identity): what matches it with a message of the other side
+	// that is not linked yet. "" when it could not be read; such a message is never matched.
+	ID string
+}
+
+// Snapshot is every message a side's folder holds now, by UID.
+type Snapshot map[uint32]Message
+
+// Side names side A (the source) or side B (the target).
+type Side int
+
+const (
+	A Side = iota
+	B
+)
+
+func (s Side) other() Side { return 1 - s }
+
+// ActionKind is what an action does.
+type ActionKind int
+
+const (
+	// Copy copies message UID of side From to the other side, and links the two with Flags.
+	Copy ActionKind = iota
+	// SetFlags sets the flags of message UID on side On to Flags.
+	SetFlags
+	// Delete deletes message UID on side On; Trash moves it to that side's trash folder.
+	Delete
+	Trash
+)
+
+// Action is one step of a cycle.
+type Action struct {
+	Kind  ActionKind
+	On    Side // the side acted on (for Copy: the side copied from)
+	UID   uint32
+	Flags syncstate.Flags // Copy, SetFlags
+	// Conflict: the action settles a conflict.
+	Conflict bool
+}
+
+// Decision is what a cycle does for a pair: the actions, and the links that stand once they are done (the
+// links of Copy actions are added by the caller, with the UID the target gave the copy).
+type Decision struct {
+	Actions   []Action
+	Links     []syncstate.Link // sorted by A
+	Conflicts int
+}
+
+// Decide decides a cycle of pair p from a and b, what sides A and B hold now. It does not change p.
+//
+// A linked message is on both sides, or was deleted on one or both since the last cycle; its flags are
+// compared with those the sides agreed on (the link's). OneWay: side B gets side A's flags, and a message
+// deleted on side B only is copied there again (a change made on the target side is put back); a
+// deletion on side A goes to side B per Deletions. TwoWay: flags changed on either side are merged (what
+// either side set is set, what either side cleared is cleared); a deletion on either side goes to the
+// other per Deletions, unless the other side changed the message's flags meanwhile, a conflict settled by
+// Conflicts. A message that is not linked is matched by ID with one of the other side's that is not
+// linked either (each once, in UID order), or copied: from side A always, from side B only TwoWay.
+func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
+	var d Decision
+	linkedA, linkedB := map[uint32]bool{}, map[uint32]bool{}
+	for _, l := range p.Links {
+		linkedA[l.A], linkedB[l.B] = true, true
+		ma, onA := a[l.A]
+		mb, onB := b[l.B]
+		switch {
+		case onA && onB:
+			d.both(l, ma, mb, o)
+		case onA:
+			d.deletedOn(B, l, ma, o)
+		case onB:
+			d.deletedOn(A, l, mb, o)
+		}
+		// Deleted on both: nothing left to do, and no link.
+	}
+	// Messages not linked, matched by identity before anything is copied: a copy a killed cycle made
+	// (APPENDed, not yet linked) is found, not copied again.
+	freeB := map[string][]uint32{}
+	for _, uid := range sortedUIDs(b) {
+		if m := b[uid]; !linkedB[uid] && m.ID != "" {
+			freeB[m.ID] = append(freeB[m.ID], uid)
+		}
+	}
+	matchedB := map[uint32]bool{}
+	for _, uid := range sortedUIDs(a) {
+		if linkedA[uid] {
+			continue
+		}
+		ma := a[uid]
+		if q := freeB[ma.ID]; ma.ID != "" && len(q) > 0 {
+			mb := b[q[0]]
+			freeB[ma.ID] = q[1:]
+			matchedB[mb.UID] = true
+			// No flags were agreed yet: OneWay takes side A's, TwoWay the union of both.
+			want := ma.Flags
+			if o.Direction == TwoWay {
+				want = union(ma.Flags, mb.Flags)
+			}
+			d.settle(ma, mb, want)
+			continue
+		}
+		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: uid, Flags: ma.Flags})
+	}
+	if o.Direction == TwoWay {
+		for _, uid := range sortedUIDs(b) {
+			if !linkedB[uid] && !matchedB[uid] {
+				d.Actions = append(d.Actions, Action{Kind: Copy, On: B, UID: uid, Flags: b[uid].Flags})
+			}
+		}
+	}
+	sort.Slice(d.Links, func(i, j int) bool { return d.Links[i].A < d.Links[j].A })
+	return d
+}
+
+// both decides a linked message that is on both sides.
+func (d *Decision) both(l syncstate.Link, ma, mb Message, o Options) {
+	want := ma.Flags
+	if o.Direction == TwoWay {
+		changedA, changedB := !ma.Flags.Equal(l.Flags), !mb.Flags.Equal(l.Flags)
+		want = merge(l.Flags, ma.Flags, mb.Flags)
+		if changedA && changedB && !ma.Flags.Equal(mb.Flags) {
+			d.Conflicts++ // settled by the merge
+		}
+	}
+	d.settle(ma, mb, want)
+}
+
+// settle sets want on the side(s) that differ and links the two.
+func (d *Decision) settle(ma, mb Message, want syncstate.Flags) {
+	if !ma.Flags.Equal(want) {
+		d.Actions = append(d.Actions, Action{Kind: SetFlags, On: A, UID: ma.UID, Flags: want})
+	}
+	if !mb.Flags.Equal(want) {
+		d.Actions = append(d.Actions, Action{Kind: SetFlags, On: B, UID: mb.UID, Flags: want})
+	}
+	d.Links = append(d.Links, syncstate.Link{A: ma.UID, B: mb.UID, Flags: want})
+}
+
+// deletedOn decides a linked message deleted on side gone and still held, as kept, on the other side.
+func (d *Decision) deletedOn(gone Side, l syncstate.Link, kept Message, o Options) {
+	keeper := gone.other()
+	if o.Direction == OneWay && gone == B {
+		// The target deleted what the source holds: put back.
+		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: kept.UID, Flags: kept.Flags})
+		return
+	}
+	if o.Direction == TwoWay && !kept.Flags.Equal(l.Flags) {
+		// The other side changed it meanwhile.
+		d.Conflicts++
+		deletionWins := (o.Conflicts == SourceWins && gone == A) || (o.Conflicts == TargetWins && gone == B)
+		if !deletionWins {
+			d.Actions = append(d.Actions, Action{Kind: Copy, On: keeper, UID: kept.UID, Flags: kept.Flags, Conflict: true})
+			return
+		}
+		d.propagate(keeper, kept, o, true)
+		return
+	}
+	d.propagate(keeper, kept, o, false)
+}
+
+// propagate carries a deletion to side on, where m is, per Deletions.
+func (d *Decision) propagate(on Side, m Message, o Options, conflict bool) {
+	switch o.Deletions {
+	case DeletePropagate:
+		d.Actions = append(d.Actions, Action{Kind: Delete, On: on, UID: m.UID, Conflict: conflict})
+	case DeleteMoveToTrash:
+		d.Actions = append(d.Actions, Action{Kind: Trash, On: on, UID: m.UID, Conflict: conflict})
+	}
+	// DeleteIgnore: the message stays there, no longer linked.
+}
+
+// merge is base with what either side set since set, and what either side cleared cleared.
+func merge(base, a, b syncstate.Flags) syncstate.Flags {
+	sys := base.System | (a.System &^ base.System) | (b.System &^ base.System)
+	sys &^= (base.System &^ a.System) | (base.System &^ b.System)
+	var kw []uint16
+	for _, k := range union(union(base, a), b).Keywords {
+		inBase, inA, inB := slices.Contains(base.Keywords, k), slices.Contains(a.Keywords, k), slices.Contains(b.Keywords, k)
+		if inBase && (!inA || !inB) {
+			continue // cleared on one side
+		}
+		kw = append(kw, k)
+	}
+	return syncstate.Flags{System: sys, Keywords: kw}
+}
+
+func union(a, b syncstate.Flags) syncstate.Flags {
+	kw := slices.Concat(a.Keywords, b.Keywords)
+	slices.Sort(kw)
+	return syncstate.Flags{System: a.System | b.System, Keywords: slices.Compact(kw)}
+}
+
+func sortedUIDs(s Snapshot) []uint32 {
+	out := make([]uint32, 0, len(s))
+	for uid := range s {
+		out = append(out, uid)
+	}
+	slices.Sort(out)
+	return out
+}

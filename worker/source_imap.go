@@ -75,12 +75,9 @@ func (s *IMAPSource) borrow(ctx context.Context) (*imapbulk.Conn, func(), error)
 	if s.list != nil {
 		return s.list, func() {}, nil
 	}
-	c := s.warm.take(ctx)
-	if c == nil {
-		var err error
-		if c, err = s.dial(ctx); err != nil {
-			return nil, nil, err
-		}
+	c, err := s.warm.takeOrDial(ctx, s.dial)
+	if err != nil {
+		return nil, nil, err
 	}
 	return c, func() { s.warm.put(c) }, nil
 }
@@ -183,12 +180,9 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp F
 	if !ok {
 		return fmt.Errorf("folder %q is not on the source", sf.Key)
 	}
-	c := s.warm.take(ctx)
-	if c == nil {
-		var err error
-		if c, err = s.dial(ctx); err != nil {
-			return err
-		}
+	c, err := s.warm.takeOrDial(ctx, s.dial)
+	if err != nil {
+		return err
 	}
 	defer s.warm.put(c) // for the next unit; closed there when it cannot be used any more
 	st, err := c.Select(ctx, f.Name, true)

@@ -365,10 +365,7 @@ const multiappendBatch = 16
 // dialUnit is dial for a unit: a connection dialed ahead or given back by a unit that was done (warm) while
 // there is one.
 func (t *target) dialUnit(ctx context.Context) (*imapbulk.Conn, error) {
-	if c := t.warm.take(ctx); c != nil {
-		return c, nil
-	}
-	return t.dial(ctx)
+	return t.warm.takeOrDial(ctx, t.dial)
 }
 
 // dial opens a bulk connection to the target, with the run's rate limits.

@@ -91,6 +91,14 @@ func (w *warmConns) take(ctx context.Context) *imapbulk.Conn {
 	}
 }
 
+// takeOrDial is take, and dial when no connection waits: how a unit gets its connection.
+func (w *warmConns) takeOrDial(ctx context.Context, dial func(context.Context) (*imapbulk.Conn, error)) (*imapbulk.Conn, error) {
+	if c := w.take(ctx); c != nil {
+		return c, nil
+	}
+	return dial(ctx)
+}
+
 // put gives back the connection of a unit that is done, for the next unit; one that cannot carry commands
 // any more, or one too many, is closed.
 func (w *warmConns) put(c *imapbulk.Conn) {

@@ -209,12 +209,8 @@ func (c *Conn) appendStream(ctx context.Context, op string) *AppendStream {
 func (s *AppendStream) Send(mailbox string, msgs []Message, oneByOne bool) *AppendBatch {
 	if mailbox == "" {
 		b := &AppendBatch{results: make([]AppendResult, len(msgs)), done: make(chan struct{})}
-		b.err = localErr(imapconn.ProtocolError, "APPEND", "empty mailbox name")
-		for i := range b.results {
-			b.results[i].Err = b.err
-		}
-		b.closed = true
-		close(b.done)
+		err := localErr(imapconn.ProtocolError, "APPEND", "empty mailbox name")
+		b.finish(err, err)
 		return b
 	}
 	return s.send(mailbox, msgs, oneByOne)
@@ -293,10 +289,15 @@ func (s *AppendStream) fail(err error) {
 
 // failAll settles a batch no writer has taken: nothing of it was sent.
 func (b *AppendBatch) failAll(err error) {
+	b.finish(err, fmt.Errorf("%w: %w", ErrNotSent, err))
+}
+
+// finish ends b with err, giving each message without an outcome each.
+func (b *AppendBatch) finish(err, each error) {
 	b.err = err
 	for i := range b.results {
 		if b.results[i].Err == nil {
-			b.results[i].Err = fmt.Errorf("%w: %w", ErrNotSent, err)
+			b.results[i].Err = each
 		}
 	}
 	b.closed = true

@@ -17,6 +17,7 @@ import (
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/imapsession"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/pst"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -121,7 +122,7 @@ func expectFromPST(t *testing.T, path string, rep *Report, gw map[groupware.Kind
 			if k := routeKind(res.Kind); k != groupware.KindMail && k != routeKind(kinds[fo.Path]) {
 				dest = gw[k]
 			}
-			id := normalizeMessageID(res.MessageID)
+			id := msgid.Normalize(res.MessageID)
 			if seen[dest+"\x00"+id] {
 				return nil // the same item twice in one folder is one message
 			}
@@ -142,7 +143,7 @@ func checkTarget(t *testing.T, a account, want map[string][]expected, sample int
 		got := contents(t, c, mailbox)
 		byID := map[string][]imapbulk.Identity{}
 		for _, g := range got {
-			id := headerIdentity(g.Header, g.Size).MessageID
+			id := msgid.FromHeader(g.Header, g.Size).MessageID
 			byID[id] = append(byID[id], g)
 		}
 		if len(got) != len(items) {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // FlagState is the flags of a source folder's messages as a pass saw them, kept compactly in the checkpoint
@@ -78,12 +80,12 @@ func (m flagMap) encode() *FlagState {
 			byFlag[k] = append(byFlag[k], u)
 		}
 	}
-	s := &FlagState{UIDs: formatUIDSet(all)}
+	s := &FlagState{UIDs: imapconn.UIDSetOf(all)}
 	size := len(s.UIDs)
 	if len(byFlag) > 0 {
 		s.Flags = make(map[string]string, len(byFlag))
 		for k, uids := range byFlag {
-			s.Flags[names[k]] = formatUIDSet(uids)
+			s.Flags[names[k]] = imapconn.UIDSetOf(uids)
 			size += len(k) + len(s.Flags[names[k]])
 		}
 	}
@@ -93,30 +95,7 @@ func (m flagMap) encode() *FlagState {
 	return s
 }
 
-// formatUIDSet writes UIDs as an IMAP sequence set of ranges, ascending.
-func formatUIDSet(uids []uint32) string {
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
-	var b strings.Builder
-	for i := 0; i < len(uids); {
-		j := i
-		for j+1 < len(uids) && uids[j+1] == uids[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatUint(uint64(uids[i]), 10))
-		if j > i {
-			b.WriteByte(':')
-			b.WriteString(strconv.FormatUint(uint64(uids[j]), 10))
-		}
-		i = j + 1
-	}
-	return b.String()
-}
-
-// parseUIDSet reads what formatUIDSet wrote, refusing more than limit UIDs.
+// parseUIDSet reads what imapconn.UIDSetOf wrote, refusing more than limit UIDs.
 func parseUIDSet(s string, limit int) ([]uint32, error) {
 	var out []uint32
 	if s == "" {

@@ -1,15 +1,19 @@
 package worker
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mailshift/mailshift/internal/msgid"
+)
 
 // TestIdentity: the keys a migration recognises a message by, including through Exchange's rewritten
 // Message-ID, and the content key only for messages without one.
 func TestIdentity(t *testing.T) {
-	orig := headerIdentity([]byte("Message-ID: <A1@Example.ORG>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
-	viaExchange := headerIdentity([]byte("Message-ID: <XYZ@exchange.example.com>\r\nX-MS-Exchange-Parent-Message-Id: <A1@example.org>\r\nSubject: hi"), 100)
-	other := headerIdentity([]byte("Message-ID: <B2@example.org>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
-	noID := headerIdentity([]byte("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
-	noIDOtherSize := headerIdentity([]byte("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 101)
+	orig := msgid.FromHeader([]byte("Message-ID: <A1@Example.ORG>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
+	viaExchange := msgid.FromHeader([]byte("Message-ID: <XYZ@exchange.example.com>\r\nX-MS-Exchange-Parent-Message-Id: <A1@example.org>\r\nSubject: hi"), 100)
+	other := msgid.FromHeader([]byte("Message-ID: <B2@example.org>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
+	noID := msgid.FromHeader([]byte("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 100)
+	noIDOtherSize := msgid.FromHeader([]byte("Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nFrom: a@example.org\r\nSubject: hi"), 101)
 	if orig.MessageID != "A1@example.org" {
 		t.Errorf("normalised Message-ID %q", orig.MessageID)
 	}

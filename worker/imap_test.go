@@ -16,6 +16,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -116,7 +117,7 @@ func mailboxState(t *testing.T, c *imapbulk.Conn, mailbox string) map[string]str
 			flags[i] = strings.ToLower(flags[i])
 		}
 		sort.Strings(flags)
-		id := normalizeMessageID(m.MessageID)
+		id := msgid.Normalize(m.MessageID)
 		if _, dup := out[id]; dup {
 			t.Errorf("%s: %s twice", mailbox, id)
 		}
@@ -364,7 +365,7 @@ func TestDeltaKeepsTargetFlags(t *testing.T) {
 	uidOf := func(c *imapbulk.Conn, id string) uint32 {
 		t.Helper()
 		for _, m := range contents(t, c, "Delta") {
-			if normalizeMessageID(m.MessageID) == id+"@delta.example" {
+			if msgid.Normalize(m.MessageID) == id+"@delta.example" {
 				return m.UID
 			}
 		}
@@ -404,7 +405,7 @@ func TestDeltaKeepsTargetFlags(t *testing.T) {
 		"d": {`\seen`},
 	}
 	for _, m := range contents(t, dc, "Delta") {
-		id := strings.TrimSuffix(normalizeMessageID(m.MessageID), "@delta.example")
+		id := strings.TrimSuffix(msgid.Normalize(m.MessageID), "@delta.example")
 		w, ok := want[id]
 		if !ok {
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -52,7 +53,7 @@ func oauthMessageIDs(t *testing.T, c *imapbulk.Conn, mailbox string) []string {
 	t.Helper()
 	var ids []string
 	for _, g := range contents(t, c, mailbox) {
-		ids = append(ids, headerIdentity(g.Header, g.Size).MessageID)
+		ids = append(ids, msgid.FromHeader(g.Header, g.Size).MessageID)
 	}
 	slices.Sort(ids)
 	return ids

@@ -20,6 +20,7 @@ import (
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -318,11 +319,11 @@ func TestKillAndRestartAtOnce(t *testing.T) {
 	for _, f := range folders {
 		want := map[string]bool{}
 		for _, m := range contents(t, sc, f) {
-			want[normalizeMessageID(m.MessageID)] = true
+			want[msgid.Normalize(m.MessageID)] = true
 		}
 		got := map[string]int{}
 		for _, m := range contents(t, dc, f) {
-			got[normalizeMessageID(m.MessageID)]++
+			got[msgid.Normalize(m.MessageID)]++
 		}
 		for id, n := range got {
 			if n > 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
@@ -208,7 +209,7 @@ func exactlyOnce(t *testing.T, src, dst *imapbulk.Conn, folder string) []string 
 	}
 	want := map[string][]string{}
 	for _, m := range contents(t, src, folder) {
-		id := normalizeMessageID(m.MessageID)
+		id := msgid.Normalize(m.MessageID)
 		want[id] = append(want[id], state(m))
 	}
 	got := contents(t, dst, folder)
@@ -216,7 +217,7 @@ func exactlyOnce(t *testing.T, src, dst *imapbulk.Conn, folder string) []string 
 	seen := map[string]bool{}
 	var order []string
 	for _, m := range got {
-		id := normalizeMessageID(m.MessageID)
+		id := msgid.Normalize(m.MessageID)
 		order = append(order, id)
 		switch {
 		case seen[id]:
@@ -241,7 +242,7 @@ func sourceOrder(t *testing.T, c *imapbulk.Conn, folder string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, m := range msgs {
-		if id := normalizeMessageID(m.MessageID); !seen[id] {
+		if id := msgid.Normalize(m.MessageID); !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
 )
 
 // IMAPSource reads an IMAP account: Exchange's IMAP or any other server.
@@ -213,7 +214,7 @@ func (s *IMAPSource) Items(ctx context.Context, sf SourceFolder, span Span, cp F
 		}
 		items = append(items, &Item{
 			Pos: cp.Done + len(items), UID: m.UID, Ref: fmt.Sprintf("uid:%d", m.UID), Flags: sourceFlags(m.Flags), Date: m.InternalDate,
-			Identity: headerIdentity(m.Header, m.Size), Kind: routeKind(sf.Kind), Subject: headerSubject(m.Header),
+			Identity: msgid.FromHeader(m.Header, m.Size), Kind: routeKind(sf.Kind), Subject: headerSubject(m.Header),
 			size: m.Size,
 		})
 	}
@@ -426,7 +427,7 @@ func (s *IMAPSource) FlagChanges(ctx context.Context, sf SourceFolder, cp Folder
 		if m.UID > cp.LastUID {
 			continue
 		}
-		out = append(out, FlagChange{Identity: headerIdentity(m.Header, m.Size), UID: m.UID, Flags: sourceFlags(m.Flags)})
+		out = append(out, FlagChange{Identity: msgid.FromHeader(m.Header, m.Size), UID: m.UID, Flags: sourceFlags(m.Flags)})
 	}
 	return out, nil
 }

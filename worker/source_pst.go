@@ -10,6 +10,7 @@ import (
 	"github.com/mailshift/mailshift/internal/convert"
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/pst"
 )
 
@@ -135,7 +136,7 @@ func (s *PSTSource) Items(ctx context.Context, sf SourceFolder, span Span, cp Fo
 		}
 		it.Subject = m.Subject
 		it.Kind = convert.ItemKind(m.Class)
-		it.Identity = Identity{MessageID: normalizeMessageID(s.conv.MessageID(m))}
+		it.Identity = Identity{MessageID: msgid.Normalize(s.conv.MessageID(m))}
 		it.Write = func(w io.Writer) (*Written, error) {
 			res, err := s.conv.Convert(w, m)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapsession"
+	"github.com/mailshift/mailshift/internal/msgid"
 )
 
 // target is the target account: its layout, read once at the start with a regular session, and the bulk
@@ -113,7 +114,7 @@ func (t *target) claim(ctx context.Context, u *unit, batch []pending) ([]bool, e
 		t.claimMu.Lock()
 		var wait chan struct{}
 		for _, p := range batch {
-			for _, k := range p.id.decidingKeys() {
+			for _, k := range p.id.DecidingKeys() {
 				if o, ok := p.dest.claims[k]; ok && o != u {
 					wait = t.claimed
 				}
@@ -129,7 +130,7 @@ func (t *target) claim(ctx context.Context, u *unit, batch []pending) ([]bool, e
 				if p.dest.claims == nil {
 					p.dest.claims = map[string]*unit{}
 				}
-				for _, k := range p.id.decidingKeys() {
+				for _, k := range p.id.DecidingKeys() {
 					p.dest.claims[k] = u
 				}
 			}
@@ -163,7 +164,7 @@ func (t *target) settle(u *unit, batch []pending, out []appendOutcome) {
 		case o.unsure:
 			continue
 		}
-		for _, k := range p.id.decidingKeys() {
+		for _, k := range p.id.DecidingKeys() {
 			if p.dest.claims[k] == u {
 				delete(p.dest.claims, k)
 			}
@@ -345,9 +346,9 @@ func (t *target) destination(ctx context.Context, c *imapbulk.Conn, name string)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, m := range msgs {
-		id := headerIdentity(m.Header, m.Size)
+		id := msgid.FromHeader(m.Header, m.Size)
 		if id.MessageID == "" && m.MessageID != "" {
-			id.MessageID = normalizeMessageID(m.MessageID)
+			id.MessageID = msgid.Normalize(m.MessageID)
 		}
 		d.ids.add(id, targetMsg{uid: m.UID, flags: m.Flags})
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testproxy"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -218,7 +219,7 @@ func TestUnservableSourceMessage(t *testing.T) {
 		t.Fatalf("copied %d, failed %d (%+v); want 119 and the one message", rep.Totals.Copied, rep.Totals.Failed, rep.Failed)
 	}
 	f := rep.Failed[0]
-	if f.Folder != "INBOX" || !strings.Contains(f.Identity, normalizeMessageID(bad.MessageID)) || !strings.Contains(f.Reason, "specified message set is invalid") {
+	if f.Folder != "INBOX" || !strings.Contains(f.Identity, msgid.Normalize(bad.MessageID)) || !strings.Contains(f.Reason, "specified message set is invalid") {
 		t.Errorf("failed item %+v, want INBOX %s with the server's reason", f, bad.MessageID)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/msgid"
 )
 
 // unitCopy is one attempt at copying a unit (a folder, or one segment of it) over one target connection.
@@ -357,7 +358,7 @@ func (c *unitCopy) handOver(ctx context.Context) {
 		if b.keys[p.dest] == nil {
 			b.keys[p.dest] = map[string]bool{}
 		}
-		for _, k := range p.id.decidingKeys() {
+		for _, k := range p.id.DecidingKeys() {
 			b.keys[p.dest][k] = true
 		}
 	}
@@ -386,7 +387,7 @@ func (c *unitCopy) stopSending() bool {
 // appending tells whether a batch under way holds a message with p's identity for p's destination.
 func (c *unitCopy) appending(p pending) bool {
 	for _, b := range c.infs {
-		for _, k := range p.id.decidingKeys() {
+		for _, k := range p.id.DecidingKeys() {
 			if b.keys[p.dest][k] {
 				return true
 			}
@@ -879,7 +880,7 @@ func (c *unitCopy) produce(ctx context.Context) error {
 		if m.Outbox {
 			p.flags = asDraft(p.flags)
 		}
-		if fromHead := headerIdentity(sp.Head(), sp.size); p.id.MessageID == "" {
+		if fromHead := msgid.FromHeader(sp.Head(), sp.size); p.id.MessageID == "" {
 			p.id = fromHead
 		} else {
 			p.id.Content = fromHead.Content

@@ -53,19 +53,10 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func migrate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "source: pst:FILE or imap://USER@HOST:PORT (imaps:// for implicit TLS)")
-	fromPwFile := fs.String("from-password-file", "", "file whose first line is the source password (else $MAILSHIFT_FROM_PASSWORD)")
-	fromAdmin := fs.String("from-admin", "", "log in to the source as this admin and act as USER")
-	fromAdminPwFile := fs.String("from-admin-password-file", "", "file with the source admin's password (else $MAILSHIFT_FROM_ADMIN_PASSWORD)")
-	fromAuth := fs.String("from-auth", "", "source login: password (default), xoauth2 or oauthbearer")
-	fromTokenFile := fs.String("from-token-file", "", "file with the source's OAuth2 bearer token (else $MAILSHIFT_FROM_TOKEN)")
-	to := fs.String("to", "", "target: imap://USER@HOST:PORT (imaps:// for implicit TLS)")
-	toPwFile := fs.String("to-password-file", "", "file whose first line is the target password (else $MAILSHIFT_TO_PASSWORD)")
-	toAdmin := fs.String("to-admin", "", "log in to the target as this admin and act as USER")
-	toAdminPwFile := fs.String("to-admin-password-file", "", "file with the target admin's password (else $MAILSHIFT_TO_ADMIN_PASSWORD)")
-	tlsMode := fs.String("tls", "starttls", "starttls, implicit or none (none needs --allow-plaintext)")
-	allowPlain := fs.Bool("allow-plaintext", false, "allow --tls none, which sends passwords in clear text (for loopback tests)")
-	caFile := fs.String("ca-file", "", "PEM file of CAs that sign the servers' certificates")
+	fromSide := addSideFlags(fs, "from", "source", "source: pst:FILE or imap://USER@HOST:PORT (imaps:// for implicit TLS)")
+	toSide := addSideFlags(fs, "to", "target", "target: imap://USER@HOST:PORT (imaps:// for implicit TLS)")
+	from, to := fromSide.url, toSide.url
+	conn := addConnFlags(fs)
 	reportFile := fs.String("report", "", "write the JSON report (every failed item with folder, identity and reason) to FILE")
 	parallel := fs.Int("parallel", 4, "folders (or segments of large folders) copied at once, one connection each")
 	keepOrder := fs.Bool("keep-order", false, "copy each folder over one connection in source order, so the target's UIDs follow it (large folders are then not cut into segments copied at once, which is slower)")
@@ -111,64 +102,20 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return usageErr("--groupware must be kolab3, ical or kolab2, not %q", *gwFormat)
 	}
-	t, err := parseIMAPURL(*to)
+	tEP, cred, err := conn.resolve(toSide)
 	if err != nil {
-		return usageErr("--to: %v", err)
-	}
-	if strings.HasPrefix(*to, "imap://") || strings.HasPrefix(*to, "imaps://") {
-		mode, err := tlsFlag(*tlsMode, *allowPlain, strings.HasPrefix(*to, "imaps://"))
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		t.endpoint.TLS = mode
-	}
-	if *caFile != "" {
-		if t.endpoint.CAPEM, err = os.ReadFile(*caFile); err != nil {
-			return usageErr("CA file: %v", err)
-		}
-	}
-	cred := imapconn.Credentials{Login: t.login}
-	if *toAdmin != "" {
-		cred.AdminLogin = *toAdmin
-		if cred.AdminPassword, err = readPassword(*toAdminPwFile, "MAILSHIFT_TO_ADMIN_PASSWORD"); err != nil {
-			return usageErr("%v", err)
-		}
-	} else if cred.Password, err = readPassword(*toPwFile, "MAILSHIFT_TO_PASSWORD"); err != nil {
-		return usageErr("%v", strings.ReplaceAll(err.Error(), "--password-file", "--to-password-file"))
+		return usageErr("%v", err)
 	}
 
 	var src worker.Source
 	switch {
-	case strings.HasPrefix(*from, "imap://") || strings.HasPrefix(*from, "imaps://"):
-		f, err := parseIMAPURL(*from)
+	case fromSide.isIMAP():
+		fEP, fCred, err := conn.resolve(fromSide)
 		if err != nil {
-			return usageErr("--from: %v", err)
-		}
-		if f.endpoint.TLS, err = tlsFlag(*tlsMode, *allowPlain, strings.HasPrefix(*from, "imaps://")); err != nil {
 			return usageErr("%v", err)
 		}
-		f.endpoint.CAPEM = t.endpoint.CAPEM
-		cred := imapconn.Credentials{Login: f.login}
-		switch strings.ToLower(*fromAuth) {
-		case "", "password":
-			if *fromAdmin != "" {
-				cred.AdminLogin = *fromAdmin
-				if cred.AdminPassword, err = readPassword(*fromAdminPwFile, "MAILSHIFT_FROM_ADMIN_PASSWORD"); err != nil {
-					return usageErr("%v", err)
-				}
-			} else if cred.Password, err = readPassword(*fromPwFile, "MAILSHIFT_FROM_PASSWORD"); err != nil {
-				return usageErr("%v", strings.ReplaceAll(err.Error(), "--password-file", "--from-password-file"))
-			}
-		case "xoauth2", "oauthbearer":
-			cred.Mechanism = strings.ToUpper(*fromAuth)
-			if cred.Token, err = readPassword(*fromTokenFile, "MAILSHIFT_FROM_TOKEN"); err != nil {
-				return usageErr("no token: use --from-token-file or set MAILSHIFT_FROM_TOKEN")
-			}
-		default:
-			return usageErr("--from-auth must be password, xoauth2 or oauthbearer, not %q", *fromAuth)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		is, err := worker.OpenIMAP(ctx, f.endpoint, cred)
+		is, err := worker.OpenIMAP(ctx, fEP, fCred)
 		cancel()
 		if err != nil {
 			fmt.Fprintf(stderr, "mailshift migrate: source: %s: %v\n", imapconn.KindOf(err), err)
@@ -177,7 +124,7 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 		src = is
 	case strings.HasPrefix(*from, "pst:"):
 		path := strings.TrimPrefix(*from, "pst:")
-		ps, err := worker.OpenPST(path, *codepage, convert.Options{Format: format, Owner: groupware.Person{Email: t.login}})
+		ps, err := worker.OpenPST(path, *codepage, convert.Options{Format: format, Owner: groupware.Person{Email: cred.Login}})
 		if err != nil {
 			fmt.Fprintf(stderr, "mailshift migrate: %s\n", describeOpenError(path, err))
 			return 1
@@ -190,11 +137,11 @@ func migrate(args []string, stdout, stderr io.Writer) int {
 
 	cpPath := *checkpoint
 	if cpPath == "" {
-		cpPath = defaultCheckpointPath(src.Describe(), t.endpoint.Address(), t.login)
+		cpPath = defaultCheckpointPath(src.Describe(), tEP.Address(), cred.Login)
 	}
 	job := worker.Job{
 		Source:         src,
-		Target:         worker.TargetSpec{Endpoint: t.endpoint, Credentials: cred, Annotate: true},
+		Target:         worker.TargetSpec{Endpoint: tEP, Credentials: cred, Annotate: true},
 		Rules:          foldermap.Rules{Include: include, Exclude: exclude, Root: *root, MigrateOutbox: !*skipOutbox},
 		Parallel:       *parallel,
 		KeepOrder:      *keepOrder,

@@ -196,12 +196,12 @@ observability-test: controlplane deps
 	cd hack/chart && go test -count=1 -run 'TestAlertsAndDashboardUseServedMetrics|TestCheckFindsMisspelledMetrics|TestRunbooksExist|TestAlertsFire' .
 
 ## test-race: the packages whose code runs goroutines that share state (the copy engine, the IMAP layer, the
-## controllers, free/busy, the in-process run, FTP publication) under the race detector. `make test` runs
+## controllers, free/busy, the in-process run, FTP publication, mail sync) under the race detector. `make test` runs
 ## RACE_PKGS with -race and NON_RACE_PKGS (every other package of the main module) without it, so that no
 ## test runs twice. ./internal/imap... matches the IMAP layer's packages whatever they are called.
 .PHONY: test-race
 RACE_PKGS := ./worker/... ./internal/imap... ./internal/freebusy/... ./internal/calendarsource/... \
-  ./internal/migrationrun/... ./internal/ftppublish/... ./controllers/...
+  ./internal/migrationrun/... ./internal/ftppublish/... ./internal/mailsync/... ./controllers/...
 NON_RACE_PKGS = $(shell go list ./... | grep -vxF -e "$$(go list $(RACE_PKGS))")
 test-race: deps controlplane
 	go test -race -count=1 -timeout 30m $(GO_TEST_FLAGS) $(RACE_PKGS)

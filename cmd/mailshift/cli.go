@@ -28,6 +28,8 @@ Without a cluster:
   pst inspect|export FILE      read an Outlook PST file: folder tree, or export as .eml/mbox
   migrate --from pst:FILE --to imap://USER@HOST:PORT
                                copy a PST or a mailbox into an IMAP account, resumably
+  sync --from imap://USER@HOST:PORT --to imap://USER@HOST:PORT --state DIR
+                               keep two accounts' mail in step, one-way or two-way, on an interval
   freebusy --from imap://USER@HOST:PORT --out FILE.vfb
                                compute a mailbox's free/busy as the operator publishes it
 
@@ -38,8 +40,8 @@ kubectl-mailshift's (the kubectl plugin ` + "`kubectl mailshift`" + `), which ma
   suspend|resume NAME          stop or continue a migration (batch/NAME for a MigrationBatch)
   ping MAILBOX                 have the operator check a Mailbox now, and show the result
 
-Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage; pst and migrate also
-use 3 (see their help).`
+Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage; pst, migrate and sync
+also use 3 (see their help).`
 
 // newRootCommand builds the command tree; every command prints help on stdout with exit code 0.
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -49,6 +51,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newPingCommand(stdout, stderr),
 		newPSTCommand(stdout, stderr),
 		wrapFlagCommand("migrate --from SOURCE --to imap://USER@HOST:PORT [flags]", "Copy a PST file or an IMAP account into an IMAP account, resumably", migrate, stdout, stderr),
+		wrapFlagCommand("sync --from imap://USER@HOST:PORT --to imap://USER@HOST:PORT --state DIR [flags]", "Keep the mail of two IMAP accounts in step, one-way or two-way, once or on an interval", syncCmd, stdout, stderr),
 		wrapFlagCommand("freebusy --from imap://USER@HOST:PORT --out FILE.vfb [flags]", "Compute a mailbox's free/busy (VFREEBUSY) as the operator publishes it", freeBusyCmd, stdout, stderr),
 		clicommon.NewVersionCommand(stdout),
 	)

@@ -60,3 +60,43 @@ func (c *Conn) Store(ctx context.Context, uidSet string, op string, flags []stri
 		return err
 	})
 }
+
+// Expunge removes for good the messages in uidSet of the selected mailbox
+// that are marked \Deleted (UID EXPUNGE, RFC 4315 §2.1), leaving the
+// mailbox's other \Deleted messages alone. It needs UIDPLUS: a plain
+// EXPUNGE would remove what the mailbox's user marked too.
+func (c *Conn) Expunge(ctx context.Context, uidSet string) error {
+	op := "UID EXPUNGE " + uidSet
+	if !uidSetOK(uidSet) {
+		return localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
+	}
+	if !c.has("UIDPLUS") {
+		return localErr(imapconn.NotSupported, op, "the server lacks UIDPLUS")
+	}
+	return c.exec(ctx, op, func(ctx context.Context) error {
+		if c.selected == "" {
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
+		}
+		_, err := c.run(ctx, op, newCommand("UID EXPUNGE", uidSet), nil)
+		return err
+	})
+}
+
+// Move moves the messages in uidSet of the selected mailbox to dest (UID
+// MOVE, RFC 6851), at once: no copy with a \Deleted original is ever seen.
+func (c *Conn) Move(ctx context.Context, uidSet, dest string) error {
+	op := "UID MOVE " + uidSet + " " + dest
+	if !uidSetOK(uidSet) {
+		return localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
+	}
+	if !c.has("MOVE") {
+		return localErr(imapconn.NotSupported, op, "the server lacks MOVE")
+	}
+	return c.exec(ctx, op, func(ctx context.Context) error {
+		if c.selected == "" {
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
+		}
+		_, err := c.run(ctx, op, newCommand("UID MOVE", uidSet).mailbox(dest), nil)
+		return err
+	})
+}

@@ -92,6 +92,8 @@ type Action struct {
 	Flags syncstate.Flags // Copy, SetFlags
 	// Conflict: the action settles a conflict.
 	Conflict bool
+	// Double: the Delete removes a copy a killed cycle sent twice (see dropDoubles), whatever Deletions.
+	Double bool
 }
 
 // Decision is what a cycle does for a pair: the actions, and the links that stand once they are done (the
@@ -100,6 +102,8 @@ type Decision struct {
 	Actions   []Action
 	Links     []syncstate.Link // sorted by A
 	Conflicts int
+	// KeptA and KeptB are the pair's next KeptA and KeptB (see syncstate.Pair), sorted.
+	KeptA, KeptB []uint32
 }
 
 // Decide decides a cycle of pair p from a and b, what sides A and B hold now. It does not change p.
@@ -115,6 +119,19 @@ type Decision struct {
 func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 	var d Decision
 	linkedA, linkedB := map[uint32]bool{}, map[uint32]bool{}
+	// A message kept under Ignore stays out of the sync while it is there.
+	for _, uid := range p.KeptA {
+		if _, ok := a[uid]; ok {
+			linkedA[uid] = true
+			d.KeptA = append(d.KeptA, uid)
+		}
+	}
+	for _, uid := range p.KeptB {
+		if _, ok := b[uid]; ok {
+			linkedB[uid] = true
+			d.KeptB = append(d.KeptB, uid)
+		}
+	}
 	for _, l := range p.Links {
 		linkedA[l.A], linkedB[l.B] = true, true
 		ma, onA := a[l.A]
@@ -138,6 +155,7 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 		}
 	}
 	matchedB := map[uint32]bool{}
+	var restA, restB []uint32
 	for _, uid := range sortedUIDs(a) {
 		if linkedA[uid] {
 			continue
@@ -147,6 +165,7 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 			mb := b[q[0]]
 			freeB[ma.ID] = q[1:]
 			matchedB[mb.UID] = true
+			linkedA[uid] = true
 			// No flags were agreed yet: OneWay takes side A's, TwoWay the union of both.
 			want := ma.Flags
 			if o.Direction == TwoWay {
@@ -155,16 +174,30 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 			d.settle(ma, mb, want)
 			continue
 		}
-		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: uid, Flags: ma.Flags})
+		restA = append(restA, uid)
+	}
+	for _, uid := range sortedUIDs(b) {
+		if !linkedB[uid] && !matchedB[uid] {
+			restB = append(restB, uid)
+		} else {
+			linkedB[uid] = true
+		}
+	}
+	// A copy a killed cycle sent may be stored after the next cycle read the folder, which then copied it
+	// again: the one left over doubles a message the sync holds, and is removed.
+	restA = d.dropDoubles(A, p, a, linkedA, restA)
+	restB = d.dropDoubles(B, p, b, linkedB, restB)
+	for _, uid := range restA {
+		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: uid, Flags: a[uid].Flags})
 	}
 	if o.Direction == TwoWay {
-		for _, uid := range sortedUIDs(b) {
-			if !linkedB[uid] && !matchedB[uid] {
-				d.Actions = append(d.Actions, Action{Kind: Copy, On: B, UID: uid, Flags: b[uid].Flags})
-			}
+		for _, uid := range restB {
+			d.Actions = append(d.Actions, Action{Kind: Copy, On: B, UID: uid, Flags: b[uid].Flags})
 		}
 	}
 	sort.Slice(d.Links, func(i, j int) bool { return d.Links[i].A < d.Links[j].A })
+	slices.Sort(d.KeptA)
+	slices.Sort(d.KeptB)
 	return d
 }
 
@@ -214,6 +247,35 @@ func (d *Decision) deletedOn(gone Side, l syncstate.Link, kept Message, o Option
 	d.propagate(keeper, kept, o, false)
 }
 
+// dropDoubles returns rest (side's messages neither linked nor matched) without the doubles: those whose
+// identity a pending copy to this side has, while a message of the side that is linked or matched has it
+// too. It deletes them.
+func (d *Decision) dropDoubles(side Side, p *syncstate.Pair, snap Snapshot, held map[uint32]bool, rest []uint32) []uint32 {
+	pending := map[string]bool{}
+	for _, x := range p.Pending {
+		if Side(x.To) == side {
+			pending[x.ID] = true
+		}
+	}
+	if len(pending) == 0 {
+		return rest
+	}
+	heldIDs := map[string]bool{}
+	for uid := range held {
+		if m, ok := snap[uid]; ok && m.ID != "" {
+			heldIDs[m.ID] = true
+		}
+	}
+	return slices.DeleteFunc(rest, func(uid uint32) bool {
+		id := snap[uid].ID
+		if id == "" || !pending[id] || !heldIDs[id] {
+			return false
+		}
+		d.Actions = append(d.Actions, Action{Kind: Delete, On: side, UID: uid, Double: true})
+		return true
+	})
+}
+
 // propagate carries a deletion to side on, where m is, per Deletions.
 func (d *Decision) propagate(on Side, m Message, o Options, conflict bool) {
 	switch o.Deletions {
@@ -221,8 +283,13 @@ func (d *Decision) propagate(on Side, m Message, o Options, conflict bool) {
 		d.Actions = append(d.Actions, Action{Kind: Delete, On: on, UID: m.UID, Conflict: conflict})
 	case DeleteMoveToTrash:
 		d.Actions = append(d.Actions, Action{Kind: Trash, On: on, UID: m.UID, Conflict: conflict})
+	default: // DeleteIgnore: the message stays there, no longer linked, and is not copied back.
+		if on == A {
+			d.KeptA = append(d.KeptA, m.UID)
+		} else {
+			d.KeptB = append(d.KeptB, m.UID)
+		}
 	}
-	// DeleteIgnore: the message stays there, no longer linked.
 }
 
 // merge is base with what either side set since set, and what either side cleared cleared.

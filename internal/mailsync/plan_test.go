@@ -12,7 +12,9 @@ import (
 // world is a pair's last agreed state and both sides now, written compactly for TestDecide:
 // links "A:B:flags" (flags comma separated), messages "UID:flags:ID".
 type world struct {
-	links, a, b []string
+	links, a, b  []string
+	keptA, keptB []uint32
+	pending      []syncstate.Pending
 }
 
 func (w world) build() (*syncstate.Pair, Snapshot, Snapshot) {
@@ -40,11 +42,12 @@ func (w world) build() (*syncstate.Pair, Snapshot, Snapshot) {
 		}
 		return s
 	}
+	p.KeptA, p.KeptB, p.Pending = w.keptA, w.keptB, w.pending
 	return p, snap(w.a), snap(w.b)
 }
 
 // show writes a decision compactly: actions "copy A 3 \Seen", "flags B 7 \Seen,$x", "delete B 2",
-// "trash A 4", a "!" after one that settles a conflict; links "A-B".
+// "trash A 4", a "!" after one that settles a conflict; links "A-B", then kept messages "kept B 9".
 func show(p *syncstate.Pair, d Decision) (actions, links []string) {
 	side := map[Side]string{A: "A", B: "B"}
 	for _, a := range d.Actions {
@@ -62,10 +65,19 @@ func show(p *syncstate.Pair, d Decision) (actions, links []string) {
 		if a.Conflict {
 			s += " !"
 		}
+		if a.Double {
+			s += " ="
+		}
 		actions = append(actions, strings.TrimSpace(s))
 	}
 	for _, l := range d.Links {
 		links = append(links, fmt.Sprintf("%d-%d", l.A, l.B))
+	}
+	for _, uid := range d.KeptA {
+		links = append(links, fmt.Sprintf("kept A %d", uid))
+	}
+	for _, uid := range d.KeptB {
+		links = append(links, fmt.Sprintf("kept B %d", uid))
 	}
 	return actions, links
 }
@@ -127,6 +139,24 @@ func TestDecide(t *testing.T) {
 			[]string{`trash B 9`}, nil, 0},
 		{"one-way: deleted on the source, Ignore: the target keeps it, unlinked", with(one, func(o *Options) { o.Deletions = DeleteIgnore }),
 			world{links: []string{`1:9:`}, b: []string{`9::m1`}},
+			nil, []string{"kept B 9"}, 0},
+		{"two-way: deleted on the target, Ignore: the source keeps it", with(two, func(o *Options) { o.Deletions = DeleteIgnore }),
+			world{links: []string{`1:9:`}, a: []string{`1::m1`}},
+			nil, []string{"kept A 1"}, 0},
+		{"two-way: a message kept under Ignore is never copied back", with(two, func(o *Options) { o.Deletions = DeleteIgnore }),
+			world{keptB: []uint32{9}, b: []string{`9:\Seen:m1`}, a: []string{`4::m2`}},
+			[]string{`copy A 4`}, []string{"kept B 9"}, 0},
+		{"a copy a killed cycle sent, stored after the next cycle copied it again: removed", two,
+			world{links: []string{`1:9:`}, a: []string{`1::m1`}, b: []string{`9::m1`, `12::m1`}, pending: []syncstate.Pending{{To: 1, ID: "m1"}}},
+			[]string{`delete B 12 =`}, []string{"1-9"}, 0},
+		{"the same, the copy not linked yet: matched, the other removed", two,
+			world{a: []string{`1::m1`}, b: []string{`9::m1`, `12::m1`}, pending: []syncstate.Pending{{To: 1, ID: "m1"}}},
+			[]string{`delete B 12 =`}, []string{"1-9"}, 0},
+		{"a message twice on one side with no pending copy: the user's, synced", two,
+			world{links: []string{`1:9:`}, a: []string{`1::m1`}, b: []string{`9::m1`, `12::m1`}},
+			[]string{`copy B 12`}, []string{"1-9"}, 0},
+		{"a kept message deleted since: forgotten", two,
+			world{keptA: []uint32{1}, keptB: []uint32{9}},
 			nil, nil, 0},
 		{"one-way: deleted on the target only: put back", one,
 			world{links: []string{`1:9:\Seen`}, a: []string{`1:\Seen:m1`}},

@@ -23,6 +23,7 @@ const (
 	maxKeywords    = 1 << 16
 	maxNameBytes   = 4096 // a folder name
 	maxKeywordLen  = 1024
+	maxIDLen       = 2048    // a message identity
 	maxDecodedSize = 1 << 30 // the decompressed stream
 )
 
@@ -78,6 +79,20 @@ func encode(s *State) ([]byte, error) {
 				uv(uint64(k))
 			}
 		}
+		for _, kept := range [][]uint32{p.KeptA, p.KeptB} {
+			uv(uint64(len(kept)))
+			var prev uint32
+			for _, uid := range kept {
+				uv(uint64(uid - prev))
+				prev = uid
+			}
+		}
+		uv(uint64(len(p.Pending)))
+		for _, x := range p.Pending {
+			w.WriteByte(x.To)
+			str(x.ID)
+			sv(x.Since)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return nil, err
@@ -98,6 +113,18 @@ func (p *Pair) check() error {
 			if int(k) >= len(p.Keywords) || (j > 0 && k <= l.Flags.Keywords[j-1]) {
 				return fmt.Errorf("link %d: keyword indexes must be sorted and name the pair's keywords", i)
 			}
+		}
+	}
+	for _, kept := range [][]uint32{p.KeptA, p.KeptB} {
+		for i, uid := range kept {
+			if uid == 0 || (i > 0 && uid <= kept[i-1]) {
+				return fmt.Errorf("kept UIDs must be non-zero and increasing")
+			}
+		}
+	}
+	for _, x := range p.Pending {
+		if x.To > 1 || len(x.ID) > maxIDLen {
+			return fmt.Errorf("a pending copy to side %d, identity of %d bytes", x.To, len(x.ID))
 		}
 	}
 	if len(p.Keywords) > maxKeywords {
@@ -263,6 +290,48 @@ func (d *decoder) pair() (Pair, error) {
 			l.Flags.Keywords = append(l.Flags.Keywords, uint16(k))
 		}
 		p.Links = append(p.Links, l)
+	}
+	for _, kept := range []*[]uint32{&p.KeptA, &p.KeptB} {
+		n, err := d.uv("kept count", uint64(maxLinks-d.links))
+		if err != nil {
+			return p, err
+		}
+		d.links += int(n)
+		var uid uint32
+		for i := range n {
+			delta, err := d.uv("kept UID delta", 1<<32-1)
+			if err != nil {
+				return p, err
+			}
+			if delta == 0 || uint64(uid)+delta > 1<<32-1 {
+				return p, fmt.Errorf("kept UID %d not after the one before", i)
+			}
+			uid += uint32(delta)
+			*kept = append(*kept, uid)
+		}
+	}
+	np, err := d.uv("pending count", uint64(maxLinks-d.links))
+	if err != nil {
+		return p, err
+	}
+	d.links += int(np)
+	for i := range np {
+		to, err := d.r.ReadByte()
+		if err != nil {
+			return p, fmt.Errorf("pending %d: %w", i, unexpected(err))
+		}
+		if to > 1 {
+			return p, fmt.Errorf("pending %d: side %d", i, to)
+		}
+		id, err := d.str("pending identity", maxIDLen)
+		if err != nil {
+			return p, err
+		}
+		since, err := binary.ReadVarint(d.r)
+		if err != nil {
+			return p, fmt.Errorf("pending %d: %w", i, unexpected(err))
+		}
+		p.Pending = append(p.Pending, Pending{To: to, ID: id, Since: since})
 	}
 	return p, nil
 }

@@ -63,6 +63,20 @@ type Pair struct {
 	Keywords []string
 	// Links, sorted by A.
 	Links []Link
+	// KeptA and KeptB are messages one side keeps although the other side deleted them, with deletions
+	// ignored: no longer linked, and never copied over again. Sorted UIDs.
+	KeptA, KeptB []uint32
+	// Pending are copies a cycle sent and may not have seen stored: written before the APPEND, so that a
+	// copy a server stores after the cycle was killed is known as one, and removed where it doubles a
+	// message the sync holds (see mailsync.Decide).
+	Pending []Pending
+}
+
+// Pending is a copy of the message with identity ID sent to side To (0: A, 1: B) at Since (Unix seconds).
+type Pending struct {
+	To    uint8
+	ID    string
+	Since int64
 }
 
 // State is the state of every folder pair of a sync.

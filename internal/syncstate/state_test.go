@@ -85,6 +85,8 @@ func sample(n int) *State {
 		p.Links = append(p.Links, Link{A: a, B: b, Flags: p.FlagsOf(names)})
 	}
 	p.MA.UIDNext, p.MB.UIDNext = a+1, b+1
+	p.KeptA, p.KeptB = []uint32{3, 17, 18}, []uint32{b + 5}
+	p.Pending = []Pending{{To: 1, ID: "id:x@y", Since: 1764950000}}
 	p.MA.HighestModSeq, p.MB.HighestModSeq = uint64(3*n), uint64(2*n)
 	s.Pair("Sent", "Sent items") // a pair with nothing in it yet
 	return s
@@ -142,6 +144,8 @@ func TestDecodeRefusesDamage(t *testing.T) {
 		"a flipped byte":    flip(good, len(good)/2),
 		"UIDs out of order": reencode(func(s *State) { s.Pairs[0].Links[3].A = s.Pairs[0].Links[2].A }),
 		"unknown keyword":   reencode(func(s *State) { s.Pairs[0].Links[0].Flags.Keywords = []uint16{999} }),
+		"kept out of order": reencode(func(s *State) { s.Pairs[0].KeptA = []uint32{5, 5} }),
+		"pending to side 2": reencode(func(s *State) { s.Pairs[0].Pending[0].To = 2 }),
 	}
 	for name, b := range cases {
 		if _, err := Decode(b); !errors.Is(err, ErrDamaged) {

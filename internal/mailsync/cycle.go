@@ -1,0 +1,461 @@
+package mailsync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/msgid"
+	"github.com/mailshift/mailshift/internal/syncstate"
+)
+
+// Server is one side of a sync: where to connect and as whom.
+type Server struct {
+	Endpoint    imapconn.Endpoint
+	Credentials imapconn.Credentials
+}
+
+// Store keeps a sync's state between cycles (syncstate.File for the CLI).
+type Store interface {
+	Load() (*syncstate.State, error)
+	Save(*syncstate.State) error
+}
+
+// Sync keeps the mail of two mailboxes in step, a cycle at a time.
+type Sync struct {
+	A, B Server // the source and the target
+	// Folders are the pairs to keep in step; none: every mail folder, special folders paired by role.
+	Folders []FolderPair
+	Options Options
+	State   Store
+}
+
+// copyBatchBytes bounds the messages a copy holds in memory at once (fetched from one side, not yet
+// appended to the other); a larger message goes alone.
+const copyBatchBytes = 8 << 20
+
+// pendingFor is how long a copy not confirmed is looked out for (see syncstate.Pending).
+const pendingFor = time.Hour
+
+// Cycle runs one cycle: it connects to both sides (one connection each), pairs the folders, and brings
+// each pair in step, saving the state after each. A folder's failure is in its report and does not stop
+// the others; the error is for what stops the whole cycle (a side unreachable or refusing the login, the
+// state unreadable or unwritable).
+func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
+	rep := &Report{Started: time.Now()}
+	defer func() { rep.Finished = time.Now() }()
+	st, err := s.State.Load()
+	if err != nil {
+		return rep, err
+	}
+	a, b, err := dialBoth(ctx, s.A, s.B)
+	if err != nil {
+		return rep, err
+	}
+	defer a.Close()
+	defer b.Close()
+	fa, err := readFolders(ctx, a)
+	if err != nil {
+		return rep, fmt.Errorf("side A (source): %w", err)
+	}
+	fb, err := readFolders(ctx, b)
+	if err != nil {
+		return rep, fmt.Errorf("side B (target): %w", err)
+	}
+	pairs := s.Folders
+	if len(pairs) == 0 {
+		var errs []error
+		pairs, errs = autoPairs(fa, fb, s.Options.Direction)
+		for _, e := range errs {
+			rep.Folders = append(rep.Folders, FolderReport{Error: e.Error()})
+		}
+	}
+	for _, p := range pairs {
+		if p.B == "" {
+			p.B = p.A
+		}
+		c := &pairCycle{sync: s, st: st, a: a, b: b, fa: fa, fb: fb, pair: st.Pair(p.A, p.B), rep: FolderReport{A: p.A, B: p.B}}
+		if err := c.run(ctx); err != nil {
+			c.rep.Error = err.Error()
+			var ie *imapconn.Error
+			if !errors.As(err, &ie) && ctx.Err() != nil {
+				rep.Folders = append(rep.Folders, c.rep)
+				return rep, ctx.Err()
+			}
+		}
+		rep.Folders = append(rep.Folders, c.rep)
+		if err := s.State.Save(st); err != nil {
+			return rep, fmt.Errorf("saving the sync state: %w", err)
+		}
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+	}
+	// A polite end; the state is saved, so a failed LOGOUT changes nothing.
+	_ = a.Logout(ctx)
+	_ = b.Logout(ctx)
+	return rep, nil
+}
+
+// dialBoth connects to both sides at once.
+func dialBoth(ctx context.Context, sa, sb Server) (a, b *imapbulk.Conn, err error) {
+	var wg sync.WaitGroup
+	var errB error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b, errB = imapbulk.Dial(ctx, sb.Endpoint, sb.Credentials)
+	}()
+	a, err = imapbulk.Dial(ctx, sa.Endpoint, sa.Credentials)
+	wg.Wait()
+	switch {
+	case err != nil || errB != nil:
+		if a != nil {
+			a.Close()
+		}
+		if b != nil {
+			b.Close()
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("side A (source): %w", err)
+		}
+		return nil, nil, fmt.Errorf("side B (target): %w", errB)
+	}
+	return a, b, nil
+}
+
+// pairCycle is one cycle of one folder pair.
+type pairCycle struct {
+	sync   *Sync
+	st     *syncstate.State // the whole state, pair in it
+	a, b   *imapbulk.Conn
+	fa, fb *sideFolders
+	pair   *syncstate.Pair
+	rep    FolderReport
+
+	ids [2]map[uint32]imapbulk.Identity // what each side's messages are, by UID
+}
+
+func (c *pairCycle) conn(s Side) *imapbulk.Conn {
+	if s == A {
+		return c.a
+	}
+	return c.b
+}
+
+func (c *pairCycle) folder(s Side) string {
+	if s == A {
+		return c.pair.A
+	}
+	return c.pair.B
+}
+
+func (c *pairCycle) run(ctx context.Context) error {
+	o := c.sync.Options
+	fa, okA := c.fa.find(c.pair.A)
+	fb, okB := c.fb.find(c.pair.B)
+	switch {
+	case !okA && !okB:
+		return fmt.Errorf("neither side has the folder (%q on side A, %q on side B)", c.pair.A, c.pair.B)
+	case !okA && o.Direction == OneWay:
+		return fmt.Errorf("the source has no folder %q", c.pair.A)
+	case !okA:
+		if err := ensure(ctx, c.a, c.fa, c.pair.A, fb); err != nil {
+			return fmt.Errorf("creating %q on side A: %w", c.pair.A, err)
+		}
+	case !okB:
+		if err := ensure(ctx, c.b, c.fb, c.pair.B, fa); err != nil {
+			return fmt.Errorf("creating %q on side B: %w", c.pair.B, err)
+		}
+	}
+	// OneWay never writes to the source: it is only examined.
+	stA, err := c.a.Select(ctx, c.pair.A, o.Direction == OneWay)
+	if err != nil {
+		return fmt.Errorf("side A: %w", err)
+	}
+	stB, err := c.b.Select(ctx, c.pair.B, false)
+	if err != nil {
+		return fmt.Errorf("side B: %w", err)
+	}
+	if stB.ReadOnly || (o.Direction == TwoWay && stA.ReadOnly) {
+		return errors.New("a side's folder is read-only for this user: nothing can be written to it")
+	}
+	nowA, nowB := mailboxOf(stA), mailboxOf(stB)
+	if unchanged(c.pair.MA, nowA) && unchanged(c.pair.MB, nowB) {
+		c.rep.Unchanged = true
+		return nil
+	}
+	// A side whose mailbox was rebuilt (another UIDVALIDITY) has other UIDs: its links and kept messages
+	// are forgotten, and its messages are matched again by identity, never copied again, never deleted.
+	if c.pair.MA.UIDValidity != 0 && c.pair.MA.UIDValidity != nowA.UIDValidity {
+		c.pair.Links, c.pair.KeptA = nil, nil
+		c.rep.Rematched = append(c.rep.Rematched, "A")
+	}
+	if c.pair.MB.UIDValidity != 0 && c.pair.MB.UIDValidity != nowB.UIDValidity {
+		c.pair.Links, c.pair.KeptB = nil, nil
+		c.rep.Rematched = append(c.rep.Rematched, "B")
+	}
+	snapA, err := c.snapshot(ctx, A, stA)
+	if err != nil {
+		return fmt.Errorf("side A: %w", err)
+	}
+	snapB, err := c.snapshot(ctx, B, stB)
+	if err != nil {
+		return fmt.Errorf("side B: %w", err)
+	}
+	d := Decide(c.pair, snapA, snapB, o)
+	c.rep.Conflicts = d.Conflicts
+	links := c.execute(ctx, d)
+	c.pair.Links, c.pair.KeptA, c.pair.KeptB = links, d.KeptA, d.KeptB
+	// A copy a killed process sent is stored within moments, if at all: its record is kept a while.
+	stale := time.Now().Add(-pendingFor).Unix()
+	c.pair.Pending = slices.DeleteFunc(c.pair.Pending, func(x syncstate.Pending) bool { return x.Since < stale })
+	// Where each side stood when the cycle began: a change someone made while it ran is seen next cycle,
+	// and so are the cycle's own, which compare equal to the links and need nothing.
+	c.pair.MA, c.pair.MB = nowA, nowB
+	return ctx.Err()
+}
+
+func mailboxOf(st imapbulk.Status) syncstate.Mailbox {
+	m := syncstate.Mailbox{UIDValidity: st.UIDValidity, UIDNext: st.UIDNext, HighestModSeq: st.HighestModSeq}
+	if st.NoModSeq {
+		m.HighestModSeq = 0
+	}
+	return m
+}
+
+// unchanged says whether a mailbox is as it was: only a mod-sequence tells that no flag changed.
+func unchanged(was, now syncstate.Mailbox) bool {
+	return was.HighestModSeq != 0 && was == now
+}
+
+// snapshot reads every message of the side's selected folder: UID, flags, identity.
+func (c *pairCycle) snapshot(ctx context.Context, s Side, st imapbulk.Status) (Snapshot, error) {
+	snap := Snapshot{}
+	c.ids[s] = map[uint32]imapbulk.Identity{}
+	if st.Exists == 0 {
+		return snap, nil
+	}
+	ids, err := c.conn(s).FetchIdentities(ctx, "1:*", 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		c.ids[s][id.UID] = id
+		snap[id.UID] = Message{UID: id.UID, Flags: c.pair.FlagsOf(id.Flags), ID: identityKey(id)}
+	}
+	return snap, nil
+}
+
+// identityKey is what matches a message with one of the other side: its Message-ID (the original one
+// Exchange keeps when it rewrote it), else its content key.
+func identityKey(id imapbulk.Identity) string {
+	m := msgid.FromHeader(id.Header, id.Size)
+	if k := m.DecidingKeys(); len(k) > 0 {
+		return k[len(k)-1]
+	}
+	return ""
+}
+
+// execute carries out d, side by side, and returns the links that stand afterwards: d's, those of the
+// copies made, and for a message whose action failed its link as it was, so that the next cycle sees the
+// same difference and tries again.
+func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
+	links := slices.Clone(d.Links)
+	failedOn := [2]map[uint32]bool{{}, {}}
+	fail := func(on Side, uids []uint32, err error) {
+		for _, uid := range uids {
+			failedOn[on][uid] = true
+			c.rep.fail(on, uid, identityKey(c.ids[on][uid]), err)
+		}
+	}
+	for _, side := range []Side{A, B} {
+		conn := c.conn(side)
+		// Flags first, a STORE per distinct set.
+		byFlags := map[string][]uint32{}
+		flagsOf := map[string]syncstate.Flags{}
+		var deletes, trash, doubles []uint32
+		for _, act := range d.Actions {
+			if act.On != side {
+				continue
+			}
+			switch act.Kind {
+			case SetFlags:
+				k := fmt.Sprint(act.Flags)
+				byFlags[k] = append(byFlags[k], act.UID)
+				flagsOf[k] = act.Flags
+			case Delete:
+				if act.Double {
+					doubles = append(doubles, act.UID)
+				} else {
+					deletes = append(deletes, act.UID)
+				}
+			case Trash:
+				trash = append(trash, act.UID)
+			}
+		}
+		for k, uids := range byFlags {
+			if err := conn.Store(ctx, imapconn.UIDSetOf(uids), "FLAGS", c.pair.Names(flagsOf[k])); err != nil {
+				fail(side, uids, err)
+				continue
+			}
+			c.rep.counts(side).Flags += len(uids)
+		}
+		if len(trash) > 0 {
+			to := c.fa.trash
+			if side == B {
+				to = c.fb.trash
+			}
+			switch {
+			case to == "":
+				fail(side, trash, errors.New("no trash folder (\\Trash) on this side to move it to"))
+			case to == c.folder(side):
+				deletes = append(deletes, trash...) // deleted from the trash itself
+			default:
+				if err := conn.Move(ctx, imapconn.UIDSetOf(trash), to); err != nil {
+					fail(side, trash, err)
+				} else {
+					c.rep.counts(side).Deleted += len(trash)
+				}
+			}
+		}
+		if err := remove(ctx, conn, deletes); err != nil {
+			fail(side, deletes, err)
+		} else {
+			c.rep.counts(side).Deleted += len(deletes)
+		}
+		if err := remove(ctx, conn, doubles); err != nil {
+			fail(side, doubles, err)
+		} else {
+			c.rep.counts(side).Doubles += len(doubles)
+		}
+	}
+	// Copies: from side A to B, then from B to A.
+	for _, from := range []Side{A, B} {
+		var todo []Action
+		for _, act := range d.Actions {
+			if act.Kind == Copy && act.On == from {
+				todo = append(todo, act)
+			}
+		}
+		links = append(links, c.copy(ctx, from, todo, fail)...)
+	}
+	// A failed action leaves the message's link as it was.
+	keep := func(l syncstate.Link) bool { return !failedOn[A][l.A] && !failedOn[B][l.B] }
+	links = slices.DeleteFunc(links, func(l syncstate.Link) bool { return !keep(l) })
+	for _, l := range c.pair.Links {
+		if !keep(l) {
+			links = append(links, l)
+		}
+	}
+	slices.SortFunc(links, func(x, y syncstate.Link) int { return int(x.A) - int(y.A) })
+	return slices.CompactFunc(links, func(x, y syncstate.Link) bool { return x.A == y.A })
+}
+
+// remove deletes messages of the selected folder for good, and only those.
+func remove(ctx context.Context, conn *imapbulk.Conn, uids []uint32) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	set := imapconn.UIDSetOf(uids)
+	if err := conn.Store(ctx, set, "+FLAGS", []string{`\Deleted`}); err != nil {
+		return err
+	}
+	return conn.Expunge(ctx, set)
+}
+
+// copy copies messages of side from to the other side in batches of at most copyBatchBytes, each batch
+// fetched in one UID FETCH and appended in one pipelined run, and returns their links. A copy the server
+// gives no UID for (no UIDPLUS) is not linked: the next cycle matches it by identity.
+func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, fail func(Side, []uint32, error)) []syncstate.Link {
+	var links []syncstate.Link
+	to := from.other()
+	src, dst := c.conn(from), c.conn(to)
+	for len(todo) > 0 && ctx.Err() == nil {
+		n, size := 0, int64(0)
+		for n < len(todo) && (n == 0 || size+c.ids[from][todo[n].UID].Size <= copyBatchBytes) {
+			size += c.ids[from][todo[n].UID].Size
+			n++
+		}
+		batch := todo[:n]
+		todo = todo[n:]
+		uids := make([]uint32, len(batch))
+		for i, act := range batch {
+			uids[i] = act.UID
+		}
+		bodies := map[uint32]*bytes.Buffer{}
+		err := src.FetchMessages(ctx, uids, func() io.Writer { return new(bytes.Buffer) }, func(uid uint32, w io.Writer, _ int64) error {
+			bodies[uid] = w.(*bytes.Buffer)
+			return nil
+		})
+		if err != nil {
+			fail(from, uids, err)
+			continue
+		}
+		var msgs []imapbulk.Message
+		var sent []Action
+		for _, act := range batch {
+			body, ok := bodies[act.UID]
+			if !ok {
+				fail(from, []uint32{act.UID}, errors.New("the message went away before it could be read"))
+				continue
+			}
+			msgs = append(msgs, imapbulk.Message{Flags: c.pair.Names(act.Flags), Date: c.ids[from][act.UID].InternalDate, Size: int64(body.Len()), Body: body})
+			sent = append(sent, act)
+		}
+		// Write ahead: a copy the server stores after this process was killed is known for one next cycle.
+		since := time.Now().Unix()
+		var ahead []syncstate.Pending
+		for _, act := range sent {
+			if id := identityKey(c.ids[from][act.UID]); id != "" {
+				ahead = append(ahead, syncstate.Pending{To: uint8(to), ID: id, Since: since})
+			}
+		}
+		c.pair.Pending = append(c.pair.Pending, ahead...)
+		if err := c.sync.State.Save(c.st); err != nil {
+			fail(from, uids, fmt.Errorf("saving the sync state before copying: %w", err))
+			return links
+		}
+		res, err := dst.Append(ctx, c.folder(to), msgs)
+		confirmed := map[string]int{}
+		for i, act := range sent {
+			r := imapbulk.AppendResult{Err: err}
+			if i < len(res) { // one result a message, always; err says why the whole call failed
+				r = res[i]
+			}
+			if r.Err != nil {
+				fail(from, []uint32{act.UID}, r.Err)
+				continue
+			}
+			confirmed[identityKey(c.ids[from][act.UID])]++
+			c.rep.counts(to).Added++
+			if act.Conflict {
+				c.rep.counts(to).Restored++
+			}
+			if r.UID == 0 {
+				continue
+			}
+			l := syncstate.Link{A: act.UID, B: r.UID, Flags: act.Flags}
+			if from == B {
+				l.A, l.B = r.UID, act.UID
+			}
+			links = append(links, l)
+		}
+		// A copy the server confirmed is stored; it needs no pending record.
+		c.pair.Pending = slices.DeleteFunc(c.pair.Pending, func(x syncstate.Pending) bool {
+			if x.Since == since && x.To == uint8(to) && confirmed[x.ID] > 0 {
+				confirmed[x.ID]--
+				return true
+			}
+			return false
+		})
+	}
+	return links
+}

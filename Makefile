@@ -13,7 +13,7 @@ CONTROLPLANE := $(CACHE)/controlplane/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE)
 GO_TEST_FLAGS ?=
 
-.PHONY: all build generate verify-generated deps controlplane controlplane-tools test e2e fuzz bench-pst bench-migrate bench-freebusy demo demo-down vet fmt clean
+.PHONY: all build generate verify-generated deps controlplane controlplane-tools test e2e fuzz bench-pst bench-migrate bench-sync bench-freebusy demo demo-down vet fmt clean
 
 all: build
 
@@ -102,6 +102,12 @@ bench-pst: deps
 ## each way (BENCH_FORMATS, BENCH_CORPORA, BENCH_MESSAGES, BENCH_ROUNDS, BENCH_SKIP_LATENCY=1; see the script).
 bench-migrate: deps
 	bash hack/bench-migrate.sh
+
+## bench-sync: a two-way mailshift sync cycle after 50 changes on each side, and a no-op cycle, against mbsync,
+## per storage format, on loopback and with 5 ms latency each way (BENCH_FORMATS, BENCH_CORPUS, BENCH_MESSAGES,
+## BENCH_ROUNDS, BENCH_SKIP_LATENCY=1; see the script).
+bench-sync: deps
+	bash hack/bench-sync.sh
 
 ## bench-freebusy: free/busy of a 10,000-event calendar (1,000 recurring series): parse, expand, merge, write;
 ## the target is under 1 s of CPU (cpu-ms/op), with the parser and the expansion measured alone beside it.

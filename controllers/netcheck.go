@@ -240,6 +240,14 @@ func (n *netChecks[R]) inFlight(key types.NamespacedName, version string) bool {
 	return ok && r.version == version
 }
 
+// busy says whether a check of the object is running, for whatever version.
+func (n *netChecks[R]) busy(key types.NamespacedName) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.running[key]
+	return ok
+}
+
 // start runs check in the background unless one for the same version already runs; one for another version
 // is cancelled. obj is only used to name the object in the wake-up event.
 func (n *netChecks[R]) start(obj client.Object, version string, slot serverSlot, check func(ctx context.Context) R) {

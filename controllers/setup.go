@@ -198,6 +198,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := setupFreeBusy(ctx, mgr, opts, pool); err != nil {
 		return err
 	}
+	if err := setupSync(ctx, mgr, opts, pool); err != nil {
+		return err
+	}
 	return setupMigrations(ctx, mgr, opts)
 }
 
@@ -228,6 +231,24 @@ func setupFreeBusy(ctx context.Context, mgr ctrl.Manager, opts Options, pool *ch
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.FreeBusyPublicationList{}, indexSecrets, sameNamespaceName)), secretMetadata).
 		WatchesRawSource(fbr.checks.source()).
 		Complete(fbr)
+}
+
+// setupSync registers the SyncPolicy controller, woken by its Mailboxes too.
+func setupSync(ctx context.Context, mgr ctrl.Manager, opts Options, pool *checkPool) error {
+	c := uncachedSecrets(mgr)
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &mailshiftv1.SyncPolicy{}, indexMailboxRef, func(o client.Object) []string {
+		sp := o.(*mailshiftv1.SyncPolicy)
+		return []string{sp.Spec.SourceRef.Name, sp.Spec.TargetRef.Name}
+	}); err != nil {
+		return err
+	}
+	spr := &SyncPolicyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-sync"),
+		checks: newNetChecks(pool, func(err error) syncCycleResult { return syncCycleResult{o: outcomeOf(err), started: time.Now()} })}
+	return ctrl.NewControllerManagedBy(mgr).Named("syncpolicy").WithOptions(controllerOptions(opts)).
+		For(&mailshiftv1.SyncPolicy{}, specChanged).
+		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.SyncPolicyList{}, indexMailboxRef, sameNamespaceName)), specChanged).
+		WatchesRawSource(spr.checks.source()).
+		Complete(spr)
 }
 
 // setupMigrations registers the MailboxMigration and MigrationBatch controllers with the chosen executor.

@@ -31,6 +31,7 @@ const (
 	fieldManagerFreeBusy    = "mailshift-freebusy-controller"
 	fieldManagerMigration   = "mailshift-migration-controller"
 	fieldManagerBatch       = "mailshift-batch-controller"
+	fieldManagerSync        = "mailshift-syncpolicy-controller"
 )
 
 // writeStatus applies the status fields manager owns, when they changed, and only then. owned returns those

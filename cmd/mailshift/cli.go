@@ -38,6 +38,7 @@ kubectl-mailshift's (the kubectl plugin ` + "`kubectl mailshift`" + `), which ma
   status                       migration batches, migrations and sync policies, with progress, rate and ETA
   report NAME                  the items a migration could not copy, from its report ConfigMap
   suspend|resume NAME          stop or continue a migration (batch/NAME for a MigrationBatch)
+  sync-now NAME                run a SyncPolicy's cycle now, failed items included
   ping MAILBOX                 have the operator check a Mailbox now, and show the result
 
 Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage; pst, migrate and sync

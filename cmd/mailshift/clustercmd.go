@@ -30,6 +30,7 @@ var clusterCommands = []struct{ use, short string }{
 	{"report NAME [flags]", "List the items a migration could not copy, from its report ConfigMap"},
 	{"suspend NAME | KIND/NAME [flags]", "Stop a MailboxMigration, MigrationBatch (batch/NAME) or SyncPolicy (syncpolicy/NAME)"},
 	{"resume NAME | KIND/NAME [flags]", "Continue a MailboxMigration, MigrationBatch (batch/NAME) or SyncPolicy (syncpolicy/NAME)"},
+	{"sync-now NAME [flags]", "Run a SyncPolicy's cycle now, failed items included"},
 }
 
 const clusterLong = `%s (provided by kubectl-mailshift).

@@ -1,4 +1,4 @@
-// Command benchmigrate is the helper of hack/bench-migrate.sh: it writes the benchmark corpus, loads it
+// Command benchmigrate is the helper of hack/bench-migrate.sh and hack/bench-sync.sh: it writes the benchmark corpus, loads it
 // into an IMAP account with pipelined APPENDs, empties accounts and counts what a migration left on them.
 //
 //	benchmigrate gen   -n N -out DIR [-corpus C]          corpus as DIR/cur/NNNNN (what appendlimit -maildir reads); prints bytes
@@ -11,6 +11,8 @@
 //	benchmigrate report FILE                              "items copied present failed skipped bytes" of a mailshift --report
 //	benchmigrate ports K                                  K free loopback TCP ports
 //	benchmigrate admin -addr H:P -user U -pass P CMD...   raw IMAP commands after LOGIN, each must answer OK
+//	benchmigrate mutate -addr H:P -user U -pass P [-seed S -tag T -new N -flags N -delete N]  a user's changes
+//	benchmigrate digest -addr H:P -user U -pass P         per folder: count and a hash of Message-IDs and system flags
 package main
 
 import (
@@ -60,6 +62,10 @@ func main() {
 		err = cmdPorts(args)
 	case "admin":
 		err = cmdAdmin(args)
+	case "mutate":
+		err = cmdMutate(args)
+	case "digest":
+		err = cmdDigest(args)
 	default:
 		usage()
 	}
@@ -70,7 +76,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchmigrate gen|load|empty|count|warm|report|ports|admin ... (see the source)")
+	fmt.Fprintln(os.Stderr, "usage: benchmigrate gen|load|empty|count|warm|report|ports|admin|mutate|digest ... (see the source)")
 	os.Exit(2)
 }
 

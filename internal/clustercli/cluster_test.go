@@ -370,6 +370,21 @@ func TestSuspendResume(t *testing.T) {
 	if code, out, _ = e.cli("resume", "syncpolicy/alice-bob"); code != 0 || suspended(sp) || !strings.Contains(out, "syncpolicy.mailshift.io/alice-bob resumed") {
 		t.Errorf("resume syncpolicy/alice-bob: exit %d, %q, suspended %v", code, out, suspended(sp))
 	}
+	// sync-now sets the annotation the controller acts on, to a new value each time.
+	if code, out, errOut = e.cli("sync-now", "alice-bob"); code != 0 || !strings.Contains(out, "syncpolicy.mailshift.io/alice-bob: cycle asked for") {
+		t.Errorf("sync-now alice-bob: exit %d, %q %q", code, out, errOut)
+	}
+	suspended(sp)
+	first := sp.Annotations[mailshiftv1.AnnotationSyncNow]
+	if _, err := time.Parse(time.RFC3339Nano, first); err != nil {
+		t.Errorf("sync-now annotation %q: %v", first, err)
+	}
+	if code, _, _ = e.cli("sync-now", "alice-bob"); code != 0 || suspended(sp) || sp.Annotations[mailshiftv1.AnnotationSyncNow] == first {
+		t.Errorf("a second sync-now: exit %d, annotation %q (the first was %q)", code, sp.Annotations[mailshiftv1.AnnotationSyncNow], first)
+	}
+	if code, _, errOut = e.cli("sync-now", "nobody"); code != 1 || !strings.Contains(errOut, `"nobody" not found`) {
+		t.Errorf("sync-now nobody: exit %d, %q", code, errOut)
+	}
 	if code, _, errOut = e.cli("suspend", "nobody"); code != 1 || !strings.Contains(errOut, `mailboxmigration "nobody" not found`) {
 		t.Errorf("suspend nobody: exit %d, %q", code, errOut)
 	}

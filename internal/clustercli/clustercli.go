@@ -19,6 +19,7 @@ const rootLong = `kubectl mailshift: follow and steer the mailshift operator's m
   status                       migration batches, migrations and sync policies, with progress, rate and ETA
   report NAME                  the items a migration could not copy, from its report ConfigMap
   suspend|resume NAME          stop or continue a migration (batch/NAME for a MigrationBatch)
+  sync-now NAME                run a SyncPolicy's cycle now, failed items included
   ping MAILBOX                 have the operator check a Mailbox now, and show the result
 
 The commands without a cluster (ping imap://..., pst, migrate, freebusy) are mailshift's.
@@ -40,6 +41,7 @@ func NewRoot(name string, stdout, stderr io.Writer) *cobra.Command {
 		newReportCommand(kf, stdout),
 		newSuspendCommand(kf, true, stdout),
 		newSuspendCommand(kf, false, stdout),
+		newSyncNowCommand(kf, stdout),
 		newPingCommand(kf, stdout),
 		clicommon.NewVersionCommand(stdout),
 	)

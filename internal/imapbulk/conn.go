@@ -296,6 +296,37 @@ func (c *Conn) run(ctx context.Context, op string, cmd *command, onData func(*re
 	}
 }
 
+// awaitTagged reads the replies to pipelined commands until every tag of tags has had its own, which it
+// passes to done with what the tag stands for (and removes from tags); untagged data goes to onData (nil:
+// ignored). An untagged BYE explains a connection that then ends.
+func awaitTagged[K any](ctx context.Context, c *Conn, op string, tags map[string]K, done func(*response, K), onData func(*response)) error {
+	var bye *response
+	for len(tags) > 0 {
+		r, err := c.readResponse()
+		if err != nil {
+			if bye != nil {
+				return statusErr(op, bye, false, c.secrets)
+			}
+			return ioErr(op, err, ctx.Err(), c.secrets)
+		}
+		k, ours := tags[r.tag]
+		switch {
+		case ours:
+			delete(tags, r.tag)
+			done(r, k)
+		case r.tag == "*" && r.status == "BYE":
+			bye = r
+		case r.tag == "*":
+			if onData != nil {
+				onData(r)
+			}
+		default:
+			return localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+		}
+	}
+	return nil
+}
+
 // send writes tag and cmd, waiting for continuations before synchronizing
 // literals.
 func (c *Conn) send(ctx context.Context, op, tag string, cmd *command) error {

@@ -167,44 +167,27 @@ func (c *Conn) GetMetadataMany(ctx context.Context, mailboxes []string, keys ...
 			tags[tag] = mb
 			mds[mb] = Metadata{Entries: map[string]string{}}
 		}
-		var bye *response
-		for len(tags) > 0 {
-			r, err := c.readResponse()
-			if err != nil {
-				if bye != nil {
-					return statusErr(op, bye, false, c.secrets)
-				}
-				return ioErr(op, err, ctx.Err(), c.secrets)
+		return awaitTagged(ctx, c, op, tags, func(r *response, mb string) {
+			md := mds[mb]
+			if r.status != "OK" {
+				errs[mb] = statusErr(op+" "+mb, r, false, c.secrets)
+				delete(mds, mb)
+				return
 			}
-			switch mb, ok := tags[r.tag]; {
-			case ok:
-				delete(tags, r.tag)
-				md := mds[mb]
-				if r.status != "OK" {
-					errs[mb] = statusErr(op+" "+mb, r, false, c.secrets)
-					delete(mds, mb)
-					continue
-				}
-				applyLongEntries(r, &md)
-				mds[mb] = md
-			case r.tag == "*" && r.status == "BYE":
-				bye = r
-			case r.tag == "*":
-				if r.kind == "METADATA" && len(r.fields) >= 1 {
-					name := decodeName(r.fields[0].str())
-					for _, mb := range mailboxes {
-						if md, ok := mds[mb]; ok && sameMailbox(name, mb) {
-							applyMetadata(r, mb, wanted, &md)
-							mds[mb] = md
-							break
-						}
+			applyLongEntries(r, &md)
+			mds[mb] = md
+		}, func(r *response) {
+			if r.kind == "METADATA" && len(r.fields) >= 1 {
+				name := decodeName(r.fields[0].str())
+				for _, mb := range mailboxes {
+					if md, ok := mds[mb]; ok && sameMailbox(name, mb) {
+						applyMetadata(r, mb, wanted, &md)
+						mds[mb] = md
+						break
 					}
 				}
-			default:
-				return localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
 			}
-		}
-		return nil
+		})
 	})
 	return mds, errs, err
 }

@@ -77,6 +77,7 @@ func TestServers(t *testing.T) {
 			t.Run("AppendFetch", func(t *testing.T) { testAppendFetch(t, srv, sc) })
 			t.Run("LargeMessage", func(t *testing.T) { testLargeMessage(t, srv, sc) })
 			t.Run("TryCreate", func(t *testing.T) { testTryCreate(t, srv, sc) })
+			t.Run("Apply", func(t *testing.T) { testApply(t, srv, sc) })
 			t.Run("CancelMidAppend", func(t *testing.T) { testCancel(t, srv, sc) })
 		})
 	}
@@ -504,6 +505,70 @@ func testTryCreate(t *testing.T, srv *testserver.Server, sc serverCase) {
 		if !errors.Is(r.Err, ErrTryCreate) || imapconn.KindOf(r.Err) != imapconn.NotFound {
 			t.Errorf("message %d: want ErrTryCreate, got %v", i, r.Err)
 		}
+	}
+}
+
+// testApply: several changes in one pipelined call, in order: a STORE, a \Deleted STORE of two messages
+// and the UID EXPUNGE of one of them (which must wait for the STORE before it), a MOVE, and a MOVE into a
+// folder that does not exist, which fails alone.
+func testApply(t *testing.T, srv *testserver.Server, sc serverCase) {
+	c := dial(t, srv, userCred(srv, "carol"))
+	ctx := ctxT(t)
+	box, dest := folderName(sc, "Anwenden"), folderName(sc, "Ziel")
+	for _, f := range []string{box, dest} {
+		if err := c.Create(ctx, f, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var msgs []Message
+	for i := range 5 {
+		msgs = append(msgs, msgOf(fmt.Sprintf("Message-ID: <apply-%d@test>\r\nSubject: %d\r\n\r\nbody\r\n", i, i)))
+	}
+	res, err := c.Append(ctx, box, msgs)
+	if err != nil || res[4].UID == 0 {
+		t.Fatalf("append: %v %+v", err, res)
+	}
+	u := func(i int) string { return fmt.Sprint(res[i].UID) }
+	if _, err := c.Select(ctx, box, false); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := c.Apply(ctx, []Change{
+		{UIDs: u(0), Store: "FLAGS", Flags: []string{`\Flagged`, "Wichtig"}},
+		{UIDs: u(1) + "," + u(2), Store: "+FLAGS", Flags: []string{`\Deleted`}},
+		{UIDs: u(1), Expunge: true},
+		{UIDs: u(3), MoveTo: dest},
+		{UIDs: u(4), MoveTo: folderName(sc, "Gibtsnicht")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range errs {
+		if (e != nil) != (i == 4) {
+			t.Errorf("change %d: %v", i, e)
+		}
+	}
+	ids, err := c.FetchIdentities(ctx, "1:*", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint32][]string{}
+	for _, id := range ids {
+		got[id.UID] = id.Flags
+	}
+	if _, ok := got[res[1].UID]; ok || len(got) != 3 {
+		t.Errorf("after Apply the folder holds %v; want messages 0, 2 and 4", got)
+	}
+	if f := got[res[0].UID]; !slices.Contains(f, `\Flagged`) || !slices.Contains(f, "Wichtig") {
+		t.Errorf("message 0 has %v", f)
+	}
+	if f := got[res[2].UID]; !slices.Contains(f, `\Deleted`) {
+		t.Errorf("message 2, marked \\Deleted and not expunged, has %v", f)
+	}
+	if st, err := c.Status(ctx, dest); err != nil || st.Exists != 1 {
+		t.Errorf("the move's destination: %+v %v", st, err)
+	}
+	if _, err := c.Apply(ctx, []Change{{UIDs: "1,x", Store: "FLAGS"}}); imapconn.KindOf(err) != imapconn.ProtocolError {
+		t.Errorf("an invalid UID set: %v", err)
 	}
 }
 

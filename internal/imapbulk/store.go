@@ -35,68 +35,148 @@ func (c *Conn) UIDSearch(ctx context.Context, criteria string) ([]uint32, error)
 	return uids, err
 }
 
-// Store changes the flags of the messages in uidSet of the selected
-// mailbox: op is "+FLAGS" (add), "-FLAGS" (remove) or "FLAGS" (replace).
-// It uses the .SILENT form: the server does not echo the new flags.
-func (c *Conn) Store(ctx context.Context, uidSet string, op string, flags []string) error {
-	opName := "UID STORE " + uidSet + " " + op
-	switch strings.ToUpper(op) {
+// Change is one change Apply makes to messages of the selected mailbox: a STORE (Store and Flags), a UID
+// EXPUNGE (Expunge) or a UID MOVE (MoveTo), of the messages in UIDs.
+type Change struct {
+	UIDs string // a UID set, e.g. "3:7,9"
+	// Store is "+FLAGS" (add), "-FLAGS" (remove) or "FLAGS" (replace) Flags, in the .SILENT form.
+	Store string
+	Flags []string
+	// Expunge removes for good the messages of UIDs that are marked \Deleted, and only those (UID EXPUNGE,
+	// RFC 4315; it needs UIDPLUS: a plain EXPUNGE would remove what the user marked too).
+	Expunge bool
+	// MoveTo moves the messages to this mailbox, at once (UID MOVE, RFC 6851; it needs MOVE).
+	MoveTo string
+}
+
+func (ch Change) op() string {
+	switch {
+	case ch.Expunge:
+		return "UID EXPUNGE " + abbreviate(ch.UIDs)
+	case ch.MoveTo != "":
+		return "UID MOVE " + abbreviate(ch.UIDs) + " " + ch.MoveTo
+	}
+	return "UID STORE " + abbreviate(ch.UIDs) + " " + ch.Store
+}
+
+// command checks the change and writes its command.
+func (c *Conn) command(ch Change) (*command, error) {
+	op := ch.op()
+	if !uidSetOK(ch.UIDs) {
+		return nil, localErr(imapconn.ProtocolError, op, "invalid UID set %q", abbreviate(ch.UIDs))
+	}
+	switch {
+	case ch.Expunge:
+		if !c.has("UIDPLUS") {
+			return nil, localErr(imapconn.NotSupported, op, "the server lacks UIDPLUS")
+		}
+		return newCommand("UID EXPUNGE", ch.UIDs), nil
+	case ch.MoveTo != "":
+		if !c.has("MOVE") {
+			return nil, localErr(imapconn.NotSupported, op, "the server lacks MOVE")
+		}
+		return newCommand("UID MOVE", ch.UIDs).mailbox(ch.MoveTo), nil
+	}
+	switch strings.ToUpper(ch.Store) {
 	case "+FLAGS", "-FLAGS", "FLAGS":
 	default:
-		return localErr(imapconn.ProtocolError, opName, "operation must be +FLAGS, -FLAGS or FLAGS")
+		return nil, localErr(imapconn.ProtocolError, op, "operation must be +FLAGS, -FLAGS or FLAGS")
 	}
-	if !uidSetOK(uidSet) {
-		return localErr(imapconn.ProtocolError, opName, "invalid UID set %q", uidSet)
-	}
-	list, err := flagList(flags)
+	list, err := flagList(ch.Flags)
 	if err != nil {
-		return localErr(imapconn.ProtocolError, opName, "%v", err)
+		return nil, localErr(imapconn.ProtocolError, op, "%v", err)
 	}
-	return c.exec(ctx, opName, func(ctx context.Context) error {
-		if c.selected == "" {
-			return localErr(imapconn.ProtocolError, opName, "no mailbox selected")
-		}
-		_, err := c.run(ctx, opName, newCommand("UID STORE", uidSet, strings.ToUpper(op)+".SILENT", list), nil)
-		return err
-	})
+	return newCommand("UID STORE", ch.UIDs, strings.ToUpper(ch.Store)+".SILENT", list), nil
 }
 
-// Expunge removes for good the messages in uidSet of the selected mailbox
-// that are marked \Deleted (UID EXPUNGE, RFC 4315 §2.1), leaving the
-// mailbox's other \Deleted messages alone. It needs UIDPLUS: a plain
-// EXPUNGE would remove what the mailbox's user marked too.
+// Apply makes changes to the selected mailbox, in order, writing the commands before it reads their replies:
+// one round trip for all of them (commands with UIDs may be pipelined, RFC 9051 §5.5), and one more before
+// each UID EXPUNGE, which waits for what came before it. A mailbox name that needs a synchronizing literal
+// makes them go one by one. errs has each change's outcome: a refusal of one does
+// not stop the others. err is set when the call as a whole failed (an invalid change, no mailbox selected,
+// the connection), and then nothing is known of the changes.
+func (c *Conn) Apply(ctx context.Context, changes []Change) (errs []error, err error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	const op = "UID STORE/EXPUNGE/MOVE"
+	cmds := make([]*command, len(changes))
+	pipelined := true
+	for i, ch := range changes {
+		if cmds[i], err = c.command(ch); err != nil {
+			return nil, err
+		}
+		for _, part := range cmds[i].parts {
+			pipelined = pipelined && (!part.literal || c.has("LITERAL+"))
+		}
+	}
+	errs = make([]error, len(changes))
+	err = c.exec(ctx, op, func(ctx context.Context) error {
+		if c.selected == "" {
+			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
+		}
+		if !pipelined {
+			for i, cmd := range cmds {
+				_, errs[i] = c.run(ctx, changes[i].op(), cmd, nil)
+				if errs[i] != nil && isFatal(errs[i]) {
+					return errs[i]
+				}
+			}
+			return nil
+		}
+		tags := make(map[string]int, len(cmds))
+		// drain reads the replies to every command sent.
+		drain := func() error {
+			return awaitTagged(ctx, c, op, tags, func(r *response, i int) {
+				if r.status != "OK" {
+					errs[i] = statusErr(changes[i].op(), r, false, c.secrets)
+				}
+			}, nil)
+		}
+		for i, cmd := range cmds {
+			// A server may run pipelined commands at once (RFC 9051 §5.5): an expunge waits
+			// for the answers to the commands before it, whose \Deleted it must see.
+			if changes[i].Expunge {
+				if err := drain(); err != nil {
+					return err
+				}
+			}
+			tag := c.nextTag()
+			if err := c.send(ctx, changes[i].op(), tag, cmd); err != nil {
+				return err
+			}
+			tags[tag] = i
+		}
+		return drain()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// apply1 is Apply of one change, its outcome as the error.
+func (c *Conn) apply1(ctx context.Context, ch Change) error {
+	errs, err := c.Apply(ctx, []Change{ch})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// Store changes the flags of the messages in uidSet of the selected mailbox: op is "+FLAGS" (add), "-FLAGS"
+// (remove) or "FLAGS" (replace). It uses the .SILENT form: the server does not echo the new flags.
+func (c *Conn) Store(ctx context.Context, uidSet string, op string, flags []string) error {
+	return c.apply1(ctx, Change{UIDs: uidSet, Store: op, Flags: flags})
+}
+
+// Expunge removes for good the messages in uidSet of the selected mailbox that are marked \Deleted (see
+// Change.Expunge).
 func (c *Conn) Expunge(ctx context.Context, uidSet string) error {
-	op := "UID EXPUNGE " + uidSet
-	if !uidSetOK(uidSet) {
-		return localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
-	}
-	if !c.has("UIDPLUS") {
-		return localErr(imapconn.NotSupported, op, "the server lacks UIDPLUS")
-	}
-	return c.exec(ctx, op, func(ctx context.Context) error {
-		if c.selected == "" {
-			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
-		}
-		_, err := c.run(ctx, op, newCommand("UID EXPUNGE", uidSet), nil)
-		return err
-	})
+	return c.apply1(ctx, Change{UIDs: uidSet, Expunge: true})
 }
 
-// Move moves the messages in uidSet of the selected mailbox to dest (UID
-// MOVE, RFC 6851), at once: no copy with a \Deleted original is ever seen.
+// Move moves the messages in uidSet of the selected mailbox to dest (see Change.MoveTo).
 func (c *Conn) Move(ctx context.Context, uidSet, dest string) error {
-	op := "UID MOVE " + uidSet + " " + dest
-	if !uidSetOK(uidSet) {
-		return localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
-	}
-	if !c.has("MOVE") {
-		return localErr(imapconn.NotSupported, op, "the server lacks MOVE")
-	}
-	return c.exec(ctx, op, func(ctx context.Context) error {
-		if c.selected == "" {
-			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
-		}
-		_, err := c.run(ctx, op, newCommand("UID MOVE", uidSet).mailbox(dest), nil)
-		return err
-	})
+	return c.apply1(ctx, Change{UIDs: uidSet, MoveTo: dest})
 }

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapbulk"
@@ -55,19 +56,30 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	loaded, err := syncstate.Encode(st)
+	if err != nil {
+		return rep, err
+	}
 	a, b, err := dialBoth(ctx, s.A, s.B)
 	if err != nil {
 		return rep, err
 	}
 	defer a.Close()
 	defer b.Close()
-	fa, err := readFolders(ctx, a)
+	var fa, fb *sideFolders
+	err = inBoth(func() (err error) {
+		if fa, err = readFolders(ctx, a); err != nil {
+			err = fmt.Errorf("side A (source): %w", err)
+		}
+		return err
+	}, func() (err error) {
+		if fb, err = readFolders(ctx, b); err != nil {
+			err = fmt.Errorf("side B (target): %w", err)
+		}
+		return err
+	})
 	if err != nil {
-		return rep, fmt.Errorf("side A (source): %w", err)
-	}
-	fb, err := readFolders(ctx, b)
-	if err != nil {
-		return rep, fmt.Errorf("side B (target): %w", err)
+		return rep, err
 	}
 	pairs := s.Folders
 	if len(pairs) == 0 {
@@ -84,19 +96,22 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		c := &pairCycle{sync: s, st: st, a: a, b: b, fa: fa, fb: fb, pair: st.Pair(p.A, p.B), rep: FolderReport{A: p.A, B: p.B}}
 		if err := c.run(ctx); err != nil {
 			c.rep.Error = err.Error()
-			var ie *imapconn.Error
-			if !errors.As(err, &ie) && ctx.Err() != nil {
-				rep.Folders = append(rep.Folders, c.rep)
-				return rep, ctx.Err()
-			}
 		}
 		rep.Folders = append(rep.Folders, c.rep)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	// The state is written once, at the end (and ahead of each batch of copies): a pair's state changes only
+	// when its cycle ended, so an interrupted cycle leaves the pairs it finished and no half of any other. A
+	// cycle that changed nothing writes nothing.
+	if now, err := syncstate.Encode(st); err != nil || !bytes.Equal(now, loaded) {
 		if err := s.State.Save(st); err != nil {
 			return rep, fmt.Errorf("saving the sync state: %w", err)
 		}
-		if ctx.Err() != nil {
-			return rep, ctx.Err()
-		}
+	}
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
 	}
 	// A polite end; the state is saved, so a failed LOGOUT changes nothing.
 	_ = a.Logout(ctx)
@@ -104,29 +119,39 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
+// inBoth runs fa and fb at once (one side's round trips need not wait for the other's) and returns the
+// first error.
+func inBoth(fa, fb func() error) error {
+	errB := make(chan error, 1)
+	go func() { errB <- fb() }()
+	errA := fa()
+	if err := <-errB; errA == nil {
+		return err
+	}
+	return errA
+}
+
 // dialBoth connects to both sides at once.
 func dialBoth(ctx context.Context, sa, sb Server) (a, b *imapbulk.Conn, err error) {
-	var wg sync.WaitGroup
-	var errB error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		b, errB = imapbulk.Dial(ctx, sb.Endpoint, sb.Credentials)
-	}()
-	a, err = imapbulk.Dial(ctx, sa.Endpoint, sa.Credentials)
-	wg.Wait()
-	switch {
-	case err != nil || errB != nil:
+	err = inBoth(func() (err error) {
+		if a, err = imapbulk.Dial(ctx, sa.Endpoint, sa.Credentials); err != nil {
+			err = fmt.Errorf("side A (source): %w", err)
+		}
+		return err
+	}, func() (err error) {
+		if b, err = imapbulk.Dial(ctx, sb.Endpoint, sb.Credentials); err != nil {
+			err = fmt.Errorf("side B (target): %w", err)
+		}
+		return err
+	})
+	if err != nil {
 		if a != nil {
 			a.Close()
 		}
 		if b != nil {
 			b.Close()
 		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("side A (source): %w", err)
-		}
-		return nil, nil, fmt.Errorf("side B (target): %w", errB)
+		return nil, nil, err
 	}
 	return a, b, nil
 }
@@ -141,6 +166,13 @@ type pairCycle struct {
 	rep    FolderReport
 
 	ids [2]map[uint32]imapbulk.Identity // what each side's messages are, by UID
+
+	// What the cycle did to each side, for settle: the flags it gave messages (set, or copied in), how many
+	// messages it added and removed; unsure: some action failed, or a copy has no UID.
+	wrote   [2]map[uint32]syncstate.Flags
+	added   [2]int
+	removed [2]int
+	unsure  bool
 }
 
 func (c *pairCycle) conn(s Side) *imapbulk.Conn {
@@ -176,13 +208,20 @@ func (c *pairCycle) run(ctx context.Context) error {
 		}
 	}
 	// OneWay never writes to the source: it is only examined.
-	stA, err := c.a.Select(ctx, c.pair.A, o.Direction == OneWay)
+	var stA, stB imapbulk.Status
+	err := inBoth(func() (err error) {
+		if stA, err = c.a.Select(ctx, c.pair.A, o.Direction == OneWay); err != nil {
+			err = fmt.Errorf("side A: %w", err)
+		}
+		return err
+	}, func() (err error) {
+		if stB, err = c.b.Select(ctx, c.pair.B, false); err != nil {
+			err = fmt.Errorf("side B: %w", err)
+		}
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("side A: %w", err)
-	}
-	stB, err := c.b.Select(ctx, c.pair.B, false)
-	if err != nil {
-		return fmt.Errorf("side B: %w", err)
+		return err
 	}
 	if stB.ReadOnly || (o.Direction == TwoWay && stA.ReadOnly) {
 		return errors.New("a side's folder is read-only for this user: nothing can be written to it")
@@ -202,14 +241,21 @@ func (c *pairCycle) run(ctx context.Context) error {
 		c.pair.Links, c.pair.KeptB = nil, nil
 		c.rep.Rematched = append(c.rep.Rematched, "B")
 	}
-	snapA, err := c.snapshot(ctx, A, stA)
+	err = inBoth(func() (err error) {
+		if err = c.fetch(ctx, A, stA); err != nil {
+			err = fmt.Errorf("side A: %w", err)
+		}
+		return err
+	}, func() (err error) {
+		if err = c.fetch(ctx, B, stB); err != nil {
+			err = fmt.Errorf("side B: %w", err)
+		}
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("side A: %w", err)
+		return err
 	}
-	snapB, err := c.snapshot(ctx, B, stB)
-	if err != nil {
-		return fmt.Errorf("side B: %w", err)
-	}
+	snapA, snapB := c.snapshot(A), c.snapshot(B)
 	d := Decide(c.pair, snapA, snapB, o)
 	c.rep.Conflicts = d.Conflicts
 	links := c.execute(ctx, d)
@@ -217,10 +263,65 @@ func (c *pairCycle) run(ctx context.Context) error {
 	// A copy a killed process sent is stored within moments, if at all: its record is kept a while.
 	stale := time.Now().Add(-pendingFor).Unix()
 	c.pair.Pending = slices.DeleteFunc(c.pair.Pending, func(x syncstate.Pending) bool { return x.Since < stale })
-	// Where each side stood when the cycle began: a change someone made while it ran is seen next cycle,
-	// and so are the cycle's own, which compare equal to the links and need nothing.
-	c.pair.MA, c.pair.MB = nowA, nowB
+	switch {
+	case ctx.Err() != nil || c.unsure:
+		// Not everything was done (interrupted, or an action failed): the next cycle reads both sides
+		// again, whatever they report, and tries what is left.
+		c.pair.MA, c.pair.MB = syncstate.Mailbox{UIDValidity: nowA.UIDValidity}, syncstate.Mailbox{UIDValidity: nowB.UIDValidity}
+	default:
+		// Where each side stood when the cycle began: a change someone made while it ran is seen next
+		// cycle, and so are the cycle's own, which compare equal to the links and need nothing. Unless
+		// settle finds that the cycle's own changes are all a side saw since: then where it stands now,
+		// so that the next cycle finds it unchanged and reads nothing.
+		_ = inBoth(func() error { c.pair.MA = c.settle(ctx, A, nowA, stA.Exists); return nil },
+			func() error { c.pair.MB = c.settle(ctx, B, nowB, stB.Exists); return nil })
+	}
 	return ctx.Err()
+}
+
+// settle returns where side s stands now if the cycle's own changes are all that changed it since it was
+// selected (at, with exists messages), else at. It asks the server what changed since at's mod-sequence
+// (CHANGEDSINCE): each such message must be one the cycle gave exactly those flags, and the count must be
+// what the cycle's copies and removals make it. It only reads, and touches nothing of the pair.
+func (c *pairCycle) settle(ctx context.Context, s Side, at syncstate.Mailbox, exists uint32) syncstate.Mailbox {
+	if at.HighestModSeq == 0 || (len(c.wrote[s]) == 0 && c.added[s] == 0 && c.removed[s] == 0) {
+		return at // nothing done here: where it stood is where it stands, as far as this cycle knows
+	}
+	conn := c.conn(s)
+	st, err := conn.Select(ctx, c.folder(s), s == A && c.sync.Options.Direction == OneWay)
+	if err != nil || st.UIDValidity != at.UIDValidity || st.NoModSeq || int(st.Exists) != int(exists)+c.added[s]-c.removed[s] {
+		return at
+	}
+	changed, err := conn.FetchIdentities(ctx, "1:*", at.HighestModSeq)
+	if err != nil {
+		return at
+	}
+	for _, m := range changed {
+		want, ok := c.wrote[s][m.UID]
+		if !ok || !sameFlags(m.Flags, c.pair.Names(want)) {
+			return at
+		}
+	}
+	return mailboxOf(st)
+}
+
+// sameFlags compares two lists of IMAP flags as sets, system flags without regard to case, \Recent left out.
+func sameFlags(a, b []string) bool {
+	norm := func(l []string) []string {
+		var out []string
+		for _, f := range l {
+			if strings.HasPrefix(f, `\`) {
+				if strings.EqualFold(f, `\Recent`) {
+					continue
+				}
+				f = strings.ToLower(f)
+			}
+			out = append(out, f)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Equal(norm(a), norm(b))
 }
 
 func mailboxOf(st imapbulk.Status) syncstate.Mailbox {
@@ -237,21 +338,28 @@ func unchanged(was, now syncstate.Mailbox) bool {
 }
 
 // snapshot reads every message of the side's selected folder: UID, flags, identity.
-func (c *pairCycle) snapshot(ctx context.Context, s Side, st imapbulk.Status) (Snapshot, error) {
-	snap := Snapshot{}
+// Both sides are read at once; fetch touches nothing of the pair but c.ids[s], snapshot then runs alone.
+func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status) error {
 	c.ids[s] = map[uint32]imapbulk.Identity{}
 	if st.Exists == 0 {
-		return snap, nil
+		return nil
 	}
 	ids, err := c.conn(s).FetchIdentities(ctx, "1:*", 0)
-	if err != nil {
-		return nil, err
-	}
 	for _, id := range ids {
 		c.ids[s][id.UID] = id
-		snap[id.UID] = Message{UID: id.UID, Flags: c.pair.FlagsOf(id.Flags), ID: identityKey(id)}
 	}
-	return snap, nil
+	return err
+}
+
+// snapshot is what fetch read of side s, with the flags in the pair's keyword table.
+func (c *pairCycle) snapshot(s Side) Snapshot {
+	snap := make(Snapshot, len(c.ids[s]))
+	// In UID order, so that keywords enter the pair's table in the same order every time.
+	for _, uid := range slices.Sorted(maps.Keys(c.ids[s])) {
+		id := c.ids[s][uid]
+		snap[uid] = Message{UID: uid, Flags: c.pair.FlagsOf(id.Flags), ID: identityKey(id)}
+	}
+	return snap
 }
 
 // identityKey is what matches a message with one of the other side: its Message-ID (the original one
@@ -270,71 +378,49 @@ func identityKey(id imapbulk.Identity) string {
 func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	links := slices.Clone(d.Links)
 	failedOn := [2]map[uint32]bool{{}, {}}
+	c.wrote = [2]map[uint32]syncstate.Flags{{}, {}}
 	fail := func(on Side, uids []uint32, err error) {
+		c.unsure = true
 		for _, uid := range uids {
 			failedOn[on][uid] = true
 			c.rep.fail(on, uid, identityKey(c.ids[on][uid]), err)
 		}
 	}
+	// Each side's flags, deletions and moves go in one pipelined round trip, both sides at once.
+	var plans [2][]group
+	var changes [2][]imapbulk.Change
 	for _, side := range []Side{A, B} {
-		conn := c.conn(side)
-		// Flags first, a STORE per distinct set.
-		byFlags := map[string][]uint32{}
-		flagsOf := map[string]syncstate.Flags{}
-		var deletes, trash, doubles []uint32
-		for _, act := range d.Actions {
-			if act.On != side {
-				continue
-			}
-			switch act.Kind {
-			case SetFlags:
-				k := fmt.Sprint(act.Flags)
-				byFlags[k] = append(byFlags[k], act.UID)
-				flagsOf[k] = act.Flags
-			case Delete:
-				if act.Double {
-					doubles = append(doubles, act.UID)
-				} else {
-					deletes = append(deletes, act.UID)
+		plans[side], changes[side] = c.plan(side, d)
+	}
+	var results [2][]error
+	var errs [2]error
+	_ = inBoth(func() error { results[A], errs[A] = c.a.Apply(ctx, changes[A]); return nil },
+		func() error { results[B], errs[B] = c.b.Apply(ctx, changes[B]); return nil })
+	for _, side := range []Side{A, B} {
+		for _, g := range plans[side] {
+			err := g.err
+			for k := g.first; err == nil && k < g.first+g.n; k++ {
+				if err = errs[side]; err == nil {
+					err = results[side][k]
 				}
-			case Trash:
-				trash = append(trash, act.UID)
 			}
-		}
-		for k, uids := range byFlags {
-			if err := conn.Store(ctx, imapconn.UIDSetOf(uids), "FLAGS", c.pair.Names(flagsOf[k])); err != nil {
-				fail(side, uids, err)
+			if err != nil {
+				fail(side, g.uids, err)
 				continue
-			}
-			c.rep.counts(side).Flags += len(uids)
-		}
-		if len(trash) > 0 {
-			to := c.fa.trash
-			if side == B {
-				to = c.fb.trash
 			}
 			switch {
-			case to == "":
-				fail(side, trash, errors.New("no trash folder (\\Trash) on this side to move it to"))
-			case to == c.folder(side):
-				deletes = append(deletes, trash...) // deleted from the trash itself
-			default:
-				if err := conn.Move(ctx, imapconn.UIDSetOf(trash), to); err != nil {
-					fail(side, trash, err)
-				} else {
-					c.rep.counts(side).Deleted += len(trash)
+			case g.kind == SetFlags:
+				c.rep.counts(side).Flags += len(g.uids)
+				for _, uid := range g.uids {
+					c.wrote[side][uid] = g.flags
 				}
+			case g.double:
+				c.rep.counts(side).Doubles += len(g.uids)
+				c.removed[side] += len(g.uids)
+			default:
+				c.rep.counts(side).Deleted += len(g.uids)
+				c.removed[side] += len(g.uids)
 			}
-		}
-		if err := remove(ctx, conn, deletes); err != nil {
-			fail(side, deletes, err)
-		} else {
-			c.rep.counts(side).Deleted += len(deletes)
-		}
-		if err := remove(ctx, conn, doubles); err != nil {
-			fail(side, doubles, err)
-		} else {
-			c.rep.counts(side).Doubles += len(doubles)
 		}
 	}
 	// Copies: from side A to B, then from B to A.
@@ -359,16 +445,77 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	return slices.CompactFunc(links, func(x, y syncstate.Link) bool { return x.A == y.A })
 }
 
-// remove deletes messages of the selected folder for good, and only those.
-func remove(ctx context.Context, conn *imapbulk.Conn, uids []uint32) error {
-	if len(uids) == 0 {
-		return nil
+// group is what one action kind does on one side: the Changes plan made for it (first, n), or err when it
+// cannot be done at all.
+type group struct {
+	kind   ActionKind
+	double bool
+	uids   []uint32
+	flags  syncstate.Flags
+	first  int
+	n      int
+	err    error
+}
+
+// plan turns d's flag settings, deletions and moves on side into Changes: a STORE per distinct set of
+// flags, then the moves to the trash, then the deletions (STORE \Deleted and UID EXPUNGE of just those).
+func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
+	var groups []group
+	var changes []imapbulk.Change
+	add := func(g group, ch ...imapbulk.Change) {
+		g.first, g.n = len(changes), len(ch)
+		changes = append(changes, ch...)
+		groups = append(groups, g)
 	}
-	set := imapconn.UIDSetOf(uids)
-	if err := conn.Store(ctx, set, "+FLAGS", []string{`\Deleted`}); err != nil {
-		return err
+	byFlags := map[string]*group{}
+	var order []string
+	var deletes, doubles, trash []uint32
+	for _, act := range d.Actions {
+		if act.On != side {
+			continue
+		}
+		switch act.Kind {
+		case SetFlags:
+			k := fmt.Sprint(act.Flags)
+			if byFlags[k] == nil {
+				byFlags[k] = &group{kind: SetFlags, flags: act.Flags}
+				order = append(order, k)
+			}
+			byFlags[k].uids = append(byFlags[k].uids, act.UID)
+		case Delete:
+			if act.Double {
+				doubles = append(doubles, act.UID)
+			} else {
+				deletes = append(deletes, act.UID)
+			}
+		case Trash:
+			trash = append(trash, act.UID)
+		}
 	}
-	return conn.Expunge(ctx, set)
+	for _, k := range order {
+		g := *byFlags[k]
+		add(g, imapbulk.Change{UIDs: imapconn.UIDSetOf(slices.Clone(g.uids)), Store: "FLAGS", Flags: c.pair.Names(g.flags)})
+	}
+	to := c.fa.trash
+	if side == B {
+		to = c.fb.trash
+	}
+	switch {
+	case len(trash) == 0:
+	case to == "":
+		groups = append(groups, group{kind: Trash, uids: trash, err: errors.New("no trash folder (\\Trash) on this side to move it to")})
+	case to == c.folder(side):
+		deletes = append(deletes, trash...) // deleted from the trash itself
+	default:
+		add(group{kind: Trash, uids: trash}, imapbulk.Change{UIDs: imapconn.UIDSetOf(slices.Clone(trash)), MoveTo: to})
+	}
+	for _, del := range []group{{kind: Delete, uids: deletes}, {kind: Delete, double: true, uids: doubles}} {
+		if len(del.uids) > 0 {
+			set := imapconn.UIDSetOf(slices.Clone(del.uids))
+			add(del, imapbulk.Change{UIDs: set, Store: "+FLAGS", Flags: []string{`\Deleted`}}, imapbulk.Change{UIDs: set, Expunge: true})
+		}
+	}
+	return groups, changes
 }
 
 // copy copies messages of side from to the other side in batches of at most copyBatchBytes, each batch
@@ -436,12 +583,15 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, fail fun
 			}
 			confirmed[identityKey(c.ids[from][act.UID])]++
 			c.rep.counts(to).Added++
+			c.added[to]++
 			if act.Conflict {
 				c.rep.counts(to).Restored++
 			}
 			if r.UID == 0 {
+				c.unsure = true
 				continue
 			}
+			c.wrote[to][r.UID] = act.Flags
 			l := syncstate.Link{A: act.UID, B: r.UID, Flags: act.Flags}
 			if from == B {
 				l.A, l.B = r.UID, act.UID

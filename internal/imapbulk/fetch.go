@@ -40,7 +40,17 @@ const identityFields = "MESSAGE-ID X-MS-EXCHANGE-PARENT-MESSAGE-ID DATE FROM SUB
 // FETCH responses, or as literals; unsolicited FETCHes without a UID are
 // ignored. The result is in the order the server sent it.
 func (c *Conn) FetchIdentities(ctx context.Context, uidSet string, sinceModSeq uint64) ([]Identity, error) {
-	op := "UID FETCH " + uidSet
+	return c.fetchIdentities(ctx, uidSet, sinceModSeq, true)
+}
+
+// FetchFlags is FetchIdentities without the header fields, INTERNALDATE and size: UID, FLAGS and MODSEQ,
+// what a sync needs of messages it already knows.
+func (c *Conn) FetchFlags(ctx context.Context, uidSet string, sinceModSeq uint64) ([]Identity, error) {
+	return c.fetchIdentities(ctx, uidSet, sinceModSeq, false)
+}
+
+func (c *Conn) fetchIdentities(ctx context.Context, uidSet string, sinceModSeq uint64, headers bool) ([]Identity, error) {
+	op := "UID FETCH " + abbreviate(uidSet)
 	if !uidSetOK(uidSet) {
 		return nil, localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
 	}
@@ -53,7 +63,10 @@ func (c *Conn) FetchIdentities(ctx context.Context, uidSet string, sinceModSeq u
 		if sinceModSeq > 0 && !modseq {
 			return localErr(imapconn.NotSupported, op, "CHANGEDSINCE needs CONDSTORE")
 		}
-		items := "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (" + identityFields + ")]"
+		items := "UID FLAGS"
+		if headers {
+			items += " INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (" + identityFields + ")]"
+		}
 		if modseq {
 			items += " MODSEQ"
 		}

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapbulk"
@@ -165,7 +166,11 @@ type pairCycle struct {
 	pair   *syncstate.Pair
 	rep    FolderReport
 
-	ids [2]map[uint32]imapbulk.Identity // what each side's messages are, by UID
+	// What fetch read of each side: identities (every message, or those the pair did not know), the flags
+	// of known messages that changed, and the known messages that did not (with their agreed flags).
+	ids     [2]map[uint32]imapbulk.Identity
+	changed [2]map[uint32][]string
+	agreed  [2]map[uint32]syncstate.Flags
 
 	// What the cycle did to each side, for settle: the flags it gave messages (set, or copied in), how many
 	// messages it added and removed; unsure: some action failed, or a copy has no UID.
@@ -207,6 +212,14 @@ func (c *pairCycle) run(ctx context.Context) error {
 			return fmt.Errorf("creating %q on side B: %w", c.pair.B, err)
 		}
 	}
+	// The listing told where both folders stand (LIST-STATUS): a pair neither side changed is not even
+	// selected.
+	if la, ok := c.fa.status[c.pair.A]; ok && unchanged(c.pair.MA, mailboxOf(la)) {
+		if lb, ok := c.fb.status[c.pair.B]; ok && unchanged(c.pair.MB, mailboxOf(lb)) {
+			c.rep.Unchanged = true
+			return nil
+		}
+	}
 	// OneWay never writes to the source: it is only examined.
 	var stA, stB imapbulk.Status
 	err := inBoth(func() (err error) {
@@ -231,6 +244,15 @@ func (c *pairCycle) run(ctx context.Context) error {
 		c.rep.Unchanged = true
 		return nil
 	}
+	// Since when each side may be read by what changed (see fetch): 0, read it whole. A side a copy may be
+	// pending on is read whole: finding a double needs the identity of the message it doubles.
+	var since [2]uint64
+	for s, m := range [2][2]syncstate.Mailbox{{c.pair.MA, nowA}, {c.pair.MB, nowB}} {
+		pending := slices.ContainsFunc(c.pair.Pending, func(x syncstate.Pending) bool { return Side(x.To) == Side(s) })
+		if m[0].HighestModSeq != 0 && m[1].HighestModSeq != 0 && m[0].UIDValidity == m[1].UIDValidity && !pending {
+			since[s] = m[0].HighestModSeq
+		}
+	}
 	// A side whose mailbox was rebuilt (another UIDVALIDITY) has other UIDs: its links and kept messages
 	// are forgotten, and its messages are matched again by identity, never copied again, never deleted.
 	if c.pair.MA.UIDValidity != 0 && c.pair.MA.UIDValidity != nowA.UIDValidity {
@@ -241,13 +263,14 @@ func (c *pairCycle) run(ctx context.Context) error {
 		c.pair.Links, c.pair.KeptB = nil, nil
 		c.rep.Rematched = append(c.rep.Rematched, "B")
 	}
+	known := c.known()
 	err = inBoth(func() (err error) {
-		if err = c.fetch(ctx, A, stA); err != nil {
+		if err = c.fetch(ctx, A, stA, since[A], known[A]); err != nil {
 			err = fmt.Errorf("side A: %w", err)
 		}
 		return err
 	}, func() (err error) {
-		if err = c.fetch(ctx, B, stB); err != nil {
+		if err = c.fetch(ctx, B, stB, since[B], known[B]); err != nil {
 			err = fmt.Errorf("side B: %w", err)
 		}
 		return err
@@ -338,13 +361,75 @@ func unchanged(was, now syncstate.Mailbox) bool {
 }
 
 // snapshot reads every message of the side's selected folder: UID, flags, identity.
-// Both sides are read at once; fetch touches nothing of the pair but c.ids[s], snapshot then runs alone.
-func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status) error {
-	c.ids[s] = map[uint32]imapbulk.Identity{}
+// known is, for each side, the messages the pair knows there: linked ones with their agreed flags, and kept
+// ones (no flags: they are not synced).
+func (c *pairCycle) known() [2]map[uint32]syncstate.Flags {
+	k := [2]map[uint32]syncstate.Flags{make(map[uint32]syncstate.Flags, len(c.pair.Links)), make(map[uint32]syncstate.Flags, len(c.pair.Links))}
+	for _, l := range c.pair.Links {
+		k[A][l.A], k[B][l.B] = l.Flags, l.Flags
+	}
+	for _, uid := range c.pair.KeptA {
+		k[A][uid] = syncstate.Flags{}
+	}
+	for _, uid := range c.pair.KeptB {
+		k[B][uid] = syncstate.Flags{}
+	}
+	return k
+}
+
+// fetch reads what side s's selected folder holds now. Read whole: every message's UID, flags and
+// identity (header fields). Read by what changed, when the side offers mod-sequences and its state is known
+// since mod-sequence since: the UIDs there (UID SEARCH ALL: what is gone), the flags of the messages
+// changed since (CHANGEDSINCE; the others still have the flags the sides agreed on, which the last cycle
+// either set or read), and the identity of the messages the pair does not know (new ones, mostly). Both
+// sides are read at once: fetch touches nothing of the pair; snapshot then runs alone.
+func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since uint64, known map[uint32]syncstate.Flags) error {
+	c.ids[s], c.changed[s], c.agreed[s] = map[uint32]imapbulk.Identity{}, map[uint32][]string{}, map[uint32]syncstate.Flags{}
 	if st.Exists == 0 {
 		return nil
 	}
-	ids, err := c.conn(s).FetchIdentities(ctx, "1:*", 0)
+	conn := c.conn(s)
+	var unknown []uint32
+	if since == 0 {
+		ids, err := conn.FetchIdentities(ctx, "1:*", 0)
+		for _, id := range ids {
+			c.ids[s][id.UID] = id
+		}
+		return err
+	}
+	present, err := conn.UIDSearch(ctx, "ALL")
+	if err != nil {
+		return err
+	}
+	changed, err := conn.FetchFlags(ctx, "1:*", since)
+	if err != nil {
+		return err
+	}
+	flags := make(map[uint32][]string, len(changed))
+	for _, m := range changed {
+		flags[m.UID] = m.Flags
+	}
+	for _, uid := range present {
+		f, isKnown := known[uid]
+		switch names, isChanged := flags[uid]; {
+		case !isKnown:
+			unknown = append(unknown, uid)
+		case isChanged:
+			c.changed[s][uid] = names
+		default:
+			c.agreed[s][uid] = f
+		}
+	}
+	return c.fetchIdentities(ctx, s, unknown)
+}
+
+// fetchIdentities reads the identities of side s's messages uids that were not read yet.
+func (c *pairCycle) fetchIdentities(ctx context.Context, s Side, uids []uint32) error {
+	uids = slices.DeleteFunc(slices.Clone(uids), func(uid uint32) bool { _, ok := c.ids[s][uid]; return ok })
+	if len(uids) == 0 {
+		return nil
+	}
+	ids, err := c.conn(s).FetchIdentities(ctx, imapconn.UIDSetOf(uids), 0)
 	for _, id := range ids {
 		c.ids[s][id.UID] = id
 	}
@@ -353,11 +438,17 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status) error
 
 // snapshot is what fetch read of side s, with the flags in the pair's keyword table.
 func (c *pairCycle) snapshot(s Side) Snapshot {
-	snap := make(Snapshot, len(c.ids[s]))
+	snap := make(Snapshot, len(c.ids[s])+len(c.changed[s])+len(c.agreed[s]))
 	// In UID order, so that keywords enter the pair's table in the same order every time.
 	for _, uid := range slices.Sorted(maps.Keys(c.ids[s])) {
 		id := c.ids[s][uid]
 		snap[uid] = Message{UID: uid, Flags: c.pair.FlagsOf(id.Flags), ID: identityKey(id)}
+	}
+	for _, uid := range slices.Sorted(maps.Keys(c.changed[s])) {
+		snap[uid] = Message{UID: uid, Flags: c.pair.FlagsOf(c.changed[s][uid])}
+	}
+	for uid, f := range c.agreed[s] {
+		snap[uid] = Message{UID: uid, Flags: f}
 	}
 	return snap
 }
@@ -423,15 +514,15 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 			}
 		}
 	}
-	// Copies: from side A to B, then from B to A.
-	for _, from := range []Side{A, B} {
-		var todo []Action
-		for _, act := range d.Actions {
-			if act.Kind == Copy && act.On == from {
-				todo = append(todo, act)
-			}
+	// Copies, both ways at once (each way fetches on one connection and appends on the other).
+	var todo [2][]Action
+	for _, act := range d.Actions {
+		if act.Kind == Copy {
+			todo[act.On] = append(todo[act.On], act)
 		}
-		links = append(links, c.copy(ctx, from, todo, fail)...)
+	}
+	if len(todo[A])+len(todo[B]) > 0 {
+		links = append(links, c.copyBoth(ctx, todo, fail)...)
 	}
 	// A failed action leaves the message's link as it was.
 	keep := func(l syncstate.Link) bool { return !failedOn[A][l.A] && !failedOn[B][l.B] }
@@ -518,13 +609,61 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 	return groups, changes
 }
 
+// copyBoth copies todo[A] to side B and todo[B] to side A, and returns their links. The messages' dates and
+// sizes are read first where fetch did not (a message read by its flags only: put back, or kept in a
+// conflict); then every copy is written ahead in the state, in one write, so that a copy a server stores
+// after this process was killed is known for one next cycle (see syncstate.Pending).
+func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, fail func(Side, []uint32, error)) []syncstate.Link {
+	uidsOf := func(acts []Action) []uint32 {
+		var uids []uint32
+		for _, act := range acts {
+			uids = append(uids, act.UID)
+		}
+		return uids
+	}
+	var errs [2]error
+	_ = inBoth(func() error { errs[A] = c.fetchIdentities(ctx, A, uidsOf(todo[A])); return nil },
+		func() error { errs[B] = c.fetchIdentities(ctx, B, uidsOf(todo[B])); return nil })
+	since := time.Now().Unix()
+	for _, from := range []Side{A, B} {
+		if errs[from] != nil {
+			fail(from, uidsOf(todo[from]), errs[from])
+			todo[from] = nil
+		}
+		for _, act := range todo[from] {
+			if id := identityKey(c.ids[from][act.UID]); id != "" {
+				c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(from.other()), ID: id, Since: since})
+			}
+		}
+	}
+	if err := c.sync.State.Save(c.st); err != nil {
+		err = fmt.Errorf("saving the sync state before copying: %w", err)
+		fail(A, uidsOf(todo[A]), err)
+		fail(B, uidsOf(todo[B]), err)
+		return nil
+	}
+	var mu sync.Mutex // over the cycle's bookkeeping, which both ways update
+	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
+	var links [2][]syncstate.Link
+	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], since, fail, locked); return nil },
+		func() error { links[B] = c.copy(ctx, B, todo[B], since, fail, locked); return nil })
+	return append(links[A], links[B]...)
+}
+
 // copy copies messages of side from to the other side in batches of at most copyBatchBytes, each batch
 // fetched in one UID FETCH and appended in one pipelined run, and returns their links. A copy the server
-// gives no UID for (no UIDPLUS) is not linked: the next cycle matches it by identity.
-func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, fail func(Side, []uint32, error)) []syncstate.Link {
+// gives no UID for (no UIDPLUS) is not linked: the next cycle matches it by identity. What it records of the
+// cycle (counts, failures, pending copies confirmed) it records inside locked.
+func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since int64, fail func(Side, []uint32, error), locked func(func())) []syncstate.Link {
 	var links []syncstate.Link
 	to := from.other()
 	src, dst := c.conn(from), c.conn(to)
+	// The copies never sent (interrupted, or not read) are taken out of the pending ones at the end.
+	unsent := map[string]int{}
+	for _, act := range todo {
+		unsent[identityKey(c.ids[from][act.UID])]++
+	}
+	defer locked(func() { c.forgetPending(to, since, unsent) })
 	for len(todo) > 0 && ctx.Err() == nil {
 		n, size := 0, int64(0)
 		for n < len(todo) && (n == 0 || size+c.ids[from][todo[n].UID].Size <= copyBatchBytes) {
@@ -543,7 +682,7 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, fail fun
 			return nil
 		})
 		if err != nil {
-			fail(from, uids, err)
+			locked(func() { fail(from, uids, err) })
 			continue
 		}
 		var msgs []imapbulk.Message
@@ -551,61 +690,58 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, fail fun
 		for _, act := range batch {
 			body, ok := bodies[act.UID]
 			if !ok {
-				fail(from, []uint32{act.UID}, errors.New("the message went away before it could be read"))
+				locked(func() { fail(from, []uint32{act.UID}, errors.New("the message went away before it could be read")) })
 				continue
 			}
 			msgs = append(msgs, imapbulk.Message{Flags: c.pair.Names(act.Flags), Date: c.ids[from][act.UID].InternalDate, Size: int64(body.Len()), Body: body})
 			sent = append(sent, act)
 		}
-		// Write ahead: a copy the server stores after this process was killed is known for one next cycle.
-		since := time.Now().Unix()
-		var ahead []syncstate.Pending
 		for _, act := range sent {
-			if id := identityKey(c.ids[from][act.UID]); id != "" {
-				ahead = append(ahead, syncstate.Pending{To: uint8(to), ID: id, Since: since})
-			}
-		}
-		c.pair.Pending = append(c.pair.Pending, ahead...)
-		if err := c.sync.State.Save(c.st); err != nil {
-			fail(from, uids, fmt.Errorf("saving the sync state before copying: %w", err))
-			return links
+			unsent[identityKey(c.ids[from][act.UID])]--
 		}
 		res, err := dst.Append(ctx, c.folder(to), msgs)
-		confirmed := map[string]int{}
-		for i, act := range sent {
-			r := imapbulk.AppendResult{Err: err}
-			if i < len(res) { // one result a message, always; err says why the whole call failed
-				r = res[i]
+		locked(func() {
+			confirmed := map[string]int{}
+			for i, act := range sent {
+				r := imapbulk.AppendResult{Err: err}
+				if i < len(res) { // one result a message, always; err says why the whole call failed
+					r = res[i]
+				}
+				if r.Err != nil {
+					fail(from, []uint32{act.UID}, r.Err)
+					continue
+				}
+				confirmed[identityKey(c.ids[from][act.UID])]++
+				c.rep.counts(to).Added++
+				c.added[to]++
+				if act.Conflict {
+					c.rep.counts(to).Restored++
+				}
+				if r.UID == 0 {
+					c.unsure = true
+					continue
+				}
+				c.wrote[to][r.UID] = act.Flags
+				l := syncstate.Link{A: act.UID, B: r.UID, Flags: act.Flags}
+				if from == B {
+					l.A, l.B = r.UID, act.UID
+				}
+				links = append(links, l)
 			}
-			if r.Err != nil {
-				fail(from, []uint32{act.UID}, r.Err)
-				continue
-			}
-			confirmed[identityKey(c.ids[from][act.UID])]++
-			c.rep.counts(to).Added++
-			c.added[to]++
-			if act.Conflict {
-				c.rep.counts(to).Restored++
-			}
-			if r.UID == 0 {
-				c.unsure = true
-				continue
-			}
-			c.wrote[to][r.UID] = act.Flags
-			l := syncstate.Link{A: act.UID, B: r.UID, Flags: act.Flags}
-			if from == B {
-				l.A, l.B = r.UID, act.UID
-			}
-			links = append(links, l)
-		}
-		// A copy the server confirmed is stored; it needs no pending record.
-		c.pair.Pending = slices.DeleteFunc(c.pair.Pending, func(x syncstate.Pending) bool {
-			if x.Since == since && x.To == uint8(to) && confirmed[x.ID] > 0 {
-				confirmed[x.ID]--
-				return true
-			}
-			return false
+			// A copy the server confirmed is stored; it needs no pending record.
+			c.forgetPending(to, since, confirmed)
 		})
 	}
 	return links
+}
+
+// forgetPending removes, for each identity of ids, as many pending copies to side to written at since.
+func (c *pairCycle) forgetPending(to Side, since int64, ids map[string]int) {
+	c.pair.Pending = slices.DeleteFunc(c.pair.Pending, func(x syncstate.Pending) bool {
+		if x.Since == since && x.To == uint8(to) && ids[x.ID] > 0 {
+			ids[x.ID]--
+			return true
+		}
+		return false
+	})
 }

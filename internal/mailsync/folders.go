@@ -21,6 +21,8 @@ type sideFolders struct {
 	list  []imapconn.Folder
 	delim rune
 	trash string // the folder with \Trash, or the one named Trash; "" when there is none
+	// status is each folder's STATUS as the listing gave it (LIST-STATUS), where the server offers it.
+	status map[string]imapbulk.Status
 }
 
 func (s *sideFolders) find(name string) (imapconn.Folder, bool) {
@@ -36,7 +38,7 @@ func (s *sideFolders) find(name string) (imapconn.Folder, bool) {
 // hold messages, and groupware folders (a Kolab folder-type other than mail), whose objects are matched by
 // their UID, never as messages.
 func readFolders(ctx context.Context, c *imapbulk.Conn) (*sideFolders, error) {
-	all, err := c.List(ctx)
+	all, status, err := c.ListStatus(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +62,7 @@ func readFolders(ctx context.Context, c *imapbulk.Conn) (*sideFolders, error) {
 			types[name] = strings.ToLower(strings.TrimSpace(t))
 		}
 	}
-	s := &sideFolders{}
+	s := &sideFolders{status: status}
 	for _, f := range all {
 		if f.Delim != 0 && s.delim == 0 {
 			s.delim = f.Delim

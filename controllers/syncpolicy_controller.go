@@ -16,6 +16,7 @@ import (
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/mailsync"
+	"github.com/mailshift/mailshift/internal/opmetrics"
 )
 
 // SyncPolicyReconciler runs a SyncPolicy's cycles: one every spec.interval from the last one's start, or at
@@ -157,8 +158,21 @@ func (r *SyncPolicyReconciler) resolve(ctx context.Context, sp *mailshiftv1.Sync
 	return src, dst, nil
 }
 
-// cycle runs one cycle of sp (a copy of its own) in the background.
+// cycle runs one cycle of sp (a copy of its own) in the background, and counts it in the metrics.
 func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string) syncCycleResult {
+	res := r.runCycle(ctx, sp, src, dst, trigger)
+	if c := res.cycle; c != nil {
+		toB := opmetrics.SyncCounts{Added: c.ToTarget.Added, Flags: c.ToTarget.Flags, Deleted: c.ToTarget.Deleted, Failed: c.ToTarget.Failed}
+		toA := opmetrics.SyncCounts{Added: c.ToSource.Added, Flags: c.ToSource.Flags, Deleted: c.ToSource.Deleted, Failed: c.ToSource.Failed}
+		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), &toB, &toA, c.Conflicts)
+	} else {
+		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), nil, nil, 0)
+	}
+	return res
+}
+
+// runCycle is the cycle itself.
+func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string) syncCycleResult {
 	started := time.Now()
 	res := syncCycleResult{syncNow: trigger, started: started}
 	// The slot on the target's server is held (netChecks); the source's server needs one of its own.
@@ -177,9 +191,7 @@ func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPo
 		Options: syncOptions(sp.Spec),
 		State:   store,
 	}
-	for _, f := range sp.Spec.Folders {
-		s.Folders = append(s.Folders, mailsync.FolderPair{A: f.Source, B: orDefault(f.Target, f.Source)})
-	}
+	s.Folders = syncFolders(sp.Spec)
 	rep, err := s.Cycle(ctx)
 	res.lost = store.lost
 	res.state = store.name()
@@ -221,6 +233,27 @@ func orNone(s string) string {
 
 func syncCounts(c mailsync.Counts) mailshiftv1.SyncCounts {
 	return mailshiftv1.SyncCounts{Added: int64(c.Added), Flags: int64(c.Flags), Deleted: int64(c.Deleted + c.Doubles), Failed: int64(c.Failed)}
+}
+
+// syncFolders are the spec's folder pairs, each with its own rules where it overrides the policy's.
+func syncFolders(spec mailshiftv1.SyncPolicySpec) []mailsync.FolderPair {
+	var out []mailsync.FolderPair
+	for _, f := range spec.Folders {
+		pair := mailsync.FolderPair{A: f.Source, B: orDefault(f.Target, f.Source)}
+		if f.Direction != "" || f.Deletions != "" {
+			own := spec
+			if f.Direction != "" {
+				own.Direction = f.Direction
+			}
+			if f.Deletions != "" {
+				own.Deletions = f.Deletions
+			}
+			o := syncOptions(own)
+			pair.Options = &o
+		}
+		out = append(out, pair)
+	}
+	return out
 }
 
 func syncOptions(spec mailshiftv1.SyncPolicySpec) mailsync.Options {

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/imapbulk"
@@ -139,6 +140,13 @@ func TestSyncPolicy(t *testing.T) {
 		t.Errorf("report: %v %s", err, rep.Data["report.json"])
 	}
 	assertNoSecret(t, "report", rep.Data["report.json"], dovecot.Users["alice"].Password, cyrus.Users["bob"].Password)
+	// The cycle is counted: its result, and the three messages added on the target.
+	if n := counterValue(t, "mailshift_sync_cycles_total", map[string]string{"result": "Synced"}); n < 1 {
+		t.Errorf("mailshift_sync_cycles_total{result=Synced} = %v", n)
+	}
+	if n := counterValue(t, "mailshift_sync_changes_total", map[string]string{"kind": "added", "direction": "toTarget"}); n < 3 {
+		t.Errorf("mailshift_sync_changes_total{kind=added,direction=toTarget} = %v, want at least 3", n)
+	}
 
 	// Sync now: a message added on the target goes to the source at once, not a minute later.
 	bob.put("Projects", "b1")
@@ -196,4 +204,44 @@ func TestSyncPolicy(t *testing.T) {
 	if !strings.Contains(c.Message, "target Mailbox") || condition(bad.Status.Conditions, mailshiftv1.ConditionStalled).Status != metav1.ConditionTrue {
 		t.Errorf("missing target: %+v", bad.Status.Conditions)
 	}
+}
+
+// TestSyncFolders: a folder pair's own direction and deletions replace the policy's, the rest stays.
+func TestSyncFolders(t *testing.T) {
+	spec := mailshiftv1.SyncPolicySpec{Direction: mailshiftv1.SyncTwoWay, Deletions: mailshiftv1.DeletionPropagate, Conflicts: mailshiftv1.ConflictSourceWins,
+		Folders: []mailshiftv1.SyncFolderPair{{Source: "INBOX"}, {Source: "Archiv", Target: "Archive", Direction: mailshiftv1.SyncOneWay},
+			{Source: "Spam", Deletions: mailshiftv1.DeletionIgnore}}}
+	got := syncFolders(spec)
+	if len(got) != 3 || got[0].Options != nil || got[1].B != "Archive" || got[0].B != "INBOX" {
+		t.Fatalf("pairs %+v", got)
+	}
+	want1 := mailsync.Options{Direction: mailsync.OneWay, Deletions: mailsync.DeletePropagate, Conflicts: mailsync.SourceWins}
+	want2 := mailsync.Options{Direction: mailsync.TwoWay, Deletions: mailsync.DeleteIgnore, Conflicts: mailsync.SourceWins}
+	if got[1].Options == nil || *got[1].Options != want1 || got[2].Options == nil || *got[2].Options != want2 {
+		t.Errorf("overrides: %+v %+v", got[1].Options, got[2].Options)
+	}
+}
+
+// counterValue is the value of the counter series name with these labels in the manager's registry.
+func counterValue(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -21,7 +21,7 @@ import (
 )
 
 // A SyncPolicy's state lives in a ConfigMap of its own, owned by it: the encoding of a 100,000-message pair
-// is about 45 KB (syncstate.TestEncodedSize), so one object holds it, and it survives the loss of the
+// is about 80 KB (syncstate.TestEncodedSize), so one object holds it, and it survives the loss of the
 // manager's pod. A ConfigMap, not a Secret: the state holds UIDs, flags and UIDVALIDITYs (and, for a copy
 // in flight, its Message-ID), no content and no credentials, and the manager needs no right to write
 // Secrets. Not in the mailbox (METADATA, a hidden folder): a user's client would see, move or delete it.

@@ -41,6 +41,12 @@ type SyncFolderPair struct {
 	// Target defaults to the source name.
 	// +optional
 	Target string `json:"target,omitempty"`
+	// Direction overrides the policy's for this pair (an archive one-way, a busy folder two-way).
+	// +optional
+	Direction SyncDirection `json:"direction,omitempty"`
+	// Deletions overrides the policy's for this pair.
+	// +optional
+	Deletions DeletionPolicy `json:"deletions,omitempty"`
 }
 
 // SyncPolicySpec keeps two mailboxes in step on an interval.
@@ -144,7 +150,7 @@ type SyncPolicyStatus struct {
 	ReportConfigMap string `json:"reportConfigMap,omitempty"`
 	// StateConfigMap names the ConfigMap that keeps the sync state between cycles: each side's UIDVALIDITY,
 	// UIDNEXT and HIGHESTMODSEQ per folder pair, and the links between the two sides' UIDs with their last
-	// agreed flags (about 45 KB for 100,000 messages), no message content and no credentials.
+	// agreed flags (about 80 KB for 100,000 messages), no message content and no credentials.
 	// +optional
 	StateConfigMap string `json:"stateConfigMap,omitempty"`
 	// LastSyncNow is the value of the mailshift.io/sync-now annotation last acted on.

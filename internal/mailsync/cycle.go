@@ -94,7 +94,10 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		if p.B == "" {
 			p.B = p.A
 		}
-		c := &pairCycle{sync: s, st: st, a: a, b: b, fa: fa, fb: fb, pair: st.Pair(p.A, p.B), rep: FolderReport{A: p.A, B: p.B}}
+		c := &pairCycle{sync: s, st: st, a: a, b: b, fa: fa, fb: fb, pair: st.Pair(p.A, p.B), rep: FolderReport{A: p.A, B: p.B}, opts: s.Options}
+		if p.Options != nil {
+			c.opts = *p.Options
+		}
 		if err := c.run(ctx); err != nil {
 			c.rep.Error = err.Error()
 		}
@@ -160,6 +163,7 @@ func dialBoth(ctx context.Context, sa, sb Server) (a, b *imapbulk.Conn, err erro
 // pairCycle is one cycle of one folder pair.
 type pairCycle struct {
 	sync   *Sync
+	opts   Options          // the pair's rules
 	st     *syncstate.State // the whole state, pair in it
 	a, b   *imapbulk.Conn
 	fa, fb *sideFolders
@@ -195,7 +199,7 @@ func (c *pairCycle) folder(s Side) string {
 }
 
 func (c *pairCycle) run(ctx context.Context) error {
-	o := c.sync.Options
+	o := c.opts
 	fa, okA := c.fa.find(c.pair.A)
 	fb, okB := c.fb.find(c.pair.B)
 	switch {
@@ -311,7 +315,7 @@ func (c *pairCycle) settle(ctx context.Context, s Side, at syncstate.Mailbox, ex
 		return at // nothing done here: where it stood is where it stands, as far as this cycle knows
 	}
 	conn := c.conn(s)
-	st, err := conn.Select(ctx, c.folder(s), s == A && c.sync.Options.Direction == OneWay)
+	st, err := conn.Select(ctx, c.folder(s), s == A && c.opts.Direction == OneWay)
 	if err != nil || st.UIDValidity != at.UIDValidity || st.NoModSeq || int(st.Exists) != int(exists)+c.added[s]-c.removed[s] {
 		return at
 	}

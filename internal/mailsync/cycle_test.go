@@ -232,6 +232,7 @@ func TestCycle(t *testing.T) {
 			t.Run("IgnoreAndTrash", func(t *testing.T) { testIgnoreAndTrash(t, sd.a, sd.b) })
 			t.Run("UIDValidityReset", func(t *testing.T) { testUIDValidityReset(t, sd.a, sd.b) })
 			t.Run("Interrupted", func(t *testing.T) { testInterrupted(t, sd.a, sd.b) })
+			t.Run("PerFolder", func(t *testing.T) { testPerFolder(t, sd.a, sd.b) })
 		})
 	}
 }
@@ -360,24 +361,50 @@ func testUIDValidityReset(t *testing.T, sa, sb *testserver.Server) {
 	}
 	s := newSync(a, b, Options{Direction: TwoWay, Deletions: DeletePropagate})
 	cycle(t, s)
-	// The target folder is rebuilt (renamed away, created again, its messages restored): another UIDVALIDITY.
-	before := b.fetch()
-	if err := b.c.Unselect().Wait(); err != nil {
-		t.Fatal(err)
+	// Each side's folder in turn is rebuilt (renamed away, created again, its messages restored): another
+	// UIDVALIDITY. Its messages are matched again: nothing copied, nothing deleted.
+	for i, f := range []*folder{b, a} {
+		before := f.fetch()
+		if err := f.c.Unselect().Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.c.Rename(f.name, fmt.Sprintf("%s-old%d", f.name, i), nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		f.create()
+		for _, m := range before {
+			f.put(m.id)
+		}
+		rep := cycle(t, s)
+		r := rep.Folders[0]
+		if side := []string{"B", "A"}[i]; !slices.Equal(r.Rematched, []string{side}) || r.ToA != (Counts{}) || r.ToB != (Counts{}) {
+			t.Errorf("after side %s was rebuilt: %+v", side, r)
+		}
+		same(t, map[string]string{"r1": "", "r2": "", "r3": ""}, a, b)
 	}
-	if err := b.c.Rename(b.name, b.name+"-old", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	b.create()
-	for _, m := range before {
-		b.put(m.id)
-	}
-	rep := cycle(t, s)
-	f := rep.Folders[0]
-	if !slices.Equal(f.Rematched, []string{"B"}) || f.ToA != (Counts{}) || f.ToB != (Counts{}) {
-		t.Errorf("after the rebuild: %+v", f)
-	}
-	same(t, map[string]string{"r1": "", "r2": "", "r3": ""}, a, b)
+}
+
+// testPerFolder: one sync, two pairs with rules of their own: the busy folder two-way, the archive one-way
+// (what the target's user adds there stays there, and what they delete is put back).
+func testPerFolder(t *testing.T, sa, sb *testserver.Server) {
+	busyA, busyB := openFolder(t, sa, "bob", named(t, "Busy")), openFolder(t, sb, "alice", named(t, "Busy"))
+	archA, archB := openFolder(t, sa, "bob", named(t, "Archive")), openFolder(t, sb, "alice", named(t, "Archive"))
+	busyA.create()
+	archA.create()
+	busyA.put("u1")
+	archA.put("v1")
+	archA.put("v2")
+	oneWay := Options{Direction: OneWay, Deletions: DeletePropagate}
+	s := &Sync{A: busyA.server(), B: busyB.server(), Options: Options{Direction: TwoWay, Deletions: DeletePropagate}, State: &memStore{},
+		Folders: []FolderPair{{A: busyA.name, B: busyB.name}, {A: archA.name, B: archB.name, Options: &oneWay}}}
+	cycle(t, s)
+	busyB.put("u2")
+	archB.put("v3")
+	archB.remove("v1")
+	cycle(t, s)
+	same(t, map[string]string{"u1": "", "u2": ""}, busyA, busyB)
+	same(t, map[string]string{"v1": "", "v2": ""}, archA)
+	same(t, map[string]string{"v1": "", "v2": "", "v3": ""}, archB)
 }
 
 // testInterrupted stops cycles at many points (the context cancelled after a few milliseconds, more each

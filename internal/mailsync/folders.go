@@ -14,6 +14,9 @@ import (
 // FolderPair is a folder of side A and the folder of side B it is kept in step with.
 type FolderPair struct {
 	A, B string
+	// Options, when set, are the pair's own rules instead of the sync's (a busy folder two-way, an archive
+	// one-way).
+	Options *Options
 }
 
 // sideFolders is what a cycle knows of one side's folders.

@@ -40,10 +40,51 @@ var (
 		Name: "mailshift_acl_drift_corrections_total",
 		Help: "ACL entries found changed on the server and put back, by FolderShare namespace.",
 	}, []string{"namespace"})
+
+	syncCycles = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailshift_sync_cycles_total",
+		Help: "SyncPolicy cycles by result (Synced, ItemsFailed, or the reason the cycle could not run).",
+	}, []string{"result"})
+
+	syncChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailshift_sync_changes_total",
+		Help: "Changes SyncPolicy cycles made, by kind (added, flags, deleted, failed) and direction (toTarget, toSource).",
+	}, []string{"kind", "direction"})
+
+	syncConflicts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mailshift_sync_conflicts_total",
+		Help: "Conflicts SyncPolicy cycles settled.",
+	})
+
+	syncDurations = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "mailshift_sync_cycle_duration_seconds",
+		Help:    "Duration of SyncPolicy cycles, connection slots waited for included.",
+		Buckets: prometheus.ExponentialBuckets(0.1, 3, 10),
+	})
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(operations, durations, ftpOperations, ftpDurations, driftCorrections)
+	ctrlmetrics.Registry.MustRegister(operations, durations, ftpOperations, ftpDurations, driftCorrections,
+		syncCycles, syncChanges, syncConflicts, syncDurations)
+}
+
+// SyncCounts are what a cycle did in one direction, for ObserveSync.
+type SyncCounts struct{ Added, Flags, Deleted, Failed int64 }
+
+// ObserveSync records one SyncPolicy cycle: its result, how long it took, what it did each way (nil when it
+// could not run) and the conflicts it settled.
+func ObserveSync(result string, took time.Duration, toTarget, toSource *SyncCounts, conflicts int64) {
+	syncCycles.WithLabelValues(result).Inc()
+	syncDurations.Observe(took.Seconds())
+	for dir, c := range map[string]*SyncCounts{"toTarget": toTarget, "toSource": toSource} {
+		if c == nil {
+			continue
+		}
+		for kind, n := range map[string]int64{"added": c.Added, "flags": c.Flags, "deleted": c.Deleted, "failed": c.Failed} {
+			syncChanges.WithLabelValues(kind, dir).Add(float64(n))
+		}
+	}
+	syncConflicts.Add(float64(conflicts))
 }
 
 // Observe records one operation that started at start and ended with err.

@@ -175,6 +175,7 @@ type pairCycle struct {
 	ids     [2]map[uint32]imapbulk.Identity
 	changed [2]map[uint32][]string
 	agreed  [2]map[uint32]syncstate.Flags
+	snap    [2]Snapshot // both sides as the cycle decided on them
 
 	// What the cycle did to each side, for settle: the flags it gave messages (set, or copied in), how many
 	// messages it added and removed; unsure: some action failed, or a copy has no UID.
@@ -282,8 +283,8 @@ func (c *pairCycle) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snapA, snapB := c.snapshot(A), c.snapshot(B)
-	d := Decide(c.pair, snapA, snapB, o)
+	c.snap = [2]Snapshot{c.snapshot(A), c.snapshot(B)}
+	d := Decide(c.pair, c.snap[A], c.snap[B], o)
 	c.rep.Conflicts = d.Conflicts
 	links := c.execute(ctx, d)
 	c.pair.Links, c.pair.KeptA, c.pair.KeptB = links, d.KeptA, d.KeptB
@@ -330,6 +331,11 @@ func (c *pairCycle) settle(ctx context.Context, s Side, at syncstate.Mailbox, ex
 		}
 	}
 	return mailboxOf(st)
+}
+
+// minus is the flags of a that b has not.
+func minus(a, b syncstate.Flags) syncstate.Flags {
+	return syncstate.Flags{System: a.System &^ b.System, Keywords: slices.DeleteFunc(slices.Clone(a.Keywords), func(k uint16) bool { return slices.Contains(b.Keywords, k) })}
 }
 
 // sameFlags compares two lists of IMAP flags as sets, system flags without regard to case, \Recent left out.
@@ -546,14 +552,16 @@ type group struct {
 	kind   ActionKind
 	double bool
 	uids   []uint32
-	flags  syncstate.Flags
+	flags  syncstate.Flags // SetFlags: the flags wanted
+	from   syncstate.Flags // SetFlags: the flags the messages have now
 	first  int
 	n      int
 	err    error
 }
 
-// plan turns d's flag settings, deletions and moves on side into Changes: a STORE per distinct set of
-// flags, then the moves to the trash, then the deletions (STORE \Deleted and UID EXPUNGE of just those).
+// plan turns d's flag settings, deletions and moves on side into Changes: the flags added and removed
+// (+FLAGS, -FLAGS), one STORE each per distinct change, then the moves to the trash, then the deletions
+// (STORE \Deleted and UID EXPUNGE of just those).
 func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 	var groups []group
 	var changes []imapbulk.Change
@@ -571,9 +579,11 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 		}
 		switch act.Kind {
 		case SetFlags:
-			k := fmt.Sprint(act.Flags)
+			// Grouped by what changes: messages with the same flags now and the same flags wanted.
+			cur := c.snap[side][act.UID].Flags
+			k := fmt.Sprint(cur, act.Flags)
 			if byFlags[k] == nil {
-				byFlags[k] = &group{kind: SetFlags, flags: act.Flags}
+				byFlags[k] = &group{kind: SetFlags, flags: act.Flags, from: cur}
 				order = append(order, k)
 			}
 			byFlags[k].uids = append(byFlags[k].uids, act.UID)
@@ -588,8 +598,18 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 		}
 	}
 	for _, k := range order {
+		// Only what changes is stored (+FLAGS, -FLAGS), not the whole set: another flag of the message that
+		// its user changed since the cycle read it stays as they set it.
 		g := *byFlags[k]
-		add(g, imapbulk.Change{UIDs: imapconn.UIDSetOf(slices.Clone(g.uids)), Store: "FLAGS", Flags: c.pair.Names(g.flags)})
+		set := imapconn.UIDSetOf(slices.Clone(g.uids))
+		var ch []imapbulk.Change
+		if plus := minus(g.flags, g.from); plus.System != 0 || len(plus.Keywords) > 0 {
+			ch = append(ch, imapbulk.Change{UIDs: set, Store: "+FLAGS", Flags: c.pair.Names(plus)})
+		}
+		if less := minus(g.from, g.flags); less.System != 0 || len(less.Keywords) > 0 {
+			ch = append(ch, imapbulk.Change{UIDs: set, Store: "-FLAGS", Flags: c.pair.Names(less)})
+		}
+		add(g, ch...)
 	}
 	to := c.fa.trash
 	if side == B {

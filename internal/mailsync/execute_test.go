@@ -1,0 +1,55 @@
+package mailsync
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/mailshift/mailshift/internal/syncstate"
+)
+
+// TestPlanStoresOnlyWhatChanges: flags are set by what is added and removed (+FLAGS, -FLAGS), grouped by
+// the same change, never replaced whole (which would undo a flag the user set in the meantime); deletions
+// are a \Deleted STORE and a UID EXPUNGE of exactly those messages, after the moves to the trash.
+func TestPlanStoresOnlyWhatChanges(t *testing.T) {
+	p := &syncstate.Pair{A: "INBOX", B: "INBOX"}
+	fl := func(names ...string) syncstate.Flags { return p.FlagsOf(names) }
+	c := &pairCycle{pair: p, fa: &sideFolders{}, fb: &sideFolders{trash: "Trash"}}
+	c.snap[B] = Snapshot{
+		1: {UID: 1, Flags: fl(`\Seen`)}, 2: {UID: 2, Flags: fl(`\Seen`)}, 3: {UID: 3, Flags: fl(`\Seen`, "$Work")},
+		4: {UID: 4}, 5: {UID: 5}, 6: {UID: 6}, 7: {UID: 7},
+	}
+	d := Decision{Actions: []Action{
+		{Kind: SetFlags, On: B, UID: 1, Flags: fl(`\Seen`, `\Flagged`)},
+		{Kind: SetFlags, On: B, UID: 2, Flags: fl(`\Seen`, `\Flagged`)},
+		{Kind: SetFlags, On: B, UID: 3, Flags: fl(`\Flagged`)},
+		{Kind: Delete, On: B, UID: 4}, {Kind: Delete, On: B, UID: 5},
+		{Kind: Trash, On: B, UID: 6},
+		{Kind: Delete, On: B, UID: 7, Double: true},
+		{Kind: SetFlags, On: A, UID: 9, Flags: fl(`\Seen`)},
+	}}
+	groups, changes := c.plan(B, d)
+	var got []string
+	for _, ch := range changes {
+		switch {
+		case ch.Expunge:
+			got = append(got, "EXPUNGE "+ch.UIDs)
+		case ch.MoveTo != "":
+			got = append(got, "MOVE "+ch.UIDs+" "+ch.MoveTo)
+		default:
+			got = append(got, fmt.Sprint(ch.Store, " ", ch.UIDs, " ", ch.Flags))
+		}
+	}
+	want := []string{
+		`+FLAGS 1:2 [\Flagged]`,
+		`+FLAGS 3 [\Flagged]`, `-FLAGS 3 [\Seen $Work]`,
+		"MOVE 6 Trash",
+		`+FLAGS 4:5 [\Deleted]`, "EXPUNGE 4:5",
+		`+FLAGS 7 [\Deleted]`, "EXPUNGE 7",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changes\n got %q\nwant %q", got, want)
+	}
+	if len(groups) != 5 || groups[1].n != 2 || !groups[1].flags.Equal(fl(`\Flagged`)) {
+		t.Errorf("groups %+v", groups)
+	}
+}

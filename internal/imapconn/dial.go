@@ -98,6 +98,7 @@ func Dial(ctx context.Context, ep Endpoint, cred Credentials) (*Conn, error) {
 // caller can bound set-up and authentication together (see Dial). A greeting that does not come is
 // reported as such ("no IMAP greeting from host:port within 10s").
 func Connect(ctx context.Context, ep Endpoint) (*Conn, error) {
+	start := time.Now()
 	if err := ep.Validate(); err != nil {
 		return nil, err
 	}
@@ -114,7 +115,6 @@ func Connect(ctx context.Context, ep Endpoint) (*Conn, error) {
 	if err := ep.Allowed.CheckHost(ep.Host); err != nil {
 		return nil, &Error{Kind: HostNotAllowed, Op: "connect " + addr, Err: err}
 	}
-	start := time.Now()
 	d := net.Dialer{Control: ep.Allowed.Control(ep.Host)}
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {

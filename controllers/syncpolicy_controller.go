@@ -162,9 +162,7 @@ func (r *SyncPolicyReconciler) resolve(ctx context.Context, sp *mailshiftv1.Sync
 func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string) syncCycleResult {
 	res := r.runCycle(ctx, sp, src, dst, trigger)
 	if c := res.cycle; c != nil {
-		toB := opmetrics.SyncCounts{Added: c.ToTarget.Added, Flags: c.ToTarget.Flags, Deleted: c.ToTarget.Deleted, Failed: c.ToTarget.Failed}
-		toA := opmetrics.SyncCounts{Added: c.ToSource.Added, Flags: c.ToSource.Flags, Deleted: c.ToSource.Deleted, Failed: c.ToSource.Failed}
-		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), &toB, &toA, c.Conflicts)
+		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), c.ToTarget.ByKind(), c.ToSource.ByKind(), c.Conflicts)
 	} else {
 		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), nil, nil, 0)
 	}
@@ -192,6 +190,10 @@ func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.Syn
 		State:   store,
 	}
 	s.Folders = syncFolders(sp.Spec)
+	s.Kinds = syncKinds(sp.Spec.Items)
+	if cal := sp.Spec.Calendar; cal != nil && cal.Target == mailshiftv1.CalendarSeparate {
+		s.Calendar = mailsync.Calendar{Separate: true, Name: cal.Name}
+	}
 	rep, err := s.Cycle(ctx)
 	res.lost = store.lost
 	res.state = store.name()
@@ -232,7 +234,22 @@ func orNone(s string) string {
 }
 
 func syncCounts(c mailsync.Counts) mailshiftv1.SyncCounts {
-	return mailshiftv1.SyncCounts{Added: int64(c.Added), Flags: int64(c.Flags), Deleted: int64(c.Deleted + c.Doubles), Failed: int64(c.Failed)}
+	return mailshiftv1.SyncCounts{Added: int64(c.Added), Updated: int64(c.Updated), Flags: int64(c.Flags), Deleted: int64(c.Deleted + c.Doubles), Failed: int64(c.Failed)}
+}
+
+// syncKinds are the kinds of folders a policy's items name; none: mailsync's default (mail, calendars,
+// contacts).
+func syncKinds(items []mailshiftv1.ItemType) []string {
+	kinds := map[mailshiftv1.ItemType]string{mailshiftv1.ItemMail: mailsync.KindMail, mailshiftv1.ItemCalendar: mailsync.KindEvent,
+		mailshiftv1.ItemContacts: mailsync.KindContact, mailshiftv1.ItemTasks: mailsync.KindTask, mailshiftv1.ItemNotes: mailsync.KindNote,
+		mailshiftv1.ItemJournal: mailsync.KindJournal}
+	var out []string
+	for _, it := range items {
+		if k, ok := kinds[it]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // syncFolders are the spec's folder pairs, each with its own rules where it overrides the policy's.

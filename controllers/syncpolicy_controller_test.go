@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,17 @@ func TestSyncPolicy(t *testing.T) {
 }
 
 // TestSyncFolders: a folder pair's own direction and deletions replace the policy's, the rest stays.
+// TestSyncKinds: a policy's items name the kinds of folders its cycles pair; none, the engine's default.
+func TestSyncKinds(t *testing.T) {
+	if got := syncKinds(nil); got != nil {
+		t.Errorf("no items: %v, want none (the engine's default)", got)
+	}
+	got := syncKinds([]mailshiftv1.ItemType{mailshiftv1.ItemCalendar, mailshiftv1.ItemTasks, mailshiftv1.ItemMail})
+	if want := []string{mailsync.KindEvent, mailsync.KindTask, mailsync.KindMail}; !slices.Equal(got, want) {
+		t.Errorf("items Calendar, Tasks, Mail: %v, want %v", got, want)
+	}
+}
+
 func TestSyncFolders(t *testing.T) {
 	spec := mailshiftv1.SyncPolicySpec{Direction: mailshiftv1.SyncTwoWay, Deletions: mailshiftv1.DeletionPropagate, Conflicts: mailshiftv1.ConflictSourceWins,
 		Folders: []mailshiftv1.SyncFolderPair{{Source: "INBOX"}, {Source: "Archiv", Target: "Archive", Direction: mailshiftv1.SyncOneWay},

@@ -83,6 +83,33 @@ type SyncPolicySpec struct {
 	// +optional
 	// +kubebuilder:default=KeepBoth
 	Conflicts ConflictPolicy `json:"conflicts,omitempty"`
+	// Calendar says where the source's default calendar goes on the target.
+	// +optional
+	Calendar *SyncCalendar `json:"calendar,omitempty"`
+}
+
+// CalendarTarget is where a sync puts the source's default calendar.
+// +kubebuilder:validation:Enum=Default;Separate
+type CalendarTarget string
+
+const (
+	// CalendarDefault: into the target's default calendar.
+	CalendarDefault CalendarTarget = "Default"
+	// CalendarSeparate: into a calendar folder of its own on the target, created for the policy.
+	CalendarSeparate CalendarTarget = "Separate"
+)
+
+// SyncCalendar places the source's default calendar on the target.
+// +kubebuilder:validation:XValidation:rule="self.target != 'Separate' || (has(self.name) && size(self.name) > 0)",message="a Separate calendar needs a name"
+type SyncCalendar struct {
+	// Target is Default (the target's default calendar) or Separate (a calendar folder of its own).
+	// +kubebuilder:default=Default
+	Target CalendarTarget `json:"target"`
+	// Name of the separate calendar folder on the target, e.g. "Calendar (Exchange)".
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[^*%\r\n\x00]+$`
+	Name string `json:"name,omitempty"`
 }
 
 // AnnotationSyncNow on a SyncPolicy asks for a cycle now: set it to any new value (a timestamp, as
@@ -105,12 +132,20 @@ const (
 type SyncCounts struct {
 	// Added are messages copied to this side (put back ones included).
 	Added int64 `json:"added"`
+	// Updated are groupware objects replaced on this side by their new version.
+	// +optional
+	Updated int64 `json:"updated,omitempty"`
 	// Flags are messages whose flags were set on this side.
 	Flags int64 `json:"flags"`
 	// Deleted are messages deleted (or moved to the trash) on this side.
 	Deleted int64 `json:"deleted"`
 	// Failed are changes to this side that failed; the next cycle tries them again.
 	Failed int64 `json:"failed"`
+}
+
+// ByKind is c by kind of change, as the sync metrics count them.
+func (c SyncCounts) ByKind() map[string]int64 {
+	return map[string]int64{"added": c.Added, "updated": c.Updated, "flags": c.Flags, "deleted": c.Deleted, "failed": c.Failed}
 }
 
 // SyncCycle is one cycle's outcome.

@@ -115,6 +115,18 @@ kind: SyncPolicy
 metadata: {name: s}
 spec: {sourceRef: {name: a}, targetRef: {name: b}, interval: 2h}
 `, []string{"interval must be between 1m and 90m"}},
+		{"separate calendar without a name", `
+apiVersion: mailshift.io/v1
+kind: SyncPolicy
+metadata: {name: s}
+spec: {sourceRef: {name: a}, targetRef: {name: b}, calendar: {target: Separate}}
+`, []string{"a Separate calendar needs a name"}},
+		{"unknown calendar target", `
+apiVersion: mailshift.io/v1
+kind: SyncPolicy
+metadata: {name: s}
+spec: {sourceRef: {name: a}, targetRef: {name: b}, calendar: {target: Shared, name: x}}
+`, []string{`Unsupported value: "Shared"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,13 +26,15 @@ import (
 const syncUsage = `Usage:
   mailshift sync --from imap://USER@HOST:PORT --to imap://USER@HOST:PORT --state DIR [flags]
 
-Keeps the mail of two IMAP accounts in step: one-way (the target follows the source; what the target's
-user changes in synced messages is put back) or two-way (changes on either side go to the other; flags
-are merged flag by flag). Messages are matched by Message-ID, so nothing is copied twice, also after an
-interrupted cycle or a rebuilt folder (another UIDVALIDITY). What each cycle found is kept in --state DIR
-(one file per pair of accounts), so that a cycle reads only what changed. Without --folder every mail
-folder is synced, special folders paired by role (Sent with Sent, whatever each server calls it);
-calendar and contact folders are not synced as mail.
+Keeps the mail, calendars and contacts of two IMAP accounts in step: one-way (the target follows the
+source; what the target's user changes in synced items is put back) or two-way (changes on either side go
+to the other; flags are merged flag by flag). Messages are matched by Message-ID, groupware objects
+(Kolab v3 and v2, iCalendar and vCard messages in folders with a Kolab folder-type) by their UID, so
+nothing is copied twice, also after an interrupted cycle or a rebuilt folder (another UIDVALIDITY). A
+changed object's new version replaces the old one on the other side. What each cycle found is kept in
+--state DIR (one file per pair of accounts), so that a cycle reads only what changed. Without --folder
+every folder of --items is synced: special folders paired by role (Sent with Sent, whatever each server
+calls it), the default calendar and address book with the other side's.
 
 Passwords come from --from-password-file / --to-password-file or MAILSHIFT_FROM_PASSWORD /
 MAILSHIFT_TO_PASSWORD, tokens (--from-auth / --to-auth xoauth2|oauthbearer) from --from-token-file /
@@ -54,7 +57,9 @@ func syncCmd(args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state", "", "directory that keeps the sync's state between cycles (created if missing)")
 	direction := fs.String("direction", "one-way", "one-way (the target follows the source) or two-way")
 	deletions := fs.String("deletions", "ignore", "a deletion on one side: propagate (deleted on the other), ignore (kept there) or move-to-trash (moved to the other's trash)")
-	conflicts := fs.String("conflicts", "keep-both", "a message deleted on one side and changed on the other: source-wins, target-wins, newest or keep-both (the change wins)")
+	conflicts := fs.String("conflicts", "keep-both", "an item changed on both sides, or deleted on one and changed on the other: source-wins, target-wins, newest (the higher SEQUENCE, then the later modification) or keep-both (the change wins; an object's other version is kept as a copy with a new UID)")
+	items := fs.String("items", "mail,calendar,contacts", "what to sync without --folder, comma separated: mail, calendar, contacts, tasks, notes, journal")
+	calendar := fs.String("calendar", "default", "where the source's default calendar goes: default (the target's default calendar) or separate:NAME (a calendar folder NAME of its own)")
 	var folders stringList
 	fs.Var(&folders, "folder", "sync this folder: SOURCE, or SOURCE=TARGET for another name on the target; repeatable (default: every mail folder)")
 	interval := fs.Duration("interval", 0, "run a cycle every interval (e.g. 5m) until interrupted; 0: one cycle")
@@ -86,6 +91,18 @@ func syncCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *interval < 0 || (*interval > 0 && *interval < time.Second) {
 		return usageErr("--interval must be at least 1s (or 0 for one cycle), not %v", *interval)
+	}
+	kinds, err := parseItems(*items)
+	if err != nil {
+		return usageErr("--items: %v", err)
+	}
+	var cal mailsync.Calendar
+	switch name, ok := strings.CutPrefix(*calendar, "separate:"); {
+	case *calendar == "default":
+	case ok && strings.TrimSpace(name) != "" && !strings.ContainsAny(name, "\r\n\x00*%"):
+		cal = mailsync.Calendar{Separate: true, Name: name}
+	default:
+		return usageErr("--calendar must be default or separate:NAME, not %q", *calendar)
 	}
 	var pairs []mailsync.FolderPair
 	for _, f := range folders {
@@ -119,7 +136,7 @@ func syncCmd(args []string, stdout, stderr io.Writer) int {
 	defer unlock()
 	s := &mailsync.Sync{
 		A: mailsync.Server{Endpoint: aEP, Credentials: aCred}, B: mailsync.Server{Endpoint: bEP, Credentials: bCred},
-		Folders: pairs, Options: o, State: syncstate.File{Path: statePath},
+		Folders: pairs, Kinds: kinds, Calendar: cal, Options: o, State: syncstate.File{Path: statePath},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -166,6 +183,25 @@ func syncCycle(ctx context.Context, s *mailsync.Sync, reportFile string, stdout,
 		return 1
 	}
 	return 0
+}
+
+// itemKinds are the --items words and the kinds of folders they name.
+var itemKinds = map[string]string{"mail": mailsync.KindMail, "calendar": mailsync.KindEvent, "contacts": mailsync.KindContact,
+	"tasks": mailsync.KindTask, "notes": mailsync.KindNote, "journal": mailsync.KindJournal}
+
+// parseItems reads --items.
+func parseItems(s string) ([]string, error) {
+	var kinds []string
+	for _, w := range strings.Split(s, ",") {
+		k, ok := itemKinds[strings.ToLower(strings.TrimSpace(w))]
+		if !ok {
+			return nil, fmt.Errorf("%q is none of mail, calendar, contacts, tasks, notes, journal", strings.TrimSpace(w))
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds, nil
 }
 
 // stateName names the state file of a pair of accounts: a hash of both, so that each pair has its own.

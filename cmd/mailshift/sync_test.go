@@ -54,6 +54,8 @@ func TestSyncCommand(t *testing.T) {
 		{[]string{"--from", from, "--to", to, "--state", dir, "--deletions", "drop"}, "--deletions must be"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--interval", "10ms"}, "--interval must be at least 1s"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--folder", "=x"}, "write SOURCE or SOURCE=TARGET"},
+		{[]string{"--from", from, "--to", to, "--state", dir, "--items", "mail,faxes"}, `--items: "faxes" is none of mail, calendar`},
+		{[]string{"--from", from, "--to", to, "--state", dir, "--calendar", "separate:"}, "--calendar must be default or separate:NAME"},
 		{[]string{"--from", "pst:x.pst", "--to", to, "--state", dir}, "--from must be imap://"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--tls", "none"}, "--allow-plaintext"},
 	} {

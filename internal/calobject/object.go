@@ -3,6 +3,7 @@ package calobject
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -272,6 +273,23 @@ func (o *Object) SetText(name, text string) {
 		return
 	}
 	o.setXML(name, "text", text)
+}
+
+// SetTextAfter is SetText for a property the object may not have, placed where a schema that orders the
+// properties wants it: a new XML property goes right after property after (when the object has it), as
+// Kolab v3 orders DESCRIPTION after SUMMARY. In iCalendar and vCard, order does not matter.
+func (o *Object) SetTextAfter(name, text, after string) {
+	if o.doc == nil || o.xmlProp(name) != nil || o.xmlProp(after) == nil {
+		o.SetText(name, text)
+		return
+	}
+	props := o.xmlProps()
+	anchor := o.xmlProp(after)
+	p := props.add(o.xmlName(name))
+	props.children = props.children[:len(props.children)-1]
+	i := slices.Index(props.children, anchor)
+	props.children = slices.Insert(props.children, i+1, p)
+	p.add("text").setText(text)
 }
 
 // setXML sets the value of an XML property; valueType names the value element a new property gets.

@@ -33,10 +33,15 @@ type Store interface {
 // Sync keeps the mail of two mailboxes in step, a cycle at a time.
 type Sync struct {
 	A, B Server // the source and the target
-	// Folders are the pairs to keep in step; none: every mail folder, special folders paired by role.
+	// Folders are the pairs to keep in step; none: every folder of Kinds, special folders paired by role,
+	// groupware folders by their kind's default folder.
 	Folders []FolderPair
-	Options Options
-	State   Store
+	// Kinds are the kinds of folders to pair when Folders is empty (KindMail, KindEvent, …); none:
+	// DefaultKinds.
+	Kinds    []string
+	Calendar Calendar
+	Options  Options
+	State    Store
 }
 
 // copyBatchBytes bounds the messages a copy holds in memory at once (fetched from one side, not yet
@@ -85,7 +90,11 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 	pairs := s.Folders
 	if len(pairs) == 0 {
 		var errs []error
-		pairs, errs = autoPairs(fa, fb, s.Options.Direction)
+		kinds := s.Kinds
+		if len(kinds) == 0 {
+			kinds = DefaultKinds
+		}
+		pairs, errs = autoPairs(fa, fb, s.Options.Direction, kinds, s.Calendar)
 		for _, e := range errs {
 			rep.Folders = append(rep.Folders, FolderReport{Error: e.Error()})
 		}
@@ -98,6 +107,8 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		if p.Options != nil {
 			c.opts = *p.Options
 		}
+		// A groupware folder's objects are synced by their UID, whatever the pair's own rules say.
+		c.opts.Objects = fa.kind(p.A) != KindMail || fb.kind(p.B) != KindMail
 		if err := c.run(ctx); err != nil {
 			c.rep.Error = err.Error()
 		}
@@ -121,6 +132,12 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 	_ = a.Logout(ctx)
 	_ = b.Logout(ctx)
 	return rep, nil
+}
+
+// separate says whether folder name of side A is the default calendar the sync puts in a calendar of its
+// own on side B.
+func (s *Sync) separate(fa *sideFolders, name string) bool {
+	return s.Calendar.Separate && fa.kind(name) == KindEvent && fa.isDefault(name)
 }
 
 // inBoth runs fa and fb at once (one side's round trips need not wait for the other's) and returns the
@@ -173,6 +190,7 @@ type pairCycle struct {
 	// What fetch read of each side: identities (every message, or those the pair did not know), the flags
 	// of known messages that changed, and the known messages that did not (with their agreed flags).
 	ids     [2]map[uint32]imapbulk.Identity
+	objs    [2]map[uint32]objectInfo // groupware pairs: the objects among ids
 	changed [2]map[uint32][]string
 	agreed  [2]map[uint32]syncstate.Flags
 	snap    [2]Snapshot // both sides as the cycle decided on them
@@ -183,6 +201,17 @@ type pairCycle struct {
 	added   [2]int
 	removed [2]int
 	unsure  bool
+	// failedOn are the messages of each side an action failed on: their links stay as they were.
+	failedOn [2]map[uint32]bool
+	// replaced are the messages of each side a groupware object's new version replaced, removed once the
+	// copies are done.
+	replaced [2][]uint32
+}
+
+// objectInfo is what a groupware pair read of an object's message.
+type objectInfo struct {
+	id      string
+	version *Version
 }
 
 func (c *pairCycle) conn(s Side) *imapbulk.Conn {
@@ -209,11 +238,11 @@ func (c *pairCycle) run(ctx context.Context) error {
 	case !okA && o.Direction == OneWay:
 		return fmt.Errorf("the source has no folder %q", c.pair.A)
 	case !okA:
-		if err := ensure(ctx, c.a, c.fa, c.pair.A, fb); err != nil {
+		if err := ensure(ctx, c.a, c.fa, c.pair.A, fb, c.fb.kind(c.pair.B), c.fb.isDefault(c.pair.B)); err != nil {
 			return fmt.Errorf("creating %q on side A: %w", c.pair.A, err)
 		}
 	case !okB:
-		if err := ensure(ctx, c.b, c.fb, c.pair.B, fa); err != nil {
+		if err := ensure(ctx, c.b, c.fb, c.pair.B, fa, c.fa.kind(c.pair.A), c.fa.isDefault(c.pair.A) && !c.sync.separate(c.fa, c.pair.A)); err != nil {
 			return fmt.Errorf("creating %q on side B: %w", c.pair.B, err)
 		}
 	}
@@ -395,6 +424,7 @@ func (c *pairCycle) known() [2]map[uint32]syncstate.Flags {
 // sides are read at once: fetch touches nothing of the pair; snapshot then runs alone.
 func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since uint64, known map[uint32]syncstate.Flags) error {
 	c.ids[s], c.changed[s], c.agreed[s] = map[uint32]imapbulk.Identity{}, map[uint32][]string{}, map[uint32]syncstate.Flags{}
+	c.objs[s] = map[uint32]objectInfo{}
 	if st.Exists == 0 {
 		return nil
 	}
@@ -405,7 +435,14 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since
 		for _, id := range ids {
 			c.ids[s][id.UID] = id
 		}
-		return err
+		if err != nil || !c.opts.Objects {
+			return err
+		}
+		uids := make([]uint32, 0, len(ids))
+		for _, id := range ids {
+			uids = append(uids, id.UID)
+		}
+		return c.readObjects(ctx, s, uids)
 	}
 	present, err := conn.UIDSearch(ctx, "ALL")
 	if err != nil {
@@ -443,7 +480,42 @@ func (c *pairCycle) fetchIdentities(ctx context.Context, s Side, uids []uint32) 
 	for _, id := range ids {
 		c.ids[s][id.UID] = id
 	}
-	return err
+	if err != nil || !c.opts.Objects {
+		return err
+	}
+	return c.readObjects(ctx, s, uids)
+}
+
+// maxObjectBytes bounds a message a groupware pair reads whole to find the object in it; a larger one is
+// synced as a message (by its Message-ID).
+const maxObjectBytes = 4 << 20
+
+// readObjects reads the messages uids of side s whole (one UID FETCH, a message in memory at a time) and
+// records the groupware object of each that holds one.
+func (c *pairCycle) readObjects(ctx context.Context, s Side, uids []uint32) error {
+	var small []uint32
+	for _, uid := range uids {
+		if id, ok := c.ids[s][uid]; ok && id.Size <= maxObjectBytes {
+			small = append(small, uid)
+		}
+	}
+	if len(small) == 0 {
+		return nil
+	}
+	return c.conn(s).FetchMessages(ctx, small, func() io.Writer { return new(bytes.Buffer) }, func(uid uint32, w io.Writer, _ int64) error {
+		if id, v, ok := readVersion(w.(*bytes.Buffer).Bytes(), c.ids[s][uid].InternalDate); ok {
+			c.objs[s][uid] = objectInfo{id: id, version: v}
+		}
+		return nil
+	})
+}
+
+// idOf is the identity of message uid of side s as read: its object's, or its own.
+func (c *pairCycle) idOf(s Side, uid uint32) string {
+	if o, ok := c.objs[s][uid]; ok {
+		return o.id
+	}
+	return identityKey(c.ids[s][uid])
 }
 
 // snapshot is what fetch read of side s, with the flags in the pair's keyword table.
@@ -453,6 +525,9 @@ func (c *pairCycle) snapshot(s Side) Snapshot {
 	for _, uid := range slices.Sorted(maps.Keys(c.ids[s])) {
 		id := c.ids[s][uid]
 		snap[uid] = Message{UID: uid, Flags: c.pair.FlagsOf(id.Flags), ID: identityKey(id)}
+		if o, ok := c.objs[s][uid]; ok {
+			snap[uid] = Message{UID: uid, Flags: snap[uid].Flags, ID: o.id, Version: o.version}
+		}
 	}
 	for _, uid := range slices.Sorted(maps.Keys(c.changed[s])) {
 		snap[uid] = Message{UID: uid, Flags: c.pair.FlagsOf(c.changed[s][uid])}
@@ -478,13 +553,14 @@ func identityKey(id imapbulk.Identity) string {
 // same difference and tries again.
 func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	links := slices.Clone(d.Links)
-	failedOn := [2]map[uint32]bool{{}, {}}
+	c.failedOn = [2]map[uint32]bool{{}, {}}
+	failedOn := c.failedOn
 	c.wrote = [2]map[uint32]syncstate.Flags{{}, {}}
 	fail := func(on Side, uids []uint32, err error) {
 		c.unsure = true
 		for _, uid := range uids {
 			failedOn[on][uid] = true
-			c.rep.fail(on, uid, identityKey(c.ids[on][uid]), err)
+			c.rep.fail(on, uid, c.idOf(on, uid), err)
 		}
 	}
 	// Each side's flags, deletions and moves go in one pipelined round trip, both sides at once.
@@ -524,16 +600,22 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 			}
 		}
 	}
-	// Copies, both ways at once (each way fetches on one connection and appends on the other).
+	// Copies, both ways at once (each way fetches on one connection and appends on the other), then the
+	// conflict copies of groupware objects, then the removal of what new versions replaced.
 	var todo [2][]Action
+	var rewrites []Action
 	for _, act := range d.Actions {
-		if act.Kind == Copy {
+		switch {
+		case act.Kind == Copy && act.Rewrite:
+			rewrites = append(rewrites, act)
+		case act.Kind == Copy:
 			todo[act.On] = append(todo[act.On], act)
 		}
 	}
-	if len(todo[A])+len(todo[B]) > 0 {
-		links = append(links, c.copyBoth(ctx, todo, fail)...)
+	if len(todo[A])+len(todo[B])+len(rewrites) > 0 {
+		links = append(links, c.copyBoth(ctx, todo, rewrites, fail)...)
 	}
+	c.removeReplaced(ctx)
 	// A failed action leaves the message's link as it was.
 	keep := func(l syncstate.Link) bool { return !failedOn[A][l.A] && !failedOn[B][l.B] }
 	links = slices.DeleteFunc(links, func(l syncstate.Link) bool { return !keep(l) })
@@ -637,7 +719,7 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 // sizes are read first where fetch did not (a message read by its flags only: put back, or kept in a
 // conflict); then every copy is written ahead in the state, in one write, so that a copy a server stores
 // after this process was killed is known for one next cycle (see syncstate.Pending).
-func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, fail func(Side, []uint32, error)) []syncstate.Link {
+func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []Action, fail func(Side, []uint32, error)) []syncstate.Link {
 	uidsOf := func(acts []Action) []uint32 {
 		var uids []uint32
 		for _, act := range acts {
@@ -655,10 +737,14 @@ func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, fail func(Si
 			todo[from] = nil
 		}
 		for _, act := range todo[from] {
-			if id := identityKey(c.ids[from][act.UID]); id != "" {
+			if id := c.idOf(from, act.UID); id != "" {
 				c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(from.other()), ID: id, Since: since})
 			}
 		}
+	}
+	for _, act := range rewrites {
+		id := objectID(conflictUID(Message{ID: c.idOf(act.On, act.UID), Version: c.objs[act.On][act.UID].version}))
+		c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(A), ID: id, Since: since}, syncstate.Pending{To: uint8(B), ID: id, Since: since})
 	}
 	if err := c.sync.State.Save(c.st); err != nil {
 		err = fmt.Errorf("saving the sync state before copying: %w", err)
@@ -671,7 +757,15 @@ func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, fail func(Si
 	var links [2][]syncstate.Link
 	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], since, fail, locked); return nil },
 		func() error { links[B] = c.copy(ctx, B, todo[B], since, fail, locked); return nil })
-	return append(links[A], links[B]...)
+	out := append(links[A], links[B]...)
+	for _, act := range rewrites {
+		if l, err := c.conflictCopy(ctx, act, since); err != nil {
+			fail(act.On, []uint32{act.UID}, err)
+		} else {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // copy copies messages of side from to the other side in batches of at most copyBatchBytes, each batch
@@ -685,9 +779,18 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 	// The copies never sent (interrupted, or not read) are taken out of the pending ones at the end.
 	unsent := map[string]int{}
 	for _, act := range todo {
-		unsent[identityKey(c.ids[from][act.UID])]++
+		unsent[c.idOf(from, act.UID)]++
 	}
 	defer locked(func() { c.forgetPending(to, since, unsent) })
+	// A groupware object's new version never sent (interrupted) leaves the version it was to replace linked,
+	// as a failed copy does: the next cycle sees the same update, not two unlinked versions.
+	defer locked(func() {
+		for _, act := range todo {
+			if act.Replaces != 0 {
+				c.failedOn[to][act.Replaces] = true
+			}
+		}
+	})
 	for len(todo) > 0 && ctx.Err() == nil {
 		n, size := 0, int64(0)
 		for n < len(todo) && (n == 0 || size+c.ids[from][todo[n].UID].Size <= copyBatchBytes) {
@@ -706,7 +809,11 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 			return nil
 		})
 		if err != nil {
-			locked(func() { fail(from, uids, err) })
+			locked(func() {
+				for _, act := range batch {
+					c.failCopy(from, act, err, fail)
+				}
+			})
 			continue
 		}
 		var msgs []imapbulk.Message
@@ -714,14 +821,14 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 		for _, act := range batch {
 			body, ok := bodies[act.UID]
 			if !ok {
-				locked(func() { fail(from, []uint32{act.UID}, errors.New("the message went away before it could be read")) })
+				locked(func() { c.failCopy(from, act, errors.New("the message went away before it could be read"), fail) })
 				continue
 			}
 			msgs = append(msgs, imapbulk.Message{Flags: c.pair.Names(act.Flags), Date: c.ids[from][act.UID].InternalDate, Size: int64(body.Len()), Body: body})
 			sent = append(sent, act)
 		}
 		for _, act := range sent {
-			unsent[identityKey(c.ids[from][act.UID])]--
+			unsent[c.idOf(from, act.UID)]--
 		}
 		res, err := dst.Append(ctx, c.folder(to), msgs)
 		locked(func() {
@@ -732,13 +839,18 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 					r = res[i]
 				}
 				if r.Err != nil {
-					fail(from, []uint32{act.UID}, r.Err)
+					c.failCopy(from, act, r.Err, fail)
 					continue
 				}
-				confirmed[identityKey(c.ids[from][act.UID])]++
-				c.rep.counts(to).Added++
+				confirmed[c.idOf(from, act.UID)]++
 				c.added[to]++
-				if act.Conflict {
+				if act.Replaces != 0 {
+					c.rep.counts(to).Updated++
+					c.replaced[to] = append(c.replaced[to], act.Replaces)
+				} else {
+					c.rep.counts(to).Added++
+				}
+				if act.Conflict && act.Replaces == 0 {
 					c.rep.counts(to).Restored++
 				}
 				if r.UID == 0 {
@@ -746,7 +858,7 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 					continue
 				}
 				c.wrote[to][r.UID] = act.Flags
-				l := syncstate.Link{A: act.UID, B: r.UID, Flags: act.Flags}
+				l := syncstate.Link{A: act.UID, B: r.UID, Flags: act.Flags, Object: act.Object}
 				if from == B {
 					l.A, l.B = r.UID, act.UID
 				}

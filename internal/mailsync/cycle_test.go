@@ -66,8 +66,13 @@ func (f *folder) put(id string, flags ...imap.Flag) {
 	f.t.Helper()
 	msg := fmt.Sprintf("From: %s@example.test\r\nTo: x@example.test\r\nSubject: message %s\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"+
 		"Message-ID: <%s@sync.test>\r\n\r\nbody of %s %s\r\n", f.user, id, id, id, strings.Repeat("y", 300))
-	cmd := f.c.Append(f.name, int64(len(msg)), &imap.AppendOptions{Flags: flags, Time: time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)})
-	if _, err := cmd.Write([]byte(msg)); err != nil {
+	f.appendRaw([]byte(msg), &imap.AppendOptions{Flags: flags, Time: time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)})
+}
+
+func (f *folder) appendRaw(msg []byte, opts *imap.AppendOptions) {
+	f.t.Helper()
+	cmd := f.c.Append(f.name, int64(len(msg)), opts)
+	if _, err := cmd.Write(msg); err != nil {
 		f.t.Fatal(err)
 	}
 	if err := cmd.Close(); err != nil {
@@ -151,8 +156,16 @@ func (f *folder) flag(id string, op imap.StoreFlagsOp, flags ...imap.Flag) {
 
 func (f *folder) remove(id string) {
 	f.t.Helper()
-	f.flag(id, imap.StoreFlagsAdd, imap.FlagDeleted)
-	if err := f.c.UIDExpunge(imap.UIDSetNum(f.uid(id))).Close(); err != nil {
+	f.removeUIDs(f.uid(id))
+}
+
+func (f *folder) removeUIDs(uids ...imap.UID) {
+	f.t.Helper()
+	set := imap.UIDSetNum(uids...)
+	if err := f.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		f.t.Fatalf("STORE: %v", err)
+	}
+	if err := f.c.UIDExpunge(set).Close(); err != nil {
 		f.t.Fatalf("UID EXPUNGE: %v", err)
 	}
 }

@@ -47,15 +47,20 @@ type Options struct {
 	Direction Direction
 	Deletions Deletions
 	Conflicts Conflicts
+	// Objects: the pair is a groupware folder pair, whose objects are matched by their UID and updated by
+	// replacing their message (see objects.go).
+	Objects bool
 }
 
 // Message is a message as a side holds it now.
 type Message struct {
 	UID   uint32
 	Flags syncstate.Flags // in the pair's keyword table (Pair.FlagsOf)
-	// ID is the message's identity (see worker.Identity): what matches it with a message of the other side
-	// that is not linked yet. "" when it could not be read; such a message is never matched.
-	ID string
+	// ID is the message's identity (see msgid): what matches it with a message of the other side that is
+	// not linked yet. "" when it could not be read; such a message is never matched. A groupware object's
+	// is its UID (objectID), and it has a Version.
+	ID      string
+	Version *Version
 }
 
 // Snapshot is every message a side's folder holds now, by UID.
@@ -75,7 +80,10 @@ func (s Side) other() Side { return 1 - s }
 type ActionKind int
 
 const (
-	// Copy copies message UID of side From to the other side, and links the two with Flags.
+	// Copy copies message UID of side On to the other side, and links the two with Flags. With Replaces, the
+	// copy is a groupware object's new version: message Replaces of the other side, the version it
+	// replaces, is removed once the copy is stored. With Rewrite, the copy is a conflict's losing version,
+	// kept under a new UID with a note (conflictCopy), and stored on both sides.
 	Copy ActionKind = iota
 	// SetFlags sets the flags of message UID on side On to Flags.
 	SetFlags
@@ -92,8 +100,13 @@ type Action struct {
 	Flags syncstate.Flags // Copy, SetFlags
 	// Conflict: the action settles a conflict.
 	Conflict bool
-	// Double: the Delete removes a copy a killed cycle sent twice (see dropDoubles), whatever Deletions.
+	// Double: the Delete removes a copy a killed cycle sent twice (see dropDoubles), or a groupware object's
+	// version a newer one superseded, whatever Deletions.
 	Double bool
+	// Object is the link's object key (ObjectKey) a Copy makes; 0 for a message.
+	Object   uint64
+	Replaces uint32
+	Rewrite  bool
 }
 
 // Decision is what a cycle does for a pair: the actions, and the links that stand once they are done (the
@@ -119,6 +132,10 @@ type Decision struct {
 func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 	var d Decision
 	linkedA, linkedB := map[uint32]bool{}, map[uint32]bool{}
+	var objs *objectIndex
+	if o.Objects {
+		objs = indexObjects(p, a, b)
+	}
 	// A message kept under Ignore stays out of the sync while it is there.
 	for _, uid := range p.KeptA {
 		if _, ok := a[uid]; ok {
@@ -134,17 +151,16 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 	}
 	for _, l := range p.Links {
 		linkedA[l.A], linkedB[l.B] = true, true
-		ma, onA := a[l.A]
-		mb, onB := b[l.B]
-		switch {
-		case onA && onB:
-			d.both(l, ma, mb, o)
-		case onA:
-			d.deletedOn(B, l, ma, o)
-		case onB:
-			d.deletedOn(A, l, mb, o)
+		if objs != nil && l.Object != 0 {
+			d.object(l, a, b, objs, o)
+			continue
 		}
-		// Deleted on both: nothing left to do, and no link.
+		d.message(l, a, b, o)
+	}
+	// Groupware objects not linked, matched by UID; every object message is done with after this.
+	if objs != nil {
+		d.matchObjects(a, b, objs, o)
+		objs.hold(linkedA, linkedB)
 	}
 	// Messages not linked, matched by identity before anything is copied: a copy a killed cycle made
 	// (APPENDed, not yet linked) is found, not copied again.
@@ -171,7 +187,7 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 			if o.Direction == TwoWay {
 				want = union(ma.Flags, mb.Flags)
 			}
-			d.settle(ma, mb, want)
+			d.settle(ma, mb, want, 0)
 			continue
 		}
 		restA = append(restA, uid)
@@ -201,6 +217,21 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 	return d
 }
 
+// message decides a linked message (or an object neither side has a new version of): its flags, or its
+// deletion on a side. Deleted on both, nothing is left to do, and no link.
+func (d *Decision) message(l syncstate.Link, a, b Snapshot, o Options) {
+	ma, onA := a[l.A]
+	mb, onB := b[l.B]
+	switch {
+	case onA && onB:
+		d.both(l, ma, mb, o)
+	case onA:
+		d.deletedOn(B, l, ma, o)
+	case onB:
+		d.deletedOn(A, l, mb, o)
+	}
+}
+
 // both decides a linked message that is on both sides.
 func (d *Decision) both(l syncstate.Link, ma, mb Message, o Options) {
 	want := ma.Flags
@@ -211,18 +242,18 @@ func (d *Decision) both(l syncstate.Link, ma, mb Message, o Options) {
 			d.Conflicts++ // settled by the merge
 		}
 	}
-	d.settle(ma, mb, want)
+	d.settle(ma, mb, want, l.Object)
 }
 
-// settle sets want on the side(s) that differ and links the two.
-func (d *Decision) settle(ma, mb Message, want syncstate.Flags) {
+// settle sets want on the side(s) that differ and links the two (a groupware object's with its key obj).
+func (d *Decision) settle(ma, mb Message, want syncstate.Flags, obj uint64) {
 	if !ma.Flags.Equal(want) {
 		d.Actions = append(d.Actions, Action{Kind: SetFlags, On: A, UID: ma.UID, Flags: want})
 	}
 	if !mb.Flags.Equal(want) {
 		d.Actions = append(d.Actions, Action{Kind: SetFlags, On: B, UID: mb.UID, Flags: want})
 	}
-	d.Links = append(d.Links, syncstate.Link{A: ma.UID, B: mb.UID, Flags: want})
+	d.Links = append(d.Links, syncstate.Link{A: ma.UID, B: mb.UID, Flags: want, Object: obj})
 }
 
 // deletedOn decides a linked message deleted on side gone and still held, as kept, on the other side.
@@ -230,7 +261,7 @@ func (d *Decision) deletedOn(gone Side, l syncstate.Link, kept Message, o Option
 	keeper := gone.other()
 	if o.Direction == OneWay && gone == B {
 		// The target deleted what the source holds: put back.
-		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: kept.UID, Flags: kept.Flags})
+		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: kept.UID, Flags: kept.Flags, Object: l.Object})
 		return
 	}
 	if o.Direction == TwoWay && !kept.Flags.Equal(l.Flags) {
@@ -238,7 +269,7 @@ func (d *Decision) deletedOn(gone Side, l syncstate.Link, kept Message, o Option
 		d.Conflicts++
 		deletionWins := (o.Conflicts == SourceWins && gone == A) || (o.Conflicts == TargetWins && gone == B)
 		if !deletionWins {
-			d.Actions = append(d.Actions, Action{Kind: Copy, On: keeper, UID: kept.UID, Flags: kept.Flags, Conflict: true})
+			d.Actions = append(d.Actions, Action{Kind: Copy, On: keeper, UID: kept.UID, Flags: kept.Flags, Conflict: true, Object: l.Object})
 			return
 		}
 		d.propagate(keeper, kept, o, true)

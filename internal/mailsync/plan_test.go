@@ -10,7 +10,8 @@ import (
 )
 
 // world is a pair's last agreed state and both sides now, written compactly for TestDecide:
-// links "A:B:flags" (flags comma separated), messages "UID:flags:ID".
+// links "A:B:flags" (flags comma separated), messages "UID:flags:ID". A groupware object's link is
+// "A:B:flags:UID", its message "UID:flags:obj:OBJECTUID/SEQUENCE/DIGEST".
 type world struct {
 	links, a, b  []string
 	keptA, keptB []uint32
@@ -27,10 +28,14 @@ func (w world) build() (*syncstate.Pair, Snapshot, Snapshot) {
 	}
 	for _, l := range w.links {
 		var a, b uint32
-		f := strings.SplitN(l, ":", 3)
+		f := strings.SplitN(l, ":", 4)
 		fmt.Sscan(f[0], &a)
 		fmt.Sscan(f[1], &b)
-		p.SetLink(syncstate.Link{A: a, B: b, Flags: fl(f[2])})
+		link := syncstate.Link{A: a, B: b, Flags: fl(f[2])}
+		if len(f) == 4 {
+			link.Object = ObjectKey(objectID(f[3]))
+		}
+		p.SetLink(link)
 	}
 	snap := func(ms []string) Snapshot {
 		s := Snapshot{}
@@ -38,7 +43,14 @@ func (w world) build() (*syncstate.Pair, Snapshot, Snapshot) {
 			f := strings.SplitN(m, ":", 3)
 			var uid uint32
 			fmt.Sscan(f[0], &uid)
-			s[uid] = Message{UID: uid, Flags: fl(f[1]), ID: f[2]}
+			m := Message{UID: uid, Flags: fl(f[1]), ID: f[2]}
+			if obj, ok := strings.CutPrefix(f[2], objectPrefix); ok {
+				v := strings.Split(obj, "/")
+				m.ID, m.Version = objectID(v[0]), &Version{}
+				fmt.Sscan(v[1], &m.Version.Sequence)
+				fmt.Sscan(v[2], &m.Version.Digest)
+			}
+			s[uid] = m
 		}
 		return s
 	}
@@ -54,7 +66,7 @@ func show(p *syncstate.Pair, d Decision) (actions, links []string) {
 		var s string
 		switch a.Kind {
 		case Copy:
-			s = fmt.Sprintf("copy %s %d %s", side[a.On], a.UID, strings.Join(p.Names(a.Flags), ","))
+			s = strings.TrimSpace(fmt.Sprintf("copy %s %d %s", side[a.On], a.UID, strings.Join(p.Names(a.Flags), ",")))
 		case SetFlags:
 			s = fmt.Sprintf("flags %s %d %s", side[a.On], a.UID, strings.Join(p.Names(a.Flags), ","))
 		case Delete:
@@ -67,6 +79,12 @@ func show(p *syncstate.Pair, d Decision) (actions, links []string) {
 		}
 		if a.Double {
 			s += " ="
+		}
+		if a.Replaces != 0 {
+			s += fmt.Sprintf(" >%d", a.Replaces)
+		}
+		if a.Rewrite {
+			s += " *"
 		}
 		actions = append(actions, strings.TrimSpace(s))
 	}
@@ -82,19 +100,114 @@ func show(p *syncstate.Pair, d Decision) (actions, links []string) {
 	return actions, links
 }
 
+// decideCase is a row of TestDecide or TestDecideObjects.
+type decideCase struct {
+	name      string
+	o         Options
+	w         world
+	actions   []string
+	links     []string
+	conflicts int
+}
+
+func with(o Options, f func(*Options)) Options { f(&o); return o }
+
+// TestDecideObjects: the rows of the semantics table for groupware objects, synced by their UID. An action
+// "copy A 2 >10" copies version 2 to side B, replacing message 10 there; "copy A 2 *" keeps a conflict's
+// losing version 2 as a copy with a new UID on both sides.
+func TestDecideObjects(t *testing.T) {
+	one := Options{Direction: OneWay, Deletions: DeletePropagate, Objects: true}
+	two := Options{Direction: TwoWay, Deletions: DeletePropagate, Conflicts: KeepBoth, Objects: true}
+	runDecide(t, []decideCase{
+		{"one-way: a new object on the source is copied", one,
+			world{a: []string{`1::obj:x/0/1`}},
+			[]string{`copy A 1`}, nil, 0},
+		{"an object changed on neither side: nothing to do", two,
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`9::`}},
+			nil, []string{"1-9"}, 0},
+		{"one-way: a new version on the source replaces the target's", one,
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/2`}, b: []string{`9::`}},
+			[]string{`copy A 2 >9`}, nil, 0},
+		{"one-way: the same, the target's version deleted meanwhile: copied", one,
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/2`}},
+			[]string{`copy A 2`}, nil, 0},
+		{"two-way: a new version on the target replaces the source's", two,
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`10::obj:x/1/3`}},
+			[]string{`copy B 10 >1`}, nil, 0},
+		{"two-way: a client that stored the new version and left the old one: the old one removed", two,
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`9::`, `10::obj:x/1/3`}},
+			[]string{`copy B 10 >1`, `delete B 9 =`}, nil, 0},
+		{"one-way: a new version on the target is put back (the source's copied over it)", one,
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`10::obj:x/1/3`}},
+			[]string{`copy A 1 >10`}, nil, 0},
+		{"one-way: the same, the target's old version still there: the new one removed", one,
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`9::`, `10::obj:x/1/3`}},
+			[]string{`delete B 10 =`}, []string{"1-9"}, 0},
+		{"two-way: new versions on both sides, Newest: the higher SEQUENCE wins", with(two, func(o *Options) { o.Conflicts = Newest }),
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/2/5`}, b: []string{`10::obj:x/1/6`}},
+			[]string{`copy A 2 ! >10`}, nil, 1},
+		{"the same, KeepBoth: the newer wins, the other kept as a copy with a new UID on both sides", two,
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/5`}, b: []string{`10::obj:x/3/6`}},
+			[]string{`copy B 10 ! >2`, `copy A 2 ! *`}, nil, 1},
+		{"the same, SourceWins: the source's version, however old", with(two, func(o *Options) { o.Conflicts = SourceWins }),
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/5`}, b: []string{`10::obj:x/3/6`}},
+			[]string{`copy A 2 ! >10`}, nil, 1},
+		{"the same, TargetWins: the target's version", with(two, func(o *Options) { o.Conflicts = TargetWins }),
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/4/5`}, b: []string{`10::obj:x/3/6`}},
+			[]string{`copy B 10 ! >2`}, nil, 1},
+		{"a cycle killed between storing a new version and removing the old: the same bytes on both sides, linked, the old removed", two,
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/7`}, b: []string{`9::`, `10::obj:x/1/7`}},
+			[]string{`delete B 9 =`}, []string{"2-10"}, 0},
+		{"two-way: changed on the source, deleted on the target, KeepBoth: the change wins", two,
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/2`}},
+			[]string{`copy A 2 !`}, nil, 1},
+		{"the same, TargetWins: the deletion wins", with(two, func(o *Options) { o.Conflicts = TargetWins }),
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/2`}},
+			[]string{`delete A 2 !`}, nil, 1},
+		{"one-way: deleted on the source, Propagate: deleted on the target", one,
+			world{links: []string{`1:9::x`}, b: []string{`9::`}},
+			[]string{`delete B 9`}, nil, 0},
+		{"first cycle: the same object, the same bytes on both sides: linked", two,
+			world{a: []string{`1::obj:x/1/4`}, b: []string{`9::obj:x/1/4`}},
+			nil, []string{"1-9"}, 0},
+		{"first cycle, one-way: the same object in another version: the source's replaces the target's", one,
+			world{a: []string{`1::obj:x/1/4`}, b: []string{`9::obj:x/2/5`}},
+			[]string{`copy A 1 >9`}, nil, 0},
+		{"an old version a client left beside the new one, never synced: only the newest is copied (one-way: the source is never written to)", one,
+			world{a: []string{`1::obj:x/0/1`, `2::obj:x/1/2`}},
+			[]string{`copy A 2`}, nil, 0},
+		{"the same two-way: the old version removed", two,
+			world{a: []string{`1::obj:x/0/1`, `2::obj:x/1/2`}},
+			[]string{`delete A 1 =`, `copy A 2`}, nil, 0},
+		{"a killed cycle's copy of a new version beside the version it replaced, the link lost: linked, the old one removed", two,
+			world{a: []string{`2::obj:x/1/2`}, b: []string{`9::obj:x/0/1`, `12::obj:x/1/2`}},
+			[]string{`delete B 9 =`}, []string{"2-12"}, 0},
+		{"one-way: the target's own object in two versions: left alone", one,
+			world{b: []string{`9::obj:y/0/1`, `12::obj:y/1/2`}},
+			nil, nil, 0},
+		{"a copy a killed cycle sent while the object's message is still there: removed", two,
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`9::`, `12::obj:x/0/1`}, pending: []syncstate.Pending{{To: 1, ID: "obj:x"}}},
+			[]string{`delete B 12 =`}, []string{"1-9"}, 0},
+		{"an older version left beside the linked one (its removal failed): removed", two,
+			world{links: []string{`2:9::x`}, a: []string{`1::obj:x/0/1`, `2::`}, b: []string{`9::`}},
+			[]string{`delete A 1 =`}, []string{"2-9"}, 0},
+		{"the same, one-way: the source is never written to", one,
+			world{links: []string{`2:9::x`}, a: []string{`1::obj:x/0/1`, `2::`}, b: []string{`9::`}},
+			nil, []string{"2-9"}, 0},
+		{"KeepBoth: a conflict copy a killed cycle already stored is not made again", two,
+			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/5`, `3::obj:x-conflict-00000005/0/8`}, b: []string{`10::obj:x/3/6`}},
+			[]string{`copy B 10 ! >2`, `copy A 3`}, nil, 1},
+		{"a message that is no object, in a groupware folder: synced as mail", one,
+			world{a: []string{`3::m3`}, b: []string{`8::m3`}},
+			nil, []string{"3-8"}, 0},
+	})
+}
+
 // TestDecide: one case per row of the semantics table (mail).
 func TestDecide(t *testing.T) {
 	one := Options{Direction: OneWay, Deletions: DeletePropagate}
 	two := Options{Direction: TwoWay, Deletions: DeletePropagate, Conflicts: KeepBoth}
-	with := func(o Options, f func(*Options)) Options { f(&o); return o }
-	cases := []struct {
-		name      string
-		o         Options
-		w         world
-		actions   []string
-		links     []string
-		conflicts int
-	}{
+	runDecide(t, []decideCase{
 		{"one-way: new on the source is copied", one,
 			world{a: []string{`1:\Seen:m1`}},
 			[]string{`copy A 1 \Seen`}, nil, 0},
@@ -185,7 +298,11 @@ func TestDecide(t *testing.T) {
 		{"the same, SourceWins: the source's change wins", with(two, func(o *Options) { o.Conflicts = SourceWins }),
 			world{links: []string{`1:9:`}, a: []string{`1:\Flagged:m1`}},
 			[]string{`copy A 1 \Flagged !`}, nil, 1},
-	}
+	})
+}
+
+func runDecide(t *testing.T, cases []decideCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, a, b := c.w.build()

@@ -11,6 +11,7 @@ import (
 type Counts struct {
 	Added    int `json:"added"`              // messages copied there (Restored among them)
 	Restored int `json:"restored,omitempty"` // copied back there: a conflict the change won
+	Updated  int `json:"updated,omitempty"`  // groupware objects replaced there by their new version
 	Flags    int `json:"flags"`              // messages whose flags were set there
 	Deleted  int `json:"deleted"`            // deleted or moved to the trash there
 	Failed   int `json:"failed"`             // actions there that failed (see Failures)
@@ -22,6 +23,7 @@ type Counts struct {
 func (c *Counts) add(o Counts) {
 	c.Added += o.Added
 	c.Restored += o.Restored
+	c.Updated += o.Updated
 	c.Flags += o.Flags
 	c.Deleted += o.Deleted
 	c.Failed += o.Failed
@@ -143,7 +145,7 @@ func (c Counts) String() string {
 	for _, x := range []struct {
 		n    int
 		what string
-	}{{c.Added, "added"}, {c.Flags, "flags"}, {c.Deleted, "deleted"}, {c.Doubles, "doubles removed"}, {c.Failed, "failed"}} {
+	}{{c.Added, "added"}, {c.Updated, "updated"}, {c.Flags, "flags"}, {c.Deleted, "deleted"}, {c.Doubles, "doubles removed"}, {c.Failed, "failed"}} {
 		if x.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.what))
 		}

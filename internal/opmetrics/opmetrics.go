@@ -68,19 +68,14 @@ func init() {
 		syncCycles, syncChanges, syncConflicts, syncDurations)
 }
 
-// SyncCounts are what a cycle did in one direction, for ObserveSync.
-type SyncCounts struct{ Added, Flags, Deleted, Failed int64 }
-
-// ObserveSync records one SyncPolicy cycle: its result, how long it took, what it did each way (nil when it
-// could not run) and the conflicts it settled.
-func ObserveSync(result string, took time.Duration, toTarget, toSource *SyncCounts, conflicts int64) {
+// ObserveSync records one SyncPolicy cycle: its result, how long it took, what it did each way (changes by
+// kind: "added", "updated", "flags", "deleted", "failed"; nil when it could not run) and the conflicts it
+// settled.
+func ObserveSync(result string, took time.Duration, toTarget, toSource map[string]int64, conflicts int64) {
 	syncCycles.WithLabelValues(result).Inc()
 	syncDurations.Observe(took.Seconds())
-	for dir, c := range map[string]*SyncCounts{"toTarget": toTarget, "toSource": toSource} {
-		if c == nil {
-			continue
-		}
-		for kind, n := range map[string]int64{"added": c.Added, "flags": c.Flags, "deleted": c.Deleted, "failed": c.Failed} {
+	for dir, c := range map[string]map[string]int64{"toTarget": toTarget, "toSource": toSource} {
+		for kind, n := range c {
 			syncChanges.WithLabelValues(kind, dir).Add(float64(n))
 		}
 	}

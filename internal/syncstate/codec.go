@@ -14,7 +14,12 @@ import (
 // (they are sorted), UIDs on side B signed deltas, so that a pair of 100,000 messages takes a few bytes a
 // message before compression (TestEncodedSize). gzip at its fastest level: the state is written at every
 // cycle that changes something, and the best level costs several times the CPU for a little less size.
-const magic = "MSSYNC1\n"
+// A pair that holds groupware objects has each link's object hash in 8 bytes (magicV1, written before
+// objects were synced, has no such pairs and is still read).
+const (
+	magic   = "MSSYNC2\n"
+	magicV1 = "MSSYNC1\n"
+)
 
 // Bounds of what Decode accepts: a state is read from a file or an object others can write, and a damaged
 // or hostile one must fail with an error, not take the process's memory.
@@ -68,6 +73,12 @@ func encode(s *State) ([]byte, error) {
 		for _, k := range p.Keywords {
 			str(k)
 		}
+		objects := p.hasObjects()
+		if objects {
+			w.WriteByte(1)
+		} else {
+			w.WriteByte(0)
+		}
 		uv(uint64(len(p.Links)))
 		var prevA, prevB uint32
 		for _, l := range p.Links {
@@ -75,6 +86,9 @@ func encode(s *State) ([]byte, error) {
 			sv(int64(l.B) - int64(prevB))
 			prevA, prevB = l.A, l.B
 			w.WriteByte(byte(l.Flags.System))
+			if objects {
+				w.Write(binary.LittleEndian.AppendUint64(tmp[:0], l.Object))
+			}
 			uv(uint64(len(l.Flags.Keywords)))
 			for _, k := range l.Flags.Keywords {
 				uv(uint64(k))
@@ -102,6 +116,16 @@ func encode(s *State) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// hasObjects says whether a link of p is a groupware object's.
+func (p *Pair) hasObjects() bool {
+	for _, l := range p.Links {
+		if l.Object != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // check says what Decode would refuse in p.
@@ -137,14 +161,15 @@ func (p *Pair) check() error {
 // Decode reads the binary encoding. Whatever it is given, it returns a state that holds together (links
 // sorted and unique by A, keyword indexes within the pair's keywords) or an error wrapping ErrDamaged.
 func Decode(b []byte) (*State, error) {
-	if !bytes.HasPrefix(b, []byte(magic)) {
+	v1 := bytes.HasPrefix(b, []byte(magicV1))
+	if !v1 && !bytes.HasPrefix(b, []byte(magic)) {
 		return nil, fmt.Errorf("%w: not a sync state (no %q at its start)", ErrDamaged, magic[:len(magic)-1])
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(b[len(magic):]))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
-	d := &decoder{r: bufio.NewReader(io.LimitReader(zr, maxDecodedSize))}
+	d := &decoder{r: bufio.NewReader(io.LimitReader(zr, maxDecodedSize)), v1: v1}
 	s, err := d.state()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
@@ -159,6 +184,7 @@ func Decode(b []byte) (*State, error) {
 type decoder struct {
 	r     *bufio.Reader
 	links int
+	v1    bool // magicV1: no object hashes
 }
 
 func (d *decoder) uv(what string, max uint64) (uint64, error) {
@@ -242,6 +268,17 @@ func (d *decoder) pair() (Pair, error) {
 		}
 		p.Keywords = append(p.Keywords, k)
 	}
+	objects := false
+	if !d.v1 {
+		b, err := d.r.ReadByte()
+		if err != nil {
+			return p, fmt.Errorf("objects marker: %w", unexpected(err))
+		}
+		if b > 1 {
+			return p, fmt.Errorf("objects marker %d", b)
+		}
+		objects = b == 1
+	}
 	nl, err := d.uv("link count", uint64(maxLinks-d.links))
 	if err != nil {
 		return p, err
@@ -276,6 +313,13 @@ func (d *decoder) pair() (Pair, error) {
 			return p, fmt.Errorf("link %d: unknown system flags %#x", i, sys)
 		}
 		l := Link{A: a, B: b, Flags: Flags{System: System(sys)}}
+		if objects {
+			var h [8]byte
+			if _, err := io.ReadFull(d.r, h[:]); err != nil {
+				return p, fmt.Errorf("link %d: object: %w", i, unexpected(err))
+			}
+			l.Object = binary.LittleEndian.Uint64(h[:])
+		}
 		nkw, err := d.uv("keyword count of a link", uint64(len(p.Keywords)))
 		if err != nil {
 			return p, fmt.Errorf("link %d: %w", i, err)

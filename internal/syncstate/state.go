@@ -4,8 +4,9 @@
 // changed since. It has a compact binary encoding, bounded when read (Encode, Decode), and a store in a file
 // (File).
 //
-// A link holds UIDs and flags only, no identity: a cycle that finds a mailbox rebuilt (another
-// UIDVALIDITY) matches its messages again by identity, read from the server.
+// A link holds UIDs and flags, and for a groupware object a hash of the object's UID; no message identity:
+// a cycle that finds a mailbox rebuilt (another UIDVALIDITY) matches its messages again by identity, read
+// from the server.
 package syncstate
 
 import (
@@ -53,6 +54,9 @@ func (f Flags) Equal(o Flags) bool {
 type Link struct {
 	A, B  uint32 // its UID on side A (the source) and on side B (the target)
 	Flags Flags  // what both sides had when they last agreed
+	// Object is, for a groupware object, a hash of its UID (mailsync.ObjectKey), 0 for a message: what finds
+	// the object's next version, a new message that replaces this one on a side, when the message is gone.
+	Object uint64
 }
 
 // Pair is the state of one folder pair.

@@ -1,8 +1,12 @@
 package syncstate
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -89,6 +93,10 @@ func sample(n int) *State {
 	p.Pending = []Pending{{To: 1, ID: "id:x@y", Since: 1764950000}}
 	p.MA.HighestModSeq, p.MB.HighestModSeq = uint64(3*n), uint64(2*n)
 	s.Pair("Sent", "Sent items") // a pair with nothing in it yet
+	g := s.Pair("Calendar", "Calendar")
+	for i := range uint32(n / 50) {
+		g.Links = append(g.Links, Link{A: i + 1, B: i + 7, Object: uint64(i) * 0x9E3779B97F4A7C15})
+	}
 	return s
 }
 
@@ -122,6 +130,56 @@ func TestEncodedSize(t *testing.T) {
 	}
 }
 
+// TestDecodesFirstFormat: a state written before groupware objects were synced (no objects marker, no
+// object hashes) is read.
+func TestDecodesFirstFormat(t *testing.T) {
+	// One pair, written field by field as the first format had it.
+	var raw []byte
+	uv := func(v uint64) { raw = binary.AppendUvarint(raw, v) }
+	str := func(s string) { uv(uint64(len(s))); raw = append(raw, s...) }
+	uv(1) // pairs
+	str("INBOX")
+	str("Inbox")
+	for _, v := range []uint64{7, 20, 33, 8, 12, 40} { // MA, MB: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ
+		uv(v)
+	}
+	uv(1) // keywords
+	str("Work")
+	uv(2) // links
+	uv(3)
+	raw = binary.AppendVarint(raw, 5)
+	raw = append(raw, byte(Seen))
+	uv(1)
+	uv(0) // A 3, B 5, \Seen Work
+	uv(4)
+	raw = binary.AppendVarint(raw, -1)
+	raw = append(raw, 0)
+	uv(0) // A 7, B 4
+	uv(1)
+	uv(9) // KeptA
+	uv(0) // KeptB
+	uv(1)
+	raw = append(raw, 1)
+	str("id:x@y")
+	raw = binary.AppendVarint(raw, 1764950000) // pending
+	var v1 bytes.Buffer
+	v1.WriteString(magicV1)
+	zw := gzip.NewWriter(&v1)
+	zw.Write(raw)
+	zw.Close()
+	got, err := Decode(v1.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &State{Pairs: []Pair{{A: "INBOX", B: "Inbox", MA: Mailbox{7, 20, 33}, MB: Mailbox{8, 12, 40}, Keywords: []string{"Work"},
+		Links:   []Link{{A: 3, B: 5, Flags: Flags{System: Seen, Keywords: []uint16{0}}}, {A: 7, B: 4}},
+		KeptA:   []uint32{9},
+		Pending: []Pending{{To: 1, ID: "id:x@y", Since: 1764950000}}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the first format decodes to\n%+v\nwant\n%+v", got, want)
+	}
+}
+
 func TestDecodeRefusesDamage(t *testing.T) {
 	good, err := Encode(sample(50))
 	if err != nil {
@@ -146,6 +204,7 @@ func TestDecodeRefusesDamage(t *testing.T) {
 		"unknown keyword":   reencode(func(s *State) { s.Pairs[0].Links[0].Flags.Keywords = []uint16{999} }),
 		"kept out of order": reencode(func(s *State) { s.Pairs[0].KeptA = []uint32{5, 5} }),
 		"pending to side 2": reencode(func(s *State) { s.Pairs[0].Pending[0].To = 2 }),
+		"cut in an object":  cutInObject(t),
 	}
 	for name, b := range cases {
 		if _, err := Decode(b); !errors.Is(err, ErrDamaged) {
@@ -155,6 +214,24 @@ func TestDecodeRefusesDamage(t *testing.T) {
 	if _, err := Encode(func() *State { s := sample(5); s.Pairs[0].Links[1].A = 0; return s }()); err == nil {
 		t.Error("Encode took a link with UID 0")
 	}
+}
+
+// cutInObject is a state whose stream ends within a link's object hash.
+func cutInObject(t *testing.T) []byte {
+	s := &State{}
+	s.Pair("Calendar", "Calendar").Links = []Link{{A: 1, B: 1, Object: 42}}
+	b, err := encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, _ := gzip.NewReader(bytes.NewReader(b[len(magic):]))
+	raw, _ := io.ReadAll(zr)
+	var out bytes.Buffer
+	out.WriteString(magic)
+	zw := gzip.NewWriter(&out)
+	zw.Write(raw[:len(raw)-3-4]) // the kept and pending counts, and half the hash, gone
+	zw.Close()
+	return out.Bytes()
 }
 
 func flip(b []byte, i int) []byte {

@@ -13,7 +13,7 @@ CONTROLPLANE := $(CACHE)/controlplane/bin
 export KUBEBUILDER_ASSETS := $(CONTROLPLANE)
 GO_TEST_FLAGS ?=
 
-.PHONY: all build generate verify-generated deps controlplane controlplane-tools test e2e fuzz bench-pst bench-migrate bench-sync bench-freebusy demo demo-down vet fmt clean
+.PHONY: all build generate verify-generated deps controlplane controlplane-tools hydra test e2e fuzz bench-pst bench-migrate bench-sync bench-freebusy demo demo-down vet fmt clean
 
 all: build
 
@@ -52,6 +52,11 @@ deps:
 controlplane:
 	bash hack/build-controlplane.sh etcd kube-apiserver kube-controller-manager kubectl
 
+## hydra: Ory Hydra, a real OAuth 2.0 authorization server, built from source into the cache for the Mailbox
+## OAuth2 tests.
+hydra:
+	bash hack/build-hydra.sh
+
 ## controlplane-tools: the same (kept for old habits: kubectl is part of controlplane now).
 controlplane-tools: controlplane
 
@@ -65,7 +70,7 @@ fmt:
 ## packages with shared-state goroutines under the race detector.
 # The full verbose log goes to $(CACHE)/test.log; the terminal shows every test and subtest by name (so it is
 # plain which ran against Dovecot and which against Cyrus), their messages, and each package's result.
-test: verify-generated fmt vet lint deps controlplane
+test: verify-generated fmt vet lint deps controlplane hydra
 	@mkdir -p $(CACHE)
 	@# The image's -trimpath builds for both platforms, once and alone, before the tests that need them (the
 	@# image, e2e, chart and release tests) start them side by side on a cold build cache.

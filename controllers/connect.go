@@ -163,8 +163,10 @@ type mailboxTarget struct {
 	server   *mailshiftv1.MailServer
 	endpoint imapconn.Endpoint
 	creds    imapconn.Credentials
-	// authAs is "user" (own password) or "admin" (impersonation).
+	// authAs is "user" (own password), "admin" (impersonation) or "oauth2" (a bearer token).
 	authAs string
+	// tokenConfig identifies the token endpoint settings of an OAuth2 Mailbox (see oauth2Credentials).
+	tokenConfig string
 }
 
 // resolveMailbox follows a Mailbox's references to its server and credentials.
@@ -188,6 +190,12 @@ func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailb
 	t := &mailboxTarget{server: &srv, endpoint: ep}
 	t.creds.Login = mbx.Spec.Login
 	t.creds.Flavor = string(srv.Spec.Flavor)
+	if mbx.Spec.OAuth2 != nil {
+		if err := oauth2Credentials(ctx, c, mbx, t); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
 	if ref := mbx.Spec.CredentialsSecretRef; ref != nil {
 		if t.creds.Password, err = secretValue(ctx, c, mbx.Namespace, ref.Name, orDefault(ref.Key, "password")); err != nil {
 			return nil, err

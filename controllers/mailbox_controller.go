@@ -78,7 +78,7 @@ func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	return periodicCheck[*mailshiftv1.Mailbox, mailboxCheck]{
 		checks: r.checks, manager: fieldManagerMailbox, before: before, after: &mbx, st: cs, interval: interval,
 		// Any new ping-request value asks for a check, a token or not (only tokens are echoed).
-		version: inputVersion(mbx.Generation, mbx.Annotations[mailshiftv1.PingRequestAnnotation], mbx.Spec, target.endpoint, target.creds, target.authAs),
+		version: inputVersion(mbx.Generation, mbx.Annotations[mailshiftv1.PingRequestAnnotation], mbx.Spec, target.endpoint, target.creds, target.authAs, target.tokenConfig),
 		slot:    serverSlotOf(target.server),
 		run: func(ctx context.Context) mailboxCheck {
 			o := r.check(ctx, work, target)

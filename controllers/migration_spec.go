@@ -127,10 +127,16 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 	if ca := srv.Spec.CABundle; ca != nil {
 		spec.Target.Endpoint.CA = secretRef(srv.Namespace, ca.Name, orDefault(ca.Key, "ca.crt"))
 	}
-	if t.authAs == "user" {
+	switch t.authAs {
+	case "oauth2":
+		// A worker gets its target's credentials from Secrets it mounts; tokens the manager gets and renews
+		// do not reach it.
+		return nil, &refError{mailshiftv1.ReasonNotSupported, fmt.Sprintf(
+			"Mailbox %s logs in with OAuth2, and a migration into it is not supported yet: give the migration a Mailbox with credentialsSecretRef or the server's admin credentials", mbx.Name), true}
+	case "user":
 		ref := mbx.Spec.CredentialsSecretRef
 		spec.Target.Password = secretRef(mbx.Namespace, ref.Name, orDefault(ref.Key, "password"))
-	} else {
+	default:
 		ref := srv.Spec.Admin.SecretRef
 		spec.Target.AdminLogin = secretRef(srv.Namespace, ref.Name, orDefault(ref.UsernameKey, "username"))
 		spec.Target.AdminPassword = secretRef(srv.Namespace, ref.Name, orDefault(ref.PasswordKey, "password"))

@@ -147,10 +147,22 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if err := idx.IndexField(ctx, &mailshiftv1.Mailbox{}, indexSecrets, func(o client.Object) []string {
-		if ref := o.(*mailshiftv1.Mailbox).Spec.CredentialsSecretRef; ref != nil {
-			return []string{ref.Name}
+		spec := o.(*mailshiftv1.Mailbox).Spec
+		var names []string
+		if ref := spec.CredentialsSecretRef; ref != nil {
+			names = append(names, ref.Name)
 		}
-		return nil
+		if o := spec.OAuth2; o != nil {
+			for _, ref := range []*mailshiftv1.SecretKeyRef{o.TokenSecretRef, o.RefreshTokenSecretRef} {
+				if ref != nil {
+					names = append(names, ref.Name)
+				}
+			}
+			if o.ClientSecretRef != nil {
+				names = append(names, o.ClientSecretRef.Name)
+			}
+		}
+		return names
 	}); err != nil {
 		return err
 	}

@@ -17,8 +17,9 @@
 # clients rather than the disk.
 # With MAILSHIFT_OAUTH2_INTROSPECTION_URL set (an http://127.0.0.1:PORT/... URL), Dovecot also offers SASL
 # XOAUTH2 and OAUTHBEARER: an oauth2 passdb checks each bearer token by POSTing token=<token> to that URL
-# (RFC 7662 token introspection) and logs in as the response's "username" when its "active" is true. The
-# URL is a test's stand-in for an identity provider; the users' passwords keep working as before.
+# (RFC 7662 token introspection) and logs in as the response's "username" (or the attribute
+# MAILSHIFT_OAUTH2_USERNAME_ATTRIBUTE names, e.g. "sub" for Ory Hydra's client-credentials tokens) when its
+# "active" is true. The users' passwords keep working as before.
 # MAILSHIFT_DOVECOT_METADATA=no turns METADATA (RFC 5464) off, for tests of servers without it.
 # MAILSHIFT_DOVECOT_MAILDIR=yes stores mail in Maildir instead of sdbox; MAILSHIFT_DOVECOT_FORMAT=sdbox|mdbox|maildir
 # names the format (the benchmark compares them).
@@ -298,7 +299,7 @@ write_oauth2_config() {
 introspection_url = $url
 introspection_mode = post
 force_introspection = yes
-username_attribute = username
+username_attribute = ${MAILSHIFT_OAUTH2_USERNAME_ATTRIBUTE:-username}
 active_attribute = active
 active_value = true
 timeout_msecs = 10000

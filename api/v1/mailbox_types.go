@@ -89,6 +89,7 @@ type SpecialFolders struct {
 
 // MailboxSpec declares one user's mailbox on a MailServer.
 // +kubebuilder:validation:XValidation:rule="!has(self.password)",message="inline passwords are not accepted: store the password in a Secret and name it in credentialsSecretRef"
+// +kubebuilder:validation:XValidation:rule="!(has(self.oauth2) && has(self.credentialsSecretRef))",message="set credentialsSecretRef (a password) or oauth2 (a token), not both"
 type MailboxSpec struct {
 	// ServerRef names the MailServer.
 	ServerRef ServerRef `json:"serverRef"`
@@ -109,6 +110,10 @@ type MailboxSpec struct {
 	// Password must never be set: it exists only so that an inline password is rejected with a clear message.
 	// +optional
 	Password *string `json:"password,omitempty"`
+	// OAuth2 logs in with an OAuth 2.0 bearer token (SASL XOAUTH2 or OAUTHBEARER) instead of a password:
+	// Exchange Online, or any server whose accounts an identity provider holds.
+	// +optional
+	OAuth2 *MailboxOAuth2 `json:"oauth2,omitempty"`
 	// SpecialFolders configures the groupware folders.
 	// +optional
 	SpecialFolders SpecialFolders `json:"specialFolders,omitempty"`
@@ -190,6 +195,57 @@ type MailboxStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	LastPingRequest string `json:"lastPingRequest,omitempty"`
+}
+
+// OAuth2Grant is how mailshift gets a Mailbox's access tokens.
+// +kubebuilder:validation:Enum=ClientCredentials;RefreshToken
+type OAuth2Grant string
+
+const (
+	GrantClientCredentials OAuth2Grant = "ClientCredentials"
+	GrantRefreshToken      OAuth2Grant = "RefreshToken"
+)
+
+// MailboxOAuth2 says how a Mailbox gets its OAuth 2.0 access tokens: from a Secret someone else keeps fresh
+// (tokenSecretRef), or from the authorization server's token endpoint (tokenURL), with the client-credentials
+// grant or the refresh-token grant, a new one before the one held expires.
+// +kubebuilder:validation:XValidation:rule="has(self.tokenSecretRef) != has(self.tokenURL)",message="set tokenSecretRef (a token kept fresh by someone else) or tokenURL (mailshift gets its own), not both"
+// +kubebuilder:validation:XValidation:rule="!has(self.tokenURL) || has(self.clientSecretRef)",message="tokenURL needs clientSecretRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.grant) || self.grant != 'RefreshToken' || has(self.refreshTokenSecretRef)",message="grant RefreshToken needs refreshTokenSecretRef"
+type MailboxOAuth2 struct {
+	// Mechanism is the SASL mechanism: XOAUTH2 (Exchange Online, Gmail) or OAUTHBEARER (RFC 7628).
+	// +optional
+	// +kubebuilder:default=XOAUTH2
+	// +kubebuilder:validation:Enum=XOAUTH2;OAUTHBEARER
+	Mechanism IMAPAuthMechanism `json:"mechanism,omitempty"`
+	// TokenSecretRef names a Secret key holding an access token (key defaults to "token"), for tokens
+	// another system keeps fresh.
+	// +optional
+	TokenSecretRef *SecretKeyRef `json:"tokenSecretRef,omitempty"`
+	// TokenURL is the authorization server's token endpoint, e.g.
+	// https://login.microsoftonline.com/TENANT/oauth2/v2.0/token. Plain http only to a loopback address.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	TokenURL string `json:"tokenURL,omitempty"`
+	// Grant is ClientCredentials (the application's own permission to the mailbox) or RefreshToken (a
+	// user's consent, given once).
+	// +optional
+	// +kubebuilder:default=ClientCredentials
+	Grant OAuth2Grant `json:"grant,omitempty"`
+	// ClientSecretRef names the Secret holding the client's "client_id" and "client_secret".
+	// +optional
+	ClientSecretRef *LocalObjectRef `json:"clientSecretRef,omitempty"`
+	// RefreshTokenSecretRef names the Secret key holding the refresh token (key defaults to
+	// "refresh_token"). A refresh token the server rotates is kept in the manager's memory; after a restart
+	// the Secret's is used again.
+	// +optional
+	RefreshTokenSecretRef *SecretKeyRef `json:"refreshTokenSecretRef,omitempty"`
+	// Scopes to ask for, e.g. https://outlook.office365.com/.default.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=512
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // PingRequestAnnotation asks the operator to check a Mailbox now: setting it to a new token (at most 64

@@ -73,7 +73,9 @@ spec:
 `
 
 func TestValidManifestsAreAccepted(t *testing.T) {
-	for name, m := range map[string]string{"server": validServer, "mailbox": validMailbox, "share": validShare} {
+	oauth2 := strings.Replace(validMailbox, "  credentialsSecretRef: {name: alice-imap}\n",
+		"  oauth2: {tokenURL: \"https://login.example.com/oauth2/token\", clientSecretRef: {name: app}, scopes: [\"https://outlook.office365.com/.default\"]}\n", 1)
+	for name, m := range map[string]string{"server": validServer, "mailbox": validMailbox, "share": validShare, "oauth2 mailbox": oauth2} {
 		if err := create(t, m); err != nil {
 			t.Errorf("%s: valid manifest rejected: %v", name, err)
 		}
@@ -115,6 +117,17 @@ kind: SyncPolicy
 metadata: {name: s}
 spec: {sourceRef: {name: a}, targetRef: {name: b}, interval: 2h}
 `, []string{"interval must be between 1m and 90m"}},
+		{"password and oauth2", validMailbox + "  oauth2: {tokenSecretRef: {name: tok}}\n",
+			[]string{"set credentialsSecretRef (a password) or oauth2 (a token), not both"}},
+		{"oauth2 token and token URL", strings.Replace(validMailbox, "  credentialsSecretRef: {name: alice-imap}\n",
+			"  oauth2: {tokenSecretRef: {name: tok}, tokenURL: \"https://login.example.com/t\", clientSecretRef: {name: app}}\n", 1),
+			[]string{"set tokenSecretRef (a token kept fresh by someone else) or tokenURL"}},
+		{"oauth2 token URL without client", strings.Replace(validMailbox, "  credentialsSecretRef: {name: alice-imap}\n",
+			"  oauth2: {tokenURL: \"https://login.example.com/t\"}\n", 1),
+			[]string{"tokenURL needs clientSecretRef"}},
+		{"oauth2 refresh grant without refresh token", strings.Replace(validMailbox, "  credentialsSecretRef: {name: alice-imap}\n",
+			"  oauth2: {tokenURL: \"https://login.example.com/t\", clientSecretRef: {name: app}, grant: RefreshToken}\n", 1),
+			[]string{"grant RefreshToken needs refreshTokenSecretRef"}},
 		{"separate calendar without a name", `
 apiVersion: mailshift.io/v1
 kind: SyncPolicy

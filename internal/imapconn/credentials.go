@@ -1,6 +1,10 @@
 package imapconn
 
-import "github.com/mailshift/mailshift/internal/redact"
+import (
+	"context"
+
+	"github.com/mailshift/mailshift/internal/redact"
+)
 
 // Credentials say whom to log in as and how. They are the only credentials type of the IMAP packages.
 //
@@ -19,8 +23,18 @@ type Credentials struct {
 	Mechanism string
 	// Token is the OAuth 2.0 bearer token for XOAUTH2 / OAUTHBEARER.
 	Token string
+	// Tokens, when Token is empty, gives the token at login: a source that gets a new one before the one it
+	// holds expires (oauthtoken.Source), so that each connection logs in with a valid token.
+	Tokens TokenSource `json:"-"`
 	// Flavor is the server flavor ("dovecot", "cyrus"); it only enables flavor-specific fallbacks.
 	Flavor string
+}
+
+// TokenSource gives a valid OAuth 2.0 access token. An error whose AuthRefused method says true is the
+// authorization server refusing the client or grant (a person must fix them); any other is taken as the
+// server being unreachable for now.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
 // String names the account without any secret, so that credentials printed by mistake leak nothing.

@@ -2,6 +2,7 @@ package imapconn
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
 
@@ -13,6 +14,13 @@ import (
 func (c *Conn) Authenticate(ctx context.Context, cred Credentials) error {
 	if cred.Login == "" {
 		return Errorf(ProtocolError, "authenticate", "no login given")
+	}
+	if cred.Token == "" && cred.Tokens != nil {
+		tok, err := cred.Tokens.Token(ctx)
+		if err != nil {
+			return &Error{Kind: tokenErrorKind(ctx, err), Op: "authenticate", Err: err}
+		}
+		cred.Token = tok
 	}
 	c.secrets = cred.Secrets()
 	c.login = cred.Login
@@ -37,6 +45,19 @@ func (c *Conn) Authenticate(ctx context.Context, cred Credentials) error {
 		// Capabilities change with authentication; a server that did not list them with its OK is asked.
 		return c.exec("CAPABILITY", PhaseCommand, []part{{text: "CAPABILITY"}}, nil)
 	})
+}
+
+// tokenErrorKind is the kind of a TokenSource's error: refused (a person must fix the client or grant),
+// a deadline, or the authorization server not reachable for now.
+func tokenErrorKind(ctx context.Context, err error) Kind {
+	var r interface{ AuthRefused() bool }
+	switch {
+	case errors.As(err, &r) && r.AuthRefused():
+		return AuthenticationFailed
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		return Timeout
+	}
+	return Unreachable
 }
 
 // authenticate decides how to log in. This is the one place the impersonation rules live.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/imapsession"
 	"github.com/mailshift/mailshift/internal/redact"
+	"github.com/mailshift/mailshift/internal/testserver"
 )
 
 // frontEnds dial through each IMAP front end.
@@ -121,21 +122,9 @@ func secretForms(cred imapconn.Credentials) []string {
 // TestGreetingTimeoutSaysSo: a server that accepts the connection and never greets is reported as
 // such, by both front ends, within the dial timeout.
 func TestGreetingTimeoutSaysSo(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	ep := imapconn.Endpoint{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: imapconn.TLSStartTLS, DialTimeout: time.Second}
+	_, port, _ := net.SplitHostPort(testserver.Silent(t))
+	portNum, _ := strconv.Atoi(port)
+	ep := imapconn.Endpoint{Host: "127.0.0.1", Port: portNum, TLS: imapconn.TLSStartTLS, DialTimeout: time.Second}
 	// The time is measured from Connect's start, a moment after the caller's one-second context began,
 	// so a loaded machine may report the last milliseconds of it rather than the whole second.
 	want := regexp.MustCompile(`no IMAP greeting from 127\.0\.0\.1:[0-9]+ within (1s|9[0-9]{2}ms)$`)
@@ -152,7 +141,7 @@ func TestGreetingTimeoutSaysSo(t *testing.T) {
 			t.Errorf("%s: took %v", name, d)
 		}
 	}
-	_, err = imapconn.Probe(context.Background(), ep)
+	_, err := imapconn.Probe(context.Background(), ep)
 	if !want.MatchString(err.Error()) {
 		t.Errorf("Probe: %v", err)
 	}

@@ -78,6 +78,9 @@ type Options struct {
 	// "active" is true. The URL must be reachable from the server (http://127.0.0.1:PORT/...), typically an
 	// httptest server standing in for the identity provider. Passwords keep working as without it.
 	OAuth2IntrospectionURL string
+	// OAuth2UsernameAttribute is the introspection answer's attribute that names the user ("username" when
+	// empty; "sub" for Hydra's client-credentials tokens, whose subject is the client ID).
+	OAuth2UsernameAttribute string
 	// NoMetadata makes Dovecot offer no METADATA (RFC 5464), like servers configured without it.
 	NoMetadata bool
 	// Maildir makes Dovecot store mail in Maildir instead of sdbox.
@@ -140,12 +143,15 @@ func (s *Server) Restart(t testing.TB) {
 // A server started without an option does not inherit it from this process's environment.
 func (o Options) env(base []string) []string {
 	const key, metaKey = "MAILSHIFT_OAUTH2_INTROSPECTION_URL=", "MAILSHIFT_DOVECOT_METADATA="
-	const maildirKey = "MAILSHIFT_DOVECOT_MAILDIR="
+	const maildirKey, userAttrKey = "MAILSHIFT_DOVECOT_MAILDIR=", "MAILSHIFT_OAUTH2_USERNAME_ATTRIBUTE="
 	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
-		return strings.HasPrefix(kv, key) || strings.HasPrefix(kv, metaKey) || strings.HasPrefix(kv, maildirKey)
+		return strings.HasPrefix(kv, key) || strings.HasPrefix(kv, metaKey) || strings.HasPrefix(kv, maildirKey) || strings.HasPrefix(kv, userAttrKey)
 	})
 	if o.OAuth2IntrospectionURL != "" {
 		out = append(out, key+o.OAuth2IntrospectionURL)
+	}
+	if o.OAuth2UsernameAttribute != "" {
+		out = append(out, userAttrKey+o.OAuth2UsernameAttribute)
 	}
 	if o.NoMetadata {
 		out = append(out, metaKey+"no")

@@ -237,8 +237,10 @@ type MailboxOAuth2 struct {
 	// +optional
 	ClientSecretRef *LocalObjectRef `json:"clientSecretRef,omitempty"`
 	// RefreshTokenSecretRef names the Secret key holding the refresh token (key defaults to
-	// "refresh_token"). A refresh token the server rotates is kept in the manager's memory; after a restart
-	// the Secret's is used again.
+	// "refresh_token"). A refresh token the server replaces at each use is kept in the manager's memory,
+	// not written back: after a manager restart the Secret's is used again, which a server that refuses a
+	// replaced refresh token (Ory Hydra does) answers with AuthenticationFailed until the Secret is given a
+	// new one. Microsoft Entra ID keeps a refresh token valid after its use.
 	// +optional
 	RefreshTokenSecretRef *SecretKeyRef `json:"refreshTokenSecretRef,omitempty"`
 	// Scopes to ask for, e.g. https://outlook.office365.com/.default.

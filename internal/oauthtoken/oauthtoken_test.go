@@ -94,6 +94,55 @@ func TestAgainstHydra(t *testing.T) {
 	}
 }
 
+// TestRefreshGrantAgainstHydra: a refresh token from a user's consent (Hydra's authorization-code flow) gets
+// access tokens that log in to Dovecot, and new ones each time the one held nears its expiry, although
+// Hydra replaces the refresh token at each use (the source keeps the newest). A source started again
+// from the first refresh token, as after a restart, is refused: Hydra treats a replaced refresh token's
+// reuse as theft.
+func TestRefreshGrantAgainstHydra(t *testing.T) {
+	hydra := testserver.StartHydra(t, testserver.HydraOptions{AccessTokenTTL: 20 * time.Second})
+	dovecot := testserver.DovecotWith(t, testserver.Options{OAuth2IntrospectionURL: hydra.IntrospectURL, OAuth2UsernameAttribute: "sub"})
+	refresh := hydra.RefreshToken(t, "mail-app", "mail-app-secret-7", "bob")
+	ctx := context.Background()
+	// Early 19 s of a 20 s token: every second call renews.
+	cfg := Config{TokenURL: hydra.TokenURL, Grant: RefreshToken, ClientID: "mail-app", ClientSecret: "mail-app-secret-7", RefreshToken: refresh, Early: 19 * time.Second}
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := imapconn.Endpoint{Host: dovecot.Host, Port: dovecot.Port, TLS: imapconn.TLSStartTLS, CAPEM: dovecot.CAPEM, DialTimeout: 20 * time.Second}
+	seen := map[string]bool{}
+	for i := range 3 {
+		tok, err := src.Token(ctx)
+		if err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+		seen[tok] = true
+		c, err := imapconn.Dial(ctx, ep, imapconn.Credentials{Login: "bob", Mechanism: imapconn.MechanismXOAUTH2, Tokens: src})
+		if err != nil {
+			t.Fatalf("login %d with a refreshed token: %v", i, err)
+		}
+		c.Close()
+		time.Sleep(1100 * time.Millisecond)
+	}
+	if len(seen) < 2 {
+		t.Errorf("%d distinct tokens over three renewals", len(seen))
+	}
+	again, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *Error
+	_, err = again.Token(ctx)
+	if !errors.As(err, &te) || !te.Refused {
+		t.Errorf("the first refresh token used again: %v; want a refusal", err)
+	}
+	t.Logf("the first refresh token used again: %v", err)
+	if err != nil && strings.Contains(err.Error(), refresh) {
+		t.Error("the error holds the refresh token")
+	}
+}
+
 // TestConfigRefused: what cannot be right is refused before any request, in words that say what to fix.
 func TestConfigRefused(t *testing.T) {
 	allowed, err := egress.Parse([]string{"login.example.com"})

@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +92,9 @@ func startHydra(t testing.TB, bin string, public, admin int, opts HydraOptions) 
 	cmd.Env = append(os.Environ(), "DSN=memory", "LOG_LEVEL=warn",
 		"SERVE_PUBLIC_HOST=127.0.0.1", "SERVE_PUBLIC_PORT="+strconv.Itoa(public),
 		"SERVE_ADMIN_HOST=127.0.0.1", "SERVE_ADMIN_PORT="+strconv.Itoa(admin),
-		"URLS_SELF_ISSUER="+publicURL, "SECRETS_SYSTEM=mailshift-test-system-secret-0123")
+		"URLS_SELF_ISSUER="+publicURL, "SECRETS_SYSTEM=mailshift-test-system-secret-0123",
+		// No login or consent app runs: RefreshToken accepts both through the admin API.
+		"URLS_LOGIN=http://127.0.0.1:9/login", "URLS_CONSENT=http://127.0.0.1:9/consent")
 	if opts.AccessTokenTTL > 0 {
 		cmd.Env = append(cmd.Env, "TTL_ACCESS_TOKEN="+opts.AccessTokenTTL.String())
 	}
@@ -139,16 +144,99 @@ func tail(b []byte) string {
 // AddClient registers an OAuth2 client with this ID and secret, allowed the client-credentials grant.
 func (h *Hydra) AddClient(t testing.TB, id, secret string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"client_id": id, "client_secret": secret, "grant_types": []string{"client_credentials"},
-		"token_endpoint_auth_method": "client_secret_basic"})
-	resp, err := http.Post(h.adminURL+"/admin/clients", "application/json", bytes.NewReader(body))
+	h.post(t, "/admin/clients", map[string]any{"client_id": id, "client_secret": secret, "grant_types": []string{"client_credentials"},
+		"token_endpoint_auth_method": "client_secret_basic"}, http.StatusCreated)
+}
+
+// RefreshToken registers a client for the authorization-code and refresh-token grants and runs the
+// authorization-code flow for subject, accepting the login and the consent through the admin API as a
+// login app would, and returns the refresh token the code is exchanged for: what a user's consent, given
+// once, leaves an application with.
+func (h *Hydra) RefreshToken(t testing.TB, clientID, secret, subject string) string {
+	t.Helper()
+	const redirect = "http://127.0.0.1:9/callback"
+	h.post(t, "/admin/clients", map[string]any{"client_id": clientID, "client_secret": secret,
+		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
+		"redirect_uris": []string{redirect}, "scope": "offline_access offline", "token_endpoint_auth_method": "client_secret_basic"}, http.StatusCreated)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	public := strings.TrimSuffix(h.TokenURL, "/oauth2/token")
+	next := public + "/oauth2/auth?" + url.Values{"client_id": {clientID}, "response_type": {"code"}, "scope": {"offline_access"},
+		"redirect_uri": {redirect}, "state": {"mailshift-test-state"}}.Encode()
+	// Each step redirects: to the login app (accepted here), back to Hydra, to the consent app (accepted),
+	// back to Hydra, and at last to the client's redirect URI with the code.
+	for range 8 {
+		resp, err := browser.Get(next)
+		if err != nil {
+			t.Fatalf("testserver: Hydra: %v", err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil {
+			t.Fatalf("testserver: Hydra: HTTP %d without a redirect at %s", resp.StatusCode, next)
+		}
+		q := loc.Query()
+		switch {
+		case q.Get("login_challenge") != "":
+			next = h.accept(t, "login", q.Get("login_challenge"), map[string]any{"subject": subject})
+		case q.Get("consent_challenge") != "":
+			next = h.accept(t, "consent", q.Get("consent_challenge"), map[string]any{"grant_scope": []string{"offline_access"}})
+		case q.Get("code") != "":
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {redirect}}
+			req, _ := http.NewRequest(http.MethodPost, h.TokenURL, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(clientID, secret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("testserver: Hydra: exchanging the code: %v", err)
+			}
+			defer resp.Body.Close()
+			var tok struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&tok); err != nil || tok.RefreshToken == "" {
+				t.Fatalf("testserver: Hydra: no refresh token for the code (HTTP %d, %v)", resp.StatusCode, err)
+			}
+			return tok.RefreshToken
+		default:
+			next = loc.String()
+		}
+	}
+	t.Fatal("testserver: Hydra: the authorization-code flow did not end in a code")
+	return ""
+}
+
+// accept accepts a login or consent challenge through the admin API and returns where the browser goes on.
+func (h *Hydra) accept(t testing.TB, what, challenge string, body map[string]any) string {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPut, h.adminURL+"/admin/oauth2/auth/requests/"+what+"/accept?"+url.Values{what + "_challenge": {challenge}}.Encode(), bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("testserver: Hydra: adding client %s: %v", id, err)
+		t.Fatalf("testserver: Hydra: accepting the %s: %v", what, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		t.Fatalf("testserver: Hydra: adding client %s: HTTP %d %s", id, resp.StatusCode, b)
+	var out struct {
+		RedirectTo string `json:"redirect_to"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil || out.RedirectTo == "" {
+		t.Fatalf("testserver: Hydra: accepting the %s: HTTP %d, %v", what, resp.StatusCode, err)
+	}
+	return out.RedirectTo
+}
+
+func (h *Hydra) post(t testing.TB, path string, body any, want int) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(h.adminURL+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("testserver: Hydra: POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("testserver: Hydra: POST %s: HTTP %d %s", path, resp.StatusCode, msg)
 	}
 }
 

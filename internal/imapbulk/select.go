@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // Status is what SELECT or STATUS tells about a mailbox.
@@ -159,4 +161,24 @@ func parseStatusResponse(r *response) (string, Status, bool) {
 		}
 	}
 	return decodeName(r.fields[0].str()), st, true
+}
+
+// MyRights asks the user's rights on a mailbox (RFC 4314 MYRIGHTS): the rights letters as the server sends
+// them (acl.ParseLetters reads them). NotSupported, without a command sent, when the server has no ACL.
+func (c *Conn) MyRights(ctx context.Context, name string) (string, error) {
+	op := "MYRIGHTS " + name
+	if !c.has("ACL") {
+		return "", localErr(imapconn.NotSupported, op, "the server does not offer ACL (RFC 4314)")
+	}
+	var rights string
+	err := c.exec(ctx, op, func(ctx context.Context) error {
+		_, err := c.run(ctx, op, newCommand("MYRIGHTS").mailbox(name), func(r *response) error {
+			if r.kind == "MYRIGHTS" && len(r.fields) >= 2 {
+				rights = r.fields[1].str()
+			}
+			return nil
+		})
+		return err
+	})
+	return rights, err
 }

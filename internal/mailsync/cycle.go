@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailshift/mailshift/internal/acl"
 	"github.com/mailshift/mailshift/internal/imapbulk"
 	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/msgid"
@@ -212,6 +213,7 @@ type pairCycle struct {
 type objectInfo struct {
 	id      string
 	version *Version
+	title   string // its summary or name, for a notice
 }
 
 func (c *pairCycle) conn(s Side) *imapbulk.Conn {
@@ -270,13 +272,24 @@ func (c *pairCycle) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if stB.ReadOnly || (o.Direction == TwoWay && stA.ReadOnly) {
-		return errors.New("a side's folder is read-only for this user: nothing can be written to it")
+	if stB.ReadOnly {
+		return errors.New("the target's folder is read-only for this user: nothing can be written to it")
 	}
 	nowA, nowB := mailboxOf(stA), mailboxOf(stB)
 	if unchanged(c.pair.MA, nowA) && unchanged(c.pair.MB, nowB) {
 		c.rep.Unchanged = true
 		return nil
+	}
+	// A source the user may only read (a shared calendar): what they add on side B can never reach it.
+	if c.a.Has("ACL") {
+		if rights, err := c.a.MyRights(ctx, c.pair.A); err == nil && !strings.ContainsRune(acl.ParseLetters(rights).Letters(), 'i') {
+			o.ReadOnlySource, o.Direction = true, OneWay
+			c.opts = o
+			c.rep.SourceRights = acl.ParseLetters(rights).Letters()
+		}
+	}
+	if o.Direction == TwoWay && stA.ReadOnly {
+		return errors.New("the source's folder is read-only for this user: nothing can be written to it")
 	}
 	// Since when each side may be read by what changed (see fetch): 0, read it whole. A side a copy may be
 	// pending on is read whole: finding a double needs the identity of the message it doubles.
@@ -503,8 +516,8 @@ func (c *pairCycle) readObjects(ctx context.Context, s Side, uids []uint32) erro
 		return nil
 	}
 	return c.conn(s).FetchMessages(ctx, small, func() io.Writer { return new(bytes.Buffer) }, func(uid uint32, w io.Writer, _ int64) error {
-		if id, v, ok := readVersion(w.(*bytes.Buffer).Bytes(), c.ids[s][uid].InternalDate); ok {
-			c.objs[s][uid] = objectInfo{id: id, version: v}
+		if id, v, title, ok := readVersion(w.(*bytes.Buffer).Bytes(), c.ids[s][uid].InternalDate); ok {
+			c.objs[s][uid] = objectInfo{id: id, version: v, title: title}
 		}
 		return nil
 	})
@@ -563,6 +576,8 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 			c.rep.fail(on, uid, c.idOf(on, uid), err)
 		}
 	}
+	// What the user may not add is removed only once a notice carrying it reached them.
+	d.Actions = c.noticeRefused(ctx, d.Actions)
 	// Each side's flags, deletions and moves go in one pipelined round trip, both sides at once.
 	var plans [2][]group
 	var changes [2][]imapbulk.Change

@@ -259,16 +259,17 @@ func conflictUID(m Message) string {
 	return fmt.Sprintf("%s-conflict-%08x", strings.TrimPrefix(m.ID, objectPrefix), uint32(m.Version.Digest))
 }
 
-// readVersion reads the groupware object of a message: its identity (objectID) and version. ok is false
-// for a message that holds no object with a UID (a mail in a groupware folder), synced as a message.
-func readVersion(msg []byte, date time.Time) (id string, v *Version, ok bool) {
+// readVersion reads the groupware object of a message: its identity (objectID), version, and title (its
+// summary or name). ok is false for a message that holds no object with a UID (a mail in a groupware
+// folder), synced as a message.
+func readVersion(msg []byte, date time.Time) (id string, v *Version, title string, ok bool) {
 	obj, err := calobject.OpenObject(msg)
 	if err != nil {
-		return "", nil, false
+		return "", nil, "", false
 	}
 	uid := obj.UID()
 	if uid == "" || len(uid) > maxObjectUID {
-		return "", nil, false
+		return "", nil, "", false
 	}
 	h := fnv.New64a()
 	h.Write(msg)
@@ -284,7 +285,13 @@ func readVersion(msg []byte, date time.Time) (id string, v *Version, ok bool) {
 			}
 		}
 	}
-	return objectID(uid), v, true
+	for _, name := range []string{"SUMMARY", "FN"} {
+		if s, ok := obj.Get(name); ok && strings.TrimSpace(s) != "" {
+			title = oneLine(s)
+			break
+		}
+	}
+	return objectID(uid), v, title, true
 }
 
 // maxObjectUID bounds an object's UID (it is kept in pending copies, whose identities syncstate bounds).
@@ -326,11 +333,15 @@ func (d *Decision) matchObjects(a, b Snapshot, x *objectIndex, o Options) {
 		}
 		d.replace(A, ma, 0, false)
 	}
-	if o.Direction == TwoWay { // one-way, what only the target holds is left alone
-		for _, k := range slices.Sorted(maps.Keys(x.free[B])) {
-			uids := x.free[B][k]
+	for _, k := range slices.Sorted(maps.Keys(x.free[B])) {
+		uids := x.free[B][k]
+		switch {
+		case o.Direction == TwoWay:
 			older(B, uids)
 			d.replace(B, b[uids[len(uids)-1]], 0, false)
+		case o.ReadOnlySource:
+			d.refuse(uids)
 		}
+		// Else one-way: what only the target holds is left alone.
 	}
 }

@@ -412,3 +412,77 @@ func (f *folder) putContact(uid, fn string) {
 	}
 	f.appendRaw(msg.Bytes(), nil)
 }
+
+// TestReadOnlySource: a calendar shared with the user read-only (alice's, with rights "lr" for bob) kept in
+// step with bob's own calendar on the other server, two-way as asked. What alice adds reaches bob; what bob
+// adds on his side cannot reach hers: it is removed there, after a notice in his INBOX that carries it;
+// what he changes is put back. Dovecot and Cyrus each as either side.
+func TestReadOnlySource(t *testing.T) {
+	for _, sd := range sides(t) {
+		t.Run(sd.name, func(t *testing.T) {
+			name := named(t, "Team")
+			owner := openFolder(t, sd.a, "alice", name)
+			owner.createTyped("event")
+			if err := owner.c.SetACL(name, "bob", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
+				t.Fatalf("SETACL: %v", err)
+			}
+			owner.putObject("team-1", "all hands", 0, groupware.FormatKolab3)
+			shared := "shared/alice/" + name
+			if sd.a.Flavor == "cyrus" {
+				shared = "Other Users/alice/" + name
+			}
+			a := openFolder(t, sd.a, "bob", shared)
+			b := openFolder(t, sd.b, "bob", name)
+			b.createTyped("event")
+			s := newSync(a, b, Options{Direction: TwoWay, Deletions: DeletePropagate, Conflicts: KeepBoth})
+			cycle(t, s)
+			sameObjects(t, map[string]string{"team-1": "all hands"}, b)
+
+			b.putObject("bobs-own", "dentist", 0, groupware.FormatKolab3)
+			b.putObject("team-1", "all hands (moved by bob)", 1, groupware.FormatKolab3)
+			owner.putObject("team-2", "offsite", 0, groupware.FormatKolab3)
+			rep := cycle(t, s)
+			f := rep.Folders[0]
+			if f.SourceRights != "lr" || len(f.Refused) != 1 || f.Refused[0].Title != "dentist" || f.ToA != (Counts{}) {
+				t.Errorf("the cycle: %+v", f)
+			}
+			want := map[string]string{"team-1": "all hands", "team-2": "offsite"}
+			sameObjects(t, want, owner, b)
+			// The notice: in bob's INBOX on the target, saying what and why, the item attached.
+			var notice []byte
+			for _, m := range openFolder(t, sd.b, "bob", "INBOX").messages() {
+				if bytes.Contains(m, []byte("Removed from")) && bytes.Contains(m, []byte(name)) {
+					notice = m
+				}
+			}
+			switch {
+			case notice == nil:
+				t.Fatal("no notice in the target's INBOX")
+			case !bytes.Contains(notice, []byte("dentist")) || !bytes.Contains(notice, []byte("message/rfc822")) || !bytes.Contains(notice, []byte("bobs-own")):
+				t.Errorf("the notice does not name and carry the removed item:\n%s", notice)
+			}
+			if rep := cycle(t, s); len(rep.Folders[0].Refused) != 0 {
+				t.Errorf("the next cycle removed more: %+v", rep.Folders[0])
+			}
+		})
+	}
+}
+
+// messages is every message of the folder, whole.
+func (f *folder) messages() [][]byte {
+	f.t.Helper()
+	if _, err := f.c.Select(f.name, nil).Wait(); err != nil {
+		f.t.Fatalf("SELECT %s: %v", f.name, err)
+	}
+	got, err := f.c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil {
+		f.t.Fatalf("FETCH %s: %v", f.name, err)
+	}
+	var out [][]byte
+	for _, m := range got {
+		for _, b := range m.BodySection {
+			out = append(out, b.Bytes)
+		}
+	}
+	return out
+}

@@ -50,6 +50,10 @@ type Options struct {
 	// Objects: the pair is a groupware folder pair, whose objects are matched by their UID and updated by
 	// replacing their message (see objects.go).
 	Objects bool
+	// ReadOnlySource: the user may not add to side A's folder (a shared calendar or folder whose MYRIGHTS
+	// lack "i"). The pair runs one-way, and what the user adds on side B, which can never reach side A, is
+	// removed there (after a notice carrying it reached side B's INBOX; see notice.go).
+	ReadOnlySource bool
 }
 
 // Message is a message as a side holds it now.
@@ -107,6 +111,9 @@ type Action struct {
 	Object   uint64
 	Replaces uint32
 	Rewrite  bool
+	// Refused: the Delete removes what the user added on side B to a pair whose source they may not add to
+	// (Options.ReadOnlySource).
+	Refused bool
 }
 
 // Decision is what a cycle does for a pair: the actions, and the links that stand once they are done (the
@@ -206,10 +213,13 @@ func Decide(p *syncstate.Pair, a, b Snapshot, o Options) Decision {
 	for _, uid := range restA {
 		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: uid, Flags: a[uid].Flags})
 	}
-	if o.Direction == TwoWay {
+	switch {
+	case o.Direction == TwoWay:
 		for _, uid := range restB {
 			d.Actions = append(d.Actions, Action{Kind: Copy, On: B, UID: uid, Flags: b[uid].Flags})
 		}
+	case o.ReadOnlySource:
+		d.refuse(restB)
 	}
 	sort.Slice(d.Links, func(i, j int) bool { return d.Links[i].A < d.Links[j].A })
 	slices.Sort(d.KeptA)
@@ -320,6 +330,13 @@ func (d *Decision) propagate(on Side, m Message, o Options, conflict bool) {
 		} else {
 			d.KeptB = append(d.KeptB, m.UID)
 		}
+	}
+}
+
+// refuse removes side B's messages uids, which the user added where the source takes nothing from them.
+func (d *Decision) refuse(uids []uint32) {
+	for _, uid := range uids {
+		d.Actions = append(d.Actions, Action{Kind: Delete, On: B, UID: uid, Refused: true})
 	}
 }
 

@@ -86,6 +86,9 @@ func show(p *syncstate.Pair, d Decision) (actions, links []string) {
 		if a.Rewrite {
 			s += " *"
 		}
+		if a.Refused {
+			s += " refused"
+		}
 		actions = append(actions, strings.TrimSpace(s))
 	}
 	for _, l := range d.Links {
@@ -197,6 +200,9 @@ func TestDecideObjects(t *testing.T) {
 		{"KeepBoth: a conflict copy a killed cycle already stored is not made again", two,
 			world{links: []string{`1:9::x`}, a: []string{`2::obj:x/1/5`, `3::obj:x-conflict-00000005/0/8`}, b: []string{`10::obj:x/3/6`}},
 			[]string{`copy B 10 ! >2`, `copy A 3`}, nil, 1},
+		{"a source the user may not add to: an object they added on the target is removed, one they changed put back", with(one, func(o *Options) { o.ReadOnlySource = true }),
+			world{links: []string{`1:9::x`}, a: []string{`1::`}, b: []string{`10::obj:x/1/3`, `11::obj:mine/0/4`}},
+			[]string{`copy A 1 >10`, `delete B 11 refused`}, nil, 0},
 		{"a message that is no object, in a groupware folder: synced as mail", one,
 			world{a: []string{`3::m3`}, b: []string{`8::m3`}},
 			nil, []string{"3-8"}, 0},
@@ -268,6 +274,9 @@ func TestDecide(t *testing.T) {
 		{"a message twice on one side with no pending copy: the user's, synced", two,
 			world{links: []string{`1:9:`}, a: []string{`1::m1`}, b: []string{`9::m1`, `12::m1`}},
 			[]string{`copy B 12`}, []string{"1-9"}, 0},
+		{"a source the user may not add to: a message they added on the target is removed", with(one, func(o *Options) { o.ReadOnlySource = true }),
+			world{links: []string{`1:9:`}, a: []string{`1::m1`}, b: []string{`9::m1`, `12::m2`}},
+			[]string{`delete B 12 refused`}, []string{"1-9"}, 0},
 		{"a kept message deleted since: forgotten", two,
 			world{keptA: []uint32{1}, keptB: []uint32{9}},
 			nil, nil, 0},

@@ -48,6 +48,10 @@ type FolderReport struct {
 	Conflicts int    `json:"conflicts"`
 	// Unchanged: neither side changed since the last cycle, so nothing was read.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// SourceRights are the user's rights on side A's folder when they may not add to it (MYRIGHTS without
+	// "i"): the pair ran one-way, and Refused lists what was removed from side B after a notice.
+	SourceRights string        `json:"sourceRights,omitempty"`
+	Refused      []RefusedItem `json:"refused,omitempty"`
 	// Rematched names the sides found rebuilt (another UIDVALIDITY), whose messages were matched again.
 	Rematched []string  `json:"rematched,omitempty"`
 	Failures  []Failure `json:"failures,omitempty"`
@@ -124,6 +128,9 @@ func (r *Report) Print(w io.Writer) {
 		}
 		if f.Conflicts > 0 {
 			parts = append(parts, fmt.Sprintf("%d conflicts", f.Conflicts))
+		}
+		if f.SourceRights != "" {
+			parts = append(parts, fmt.Sprintf("source read-only for this user (rights %q): one-way, %d added on the target removed after a notice in its INBOX", f.SourceRights, len(f.Refused)))
 		}
 		if len(f.Rematched) > 0 {
 			parts = append(parts, "rebuilt on side "+strings.Join(f.Rematched, ", ")+": matched again by identity")

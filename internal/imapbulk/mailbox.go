@@ -193,6 +193,21 @@ func (c *Conn) Delete(ctx context.Context, name string) error {
 	})
 }
 
+// Rename renames a mailbox (and the mailboxes below it, RFC 9051 §6.3.6).
+func (c *Conn) Rename(ctx context.Context, from, to string) error {
+	op := "RENAME " + from
+	if from == "" || to == "" {
+		return localErr(imapconn.ProtocolError, op, "empty mailbox name")
+	}
+	return c.exec(ctx, op, func(ctx context.Context) error {
+		if c.selected == from {
+			c.selected = ""
+		}
+		_, err := c.run(ctx, op, newCommand("RENAME").mailbox(from).mailbox(to), nil)
+		return err
+	})
+}
+
 // isAlreadyExists recognises RFC 5530 [ALREADYEXISTS] and servers that say
 // so only in words (Cyrus: "Mailbox already exists").
 func isAlreadyExists(r *response) bool {

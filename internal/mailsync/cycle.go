@@ -89,7 +89,13 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		return rep, err
 	}
 	pairs := s.Folders
+	var followed []FolderReport
 	if len(pairs) == 0 {
+		if s.Options.Direction == TwoWay {
+			followed = s.followFolders(ctx, st, a, b, fa, fb)
+		}
+		fa.detach(st, A)
+		fb.detach(st, B)
 		var errs []error
 		kinds := s.Kinds
 		if len(kinds) == 0 {
@@ -117,6 +123,15 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	// What happened to folders goes with the pair's report, or stands alone for a pair that is gone.
+	for _, f := range followed {
+		i := slices.IndexFunc(rep.Folders, func(r FolderReport) bool { return r.A == f.A && r.B == f.B && r.Folder == "" })
+		if f.Error == "" && i >= 0 {
+			rep.Folders[i].Folder = f.Folder
+			continue
+		}
+		rep.Folders = append(rep.Folders, f)
 	}
 	// The state is written once, at the end (and ahead of each batch of copies): a pair's state changes only
 	// when its cycle ended, so an interrupted cycle leaves the pairs it finished and no half of any other. A

@@ -449,3 +449,95 @@ func testInterrupted(t *testing.T, sa, sb *testserver.Server) {
 	cycle(t, s)
 	same(t, want, a, b)
 }
+
+// TestFolderFollow: two-way, without folder pairs, a folder renamed on one side is renamed on the other
+// (its messages not copied again), and a folder deleted on one side is deleted on the other (Propagate) or
+// kept there and never created again (Ignore). Dovecot and Cyrus each as either side.
+func TestFolderFollow(t *testing.T) {
+	for _, sd := range sides(t) {
+		t.Run(sd.name, func(t *testing.T) {
+			// Both runs share the accounts: each names its folders apart, and each run's first cycle
+			// pairs the other's leftovers too, which changes nothing asserted here.
+			n := func(name string) string { return named(t, name) }
+			a, b := openFolder(t, sd.a, "carol", n("Proj")), openFolder(t, sd.b, "carol", n("Proj"))
+			a.create()
+			a.put("f1")
+			a.put("f2")
+			s := &Sync{A: a.server(), B: b.server(), Kinds: []string{KindMail}, Options: Options{Direction: TwoWay, Deletions: DeletePropagate}, State: &memStore{}}
+			cycle(t, s)
+			same(t, map[string]string{"f1": "", "f2": ""}, b)
+
+			rename := func(f *folder, to string) *folder {
+				t.Helper()
+				_ = f.c.Unselect().Wait() // none may be selected: nothing to leave then
+				if err := f.c.Rename(f.name, to, nil).Wait(); err != nil {
+					t.Fatalf("RENAME: %v", err)
+				}
+				return openFolder(t, f.srv, f.user, to)
+			}
+			// Renamed on the source, then on the target: followed on the other side, nothing copied.
+			a = rename(a, n("Projects"))
+			rep := cycle(t, s)
+			b = openFolder(t, sd.b, "carol", n("Projects"))
+			same(t, map[string]string{"f1": "", "f2": ""}, a, b)
+			if exists(t, sd.b, n("Proj")) {
+				t.Error("the target kept the old name")
+			}
+			b = rename(b, n("Archive"))
+			cycle(t, s)
+			a = openFolder(t, sd.a, "carol", n("Archive"))
+			same(t, map[string]string{"f1": "", "f2": ""}, a, b)
+			for _, f := range rep.Folders {
+				if f.ToA.Added+f.ToB.Added != 0 {
+					t.Errorf("the rename copied messages: %+v", f)
+				}
+			}
+
+			// Deleted on the source, Propagate: deleted on the target, and not created again.
+			if err := a.c.Unselect().Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.c.Delete(n("Archive")).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			cycle(t, s)
+			cycle(t, s)
+			if exists(t, sd.b, n("Archive")) || exists(t, sd.a, n("Archive")) {
+				t.Error("a folder deleted on the source is still on the target, or was created again")
+			}
+
+			// Deleted on the target, Ignore: the source keeps its folder, and it is never synced again.
+			k := openFolder(t, sd.a, "carol", n("Kept"))
+			k.create()
+			k.put("k1")
+			s.Options.Deletions = DeleteIgnore
+			cycle(t, s)
+			kb := openFolder(t, sd.b, "carol", n("Kept"))
+			same(t, map[string]string{"k1": ""}, kb)
+			if err := kb.c.Unselect().Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if err := kb.c.Delete(n("Kept")).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			cycle(t, s)
+			k.put("k2")
+			cycle(t, s)
+			if exists(t, sd.b, n("Kept")) {
+				t.Error("a folder the target deleted was created there again")
+			}
+			same(t, map[string]string{"k1": "", "k2": ""}, k)
+		})
+	}
+}
+
+// exists says whether user carol's folder name exists on srv.
+func exists(t *testing.T, srv *testserver.Server, name string) bool {
+	t.Helper()
+	f := openFolder(t, srv, "carol", name)
+	list, err := f.c.List("", name, nil).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list) > 0
+}

@@ -55,6 +55,9 @@ type FolderReport struct {
 	// Rematched names the sides found rebuilt (another UIDVALIDITY), whose messages were matched again.
 	Rematched []string  `json:"rematched,omitempty"`
 	Failures  []Failure `json:"failures,omitempty"`
+	// Folder is what happened to the pair's folders: renamed or deleted on one side, and what followed on
+	// the other (two-way; see follow.go).
+	Folder string `json:"folder,omitempty"`
 	// Error is why the pair could not be synced at all this cycle.
 	Error string `json:"error,omitempty"`
 }
@@ -113,11 +116,14 @@ func (r *Report) Print(w io.Writer) {
 		case f.Error != "":
 			fmt.Fprintf(w, "  %s: FAILED: %s\n", name, f.Error)
 			continue
-		case f.Unchanged:
+		case f.Unchanged && f.Folder == "":
 			fmt.Fprintf(w, "  %s: unchanged\n", name)
 			continue
 		}
 		var parts []string
+		if f.Folder != "" {
+			parts = append(parts, f.Folder)
+		}
 		for _, side := range []struct {
 			label string
 			c     Counts

@@ -76,6 +76,10 @@ type Pair struct {
 	Pending []Pending
 }
 
+// Detached says whether p only remembers a folder of one side (the one of A and B that is not empty) that
+// the sync no longer pairs: the other side deleted its counterpart, and this one is kept, alone.
+func (p *Pair) Detached() bool { return (p.A == "") != (p.B == "") }
+
 // Pending is a copy of the message with identity ID sent to side To (0: A, 1: B) at Since (Unix seconds).
 type Pending struct {
 	To    uint8

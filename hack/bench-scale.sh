@@ -5,7 +5,8 @@
 # are Ready, reconciles and IMAP logins per minute over a steady-state window, and the manager's RSS, with the
 # targets (RSS < 256 MiB; at most one login per object per resync period) beside them.
 #
-# Env: SCALE_MAILBOXES (1000), SCALE_SHARES (1000), SCALE_PUBLICATIONS (200), SCALE_WINDOW (4m),
+# Env: SCALE_MAILBOXES (1000), SCALE_SHARES (1000), SCALE_PUBLICATIONS (200), SCALE_POLICIES (0: SyncPolicies,
+#      each two-way from a user's INBOX to a folder of the next user, every SCALE_RESYNC), SCALE_WINDOW (4m),
 #      SCALE_RESYNC (2m: every object's own check/resync period), SCALE_READY_TIMEOUT (5m),
 #      SCALE_KEEP=1 keeps the work directory (manager.log, dovecot/dovecot.log, kubeconfig),
 #      SCALE_MANAGER: a manager binary to measure instead of one built from this tree (e.g. an older one).

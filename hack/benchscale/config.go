@@ -12,6 +12,7 @@ type config struct {
 	mailboxes    int           // SCALE_MAILBOXES: Mailboxes, and Dovecot users
 	shares       int           // SCALE_SHARES: FolderShares, each of one Mailbox's Calendar with the next user
 	publications int           // SCALE_PUBLICATIONS: FreeBusyPublications, of the first Mailboxes
+	policies     int           // SCALE_POLICIES: SyncPolicies, each from Mailbox i's INBOX to a folder of the next user
 	window       time.Duration // SCALE_WINDOW: the steady-state measurement
 	resync       time.Duration // SCALE_RESYNC: every object's own check/resync period
 	readyTimeout time.Duration // SCALE_READY_TIMEOUT: how long all objects may take to become Ready
@@ -25,6 +26,7 @@ const (
 	maxMailboxes    = 20000
 	maxShares       = 20000
 	maxPublications = 5000
+	maxPolicies     = 20000
 )
 
 func configFromEnv(getenv func(string) string) (config, error) {
@@ -39,6 +41,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		{"SCALE_MAILBOXES", &c.mailboxes, 1000, maxMailboxes, 2},
 		{"SCALE_SHARES", &c.shares, 1000, maxShares, 0},
 		{"SCALE_PUBLICATIONS", &c.publications, 200, maxPublications, 0},
+		{"SCALE_POLICIES", &c.policies, 0, maxPolicies, 0},
 	}
 	for _, p := range ints {
 		if *p.dst, err = envInt(getenv, p.key, p.def, p.min, p.max); err != nil {
@@ -63,6 +66,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if c.publications > c.mailboxes {
 		return c, fmt.Errorf("SCALE_PUBLICATIONS=%d exceeds SCALE_MAILBOXES=%d: each publication is of its own Mailbox",
 			c.publications, c.mailboxes)
+	}
+	if c.policies > c.mailboxes {
+		return c, fmt.Errorf("SCALE_POLICIES=%d exceeds SCALE_MAILBOXES=%d: each policy is from its own Mailbox", c.policies, c.mailboxes)
+	}
+	if c.policies > 0 && (c.resync < time.Minute || c.resync > 90*time.Minute || c.resync%time.Minute != 0) {
+		return c, fmt.Errorf("SCALE_RESYNC=%s is every SyncPolicy's interval too: whole minutes from 1m to 90m", c.resync)
 	}
 	c.keep = getenv("SCALE_KEEP") == "1"
 	if c.manager = getenv("SCALE_MANAGER"); c.manager != "" {
@@ -97,5 +106,6 @@ func envDuration(getenv func(string) string, key string, def, lo, hi time.Durati
 	return d, nil
 }
 
-// objects is how many objects the run applies, the MailServer included: the login budget is per object.
-func (c config) objects() int { return 1 + c.mailboxes + c.shares + c.publications }
+// objects is how many objects the run applies, the MailServer included: the login budget is per object,
+// and a SyncPolicy counts twice (a cycle logs in to both sides, even when nothing changed).
+func (c config) objects() int { return 1 + c.mailboxes + c.shares + c.publications + 2*c.policies }

@@ -275,8 +275,8 @@ func (r *result) print(w io.Writer, cfg config) {
 		}
 		return "MISSED"
 	}
-	fmt.Fprintf(w, "\nbench-scale: %d Mailboxes, %d FolderShares, %d FreeBusyPublications, 1 MailServer (%d objects) on one Dovecot\n",
-		cfg.mailboxes, cfg.shares, cfg.publications, cfg.objects())
+	fmt.Fprintf(w, "\nbench-scale: %d Mailboxes, %d FolderShares, %d FreeBusyPublications, %d SyncPolicies, 1 MailServer (%d login budgets: a policy counts twice) on one Dovecot\n",
+		cfg.mailboxes, cfg.shares, cfg.publications, cfg.policies, cfg.objects())
 	fmt.Fprintf(w, "             every object's resync period %s; steady-state window %s; load average %s\n\n", cfg.resync, cfg.window, loadAverage())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(what, value, target, v string) { fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", what, value, target, v) }

@@ -16,7 +16,7 @@ import (
 const serverName = "bench-dovecot"
 
 // kinds are the mailshift kinds a run applies, in the order they are applied and reported.
-var kinds = []string{"MailServer", "Mailbox", "FolderShare", "FreeBusyPublication"}
+var kinds = []string{"MailServer", "Mailbox", "FolderShare", "FreeBusyPublication", "SyncPolicy"}
 
 func object(kind, name string, spec map[string]any) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
@@ -28,7 +28,8 @@ func object(kind, name string, spec map[string]any) *unstructured.Unstructured {
 
 // manifests are the run's objects: one MailServer with admin credentials (FolderShares subscribe grantees
 // through it), a Mailbox per user with its own password Secret, FolderShares of Mailbox i's Calendar with the
-// next user (read-only), and FreeBusyPublications of the first users' calendars over FTP.
+// next user (read-only), FreeBusyPublications of the first users' calendars over FTP, and SyncPolicies
+// keeping the first users' INBOX in step with a folder of the next user, two-way, every resync period.
 func (b *bench) manifests() []client.Object {
 	resync := b.cfg.resync.String()
 	objs := []client.Object{object("MailServer", serverName, map[string]any{
@@ -62,6 +63,13 @@ func (b *bench) manifests() []client.Object {
 			"ftp": map[string]any{"host": "127.0.0.1", "port": int64(b.ftpPort), "tls": "Explicit",
 				"caBundle":             map[string]any{"name": "ftp-ca", "key": "ca.crt"},
 				"credentialsSecretRef": map[string]any{"name": "ftp"}},
+		}))
+	}
+	for i := 1; i <= b.cfg.policies; i++ {
+		objs = append(objs, object("SyncPolicy", login(i), map[string]any{
+			"sourceRef": map[string]any{"name": login(i)}, "targetRef": map[string]any{"name": login(i%n + 1)},
+			"direction": "TwoWay", "interval": resync,
+			"folders": []any{map[string]any{"source": "INBOX", "target": "from-" + login(i)}},
 		}))
 	}
 	return objs

@@ -110,6 +110,9 @@ type serverSlot struct {
 	key   string // the limiter's key
 	name  string // the server in words, for messages
 	limit int
+	// conns is how many connections the work opens to the server at once (0: one), taken together: a sync
+	// cycle between two mailboxes of one server holds two.
+	conns int
 }
 
 func serverSlotOf(srv *mailshiftv1.MailServer) serverSlot {
@@ -135,7 +138,7 @@ func (p *checkPool) acquire(ctx context.Context, slot serverSlot, first bool) (f
 		p.mu.Lock()
 		g.first++
 		p.mu.Unlock()
-		r, err := p.servers.Acquire(ctx, slot.key, 1, slot.limit)
+		r, err := p.servers.Acquire(ctx, slot.key, slot.conns, slot.limit)
 		p.mu.Lock()
 		if g.first--; g.first == 0 {
 			close(g.clear)
@@ -171,7 +174,7 @@ func (p *checkPool) acquire(ctx context.Context, slot serverSlot, first bool) (f
 				return nil, noSlot()
 			}
 		}
-		r, err := p.servers.Acquire(ctx, slot.key, 1, slot.limit)
+		r, err := p.servers.Acquire(ctx, slot.key, slot.conns, slot.limit)
 		if err != nil {
 			<-g.routine
 			return nil, noSlot()
@@ -251,6 +254,13 @@ func (n *netChecks[R]) busy(key types.NamespacedName) bool {
 // start runs check in the background unless one for the same version already runs; one for another version
 // is cancelled. obj is only used to name the object in the wake-up event.
 func (n *netChecks[R]) start(obj client.Object, version string, slot serverSlot, check func(ctx context.Context) R) {
+	n.startAs(obj, version, slot, nil, check)
+}
+
+// startAs is start with the caller saying whether this is a first check (see checkPool); nil: a first check
+// when nobody has seen a result for these inputs yet (routine re-checks repeat a known one). Work whose
+// every run is new (a sync cycle) says so itself, or it would always go before the routine re-checks.
+func (n *netChecks[R]) startAs(obj client.Object, version string, slot serverSlot, isFirst *bool, check func(ctx context.Context) R) {
 	key := client.ObjectKeyFromObject(obj)
 	n.mu.Lock()
 	if r, ok := n.running[key]; ok {
@@ -260,9 +270,11 @@ func (n *netChecks[R]) start(obj client.Object, version string, slot serverSlot,
 		}
 		r.cancel()
 	}
-	// A first check: nobody has seen a result for these inputs yet (routine re-checks repeat a known one).
 	prev, known := n.results[key]
 	first := !known || prev.version != version
+	if isFirst != nil {
+		first = *isFirst
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	me := &runningCheck{version: version, cancel: cancel}
 	n.running[key] = me

@@ -199,3 +199,88 @@ func TestCheckPoolFirstChecksGoAhead(t *testing.T) {
 			pos, order, slot.limit)
 	}
 }
+
+// TestCheckPoolConns: work that opens two connections to a server (a sync cycle between two of its
+// mailboxes) holds two of its slots, taken together: a third fits beside it, another such work waits.
+func TestCheckPoolConns(t *testing.T) {
+	pool := newCheckPool(connlimit.New(), 16)
+	two := serverSlot{key: "ns/imap", name: "MailServer ns/imap", limit: 3, conns: 2}
+	one := two
+	one.conns = 0
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	release, err := pool.acquire(ctx, two, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	if _, err := pool.acquire(short, two, true); err == nil {
+		t.Fatal("two more slots were granted beside two of three held")
+	}
+	third, err := pool.acquire(ctx, one, true)
+	if err != nil {
+		t.Fatalf("the third slot: %v", err)
+	}
+	third()
+	release()
+	again, err := pool.acquire(ctx, two, true)
+	if err != nil {
+		t.Fatalf("two slots once free: %v", err)
+	}
+	again()
+}
+
+// TestNetChecksStartAsRoutine: work whose caller says it is routine (a sync cycle of the interval, new
+// inputs every time) is a routine re-check: a first check of its server waits behind at most the server's
+// limit of them, not behind every cycle queued before it.
+func TestNetChecksStartAsRoutine(t *testing.T) {
+	pool := newCheckPool(connlimit.New(), 16)
+	n := newNetChecks(pool, func(err error) string { return err.Error() })
+	slot := serverSlot{key: "ns/imap", name: "MailServer ns/imap", limit: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	held, err := pool.acquire(ctx, slot, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []string
+	ran := func(name string) {
+		mu.Lock()
+		order = append(order, name)
+		mu.Unlock()
+	}
+	const cycles = 4
+	routine := false
+	for i := range cycles {
+		obj := &mailshiftv1.SyncPolicy{}
+		obj.Namespace, obj.Name = "ns", fmt.Sprintf("policy-%d", i)
+		n.startAs(obj, "cycle", slot, &routine, func(context.Context) string { ran(obj.Name); return "" })
+	}
+	time.Sleep(200 * time.Millisecond) // the cycles wait first
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		release, err := pool.acquire(ctx, slot, true)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ran("first check")
+		release()
+	}()
+	time.Sleep(200 * time.Millisecond)
+	held()
+	<-done
+	for range cycles {
+		select {
+		case <-n.events:
+		case <-time.After(15 * time.Second):
+			t.Fatal("a cycle did not run")
+		}
+	}
+	if pos := slices.Index(order, "first check"); pos < 0 || pos > slot.limit {
+		t.Errorf("order %v: the first check waited behind more than %d routine cycles", order, slot.limit)
+	}
+}

@@ -86,7 +86,7 @@ test: verify-generated fmt vet lint deps controlplane hydra
 	bash hack/fuzz-brief.sh
 	@echo "tests: $$(grep -cE '^\s*--- PASS' $(CACHE)/test.log) passed, $$(grep -cE '^\s*--- FAIL' $(CACHE)/test.log) failed, $$(grep -cE '^\s*--- SKIP' $(CACHE)/test.log) skipped"
 
-## e2e: MailboxMigrations and MigrationBatches on a real local cluster (etcd, kube-apiserver,
+## e2e: MailboxMigrations, MigrationBatches and SyncPolicies on a real local cluster (etcd, kube-apiserver,
 ## kube-controller-manager, a process-based stand-in for the kubelet) with a real Dovecot. `make test` runs it too.
 e2e: deps controlplane
 	go test -v -count=1 -timeout 25m ./e2e/... 2>&1 | tee $(CACHE)/e2e.log | \

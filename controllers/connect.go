@@ -160,6 +160,7 @@ func namespaceAllowed(srv *mailshiftv1.MailServer, namespace string) bool {
 
 // mailboxTarget is everything needed to log in to a Mailbox.
 type mailboxTarget struct {
+	mailbox  *mailshiftv1.Mailbox
 	server   *mailshiftv1.MailServer
 	endpoint imapconn.Endpoint
 	creds    imapconn.Credentials
@@ -187,7 +188,7 @@ func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailb
 	if err != nil {
 		return nil, err
 	}
-	t := &mailboxTarget{server: &srv, endpoint: ep}
+	t := &mailboxTarget{mailbox: mbx, server: &srv, endpoint: ep}
 	t.creds.Login = mbx.Spec.Login
 	t.creds.Flavor = string(srv.Spec.Flavor)
 	if mbx.Spec.OAuth2 != nil {

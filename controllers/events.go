@@ -25,7 +25,8 @@ func recordTransition(rec events.EventRecorder, obj runtime.Object, previousReas
 // anything went wrong: a running migration or batch, one waiting for its turn on the server, a first check
 // in flight. Their Events are Normal; Warning is kept for what someone may have to look at.
 var inProgress = map[string]bool{
-	mailshiftv1.ReasonProgressing: true,
-	ReasonWaitingForServer:        true,
-	ReasonChecking:                true,
+	mailshiftv1.ReasonProgressing:      true,
+	ReasonWaitingForServer:             true,
+	ReasonChecking:                     true,
+	mailshiftv1.ReasonFirstSyncRunning: true,
 }

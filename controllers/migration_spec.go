@@ -178,7 +178,9 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 			if ref == nil {
 				return nil, &refError{mailshiftv1.ReasonInvalidSpec, "source auth Password needs credentialsSecretRef", true}
 			}
-			src.LoginFrom = secretRef(mig.Namespace, ref.Name, orDefault(ref.UsernameKey, "username"))
+			if im.Login == "" {
+				src.LoginFrom = secretRef(mig.Namespace, ref.Name, orDefault(ref.UsernameKey, "username"))
+			}
 			src.Password = secretRef(mig.Namespace, ref.Name, orDefault(ref.PasswordKey, "password"))
 		default:
 			ref := im.TokenSecretRef

@@ -85,6 +85,9 @@ type Options struct {
 	// Connections is the per-server connection limiter shared by the checks and in-process migration runs;
 	// nil makes a new one.
 	Connections *connlimit.Limiter
+	// SyncBulkAbove is how many source messages a SyncPolicy's first cycle may copy in the manager; above,
+	// a MailboxMigration copies them first. 0 means DefaultSyncBulkAbove, a negative value no limit.
+	SyncBulkAbove int
 }
 
 // Defaults of Options.MaxConcurrentReconciles and Options.NetworkWorkers.
@@ -254,11 +257,12 @@ func setupSync(ctx context.Context, mgr ctrl.Manager, opts Options, pool *checkP
 	}); err != nil {
 		return err
 	}
-	spr := &SyncPolicyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-sync"),
+	spr := &SyncPolicyReconciler{Client: c, Recorder: mgr.GetEventRecorder("mailshift-sync"), BulkAbove: syncBulkAbove(opts.SyncBulkAbove),
 		checks: newNetChecks(pool, func(err error) syncCycleResult { return syncCycleResult{o: outcomeOf(err), started: time.Now()} })}
 	return ctrl.NewControllerManagedBy(mgr).Named("syncpolicy").WithOptions(controllerOptions(opts)).
 		For(&mailshiftv1.SyncPolicy{}, specChanged).
 		Watches(&mailshiftv1.Mailbox{}, handler.EnqueueRequestsFromMapFunc(usersOf(c, &mailshiftv1.SyncPolicyList{}, indexMailboxRef, sameNamespaceName)), specChanged).
+		Owns(&mailshiftv1.MailboxMigration{}).
 		WatchesRawSource(spr.checks.source()).
 		Complete(spr)
 }
@@ -402,4 +406,14 @@ func imagePullSecrets(names []string) ([]corev1.LocalObjectReference, error) {
 		refs = append(refs, corev1.LocalObjectReference{Name: n})
 	}
 	return refs, nil
+}
+
+func syncBulkAbove(n int) int {
+	switch {
+	case n == 0:
+		return DefaultSyncBulkAbove
+	case n < 0:
+		return 0
+	}
+	return n
 }

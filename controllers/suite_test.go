@@ -102,7 +102,8 @@ func TestMain(m *testing.M) {
 	if err == nil {
 		fbFiles = NewFreeBusyFiles(mgr.GetClient(), mgr.GetCache(), mgr.GetAPIReader())
 		err = SetupAll(mgr, Options{Executor: "inprocess", InProcessRetryBackoff: time.Second, FreeBusyFiles: fbFiles, Now: fbNow,
-			InProcessPSTRoot: pstRoot, AllowHostPathPSTVolumes: true, AllowedServerHosts: allowedHosts})
+			InProcessPSTRoot: pstRoot, AllowHostPathPSTVolumes: true, AllowedServerHosts: allowedHosts,
+			SyncBulkAbove: testSyncBulkAbove})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -28,6 +28,9 @@ type SyncPolicyReconciler struct {
 	Recorder events.EventRecorder
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
+	// BulkAbove is how many source messages a first cycle may copy in the manager; above, a MailboxMigration
+	// copies them first (syncpolicy_firstsync.go). 0: the cycles copy everything themselves.
+	BulkAbove int
 
 	checks *netChecks[syncCycleResult]
 }
@@ -41,6 +44,8 @@ type syncCycleResult struct {
 	report  string                 // the report ConfigMap it wrote, "" if none
 	state   string                 // the state ConfigMap
 	lost    bool                   // the state was unreadable and started over
+	// large is a first cycle declined for its size: a first-sync migration is to copy the source.
+	large *mailsync.LargeFirstSyncError
 }
 
 func (r syncCycleResult) result() outcome { return r.o }
@@ -49,6 +54,7 @@ func (r syncCycleResult) result() outcome { return r.o }
 // +kubebuilder:rbac:groups=mailshift.io,resources=syncpolicies/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mailshift.io,resources=mailboxmigrations,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -65,16 +71,31 @@ func (r *SyncPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	key := req.NamespacedName
 	// A finished cycle is shown first, whatever else changed meanwhile.
 	if res, ok := r.checks.last(key); ok && !res.applied {
+		if large := res.value.large; large != nil {
+			if err := r.startFirstSync(ctx, &sp, large); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		r.apply(&sp, res.value)
 		if out, err := writeStatus(ctx, r.Client, fieldManagerSync, before, &sp, syncStatus); err != nil || !out.IsZero() {
 			return out, err
 		}
 		r.checks.markApplied(key, res.finished)
 		r.tell(&sp, before, res.value)
+		if res.value.large != nil {
+			return ctrl.Result{}, nil // the first-sync migration, once in the cache, wakes the policy
+		}
 		before = sp.DeepCopy()
 	}
 	if r.checks.busy(key) {
 		return ctrl.Result{}, nil // the cycle's end wakes the policy
+	}
+	first, err := r.firstSync(ctx, &sp)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if first != nil && !firstSyncFinished(first) {
+		return r.waitFirstSync(ctx, &sp, before, first)
 	}
 	interval := intervalOf(&sp.Spec.Interval, 15*time.Minute)
 	if sp.Spec.Suspend {
@@ -108,17 +129,27 @@ func (r *SyncPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		recordTransition(r.Recorder, &sp, readyReason(before.Status.Conditions), o, "Sync")
 		return ctrl.Result{RequeueAfter: retryAfter(failuresSince(before.Status.Conditions), interval)}, nil
 	}
+	// A cycle a person waits for (a new or changed policy, sync-now) goes before routine re-checks of the
+	// server; a cycle of the interval is one of them, or a thousand policies' cycles would always be first
+	// and the server's Mailbox checks would wait behind them until they time out.
+	waited := asked
 	if needsChecking(sp.Status.Conditions, sp.Generation) {
+		waited = true
 		markChecking(&sp.Status.Conditions, sp.Generation, "first cycle running")
 		if out, err := writeStatus(ctx, r.Client, fieldManagerSync, before, &sp, syncStatus); err != nil || !out.IsZero() {
 			return out, err
 		}
 	}
 	work := sp.DeepCopy()
+	bulkAbove := r.bulkAbove(&sp, src, dst, first)
 	// Each cycle is new work: its start time is part of its version, so it never stands for another.
 	version := inputVersion(sp.Generation, now.UnixNano())
-	r.checks.start(&sp, version, serverSlotOf(dst.server), func(ctx context.Context) syncCycleResult {
-		return r.cycle(ctx, work, src, dst, trigger)
+	slot := serverSlotOf(dst.server)
+	if serverSlotOf(src.server).key == slot.key {
+		slot.conns = 2 // a connection to each mailbox, both on this server
+	}
+	r.checks.startAs(&sp, version, slot, &waited, func(ctx context.Context) syncCycleResult {
+		return r.cycle(ctx, work, src, dst, trigger, bulkAbove)
 	})
 	return ctrl.Result{}, nil
 }
@@ -159,8 +190,8 @@ func (r *SyncPolicyReconciler) resolve(ctx context.Context, sp *mailshiftv1.Sync
 }
 
 // cycle runs one cycle of sp (a copy of its own) in the background, and counts it in the metrics.
-func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string) syncCycleResult {
-	res := r.runCycle(ctx, sp, src, dst, trigger)
+func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, bulkAbove int) syncCycleResult {
+	res := r.runCycle(ctx, sp, src, dst, trigger, bulkAbove)
 	if c := res.cycle; c != nil {
 		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), c.ToTarget.ByKind(), c.ToSource.ByKind(), c.Conflicts)
 	} else {
@@ -170,10 +201,11 @@ func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPo
 }
 
 // runCycle is the cycle itself.
-func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string) syncCycleResult {
+func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, bulkAbove int) syncCycleResult {
 	started := time.Now()
 	res := syncCycleResult{syncNow: trigger, started: started}
-	// The slot on the target's server is held (netChecks); the source's server needs one of its own.
+	// The target's server slots are held (netChecks: two when the source is on it too); the source's server
+	// needs one of its own.
 	if srcSlot, dstSlot := serverSlotOf(src.server), serverSlotOf(dst.server); srcSlot.key != dstSlot.key {
 		release, err := r.checks.pool.servers.Acquire(ctx, srcSlot.key, 1, srcSlot.limit)
 		if err != nil {
@@ -184,10 +216,11 @@ func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.Syn
 	}
 	store := &configMapState{c: r.Client, sp: sp}
 	s := &mailsync.Sync{
-		A:       mailsync.Server{Endpoint: src.endpoint, Credentials: src.creds},
-		B:       mailsync.Server{Endpoint: dst.endpoint, Credentials: dst.creds},
-		Options: syncOptions(sp.Spec),
-		State:   store,
+		A:         mailsync.Server{Endpoint: src.endpoint, Credentials: src.creds},
+		B:         mailsync.Server{Endpoint: dst.endpoint, Credentials: dst.creds},
+		Options:   syncOptions(sp.Spec),
+		State:     store,
+		BulkAbove: bulkAbove,
 	}
 	s.Folders = syncFolders(sp.Spec)
 	s.Kinds = syncKinds(sp.Spec.Items)
@@ -197,6 +230,12 @@ func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.Syn
 	rep, err := s.Cycle(ctx)
 	res.lost = store.lost
 	res.state = store.name()
+	if large := (*mailsync.LargeFirstSyncError)(nil); errors.As(err, &large) {
+		res.large = large
+		res.o = outcome{reason: mailshiftv1.ReasonFirstSyncRunning, message: fmt.Sprintf(
+			"%d messages in %d source folders: the first sync runs as MailboxMigration %s; the cycles start when it has finished", large.Messages, large.Folders, firstSyncName(sp))}
+		return res
+	}
 	if err != nil {
 		res.o = outcomeOf(err)
 		return res
@@ -298,6 +337,12 @@ func syncOptions(spec mailshiftv1.SyncPolicySpec) mailsync.Options {
 // apply writes a finished cycle into the status.
 func (r *SyncPolicyReconciler) apply(sp *mailshiftv1.SyncPolicy, res syncCycleResult) {
 	sp.Status.ObservedGeneration = sp.Generation
+	if res.large != nil {
+		// No cycle ran; the first-sync migration's end starts the first one.
+		sp.Status.NextSyncTime = nil
+		res.o.apply(&sp.Status.Conditions, sp.Generation)
+		return
+	}
 	if res.syncNow != "" {
 		sp.Status.LastSyncNow = res.syncNow
 	}

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
@@ -80,12 +81,11 @@ func (a account) count(folder string) int {
 	return int(st.Exists)
 }
 
-// TestSyncPolicy runs a SyncPolicy between a Dovecot and a Cyrus mailbox: the first cycle, the status, the
-// state and report ConfigMaps, sync-now, suspend (a trigger waits for resume), the interval, and a missing
-// Mailbox.
-func TestSyncPolicy(t *testing.T) {
-	t.Parallel()
-	ns := newNamespace(t)
+// syncAccounts makes a namespace with Mailboxes alice (on a Dovecot) and bob (on a Cyrus), each with its
+// MailServer and password Secret (<login>-imap).
+func syncAccounts(t *testing.T) (ns string, alice, bob account) {
+	t.Helper()
+	ns = newNamespace(t)
 	dovecot, cyrus := testserver.Dovecot(t), testserver.Cyrus(t, "modern")
 	for name, srv := range map[string]*testserver.Server{"dovecot": dovecot, "cyrus": cyrus} {
 		ms, ca := serverObjects(ns, name, srv)
@@ -94,11 +94,19 @@ func TestSyncPolicy(t *testing.T) {
 	}
 	src, srcSecret := userMailbox(ns, "dovecot", dovecot.Users["alice"])
 	dst, dstSecret := userMailbox(ns, "cyrus", cyrus.Users["bob"])
-	mustCreate(t, srcSecret)
-	mustCreate(t, src)
-	mustCreate(t, dstSecret)
-	mustCreate(t, dst)
-	alice, bob := account{t, dovecot, "alice"}, account{t, cyrus, "bob"}
+	for _, o := range []client.Object{srcSecret, src, dstSecret, dst} {
+		mustCreate(t, o)
+	}
+	return ns, account{t, dovecot, "alice"}, account{t, cyrus, "bob"}
+}
+
+// TestSyncPolicy runs a SyncPolicy between a Dovecot and a Cyrus mailbox: the first cycle, the status, the
+// state and report ConfigMaps, sync-now, suspend (a trigger waits for resume), the interval, and a missing
+// Mailbox.
+func TestSyncPolicy(t *testing.T) {
+	t.Parallel()
+	ns, alice, bob := syncAccounts(t)
+	dovecot, cyrus := alice.srv, bob.srv
 	alice.put("Projects", "p1", "p2", "p3")
 
 	sp := &mailshiftv1.SyncPolicy{

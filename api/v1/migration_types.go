@@ -82,7 +82,8 @@ type IMAPSource struct {
 	// CredentialsSecretRef holds the login and password (auth Password).
 	// +optional
 	CredentialsSecretRef *CredentialsSecretRef `json:"credentialsSecretRef,omitempty"`
-	// Login for OAuth2 mechanisms.
+	// Login for OAuth2 mechanisms; with auth Password, when set, the login (the Secret then needs only the
+	// password, as a Mailbox's does).
 	// +optional
 	// +kubebuilder:validation:MaxLength=320
 	Login string `json:"login,omitempty"`

@@ -126,6 +126,10 @@ const (
 	// ReasonStateLost: the sync state could not be read; it was started over (every message matched again
 	// by identity, nothing copied twice).
 	ReasonStateLost = "StateLost"
+	// ReasonFirstSyncRunning: the first cycle was too large for the manager; a MailboxMigration owned by
+	// the policy (a worker Job, the migration engine's bulk path) copies the source first, and the cycles
+	// start when it has finished.
+	ReasonFirstSyncRunning = "FirstSyncRunning"
 )
 
 // SyncCounts are what a cycle did on one side.

@@ -85,6 +85,9 @@ func main() {
 	flag.IntVar(&exec.NetworkWorkers, "network-workers", controllers.DefaultNetworkWorkers,
 		"background network checks (logins, ACL changes, calendar reads) running at once, over all kinds; "+
 			"each MailServer's spec.limits.maxConnections bounds them further")
+	flag.IntVar(&exec.SyncBulkAbove, "sync-bulk-above", controllers.DefaultSyncBulkAbove,
+		"source messages a SyncPolicy's first cycle may copy in the manager; above, a MailboxMigration of the "+
+			"policy (a worker Job) copies them first; a negative value: the manager copies any first cycle")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -1,4 +1,4 @@
-package migration_test
+package operator_test
 
 import (
 	"bytes"
@@ -22,8 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
-	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/testenv"
 	"github.com/mailshift/mailshift/internal/testfixtures"
 	"github.com/mailshift/mailshift/internal/testserver"
@@ -212,12 +210,7 @@ func waitProgress(t *testing.T, ns, name string, ok func(*mailshiftv1.Progress) 
 // they carry (equal when nothing was copied twice).
 func serverCount(t *testing.T, srv *testserver.Server, login, password string) (messages, distinct int) {
 	t.Helper()
-	c, err := imapbulk.Dial(context.Background(), imapconn.Endpoint{Host: srv.Host, Port: srv.Port, TLS: imapconn.TLSStartTLS, CAPEM: srv.CAPEM},
-		imapconn.Credentials{Login: login, Password: password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialLogin(t, srv, login, password)
 	folders, err := c.List(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package migration_test
+package operator_test
 
 import (
 	"context"

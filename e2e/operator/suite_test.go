@@ -1,9 +1,10 @@
-// Package migration_test runs MailboxMigrations and MigrationBatches end to end on a real local cluster:
-// etcd, kube-apiserver and kube-controller-manager built from source (e2e/cluster), the process-based
-// stand-in for the kubelet (e2e/processkubelet) running worker pods from mailshift's real image (built by
-// hack/imagebuild, pushed to go-containerregistry's registry on loopback, pulled and unpacked by the kubelet),
-// the mailshift manager, and a real Dovecot.
-package migration_test
+// Package operator_test runs the operator end to end on a real local cluster: etcd, kube-apiserver and
+// kube-controller-manager built from source (e2e/cluster), the process-based stand-in for the kubelet
+// (e2e/processkubelet) running worker pods from mailshift's real image (built by hack/imagebuild, pushed to
+// go-containerregistry's registry on loopback, pulled and unpacked by the kubelet), the mailshift manager,
+// and a real Dovecot. It covers MailboxMigrations, MigrationBatches, and SyncPolicies across a manager
+// restart.
+package operator_test
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,9 +156,10 @@ func checkWorkerPodsRanImage(ctx context.Context) error {
 	return nil
 }
 
-// startManager runs the mailshift manager with the given executor until the test ends. Tests run one at a
-// time, each with its own manager, so that the executor can differ.
-func startManager(t *testing.T, executor string) {
+// startManager runs the mailshift manager with the given executor until the test ends, or until the
+// function it returns stops it (a manager restart). Tests run one at a time, each with its own manager, so
+// that the executor can differ.
+func startManager(t *testing.T, executor string, tune ...func(*controllers.Options)) (stop func()) {
 	t.Helper()
 	mgr, err := ctrl.NewManager(kc.Config, ctrl.Options{
 		Scheme:                 kc.Scheme,
@@ -171,16 +174,24 @@ func startManager(t *testing.T, executor string) {
 	pstRoot = t.TempDir()
 	opts := controllers.Options{Executor: executor, WorkerImage: workerImage, WorkerCommand: []string{"/manager"},
 		InProcessRetryBackoff: time.Second, InProcessPSTRoot: pstRoot}
+	for _, f := range tune {
+		f(&opts)
+	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }

@@ -43,6 +43,21 @@ type Sync struct {
 	Calendar Calendar
 	Options  Options
 	State    Store
+	// BulkAbove, when set, keeps a first cycle (no state yet) from copying more than this many source
+	// messages itself: it returns a *LargeFirstSyncError instead, having changed nothing, so that the
+	// caller can have the migration engine's bulk path copy them first (the next cycle then only links what
+	// it finds on both sides, by identity).
+	BulkAbove int
+}
+
+// LargeFirstSyncError is a first cycle declined for its size (Sync.BulkAbove).
+type LargeFirstSyncError struct {
+	Messages int // in the source folders of the pairs
+	Folders  int
+}
+
+func (e *LargeFirstSyncError) Error() string {
+	return fmt.Sprintf("a first cycle over %d source messages in %d folders is for the bulk path", e.Messages, e.Folders)
 }
 
 // copyBatchBytes bounds the messages a copy holds in memory at once (fetched from one side, not yet
@@ -104,6 +119,11 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		pairs, errs = autoPairs(fa, fb, s.Options.Direction, kinds, s.Calendar)
 		for _, e := range errs {
 			rep.Folders = append(rep.Folders, FolderReport{Error: e.Error()})
+		}
+	}
+	if s.BulkAbove > 0 && len(st.Pairs) == 0 {
+		if err := s.declineLarge(ctx, a, fa, pairs); err != nil {
+			return rep, err
 		}
 	}
 	for _, p := range pairs {
@@ -910,4 +930,24 @@ func (c *pairCycle) forgetPending(to Side, since int64, ids map[string]int) {
 		}
 		return false
 	})
+}
+
+// declineLarge returns a *LargeFirstSyncError when the pairs' source folders hold more than s.BulkAbove
+// messages (counted from the listing's STATUS, or asked for where the server gave none).
+func (s *Sync) declineLarge(ctx context.Context, a *imapbulk.Conn, fa *sideFolders, pairs []FolderPair) error {
+	total := 0
+	for _, p := range pairs {
+		st, ok := fa.status[p.A]
+		if !ok {
+			var err error
+			if st, err = a.Status(ctx, p.A); err != nil {
+				continue // a folder that is not there yet holds nothing to copy
+			}
+		}
+		total += int(st.Exists)
+	}
+	if total > s.BulkAbove {
+		return &LargeFirstSyncError{Messages: total, Folders: len(pairs)}
+	}
+	return nil
 }

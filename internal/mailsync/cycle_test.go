@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -246,6 +247,7 @@ func TestCycle(t *testing.T) {
 			t.Run("UIDValidityReset", func(t *testing.T) { testUIDValidityReset(t, sd.a, sd.b) })
 			t.Run("Interrupted", func(t *testing.T) { testInterrupted(t, sd.a, sd.b) })
 			t.Run("PerFolder", func(t *testing.T) { testPerFolder(t, sd.a, sd.b) })
+			t.Run("BulkFirst", func(t *testing.T) { testBulkFirst(t, sd.a, sd.b) })
 		})
 	}
 }
@@ -313,6 +315,54 @@ func testTwoWay(t *testing.T, sa, sb *testserver.Server) {
 		}
 	}
 	same(t, want, a, b)
+}
+
+// testBulkFirst: a first cycle over more source messages than BulkAbove declines, changing nothing; once
+// something else copied them (the migration engine, here plain APPENDs with the flags), the first cycle
+// links them by identity and copies only what is missing. Later cycles are not limited.
+func testBulkFirst(t *testing.T, sa, sb *testserver.Server) {
+	a, b := openFolder(t, sa, "alice", named(t, "Bulk")), openFolder(t, sb, "bob", named(t, "Bulk"))
+	a.create()
+	for _, id := range []string{"m1", "m2", "m3", "m4"} {
+		a.put(id)
+	}
+	a.flag("m2", imap.StoreFlagsAdd, imap.FlagSeen)
+	s := newSync(a, b, Options{Direction: TwoWay, Deletions: DeletePropagate, Conflicts: KeepBoth})
+	s.BulkAbove = 3
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := s.Cycle(ctx)
+	var large *LargeFirstSyncError
+	if !errors.As(err, &large) || large.Messages != 4 || large.Folders != 1 {
+		t.Fatalf("first cycle over 4 messages with BulkAbove 3: %v, want a LargeFirstSyncError for 4 in 1 folder", err)
+	}
+	if exists(t, sb, b.name) || s.State.(*memStore).s != nil {
+		t.Fatal("the declined cycle created the target folder or saved a state")
+	}
+	s.BulkAbove = 4 // not above: the cycle runs
+	if _, err := s.Cycle(ctx); err != nil {
+		t.Fatalf("BulkAbove 4 over 4 messages: %v", err)
+	}
+	s.State = &memStore{} // start over, as after a bulk copy
+	b.put("b1")
+	a.put("m5")
+	s.BulkAbove = 1
+	if _, err := s.Cycle(ctx); !errors.As(err, &large) {
+		t.Fatalf("no state and 5 messages over BulkAbove 1: %v", err)
+	}
+	// What the bulk path leaves: the target holds the source's messages (m1–m4 from the cycle above).
+	s.BulkAbove = 0
+	rep := cycle(t, s)
+	if f := rep.Folders[0]; f.ToB.Added != 1 || f.ToA.Added != 1 || f.ToB.Flags != 0 {
+		t.Errorf("first cycle after the bulk copy: %+v, want m5 and b1 copied, the rest linked", f)
+	}
+	same(t, map[string]string{"m1": "", "m2": `\Seen`, "m3": "", "m4": "", "m5": "", "b1": ""}, a, b)
+	s.BulkAbove = 1 // a state now: later cycles are never declined
+	a.put("m6")
+	a.put("m7")
+	if rep := cycle(t, s); rep.Folders[0].ToB.Added != 2 {
+		t.Errorf("a later cycle with BulkAbove set: %+v", rep.Folders[0])
+	}
 }
 
 func testOneWay(t *testing.T, sa, sb *testserver.Server) {

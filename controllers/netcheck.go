@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,6 +115,10 @@ type serverSlot struct {
 	// conns is how many connections the work opens to the server at once (0: one), taken together: a sync
 	// cycle between two mailboxes of one server holds two.
 	conns int
+	// also is another server the work connects to at the same time (a sync cycle's source), nil if none.
+	// Both are taken in the order of their keys, whichever is named first: two works between the same two
+	// servers in opposite directions never each hold one while waiting for the other.
+	also *serverSlot
 }
 
 func serverSlotOf(srv *mailshiftv1.MailServer) serverSlot {
@@ -128,6 +134,36 @@ func serverSlotOf(srv *mailshiftv1.MailServer) serverSlot {
 // checks waiting for a full server never hold a place that a check of another server could use. first says
 // whether this is a first check (see checkPool); a routine re-check yields to first checks.
 func (p *checkPool) acquire(ctx context.Context, slot serverSlot, first bool) (func(), error) {
+	slots := []serverSlot{slot}
+	if slot.also != nil && slot.also.key != slot.key {
+		slots = append(slots, *slot.also)
+		slices.SortFunc(slots, func(x, y serverSlot) int { return strings.Compare(x.key, y.key) })
+	}
+	var releases []func()
+	releaseAll := func() {
+		for _, r := range slices.Backward(releases) {
+			r()
+		}
+	}
+	for _, sl := range slots {
+		r, err := p.serverSlots(ctx, sl, first)
+		if err != nil {
+			releaseAll()
+			return nil, err
+		}
+		releases = append(releases, r)
+	}
+	select {
+	case p.running <- struct{}{}:
+	case <-ctx.Done():
+		releaseAll()
+		return nil, &refError{mailshiftv1.ReasonTimeout, fmt.Sprintf("no free check worker within %s", checkTimeout), false}
+	}
+	return func() { <-p.running; releaseAll() }, nil
+}
+
+// serverSlots takes the work's connection slots on one server.
+func (p *checkPool) serverSlots(ctx context.Context, slot serverSlot, first bool) (func(), error) {
 	g := p.gate(slot)
 	noSlot := func() error {
 		return &refError{mailshiftv1.ReasonTimeout, fmt.Sprintf(
@@ -181,13 +217,7 @@ func (p *checkPool) acquire(ctx context.Context, slot serverSlot, first bool) (f
 		}
 		release = func() { r(); <-g.routine }
 	}
-	select {
-	case p.running <- struct{}{}:
-	case <-ctx.Done():
-		release()
-		return nil, &refError{mailshiftv1.ReasonTimeout, fmt.Sprintf("no free check worker within %s", checkTimeout), false}
-	}
-	return func() { <-p.running; release() }, nil
+	return release, nil
 }
 
 // checkResult is a finished check: what it found, for which inputs, and when it finished.

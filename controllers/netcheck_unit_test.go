@@ -284,3 +284,39 @@ func TestNetChecksStartAsRoutine(t *testing.T) {
 		t.Errorf("order %v: the first check waited behind more than %d routine cycles", order, slot.limit)
 	}
 }
+
+// TestCheckPoolOppositeDirections: works between two servers in opposite directions (sync policies A to B
+// and B to A) each take both servers' slots; taken in one order, they never wait on each other for good.
+func TestCheckPoolOppositeDirections(t *testing.T) {
+	pool := newCheckPool(connlimit.New(), 16)
+	x := serverSlot{key: "ns/x", name: "MailServer ns/x", limit: 1}
+	y := serverSlot{key: "ns/y", name: "MailServer ns/y", limit: 1}
+	xy, yx := x, y
+	xy.also, yx.also = &y, &x
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var held atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slot := xy
+			if i%2 == 1 {
+				slot = yx
+			}
+			release, err := pool.acquire(ctx, slot, i%3 == 0)
+			if err != nil {
+				t.Errorf("work %d: %v", i, err)
+				return
+			}
+			if n := held.Add(1); n != 1 {
+				t.Errorf("%d works hold both servers' only slot", n)
+			}
+			time.Sleep(2 * time.Millisecond) // both held: another work that took one first waits meanwhile
+			held.Add(-1)
+			release()
+		}()
+	}
+	wg.Wait()
+}

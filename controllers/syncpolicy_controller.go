@@ -144,9 +144,11 @@ func (r *SyncPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	bulkAbove := r.bulkAbove(&sp, src, dst, first)
 	// Each cycle is new work: its start time is part of its version, so it never stands for another.
 	version := inputVersion(sp.Generation, now.UnixNano())
-	slot := serverSlotOf(dst.server)
-	if serverSlotOf(src.server).key == slot.key {
+	slot, srcSlot := serverSlotOf(dst.server), serverSlotOf(src.server)
+	if srcSlot.key == slot.key {
 		slot.conns = 2 // a connection to each mailbox, both on this server
+	} else {
+		slot.also = &srcSlot
 	}
 	r.checks.startAs(&sp, version, slot, &waited, func(ctx context.Context) syncCycleResult {
 		return r.cycle(ctx, work, src, dst, trigger, bulkAbove)
@@ -204,16 +206,7 @@ func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPo
 func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, bulkAbove int) syncCycleResult {
 	started := time.Now()
 	res := syncCycleResult{syncNow: trigger, started: started}
-	// The target's server slots are held (netChecks: two when the source is on it too); the source's server
-	// needs one of its own.
-	if srcSlot, dstSlot := serverSlotOf(src.server), serverSlotOf(dst.server); srcSlot.key != dstSlot.key {
-		release, err := r.checks.pool.servers.Acquire(ctx, srcSlot.key, 1, srcSlot.limit)
-		if err != nil {
-			res.o = failedOutcome(mailshiftv1.ReasonTimeout, "no free connection to "+srcSlot.name, false)
-			return res
-		}
-		defer release()
-	}
+	// The connection slots on both servers are held (netChecks).
 	store := &configMapState{c: r.Client, sp: sp}
 	s := &mailsync.Sync{
 		A:         mailsync.Server{Endpoint: src.endpoint, Credentials: src.creds},

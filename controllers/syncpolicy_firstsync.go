@@ -151,6 +151,10 @@ func firstSyncMigration(sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget) (*m
 		Items:   sp.Spec.Items,
 		Suspend: sp.Spec.Suspend,
 	}
+	if len(set.Items) == 0 {
+		// The cycles' default, not the migration's (every kind): what the policy never syncs is not copied.
+		set.Items = []mailshiftv1.ItemType{mailshiftv1.ItemMail, mailshiftv1.ItemCalendar, mailshiftv1.ItemContacts}
+	}
 	for _, f := range sp.Spec.Folders {
 		target := orDefault(f.Target, f.Source)
 		if !plainFolderName(f.Source) || !plainFolderName(target) {

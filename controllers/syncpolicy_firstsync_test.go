@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,9 @@ func TestSyncFirstSyncByMigration(t *testing.T) {
 		t.Errorf("first-sync migration: owners %+v, phase %s, progress %+v; want controlled by the policy, Succeeded, %d copied",
 			mig.OwnerReferences, mig.Status.Phase, mig.Status.Progress, n)
 	}
-	if im := mig.Spec.Source.IMAP; im == nil || im.Login != "alice" || im.CredentialsSecretRef.Name != "alice-imap" || mig.Spec.MailboxRef.Name != "bob" {
+	wantItems := []mailshiftv1.ItemType{mailshiftv1.ItemMail, mailshiftv1.ItemCalendar, mailshiftv1.ItemContacts}
+	if im := mig.Spec.Source.IMAP; im == nil || im.Login != "alice" || im.CredentialsSecretRef.Name != "alice-imap" || mig.Spec.MailboxRef.Name != "bob" ||
+		!slices.Equal(mig.Spec.Items, wantItems) {
 		t.Errorf("first-sync migration spec: %+v", mig.Spec)
 	}
 	if c := sp.Status.LastCycle; c == nil || c.ToTarget.Added != 0 || c.ToSource.Added != 0 {

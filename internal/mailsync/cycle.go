@@ -315,8 +315,9 @@ func (c *pairCycle) run(ctx context.Context) error {
 		c.rep.Unchanged = true
 		return nil
 	}
-	// A source the user may only read (a shared calendar): what they add on side B can never reach it.
-	if c.a.Has("ACL") {
+	// A source the user may only read (a shared calendar): what they add on side B can never reach it. The
+	// user's own folders are theirs to write: only folders of other users and shared ones are asked about.
+	if c.a.Has("ACL") && !c.fa.personal(ctx, c.a, c.pair.A) {
 		if rights, err := c.a.MyRights(ctx, c.pair.A); err == nil && !strings.ContainsRune(acl.ParseLetters(rights).Letters(), 'i') {
 			o.ReadOnlySource, o.Direction = true, OneWay
 			c.opts = o
@@ -758,8 +759,7 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 	}
 	for _, del := range []group{{kind: Delete, uids: deletes}, {kind: Delete, double: true, uids: doubles}} {
 		if len(del.uids) > 0 {
-			set := imapconn.UIDSetOf(slices.Clone(del.uids))
-			add(del, imapbulk.Change{UIDs: set, Store: "+FLAGS", Flags: []string{`\Deleted`}}, imapbulk.Change{UIDs: set, Expunge: true})
+			add(del, deletion(del.uids)...)
 		}
 	}
 	return groups, changes
@@ -950,4 +950,11 @@ func (s *Sync) declineLarge(ctx context.Context, a *imapbulk.Conn, fa *sideFolde
 		return &LargeFirstSyncError{Messages: total, Folders: len(pairs)}
 	}
 	return nil
+}
+
+// deletion is the changes that delete just these messages: STORE \Deleted, then UID EXPUNGE of them alone
+// (never a plain EXPUNGE, which would take what the user marked deleted too).
+func deletion(uids []uint32) []imapbulk.Change {
+	set := imapconn.UIDSetOf(slices.Clone(uids))
+	return []imapbulk.Change{{UIDs: set, Store: "+FLAGS", Flags: []string{`\Deleted`}}, {UIDs: set, Expunge: true}}
 }

@@ -49,6 +49,21 @@ type sideFolders struct {
 	status map[string]imapbulk.Status
 	// types are the folders' Kolab folder types, lower case ("event", "event.default"); none for mail.
 	types map[string]string
+	// ns is the side's NAMESPACE, asked once a cycle when first needed (see personal); nsAsked says it was.
+	ns      *imapconn.Namespaces
+	nsAsked bool
+}
+
+// personal says whether folder name is in the user's personal namespace. NAMESPACE is asked the first time
+// a cycle needs it; a server that cannot answer makes every folder count as not personal.
+func (s *sideFolders) personal(ctx context.Context, c *imapbulk.Conn, name string) bool {
+	if !s.nsAsked {
+		s.nsAsked = true
+		if ns, err := c.Namespaces(ctx); err == nil {
+			s.ns = &ns
+		}
+	}
+	return s.ns != nil && s.ns.IsPersonal(name)
 }
 
 // kind is what folder name holds: KindMail, or a groupware kind.

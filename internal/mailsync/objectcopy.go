@@ -5,14 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/mailshift/mailshift/internal/calobject"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
-	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/syncstate"
 )
 
@@ -50,8 +48,7 @@ func (c *pairCycle) removeOn(ctx context.Context, s Side) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	set := imapconn.UIDSetOf(slices.Clone(uids))
-	res, err := c.conn(s).Apply(ctx, []imapbulk.Change{{UIDs: set, Store: "+FLAGS", Flags: []string{`\Deleted`}}, {UIDs: set, Expunge: true}})
+	res, err := c.conn(s).Apply(ctx, deletion(uids))
 	if err != nil {
 		return err
 	}

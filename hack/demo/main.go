@@ -2,14 +2,13 @@
 // from source), a real Dovecot and a real pure-ftpd on 127.0.0.1, runs the manager binary against them,
 // applies config/samples with kubectl, waits until everything is Ready, prints it as `kubectl get` does,
 // proves the FolderShare by logging in as bob and listing alice's shared Calendar, fetches alice's
-// published free/busy over FTP and HTTP, and migrates a PST.
+// published free/busy over FTP and HTTP, syncs a contact from alice's address book to bob's, and migrates
+// a PST.
 //
 // Run it with `make demo`. DEMO_KEEP=1 keeps everything running until Ctrl-C, for exploring with kubectl.
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -22,7 +21,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/mailshift/mailshift/internal/testenv"
@@ -179,14 +177,15 @@ func run() error {
 		}
 	}
 
-	step("applying config/samples: a MailServer, two Mailboxes, a FolderShare, a FreeBusyPublication")
+	step("applying config/samples: a MailServer, two Mailboxes, a FolderShare, a FreeBusyPublication, a SyncPolicy")
 	if err := kubectl("apply", "-k", filepath.Join(root, "config", "samples")); err != nil {
 		return err
 	}
 
 	step("waiting until everything is Ready")
 	if err := kubectl("wait", "--for=condition=Ready", "--timeout=120s",
-		"mailserver/demo-dovecot", "mailbox/alice", "mailbox/bob", "foldershare/alice-calendar-for-bob", "freebusypublication/alice"); err != nil {
+		"mailserver/demo-dovecot", "mailbox/alice", "mailbox/bob", "foldershare/alice-calendar-for-bob", "freebusypublication/alice",
+		"syncpolicy/alice-contacts-with-bob"); err != nil {
 		fmt.Println("    manager log tail:")
 		_ = sh(os.Stdout, "tail", "-n", "30", logPath)
 		return err
@@ -211,12 +210,17 @@ func run() error {
 		return err
 	}
 
+	if err := syncDemo(kubectl, kcPath, caPEM); err != nil {
+		return err
+	}
+
 	if err := migrateDemo(kubectl, dir, logPath); err != nil {
 		return err
 	}
 
 	fmt.Println("\nDemo complete: both Mailboxes are Ready, bob reads alice's Calendar on the real server, alice's" +
-		" free/busy is published over FTP and HTTP, and a PST archive was migrated into bob's mailbox.")
+		" free/busy is published over FTP and HTTP, a contact alice added reached bob's address book, and a PST" +
+		" archive was migrated into bob's mailbox.")
 	if os.Getenv("DEMO_KEEP") != "" {
 		fmt.Printf("Everything keeps running; try: KUBECONFIG=%s %s get mailshift\nCtrl-C stops it.\n",
 			kcPath, filepath.Join(testenv.BinDir(), "kubectl"))
@@ -229,17 +233,11 @@ func run() error {
 
 // bobSeesCalendar logs in as bob with a plain IMAP client and returns the shared Calendar he can see.
 func bobSeesCalendar(caPEM []byte) (string, error) {
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	c, err := imapclient.DialStartTLS(fmt.Sprintf("127.0.0.1:%d", imapPort),
-		&imapclient.Options{TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}})
+	c, err := demoLogin(caPEM, "bob", "bob-secret-2")
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	if err := c.Login("bob", "bob-secret-2").Wait(); err != nil {
-		return "", err
-	}
 	boxes, err := c.List("", "shared/alice/*", nil).Collect()
 	if err != nil {
 		return "", err

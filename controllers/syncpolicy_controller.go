@@ -44,8 +44,10 @@ type syncCycleResult struct {
 	report  string                 // the report ConfigMap it wrote, "" if none
 	state   string                 // the state ConfigMap
 	lost    bool                   // the state was unreadable and started over
-	// large is a first cycle declined for its size: a first-sync migration is to copy the source.
-	large *mailsync.LargeFirstSyncError
+	// large is a first cycle declined for its size: firstSync, the migration planned with the cycle, is to
+	// copy the source.
+	large     *mailsync.LargeFirstSyncError
+	firstSync *mailshiftv1.MailboxMigration
 }
 
 func (r syncCycleResult) result() outcome { return r.o }
@@ -72,7 +74,7 @@ func (r *SyncPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// A finished cycle is shown first, whatever else changed meanwhile.
 	if res, ok := r.checks.last(key); ok && !res.applied {
 		if large := res.value.large; large != nil {
-			if err := r.startFirstSync(ctx, &sp, large); err != nil {
+			if err := r.startFirstSync(ctx, &sp, res.value.firstSync, large); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
@@ -141,7 +143,7 @@ func (r *SyncPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 	}
 	work := sp.DeepCopy()
-	bulkAbove := r.bulkAbove(&sp, src, dst, first)
+	plan := r.firstSyncPlan(work, src, dst, first)
 	// Each cycle is new work: its start time is part of its version, so it never stands for another.
 	version := inputVersion(sp.Generation, now.UnixNano())
 	slot, srcSlot := serverSlotOf(dst.server), serverSlotOf(src.server)
@@ -151,7 +153,7 @@ func (r *SyncPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		slot.also = &srcSlot
 	}
 	r.checks.startAs(&sp, version, slot, &waited, func(ctx context.Context) syncCycleResult {
-		return r.cycle(ctx, work, src, dst, trigger, bulkAbove)
+		return r.cycle(ctx, work, src, dst, trigger, plan)
 	})
 	return ctrl.Result{}, nil
 }
@@ -192,8 +194,8 @@ func (r *SyncPolicyReconciler) resolve(ctx context.Context, sp *mailshiftv1.Sync
 }
 
 // cycle runs one cycle of sp (a copy of its own) in the background, and counts it in the metrics.
-func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, bulkAbove int) syncCycleResult {
-	res := r.runCycle(ctx, sp, src, dst, trigger, bulkAbove)
+func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, plan *mailshiftv1.MailboxMigration) syncCycleResult {
+	res := r.runCycle(ctx, sp, src, dst, trigger, plan)
 	if c := res.cycle; c != nil {
 		opmetrics.ObserveSync(res.o.reason, time.Since(res.started), c.ToTarget.ByKind(), c.ToSource.ByKind(), c.Conflicts)
 	} else {
@@ -203,17 +205,21 @@ func (r *SyncPolicyReconciler) cycle(ctx context.Context, sp *mailshiftv1.SyncPo
 }
 
 // runCycle is the cycle itself.
-func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, bulkAbove int) syncCycleResult {
+// plan, when set, is the first-sync migration the cycle hands its copy to if it is a first one over
+// r.BulkAbove source messages.
+func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, trigger string, plan *mailshiftv1.MailboxMigration) syncCycleResult {
 	started := time.Now()
 	res := syncCycleResult{syncNow: trigger, started: started}
 	// The connection slots on both servers are held (netChecks).
 	store := &configMapState{c: r.Client, sp: sp}
 	s := &mailsync.Sync{
-		A:         mailsync.Server{Endpoint: src.endpoint, Credentials: src.creds},
-		B:         mailsync.Server{Endpoint: dst.endpoint, Credentials: dst.creds},
-		Options:   syncOptions(sp.Spec),
-		State:     store,
-		BulkAbove: bulkAbove,
+		A:       mailsync.Server{Endpoint: src.endpoint, Credentials: src.creds},
+		B:       mailsync.Server{Endpoint: dst.endpoint, Credentials: dst.creds},
+		Options: syncOptions(sp.Spec),
+		State:   store,
+	}
+	if plan != nil {
+		s.BulkAbove = r.BulkAbove
 	}
 	s.Folders = syncFolders(sp.Spec)
 	s.Kinds = syncKinds(sp.Spec.Items)
@@ -224,7 +230,7 @@ func (r *SyncPolicyReconciler) runCycle(ctx context.Context, sp *mailshiftv1.Syn
 	res.lost = store.lost
 	res.state = store.name()
 	if large := (*mailsync.LargeFirstSyncError)(nil); errors.As(err, &large) {
-		res.large = large
+		res.large, res.firstSync = large, plan
 		res.o = outcome{reason: mailshiftv1.ReasonFirstSyncRunning, message: fmt.Sprintf(
 			"%d messages in %d source folders: the first sync runs as MailboxMigration %s; the cycles start when it has finished", large.Messages, large.Folders, firstSyncName(sp))}
 		return res

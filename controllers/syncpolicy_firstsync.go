@@ -87,28 +87,20 @@ func firstSyncMessage(mig *mailshiftv1.MailboxMigration) string {
 	return msg + "; the cycles start when it has finished"
 }
 
-// bulkAbove is the cycle's mailsync.Sync.BulkAbove: the manager's limit when the policy has had no first
-// sync yet and one can run as a migration, else 0 (the cycle copies everything itself).
-func (r *SyncPolicyReconciler) bulkAbove(sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, first *mailshiftv1.MailboxMigration) int {
+// firstSyncPlan is the migration a cycle of sp hands its copy to when it declines for size, nil when it
+// may not decline: the manager has no limit, the policy had its first sync, or no migration can copy it.
+func (r *SyncPolicyReconciler) firstSyncPlan(sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget, first *mailshiftv1.MailboxMigration) *mailshiftv1.MailboxMigration {
 	if r.BulkAbove <= 0 || first != nil {
-		return 0
+		return nil
 	}
-	if _, why := firstSyncMigration(sp, src, dst); why != "" {
-		return 0
-	}
-	return r.BulkAbove
+	mig, _ := firstSyncMigration(sp, src, dst)
+	return mig
 }
 
-// startFirstSync creates the policy's first-sync MailboxMigration (an existing one is left as it is).
-func (r *SyncPolicyReconciler) startFirstSync(ctx context.Context, sp *mailshiftv1.SyncPolicy, large *mailsync.LargeFirstSyncError) error {
-	src, dst, err := r.resolve(ctx, sp)
-	if err != nil {
-		return err
-	}
-	mig, why := firstSyncMigration(sp, src, dst)
-	if why != "" {
-		return fmt.Errorf("first sync as a migration: %s", why) // changed since the cycle: the next one copies
-	}
+// startFirstSync creates the first-sync MailboxMigration a declined cycle planned (an existing one is left
+// as it is).
+func (r *SyncPolicyReconciler) startFirstSync(ctx context.Context, sp *mailshiftv1.SyncPolicy, mig *mailshiftv1.MailboxMigration, large *mailsync.LargeFirstSyncError) error {
+	mig = mig.DeepCopy()
 	if err := ctrl.SetControllerReference(sp, mig, r.Scheme()); err != nil {
 		return err
 	}

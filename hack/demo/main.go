@@ -118,8 +118,7 @@ func run() error {
 
 	kubectl := func(args ...string) error {
 		fmt.Printf("    $ kubectl %s\n", strings.Join(args, " "))
-		c := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), args...)
-		c.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
+		c := kubectlCommand(kcPath, args...)
 		c.Stdout, c.Stderr = os.Stdout, os.Stderr
 		return c.Run()
 	}
@@ -266,6 +265,13 @@ func bobSeesCalendar(caPEM []byte) (string, error) {
 		}
 	}
 	return "", errors.New("bob does not see alice's Calendar")
+}
+
+// kubectlCommand is the control plane's kubectl with the demo's kubeconfig.
+func kubectlCommand(kcPath string, args ...string) *exec.Cmd {
+	c := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), args...)
+	c.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
+	return c
 }
 
 func sh(out *os.File, name string, args ...string) error {

@@ -5,15 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-
-	"github.com/mailshift/mailshift/internal/testenv"
 )
 
 // demoContact is the contact alice adds to her address book: a vCard message, as a client stores it.
@@ -26,10 +21,8 @@ const demoContact = "From: alice@example.test\r\nSubject: Dana Demo\r\nMessage-I
 func syncDemo(kubectl func(...string) error, kcPath string, caPEM []byte) error {
 	step("keeping address books in step: alice adds a contact, `sync-now` runs the SyncPolicy's cycle at once")
 	folderOf := func(mailbox string) (string, error) {
-		c := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), "get", "mailbox", mailbox, "-o",
-			`jsonpath={.status.specialFolders[?(@.type=="Contacts")].mailbox}`)
-		c.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
-		out, err := c.Output()
+		out, err := kubectlCommand(kcPath, "get", "mailbox", mailbox, "-o",
+			`jsonpath={.status.specialFolders[?(@.type=="Contacts")].mailbox}`).Output()
 		if err != nil || len(bytes.TrimSpace(out)) == 0 {
 			return "", fmt.Errorf("%s's Contacts folder: %v", mailbox, err)
 		}

@@ -54,49 +54,67 @@ func (c *Conn) fetchIdentities(ctx context.Context, uidSet string, sinceModSeq u
 	if !uidSetOK(uidSet) {
 		return nil, localErr(imapconn.ProtocolError, op, "invalid UID set %q", uidSet)
 	}
-	var out []Identity
+	var ids identities
 	err := c.exec(ctx, op, func(ctx context.Context) error {
 		if c.selected == "" {
 			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
 		}
-		modseq := c.has("CONDSTORE")
-		if sinceModSeq > 0 && !modseq {
-			return localErr(imapconn.NotSupported, op, "CHANGEDSINCE needs CONDSTORE")
+		cmd, err := c.identitiesCommand(op, uidSet, sinceModSeq, headers)
+		if err != nil {
+			return err
 		}
-		items := "UID FLAGS"
-		if headers {
-			items += " INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (" + identityFields + ")]"
-		}
-		if modseq {
-			items += " MODSEQ"
-		}
-		cmd := newCommand("UID FETCH", uidSet, "("+items+")")
-		if sinceModSeq > 0 {
-			cmd.sp("(CHANGEDSINCE " + itoa64(sinceModSeq) + ")")
-		}
-		index := map[uint32]int{}
-		_, err := c.run(ctx, op, cmd, func(r *response) error {
-			if r.kind != "FETCH" || len(r.fields) == 0 || r.fields[0].kind != kindList {
-				return nil
-			}
-			var id Identity
-			applyFetch(&id, r.fields[0].list, nil)
-			if id.UID == 0 {
-				return nil
-			}
-			if i, ok := index[id.UID]; ok {
-				// The same message again (split response or an update):
-				// merge what was sent.
-				mergeIdentity(&out[i], id)
-				return nil
-			}
-			index[id.UID] = len(out)
-			out = append(out, id)
-			return nil
-		})
+		_, err = c.run(ctx, op, cmd, ids.add)
 		return err
 	})
-	return out, err
+	return ids.list, err
+}
+
+// identitiesCommand is the UID FETCH of FetchIdentities (headers) or FetchFlags.
+func (c *Conn) identitiesCommand(op, uidSet string, sinceModSeq uint64, headers bool) (*command, error) {
+	modseq := c.has("CONDSTORE")
+	if sinceModSeq > 0 && !modseq {
+		return nil, localErr(imapconn.NotSupported, op, "CHANGEDSINCE needs CONDSTORE")
+	}
+	items := "UID FLAGS"
+	if headers {
+		items += " INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (" + identityFields + ")]"
+	}
+	if modseq {
+		items += " MODSEQ"
+	}
+	cmd := newCommand("UID FETCH", uidSet, "("+items+")")
+	if sinceModSeq > 0 {
+		cmd.sp("(CHANGEDSINCE " + itoa64(sinceModSeq) + ")")
+	}
+	return cmd, nil
+}
+
+// identities collects the FETCH responses of a UID FETCH of identities, in the order the server sent them.
+type identities struct {
+	list  []Identity
+	index map[uint32]int
+}
+
+func (ids *identities) add(r *response) error {
+	if r.kind != "FETCH" || len(r.fields) == 0 || r.fields[0].kind != kindList {
+		return nil
+	}
+	var id Identity
+	applyFetch(&id, r.fields[0].list, nil)
+	if id.UID == 0 {
+		return nil // an unsolicited FETCH (a flag change another session made)
+	}
+	if i, ok := ids.index[id.UID]; ok {
+		// The same message again (split response or an update): merge what was sent.
+		mergeIdentity(&ids.list[i], id)
+		return nil
+	}
+	if ids.index == nil {
+		ids.index = map[uint32]int{}
+	}
+	ids.index[id.UID] = len(ids.list)
+	ids.list = append(ids.list, id)
+	return nil
 }
 
 // mergeIdentity copies into dst the items that src carries.

@@ -37,33 +37,48 @@ func (c *Conn) Select(ctx context.Context, name string, readOnly bool) (Status, 
 	op := verb + " " + name
 	var st Status
 	err := c.exec(ctx, op, func(ctx context.Context) error {
-		cmd := newCommand(verb).mailbox(name)
-		enabling := c.has("CONDSTORE") && !c.condstore
-		if enabling {
-			cmd.sp("(CONDSTORE)")
-		}
+		cmd, enabling := c.selectCommand(verb, name)
 		c.selected = ""
-		r, err := c.run(ctx, op, cmd, func(r *response) error {
-			if r.hasNum && r.kind == "EXISTS" {
-				st.Exists = r.num
-			}
-			if r.status == "OK" {
-				applyStatusCode(&st, r.code, r.args)
-			}
-			return nil
-		})
+		r, err := c.run(ctx, op, cmd, st.add)
 		if err != nil {
 			return err
 		}
-		st.ReadOnly = readOnly || r.code == "READ-ONLY"
-		if enabling {
-			c.condstore = true // the session has CONDSTORE from now on
-		}
-		c.selected = name
-		c.exists = st.Exists
+		c.selected1(name, &st, r, readOnly, enabling)
 		return nil
 	})
 	return st, err
+}
+
+// selectCommand is the SELECT or EXAMINE of name, with the CONDSTORE parameter (enabling) when the session
+// has not enabled it yet.
+func (c *Conn) selectCommand(verb, name string) (cmd *command, enabling bool) {
+	cmd = newCommand(verb).mailbox(name)
+	enabling = c.has("CONDSTORE") && !c.condstore
+	if enabling {
+		cmd.sp("(CONDSTORE)")
+	}
+	return cmd, enabling
+}
+
+// add applies what a SELECT's untagged responses tell.
+func (st *Status) add(r *response) error {
+	if r.hasNum && r.kind == "EXISTS" {
+		st.Exists = r.num
+	}
+	if r.status == "OK" {
+		applyStatusCode(st, r.code, r.args)
+	}
+	return nil
+}
+
+// selected1 records that the SELECT or EXAMINE of name succeeded with its tagged reply r.
+func (c *Conn) selected1(name string, st *Status, r *response, readOnly, enabling bool) {
+	st.ReadOnly = readOnly || r.code == "READ-ONLY"
+	if enabling {
+		c.condstore = true // the session has CONDSTORE from now on
+	}
+	c.selected = name
+	c.exists = st.Exists
 }
 
 // Unselect closes the selected mailbox without expunging (RFC 3691

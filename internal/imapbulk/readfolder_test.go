@@ -1,0 +1,101 @@
+package imapbulk
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestFakeReadFolderInterleaved: the four commands arrive in one write, before any reply; the server runs
+// the reads after the SELECT at once and interleaves their replies (RFC 9051 §5.5 allows it), answers
+// "N:*" with the last message although its UID is below N, and reports a flag change unasked. Each reply
+// must land where it belongs.
+func TestFakeReadFolderInterleaved(t *testing.T) {
+	fs := startFake(t, func(s *fakeSession) {
+		s.greetAndLogin(fakeCaps + " CONDSTORE")
+		var cmds []fakeCommand
+		for range 4 {
+			cmds = append(cmds, s.readCommand())
+		}
+		want := []string{`SELECT INBOX (CONDSTORE)`, `UID SEARCH ALL`, `UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 40)`, `UID FETCH 8:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (`}
+		for i, cmd := range cmds {
+			if !strings.Contains(cmd.text, want[i]) {
+				s.t.Errorf("command %d = %q, want %q", i, cmd.text, want[i])
+			}
+		}
+		s.send("* 3 EXISTS", "* OK [UIDVALIDITY 7] ok", "* OK [UIDNEXT 8] ok", "* OK [HIGHESTMODSEQ 44] ok",
+			cmds[0].tag+" OK [READ-WRITE] selected",
+			`* 3 FETCH (UID 7 FLAGS (\Seen) INTERNALDATE "05-Mar-2024 07:08:09 +0100" RFC822.SIZE 12 MODSEQ (41) BODY[HEADER.FIELDS (MESSAGE-ID)] {24}`,
+			"Message-ID: <last@x>\r\n",
+			")",
+			`* 2 FETCH (UID 5 FLAGS (\Flagged) MODSEQ (43))`,
+			"* SEARCH 2 5 7",
+			cmds[3].tag+" OK fetched",
+			`* 1 FETCH (FLAGS (\Answered))`, // unsolicited, without a UID
+			cmds[1].tag+" OK searched",
+			`* 3 FETCH (UID 7 FLAGS (\Seen) MODSEQ (41))`,
+			cmds[2].tag+" OK fetched")
+	})
+	c := dialFake(t, fs, fakeCred())
+	f, err := c.ReadFolder(context.Background(), "INBOX", FolderRead{Present: true, FlagsSince: 40, IdentitiesFrom: 8})
+	if err != nil || f.Err != nil {
+		t.Fatalf("ReadFolder: %v, %v", err, f.Err)
+	}
+	if f.Status.Exists != 3 || f.Status.UIDValidity != 7 || f.Status.UIDNext != 8 || f.Status.HighestModSeq != 44 {
+		t.Errorf("status = %+v", f.Status)
+	}
+	if !slices.Equal(f.Present, []uint32{2, 5, 7}) {
+		t.Errorf("present = %v, want [2 5 7]", f.Present)
+	}
+	var changed []uint32
+	for _, m := range f.Changed {
+		changed = append(changed, m.UID)
+	}
+	if !slices.Equal(changed, []uint32{5, 7}) {
+		t.Errorf("changed = %v, want [5 7]", changed)
+	}
+	if len(f.Identities) != 0 {
+		t.Errorf("identities = %+v, want none: UID 7 is below 8", f.Identities)
+	}
+	if c.Selected() != "INBOX" {
+		t.Errorf("selected = %q", c.Selected())
+	}
+}
+
+// TestFakeReadFolderRefusals: a refused read after the SELECT is in Folder.Err with the folder selected; a
+// refused SELECT is the error, and the reads that follow it are answered and left behind, the connection
+// still in step.
+func TestFakeReadFolderRefusals(t *testing.T) {
+	fs := startFake(t, func(s *fakeSession) {
+		s.greetAndLogin(fakeCaps + " CONDSTORE")
+		sel, search, fetch := s.readCommand(), s.readCommand(), s.readCommand()
+		s.send("* 2 EXISTS", "* OK [NOMODSEQ] none", sel.tag+" OK selected", "* SEARCH 1 2", search.tag+" OK done",
+			fetch.tag+" BAD [NOMODSEQ] no mod-sequences here")
+		sel, search, fetch = s.readCommand(), s.readCommand(), s.readCommand()
+		s.send(sel.tag+" NO [NONEXISTENT] no such mailbox", search.tag+" BAD no mailbox selected", fetch.tag+" BAD no mailbox selected")
+		cmd := s.readCommand()
+		if !strings.HasSuffix(cmd.text, "NOOP") && !strings.Contains(cmd.text, "SELECT") {
+			s.t.Errorf("after the refused SELECT: %q", cmd.text)
+		}
+		s.send("* 0 EXISTS", cmd.tag+" OK selected")
+	})
+	c := dialFake(t, fs, fakeCred())
+	ctx := context.Background()
+	f, err := c.ReadFolder(ctx, "INBOX", FolderRead{Present: true, FlagsSince: 9})
+	if err != nil {
+		t.Fatalf("ReadFolder: %v", err)
+	}
+	if f.Err == nil || !strings.Contains(f.Err.Error(), "no mod-sequences here") || !f.Status.NoModSeq || !slices.Equal(f.Present, []uint32{1, 2}) {
+		t.Errorf("folder = %+v, want the refused CHANGEDSINCE in Err, NOMODSEQ and UIDs 1 and 2", f)
+	}
+	if _, err := c.ReadFolder(ctx, "Gone", FolderRead{Present: true, FlagsSince: 9}); err == nil || !strings.Contains(err.Error(), "no such mailbox") {
+		t.Errorf("ReadFolder of a missing folder: %v, want the SELECT's refusal", err)
+	}
+	if c.Selected() != "" {
+		t.Errorf("selected after a refused SELECT = %q, want none", c.Selected())
+	}
+	if _, err := c.Select(ctx, "Empty", false); err != nil {
+		t.Errorf("the connection is out of step after the refusals: %v", err)
+	}
+}

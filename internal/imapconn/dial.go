@@ -123,6 +123,7 @@ func Connect(ctx context.Context, ep Endpoint) (*Conn, error) {
 		}
 		return nil, Wrap("connect "+addr, PhaseConnect, err, nil)
 	}
+	raw = quickAck(raw)
 	c := &Conn{raw: raw, conn: raw, ep: ep, budget: MaxHandshakeBytes, caps: Caps{}}
 	abort := context.AfterFunc(ctx, func() { raw.Close() })
 	// stage names what was awaited when the context ended.

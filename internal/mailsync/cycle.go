@@ -291,15 +291,24 @@ func (c *pairCycle) run(ctx context.Context) error {
 			return nil
 		}
 	}
+	// Each side is selected and read in one round trip, what to read guessed from where it stood (see
+	// fetch): the messages changed since its mod-sequence, and the identities of those from its UIDNEXT on.
 	// OneWay never writes to the source: it is only examined.
-	var stA, stB imapbulk.Status
+	var read [2]imapbulk.Folder
+	var ask [2]imapbulk.FolderRead
+	for s, was := range [2]syncstate.Mailbox{c.pair.MA, c.pair.MB} {
+		ask[s] = imapbulk.FolderRead{ReadOnly: Side(s) == A && o.Direction == OneWay, IdentitiesFrom: 1}
+		if was.HighestModSeq != 0 && !c.pending(Side(s)) {
+			ask[s] = imapbulk.FolderRead{ReadOnly: ask[s].ReadOnly, Present: true, FlagsSince: was.HighestModSeq, IdentitiesFrom: max(was.UIDNext, 1)}
+		}
+	}
 	err := inBoth(func() (err error) {
-		if stA, err = c.a.Select(ctx, c.pair.A, o.Direction == OneWay); err != nil {
+		if read[A], err = c.a.ReadFolder(ctx, c.pair.A, ask[A]); err != nil {
 			err = fmt.Errorf("side A: %w", err)
 		}
 		return err
 	}, func() (err error) {
-		if stB, err = c.b.Select(ctx, c.pair.B, false); err != nil {
+		if read[B], err = c.b.ReadFolder(ctx, c.pair.B, ask[B]); err != nil {
 			err = fmt.Errorf("side B: %w", err)
 		}
 		return err
@@ -307,6 +316,7 @@ func (c *pairCycle) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stA, stB := read[A].Status, read[B].Status
 	if stB.ReadOnly {
 		return errors.New("the target's folder is read-only for this user: nothing can be written to it")
 	}
@@ -331,9 +341,15 @@ func (c *pairCycle) run(ctx context.Context) error {
 	// pending on is read whole: finding a double needs the identity of the message it doubles.
 	var since [2]uint64
 	for s, m := range [2][2]syncstate.Mailbox{{c.pair.MA, nowA}, {c.pair.MB, nowB}} {
-		pending := slices.ContainsFunc(c.pair.Pending, func(x syncstate.Pending) bool { return Side(x.To) == Side(s) })
-		if m[0].HighestModSeq != 0 && m[1].HighestModSeq != 0 && m[0].UIDValidity == m[1].UIDValidity && !pending {
+		if m[0].HighestModSeq != 0 && m[1].HighestModSeq != 0 && m[0].UIDValidity == m[1].UIDValidity && !c.pending(Side(s)) {
 			since[s] = m[0].HighestModSeq
+		}
+	}
+	// What was read with the SELECT serves when it is what fetch needs: else fetch reads it.
+	var pre [2]*imapbulk.Folder
+	for s := range pre {
+		if read[s].Err == nil && ask[s].FlagsSince == since[s] {
+			pre[s] = &read[s]
 		}
 	}
 	// A side whose mailbox was rebuilt (another UIDVALIDITY) has other UIDs: its links and kept messages
@@ -348,12 +364,12 @@ func (c *pairCycle) run(ctx context.Context) error {
 	}
 	known := c.known()
 	err = inBoth(func() (err error) {
-		if err = c.fetch(ctx, A, stA, since[A], known[A]); err != nil {
+		if err = c.fetch(ctx, A, stA, since[A], known[A], pre[A]); err != nil {
 			err = fmt.Errorf("side A: %w", err)
 		}
 		return err
 	}, func() (err error) {
-		if err = c.fetch(ctx, B, stB, since[B], known[B]); err != nil {
+		if err = c.fetch(ctx, B, stB, since[B], known[B], pre[B]); err != nil {
 			err = fmt.Errorf("side B: %w", err)
 		}
 		return err
@@ -393,16 +409,13 @@ func (c *pairCycle) settle(ctx context.Context, s Side, at syncstate.Mailbox, ex
 	if at.HighestModSeq == 0 || (len(c.wrote[s]) == 0 && c.added[s] == 0 && c.removed[s] == 0) {
 		return at // nothing done here: where it stood is where it stands, as far as this cycle knows
 	}
-	conn := c.conn(s)
-	st, err := conn.Select(ctx, c.folder(s), s == A && c.opts.Direction == OneWay)
-	if err != nil || st.UIDValidity != at.UIDValidity || st.NoModSeq || int(st.Exists) != int(exists)+c.added[s]-c.removed[s] {
+	// Selected again, with what changed since read in the same round trip.
+	f, err := c.conn(s).ReadFolder(ctx, c.folder(s), imapbulk.FolderRead{ReadOnly: s == A && c.opts.Direction == OneWay, FlagsSince: at.HighestModSeq})
+	st := f.Status
+	if err != nil || f.Err != nil || st.UIDValidity != at.UIDValidity || st.NoModSeq || int(st.Exists) != int(exists)+c.added[s]-c.removed[s] {
 		return at
 	}
-	changed, err := conn.FetchIdentities(ctx, "1:*", at.HighestModSeq)
-	if err != nil {
-		return at
-	}
-	for _, m := range changed {
+	for _, m := range f.Changed {
 		want, ok := c.wrote[s][m.UID]
 		if !ok || !sameFlags(m.Flags, c.pair.Names(want)) {
 			return at
@@ -469,9 +482,11 @@ func (c *pairCycle) known() [2]map[uint32]syncstate.Flags {
 // identity (header fields). Read by what changed, when the side offers mod-sequences and its state is known
 // since mod-sequence since: the UIDs there (UID SEARCH ALL: what is gone), the flags of the messages
 // changed since (CHANGEDSINCE; the others still have the flags the sides agreed on, which the last cycle
-// either set or read), and the identity of the messages the pair does not know (new ones, mostly). Both
-// sides are read at once: fetch touches nothing of the pair; snapshot then runs alone.
-func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since uint64, known map[uint32]syncstate.Flags) error {
+// either set or read), and the identity of the messages the pair does not know (new ones, mostly). read,
+// when not nil, is what the SELECT's round trip read already (with since, or whole when since is 0); then
+// only identities it lacks are asked for. Both sides are read at once: fetch touches nothing of the pair;
+// snapshot then runs alone.
+func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since uint64, known map[uint32]syncstate.Flags, read *imapbulk.Folder) error {
 	c.ids[s], c.changed[s], c.agreed[s] = map[uint32]imapbulk.Identity{}, map[uint32][]string{}, map[uint32]syncstate.Flags{}
 	c.objs[s] = map[uint32]objectInfo{}
 	if st.Exists == 0 {
@@ -480,7 +495,13 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since
 	conn := c.conn(s)
 	var unknown []uint32
 	if since == 0 {
-		ids, err := conn.FetchIdentities(ctx, "1:*", 0)
+		var ids []imapbulk.Identity
+		var err error
+		if read != nil {
+			ids = read.Identities
+		} else {
+			ids, err = conn.FetchIdentities(ctx, "1:*", 0)
+		}
 		for _, id := range ids {
 			c.ids[s][id.UID] = id
 		}
@@ -493,13 +514,31 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since
 		}
 		return c.readObjects(ctx, s, uids)
 	}
-	present, err := conn.UIDSearch(ctx, "ALL")
-	if err != nil {
-		return err
-	}
-	changed, err := conn.FetchFlags(ctx, "1:*", since)
-	if err != nil {
-		return err
+	var present []uint32
+	var changed []imapbulk.Identity
+	if read != nil {
+		present, changed = read.Present, read.Changed
+		// The identities read from the old UIDNEXT on: of new messages, which the pair cannot know.
+		var fresh []uint32
+		for _, id := range read.Identities {
+			if _, isKnown := known[id.UID]; !isKnown {
+				c.ids[s][id.UID] = id
+				fresh = append(fresh, id.UID)
+			}
+		}
+		if c.opts.Objects {
+			if err := c.readObjects(ctx, s, fresh); err != nil {
+				return err
+			}
+		}
+	} else {
+		var err error
+		if present, err = conn.UIDSearch(ctx, "ALL"); err != nil {
+			return err
+		}
+		if changed, err = conn.FetchFlags(ctx, "1:*", since); err != nil {
+			return err
+		}
 	}
 	flags := make(map[uint32][]string, len(changed))
 	for _, m := range changed {
@@ -519,7 +558,8 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since
 	return c.fetchIdentities(ctx, s, unknown)
 }
 
-// fetchIdentities reads the identities of side s's messages uids that were not read yet.
+// fetchIdentities reads the identities of side s's messages uids that were not read yet (and, in a
+// groupware pair, their objects).
 func (c *pairCycle) fetchIdentities(ctx context.Context, s Side, uids []uint32) error {
 	uids = slices.DeleteFunc(slices.Clone(uids), func(uid uint32) bool { _, ok := c.ids[s][uid]; return ok })
 	if len(uids) == 0 {
@@ -538,6 +578,11 @@ func (c *pairCycle) fetchIdentities(ctx context.Context, s Side, uids []uint32) 
 // maxObjectBytes bounds a message a groupware pair reads whole to find the object in it; a larger one is
 // synced as a message (by its Message-ID).
 const maxObjectBytes = 4 << 20
+
+// pending says whether a copy to side s may be pending (see syncstate.Pending).
+func (c *pairCycle) pending(s Side) bool {
+	return slices.ContainsFunc(c.pair.Pending, func(x syncstate.Pending) bool { return Side(x.To) == s })
+}
 
 // readObjects reads the messages uids of side s whole (one UID FETCH, a message in memory at a time) and
 // records the groupware object of each that holds one.
@@ -768,7 +813,8 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 // copyBoth copies todo[A] to side B and todo[B] to side A, and returns their links. The messages' dates and
 // sizes are read first where fetch did not (a message read by its flags only: put back, or kept in a
 // conflict); then every copy is written ahead in the state, in one write, so that a copy a server stores
-// after this process was killed is known for one next cycle (see syncstate.Pending).
+// after this process was killed is known for one next cycle (see syncstate.Pending). The write runs while
+// the first bodies are read; the appends wait for it.
 func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []Action, fail func(Side, []uint32, error)) []syncstate.Link {
 	uidsOf := func(acts []Action) []uint32 {
 		var uids []uint32
@@ -796,33 +842,48 @@ func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []A
 		id := objectID(conflictUID(Message{ID: c.idOf(act.On, act.UID), Version: c.objs[act.On][act.UID].version}))
 		c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(A), ID: id, Since: since}, syncstate.Pending{To: uint8(B), ID: id, Since: since})
 	}
-	if err := c.sync.State.Save(c.st); err != nil {
-		err = fmt.Errorf("saving the sync state before copying: %w", err)
-		fail(A, uidsOf(todo[A]), err)
-		fail(B, uidsOf(todo[B]), err)
-		return nil
+	// The state goes to the store while the first bodies are read: no copy is sent before it is written.
+	saved := make(chan error, 1)
+	ahead := c.st.Clone()
+	go func() { saved <- c.sync.State.Save(ahead) }()
+	var once sync.Once
+	var saveErr error
+	written := func() error {
+		once.Do(func() {
+			if saveErr = <-saved; saveErr != nil {
+				saveErr = fmt.Errorf("saving the sync state before copying: %w", saveErr)
+			}
+		})
+		return saveErr
 	}
 	var mu sync.Mutex // over the cycle's bookkeeping, which both ways update
 	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
 	var links [2][]syncstate.Link
-	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], since, fail, locked); return nil },
-		func() error { links[B] = c.copy(ctx, B, todo[B], since, fail, locked); return nil })
+	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], since, written, fail, locked); return nil },
+		func() error { links[B] = c.copy(ctx, B, todo[B], since, written, fail, locked); return nil })
 	out := append(links[A], links[B]...)
 	for _, act := range rewrites {
-		if l, err := c.conflictCopy(ctx, act, since); err != nil {
+		err := written()
+		var l syncstate.Link
+		if err == nil {
+			l, err = c.conflictCopy(ctx, act, since)
+		}
+		if err != nil {
 			fail(act.On, []uint32{act.UID}, err)
 		} else {
 			out = append(out, l)
 		}
 	}
+	_ = written() // the cycle's next write of the state comes after this one
 	return out
 }
 
 // copy copies messages of side from to the other side in batches of at most copyBatchBytes, each batch
 // fetched in one UID FETCH and appended in one pipelined run, and returns their links. A copy the server
 // gives no UID for (no UIDPLUS) is not linked: the next cycle matches it by identity. What it records of the
-// cycle (counts, failures, pending copies confirmed) it records inside locked.
-func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since int64, fail func(Side, []uint32, error), locked func(func())) []syncstate.Link {
+// cycle (counts, failures, pending copies confirmed) it records inside locked. No batch is appended before
+// written says the state with the pending copies is stored.
+func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since int64, written func() error, fail func(Side, []uint32, error), locked func(func())) []syncstate.Link {
 	var links []syncstate.Link
 	to := from.other()
 	src, dst := c.conn(from), c.conn(to)
@@ -874,13 +935,21 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 				locked(func() { c.failCopy(from, act, errors.New("the message went away before it could be read"), fail) })
 				continue
 			}
-			msgs = append(msgs, imapbulk.Message{Flags: c.pair.Names(act.Flags), Date: c.ids[from][act.UID].InternalDate, Size: int64(body.Len()), Body: body})
+			msgs = append(msgs, imapbulk.Message{Flags: c.pair.Names(act.Flags), Date: c.ids[from][act.UID].InternalDate, Size: int64(body.Len()), Body: bytes.NewReader(body.Bytes())})
 			sent = append(sent, act)
+		}
+		if err := written(); err != nil {
+			locked(func() {
+				for _, act := range sent {
+					c.failCopy(from, act, err, fail)
+				}
+			})
+			continue
 		}
 		for _, act := range sent {
 			unsent[c.idOf(from, act.UID)]--
 		}
-		res, err := dst.Append(ctx, c.folder(to), msgs)
+		res, err := appendBatched(ctx, dst, c.folder(to), msgs)
 		locked(func() {
 			confirmed := map[string]int{}
 			for i, act := range sent {
@@ -919,6 +988,45 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 		})
 	}
 	return links
+}
+
+// appendBatch is how many messages a copy appends in one MULTIAPPEND command (RFC 3502) where the server
+// offers it: Dovecot and Cyrus store a command's messages in one transaction, with one flush to disk, where
+// a command per message costs one each (four to five times the time for a cycle's handful of new messages).
+const appendBatch = 64
+
+// appendBatched appends msgs (whose bodies are bytes.Readers) in MULTIAPPEND batches, and the messages of a
+// batch refused as a whole once more one by one, so that only those the server refuses alone fail: a batch
+// is atomic, so none of them was stored.
+func appendBatched(ctx context.Context, conn *imapbulk.Conn, folder string, msgs []imapbulk.Message) ([]imapbulk.AppendResult, error) {
+	conn.SetAppendOptions(imapbulk.AppendOptions{Batch: appendBatch})
+	res, err := conn.Append(ctx, folder, msgs)
+	if err != nil {
+		return res, err
+	}
+	var again []int
+	for i, r := range res {
+		if errors.Is(r.Err, imapbulk.ErrBatchRefused) {
+			again = append(again, i)
+		}
+	}
+	if len(again) == 0 {
+		return res, nil
+	}
+	retry := make([]imapbulk.Message, len(again))
+	for k, i := range again {
+		retry[k] = msgs[i]
+		if _, err := retry[k].Body.(*bytes.Reader).Seek(0, io.SeekStart); err != nil {
+			return res, err
+		}
+	}
+	alone, err := conn.AppendOneByOne(ctx, folder, retry)
+	for k, i := range again {
+		if k < len(alone) {
+			res[i] = alone[k]
+		}
+	}
+	return res, err
 }
 
 // forgetPending removes, for each identity of ids, as many pending copies to side to written at since.

@@ -92,6 +92,17 @@ type State struct {
 	Pairs []Pair
 }
 
+// Clone returns a copy of s that changes to s do not reach (a link's keyword list, which nothing changes
+// in place, is shared).
+func (s *State) Clone() *State {
+	c := &State{Pairs: slices.Clone(s.Pairs)}
+	for i := range c.Pairs {
+		p := &c.Pairs[i]
+		p.Keywords, p.Links, p.KeptA, p.KeptB, p.Pending = slices.Clone(p.Keywords), slices.Clone(p.Links), slices.Clone(p.KeptA), slices.Clone(p.KeptB), slices.Clone(p.Pending)
+	}
+	return c
+}
+
 // Pair returns the pair of folders a and b, added empty when there is none.
 func (s *State) Pair(a, b string) *Pair {
 	for i := range s.Pairs {

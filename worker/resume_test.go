@@ -102,7 +102,7 @@ func TestKillAndResume(t *testing.T) {
 	a := accountOf(srv, "alice")
 	file := filepath.Join(testfixtures.MustPSTDir(t), "pst2john-97_outlook_qwerty12345.pst")
 	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
-	cj := childJob{PST: file, Endpoint: a.ep, Login: a.cred.Login, Password: a.cred.Password, Checkpoint: cpPath, Prefix: "K ", Rate: 12}
+	cj := childJob{PST: file, Endpoint: a.ep, Login: a.cred.Login, Password: a.cred.Password, Checkpoint: cpPath, Prefix: "K ", Rate: 8}
 	killed, positions := killRepeatedly(t, cj, 30, nil)
 	if killed < 20 {
 		t.Fatalf("only %d kills before the migration finished; slow the worker down", killed)
@@ -191,7 +191,7 @@ func TestKillAndResumeSegments(t *testing.T) {
 	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
 	cj := childJob{Endpoint: dst.ep, Login: dst.cred.Login, Password: dst.cred.Password, Checkpoint: cpPath,
 		SourceLogin: src.cred.Login, SourcePassword: src.cred.Password, Include: []string{"Big", "Small"},
-		Parallel: 4, Batch: 8, Rate: 100}
+		Parallel: 4, Batch: 8, Rate: 70}
 	inFlight, segmented := 0, 0
 	killed, positions := killRepeatedly(t, cj, 24, func(cp *Checkpoint) {
 		if cp == nil || cp.Folders["Big"] == nil {

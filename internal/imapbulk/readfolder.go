@@ -50,13 +50,14 @@ func (c *Conn) ReadFolder(ctx context.Context, name string, want FolderRead) (Fo
 			cmds = append(cmds, newCommand("UID SEARCH ALL"))
 		}
 		if want.FlagsSince > 0 {
-			// CONDSTORE is the server's capability; the SELECT before it enables it for the session.
-			cmd, err := c.identitiesCommand("UID FETCH 1:*", "1:*", want.FlagsSince, false)
-			if err != nil {
-				return err
+			// CONDSTORE is the server's capability; the SELECT before it enables it for the session. A server
+			// that no longer offers it is asked for the rest, and the caller reads the changes otherwise.
+			if cmd, err := c.identitiesCommand("UID FETCH 1:*", "1:*", want.FlagsSince, false); err != nil {
+				f.Err = err
+			} else {
+				ops = append(ops, "UID FETCH 1:* (CHANGEDSINCE)")
+				cmds = append(cmds, cmd)
 			}
-			ops = append(ops, "UID FETCH 1:* (CHANGEDSINCE)")
-			cmds = append(cmds, cmd)
 		}
 		if want.IdentitiesFrom > 0 {
 			set := itoa64(uint64(want.IdentitiesFrom)) + ":*"

@@ -99,3 +99,30 @@ func TestFakeReadFolderRefusals(t *testing.T) {
 		t.Errorf("the connection is out of step after the refusals: %v", err)
 	}
 }
+
+// TestFakeReadFolderWithoutCondstore: a server that no longer offers CONDSTORE (the state remembers a
+// mod-sequence from before) is not asked for CHANGEDSINCE; the rest is read, and Folder.Err says what is
+// missing, so that the caller reads it otherwise instead of failing the folder for good.
+func TestFakeReadFolderWithoutCondstore(t *testing.T) {
+	fs := startFake(t, func(s *fakeSession) {
+		s.greetAndLogin(fakeCaps)
+		sel, search := s.readCommand(), s.readCommand()
+		if sel.text != sel.tag+" SELECT INBOX" || search.text != search.tag+" UID SEARCH ALL" {
+			s.t.Errorf("commands = %q, %q", sel.text, search.text)
+		}
+		s.send("* 1 EXISTS", sel.tag+" OK selected", "* SEARCH 4", search.tag+" OK done")
+		cmd := s.readCommand()
+		if !strings.Contains(cmd.text, "SELECT") {
+			s.t.Errorf("CHANGEDSINCE was sent to a server without CONDSTORE: %q", cmd.text)
+		}
+		s.send(cmd.tag + " OK selected")
+	})
+	c := dialFake(t, fs, fakeCred())
+	f, err := c.ReadFolder(context.Background(), "INBOX", FolderRead{Present: true, FlagsSince: 5})
+	if err != nil || f.Err == nil || !slices.Equal(f.Present, []uint32{4}) || f.Status.Exists != 1 {
+		t.Fatalf("ReadFolder = %+v, %v; want UID 4 read and Err saying CHANGEDSINCE was not", f, err)
+	}
+	if _, err := c.Select(context.Background(), "Other", false); err != nil {
+		t.Errorf("the connection is out of step: %v", err)
+	}
+}

@@ -124,10 +124,17 @@ empty() { "$BM" empty $(acct "$1") || fail "emptying $1"; }
 # On Cyrus the admin deletes the user's mailboxes and creates them again.
 fresh() {
 	if [[ $FORMAT == cyrus ]]; then
-		# (An admin may delete a user only once it holds the x right on the user's mailbox.)
-		"$BM" admin -addr "$DIRECT" -user mailadmin -pass "${PASS[mailadmin]}" "SETACL user/$1 mailadmin lrswipkxtecda" \
-			"DELETE user/$1" "CREATE user/$1" \
-			"SETQUOTA user/$1 (STORAGE 1048576)" || fail "making $1 fresh on Cyrus"
+		# (An admin may delete a user only once it holds the x right on the user's mailbox.) Cyrus keeps a
+		# deleted user's mailboxes under a name stamped with the second of the deletion: a second DELETE of the
+		# same user within that second collides with it ("NO Mailbox already exists"), so it is tried again a
+		# second later.
+		local try
+		for try in 1 2 3; do
+			"$BM" admin -addr "$DIRECT" -user mailadmin -pass "${PASS[mailadmin]}" "SETACL user/$1 mailadmin lrswipkxtecda" \
+				"DELETE user/$1" "CREATE user/$1" "SETQUOTA user/$1 (STORAGE 1048576)" && return
+			sleep 1.1
+		done
+		fail "making $1 fresh on Cyrus"
 		return
 	fi
 	rm -rf "${SRV:?}/home/$1"

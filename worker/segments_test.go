@@ -285,7 +285,9 @@ func TestSegmentedFolder(t *testing.T) {
 	splitSource(t, src, n, 0, "s")
 	cpPath := filepath.Join(t.TempDir(), "cp.json")
 	cp := FileCheckpoint{Path: cpPath}
-	rep := runIMAP(t, src, dst, func(j *Job) { j.Checkpoints = cp })
+	// Paced (1,500 messages a second over all connections), so that the segments are under way together
+	// however fast the server answers: their interleaving on the target is what shows it below.
+	rep := runIMAP(t, src, dst, func(j *Job) { j.Checkpoints, j.RateMessages = cp, 1500 })
 	unique := n - 3*len(segmentTwins)
 	if rep.Totals.Copied != int64(unique+100) || rep.Totals.Duplicates != int64(3*len(segmentTwins)) {
 		t.Errorf("copied %d, present %d; want %d copied and the %d repeated Message-IDs present", rep.Totals.Copied, rep.Totals.Duplicates, unique+100, 3*len(segmentTwins))

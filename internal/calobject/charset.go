@@ -64,7 +64,8 @@ func xmlText(data []byte) (string, error) {
 // xmlDeclEncoding is the encoding="…" of a leading XML declaration, or "".
 func xmlDeclEncoding(data []byte) string {
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
-	if !bytes.HasPrefix(data, []byte("<?xml")) {
+	// The declaration is "<?xml" and white space; "<?xml0…" is a processing instruction of another target.
+	if !bytes.HasPrefix(data, []byte("<?xml")) || len(data) == len("<?xml") || !strings.ContainsRune(" \t\r\n", rune(data[len("<?xml")])) {
 		return ""
 	}
 	end := bytes.Index(data, []byte("?>"))

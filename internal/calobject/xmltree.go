@@ -93,19 +93,27 @@ func parseTree(src string) (*tnode, error) {
 	return doc, nil
 }
 
-// utf8Declaration replaces the encoding of an XML declaration's pseudo-attributes by UTF-8.
+// utf8Declaration replaces the encoding of an XML declaration's pseudo-attributes by UTF-8, read as
+// xmlDeclEncoding reads it (white space around the "=" allowed).
 func utf8Declaration(inst []byte) []byte {
 	s := string(inst)
-	i := strings.Index(s, "encoding=")
-	if i < 0 || i+len("encoding=") >= len(s) {
+	i := strings.Index(s, "encoding")
+	if i < 0 {
 		return inst
 	}
-	q := s[i+len("encoding=")]
-	end := strings.IndexByte(s[i+len("encoding=")+1:], q)
+	rest := strings.TrimLeft(s[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(rest, "=") {
+		return inst
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+		return inst
+	}
+	end := strings.IndexByte(rest[1:], rest[0])
 	if end < 0 {
 		return inst
 	}
-	return []byte(s[:i] + `encoding="UTF-8"` + s[i+len("encoding=")+1+end+1:])
+	return []byte(s[:i] + `encoding="UTF-8"` + rest[1+end+1:])
 }
 
 func qname(n xml.Name) string {

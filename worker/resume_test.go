@@ -303,7 +303,10 @@ func TestKillAndRestartAtOnce(t *testing.T) {
 	}
 	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
 	cj := childJob{Endpoint: dst.ep, Login: dst.cred.Login, Password: dst.cred.Password, Checkpoint: cpPath,
-		SourceLogin: src.cred.Login, SourcePassword: src.cred.Password, Include: folders, Parallel: 4, Batch: 32}
+		SourceLogin: src.cred.Login, SourcePassword: src.cred.Password, Include: folders, Parallel: 4, Batch: 32,
+		// Paced, so that the copy outlasts a dozen kills however fast the server stores (unpaced, a run
+		// could finish before the first kill); 32 APPENDs a connection are still in flight at each.
+		Rate: 240}
 	filled := time.Now()
 	killed, _ := killRepeatedlyBetween(t, cj, 12, 150*time.Millisecond, 1500*time.Millisecond, 13, nil)
 	t.Logf("source filled in %s, kills took %s", filled.Sub(begin).Round(time.Millisecond), time.Since(filled).Round(time.Millisecond))

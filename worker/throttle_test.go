@@ -39,27 +39,9 @@ func throughProxy(p *testproxy.Proxy) func(*Job) {
 // had in fact stored the refused message and those pipelined after it.
 func TestThrottledAppendIsHonoured(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(testfixtures.MustPSTDir(t), throttleFixture)
-	srv := testserver.Dovecot(t)
-	a := accountOf(srv, "alice")
-	p := testproxy.New(t, srv.Addr())
 	const backoff = 1500 * time.Millisecond
-	// The 4th APPEND command: 16 messages each where the server takes MULTIAPPEND, well into the first folder.
-	injected := p.ThrottleAppend(4, testproxy.ExchangeThrottle(backoff))
-
-	rep, gw := migratePST(t, a, path, "T ", func(j *Job) {
-		throughProxy(p)(j)
-		// One folder at a time: the connection after the throttling is the folder's retry, not another
-		// folder starting.
-		j.Parallel = 1
-	})
-
-	var at time.Time
-	select {
-	case at = <-injected:
-	default:
-		t.Fatal("the run never reached the 4th APPEND: the throttling reply was not sent")
-	}
+	f := migrateWithAppendFault(t, "T ", testproxy.ExchangeThrottle(backoff))
+	at, p := f.at, f.p
 	var next time.Time
 	for _, acc := range p.Accepted() {
 		if acc.After(at) {
@@ -75,10 +57,54 @@ func TestThrottledAppendIsHonoured(t *testing.T) {
 	} else {
 		t.Logf("reconnected %v after the throttling reply", gap.Round(time.Millisecond))
 	}
-	if rep.Totals.Failed != 0 || rep.Totals.Copied+rep.Totals.Duplicates < rep.Totals.Items {
-		t.Errorf("totals %+v, failed items %+v", rep.Totals, rep.Failed)
+	f.check()
+}
+
+// appendFault is a PST migrated into Dovecot through a proxy that replaced the reply to the 4th APPEND
+// command (16 messages each where the server takes MULTIAPPEND, well into the first folder), one folder at a
+// time: the connection after the fault is the folder's retry, not another folder starting.
+type appendFault struct {
+	p     *testproxy.Proxy
+	at    time.Time // when the reply was replaced
+	check func()    // every item on the target once, none failed
+}
+
+func migrateWithAppendFault(t *testing.T, prefix, reply string) appendFault {
+	path := filepath.Join(testfixtures.MustPSTDir(t), throttleFixture)
+	a := accountOf(testserver.Dovecot(t), "alice")
+	f := appendFault{p: testproxy.New(t, a.srv.Addr())}
+	injected := f.p.ThrottleAppend(4, reply)
+	rep, gw := migratePST(t, a, path, prefix, func(j *Job) {
+		throughProxy(f.p)(j)
+		j.Parallel = 1
+	})
+	select {
+	case f.at = <-injected:
+	default:
+		t.Fatal("the run never reached the 4th APPEND: the fault was not injected")
 	}
-	checkTarget(t, a, expectFromPST(t, path, rep, gw), 3)
+	f.check = func() {
+		t.Helper()
+		if rep.Totals.Failed != 0 || rep.Totals.Copied+rep.Totals.Duplicates < rep.Totals.Items {
+			t.Errorf("totals %+v, failed items %+v", rep.Totals, rep.Failed)
+		}
+		checkTarget(t, a, expectFromPST(t, path, rep, gw), 3)
+	}
+	return f
+}
+
+// TestRefusalOutOfStep: the server refuses an APPEND and then answers for a tag it was never sent, as Cyrus
+// does when it fails an APPEND before reading the literal ("NO System I/O error", then "From: BAD …" for the
+// message's first line). The refusal is not a verdict on those messages: the folder is retried on a new
+// connection and every item ends up on the target once, although the server had in fact stored the messages
+// it was said to refuse.
+func TestRefusalOutOfStep(t *testing.T) {
+	t.Parallel()
+	f := migrateWithAppendFault(t, "S ", testproxy.CyrusOutOfStep)
+	if n := len(f.p.Accepted()); n < 2 {
+		t.Errorf("%d connections: the folder was not retried on a new one", n)
+	}
+	f.check()
 }
 
 // TestThrottleProxyCutsConnectionsMidRun cuts every connection to the target twice during a run: the folders that lost

@@ -12,6 +12,7 @@ import (
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/msgid"
 )
 
@@ -716,6 +717,7 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight, prev *inflight,
 		start = end
 	}
 	submit()
+	var refused []int // positions in b.batch the server refused, for a lost connection to reconsider
 	for _, rd := range rounds {
 		results, err := rd.sent.Wait()
 		if err == nil && ctx.Err() == nil {
@@ -745,6 +747,9 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight, prev *inflight,
 				b.out[i] = appendOutcome{unsure: true, err: merr}
 			default:
 				b.out[i].err = merr
+				if refusedWithoutVerdict(merr) {
+					refused = append(refused, i)
+				}
 			}
 		}
 		if err != nil && imapbulk.IsTransient(err) && b.broken == nil {
@@ -754,12 +759,33 @@ func (c *unitCopy) appendBatch(ctx context.Context, b *inflight, prev *inflight,
 	if b.broken == nil && stop != nil && imapbulk.IsTransient(stop) {
 		b.broken = stop
 	}
+	if b.broken != nil {
+		// The connection was lost in this batch. A refusal that came with it is not taken as the server's
+		// verdict on the message: Cyrus answers "NO System I/O error" to an APPEND it failed before reading
+		// the literal, then reads the message as commands. The message is tried again on a new connection,
+		// after the check by identity that keeps it from being stored twice; one the server refuses again
+		// there fails then.
+		for _, i := range refused {
+			b.out[i] = appendOutcome{unsure: true, err: fmt.Errorf("%w (it had refused the message: %v)", b.broken, b.out[i].err)}
+		}
+	}
 	for _, o := range b.out {
 		if o.unsure {
 			r.unanswered.Store(true)
 		}
 	}
 	r.tgt.settle(u, b.batch, b.out)
+}
+
+// refusedWithoutVerdict tells whether err is a refusal of a message (NO or BAD, a batch's included) that
+// says nothing against the message itself: not too big, not over quota, not a missing folder.
+func refusedWithoutVerdict(err error) bool {
+	var se *imapconn.StatusError
+	if !errors.As(err, &se) || se.Status == "BYE" {
+		return false
+	}
+	return !errors.Is(err, imapbulk.ErrTooBig) && !errors.Is(err, imapbulk.ErrOverQuota) && !errors.Is(err, imapbulk.ErrTryCreate) &&
+		!errors.Is(err, imapbulk.ErrNotSent)
 }
 
 // appendRefusedAlone sends again, one per APPEND, the messages of a MULTIAPPEND batch the server refused as

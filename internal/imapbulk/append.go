@@ -471,7 +471,7 @@ func (a *appender) read() error {
 				}
 				a.writerMu.Unlock()
 				if !waiting {
-					return localErr(imapconn.ProtocolError, a.op, "unexpected continuation request")
+					return outOfStep(a.op, "unexpected continuation request")
 				}
 				a.contCh <- true
 				continue
@@ -483,7 +483,7 @@ func (a *appender) read() error {
 				continue
 			}
 			if r.tag != cmd.tag {
-				return localErr(imapconn.ProtocolError, a.op, "reply for unexpected tag %q", truncate(r.tag))
+				return outOfStep(a.op, "reply for unexpected tag %q", truncate(r.tag))
 			}
 			a.settle(cmd, r)
 			<-a.window

@@ -285,13 +285,13 @@ func (c *Conn) run(ctx context.Context, op string, cmd *command, onData func(*re
 			}
 		case r.tag == "+":
 			if cmd.onContinue == nil {
-				return nil, localErr(imapconn.ProtocolError, op, "unexpected continuation request")
+				return nil, outOfStep(op, "unexpected continuation request")
 			}
 			if err := cmd.onContinue(r.text); err != nil {
 				return nil, ioErr(op, err, ctx.Err(), c.secrets)
 			}
 		default:
-			return nil, localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+			return nil, outOfStep(op, "response for unknown tag %q", truncate(r.tag))
 		}
 	}
 }
@@ -321,7 +321,7 @@ func awaitTagged[K any](ctx context.Context, c *Conn, op string, tags map[string
 				onData(r)
 			}
 		default:
-			return localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+			return outOfStep(op, "response for unknown tag %q", truncate(r.tag))
 		}
 	}
 	return nil
@@ -392,7 +392,7 @@ func (c *Conn) awaitContinuation(ctx context.Context, op, tag string, auth bool)
 				return statusErr(op, r, false, c.secrets)
 			}
 		default:
-			return localErr(imapconn.ProtocolError, op, "response for unknown tag %q", truncate(r.tag))
+			return outOfStep(op, "response for unknown tag %q", truncate(r.tag))
 		}
 	}
 }

@@ -184,6 +184,16 @@ func localErr(kind imapconn.Kind, op, format string, args ...any) error {
 	return &imapconn.Error{Kind: kind, Op: op, Err: fmt.Errorf(format, args...)}
 }
 
+// outOfStep is the error for a server whose replies no longer match the commands sent: a tag that was
+// never sent, a continuation nobody asked for. The connection is lost (ErrConnectionLost, transient): its
+// next bytes cannot be trusted, and a new one is the remedy. Cyrus gets there when it fails an APPEND
+// before it has read the literal ("NO System I/O error"), then reads the message's lines as commands and
+// answers "From: BAD …".
+func outOfStep(op, format string, args ...any) error {
+	return &imapconn.Error{Kind: imapconn.ProtocolError, Op: op,
+		Err: fmt.Errorf("%w: server out of step: %s", ErrConnectionLost, fmt.Sprintf(format, args...))}
+}
+
 // scrubErr returns err unless its message contains a secret; then a plain
 // error with the secrets replaced and no chain (an Unwrap could hand the
 // original message back), keeping only the transient-ness.

@@ -91,6 +91,10 @@ func ExchangeThrottle(backoff time.Duration) string {
 	return "NO Request is throttled. Suggested Backoff Time: " + strconv.FormatInt(backoff.Milliseconds(), 10) + " milliseconds"
 }
 
+// CyrusOutOfStep is what Cyrus sends, after the tag, when it fails an APPEND before it has read the
+// literal: a refusal, then the reply to the message's first line, which it read as a command.
+const CyrusOutOfStep = "NO System I/O error\r\nFrom: BAD Unrecognized command"
+
 // ThrottleAppend arms a one-time fault: the server's tagged reply to the nth APPEND command from now on
 // (counted over all connections) is replaced by "<tag> reply", and that connection is then closed, as
 // Exchange closes it after throttling. The server did see and carry out that APPEND and any pipelined after

@@ -53,6 +53,7 @@ func TestSyncCommand(t *testing.T) {
 		{[]string{"--from", from, "--to", to, "--state", dir, "--direction", "both"}, "--direction must be one-way or two-way"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--deletions", "drop"}, "--deletions must be"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--interval", "10ms"}, "--interval must be at least 1s"},
+		{[]string{"--from", from, "--to", to, "--state", dir, "--parallel", "0"}, "--parallel must be from 1 to 32"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--folder", "=x"}, "write SOURCE or SOURCE=TARGET"},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--items", "mail,faxes"}, `--items: "faxes" is none of mail, calendar`},
 		{[]string{"--from", from, "--to", to, "--state", dir, "--calendar", "separate:"}, "--calendar must be default or separate:NAME"},

@@ -4,10 +4,24 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mailshift/mailshift/internal/imapconn"
 )
+
+// RoundTrip sends a NOOP and returns how long its answer took: the network's round trip and the least a
+// server takes for a command.
+func (c *Conn) RoundTrip(ctx context.Context) (time.Duration, error) {
+	var took time.Duration
+	err := c.exec(ctx, "NOOP", func(ctx context.Context) error {
+		start := time.Now()
+		_, err := c.run(ctx, "NOOP", newCommand("NOOP"), nil)
+		took = time.Since(start)
+		return err
+	})
+	return took, err
+}
 
 // Namespaces returns the server's NAMESPACE (RFC 2342), prefixes decoded
 // to UTF-8. Without NAMESPACE support it returns one personal namespace

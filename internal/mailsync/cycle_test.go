@@ -18,6 +18,7 @@ import (
 
 	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/syncstate"
+	"github.com/mailshift/mailshift/internal/testproxy"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -248,6 +249,7 @@ func TestCycle(t *testing.T) {
 			t.Run("Interrupted", func(t *testing.T) { testInterrupted(t, sd.a, sd.b) })
 			t.Run("PerFolder", func(t *testing.T) { testPerFolder(t, sd.a, sd.b) })
 			t.Run("BulkFirst", func(t *testing.T) { testBulkFirst(t, sd.a, sd.b) })
+			t.Run("Parallel", func(t *testing.T) { testParallel(t, sd.a, sd.b) })
 		})
 	}
 }
@@ -315,6 +317,77 @@ func testTwoWay(t *testing.T, sa, sb *testserver.Server) {
 		}
 	}
 	same(t, want, a, b)
+}
+
+// testParallel: with Parallel and far servers, the changed pairs of a cycle run at once, over further
+// connections dialled for them, and end as they would one at a time; a cycle with nothing changed, or with
+// one folder changed, or against near servers, keeps to one connection per side.
+func testParallel(t *testing.T, sa, sb *testserver.Server) {
+	var as, bs []*folder
+	var pairs []FolderPair
+	for _, n := range []string{"P1", "P2", "P3", "P4"} {
+		a, b := openFolder(t, sa, "alice", named(t, n)), openFolder(t, sb, "bob", named(t, n))
+		a.create()
+		b.create()
+		a.put(n + "-a1")
+		a.put(n + "-a2")
+		b.put(n + "-b1")
+		as, bs = append(as, a), append(bs, b)
+		pairs = append(pairs, FolderPair{A: a.name, B: b.name})
+	}
+	pa, pb := testproxy.New(t, sa.Addr()), testproxy.New(t, sb.Addr())
+	// Far: a NOOP's round trip of 20 ms or more, which a loopback server never takes, however busy the
+	// machine; the proxies add 12 ms each way below.
+	s := &Sync{A: as[0].server(), B: bs[0].server(), Folders: pairs, Parallel: 3, FarRoundTrip: 20 * time.Millisecond, State: &memStore{},
+		Options: Options{Direction: TwoWay, Deletions: DeletePropagate, Conflicts: KeepBoth}}
+	s.A.Endpoint.Port, s.B.Endpoint.Port = pa.Port(), pb.Port()
+	// conns runs a cycle and returns how many connections it made to each side.
+	conns := func() (int, int) {
+		t.Helper()
+		na, nb := len(pa.Accepted()), len(pb.Accepted())
+		cycle(t, s)
+		return len(pa.Accepted()) - na, len(pb.Accepted()) - nb
+	}
+	// Near servers (loopback): one pair at a time, one connection per side.
+	if na, nb := conns(); na != 1 || nb != 1 {
+		t.Errorf("first cycle, four pairs, near servers: %d connections to side A, %d to side B, want 1 each", na, nb)
+	}
+	// Far ones from now on, on side B only: 12 ms each way.
+	pb.SetLatency(12*time.Millisecond, 12*time.Millisecond)
+	want := make([]map[string]string, len(as))
+	for i, n := range []string{"P1", "P2", "P3", "P4"} {
+		want[i] = map[string]string{n + "-a1": "", n + "-a2": "", n + "-b1": ""}
+		same(t, want[i], as[i], bs[i])
+	}
+	for round := range 2 {
+		if na, nb := conns(); na != 1 || nb != 1 {
+			t.Errorf("cycle %d with nothing changed: %d connections to side A, %d to side B, want 1 each", round, na, nb)
+		}
+	}
+	as[1].flag("P2-a1", imap.StoreFlagsAdd, imap.FlagFlagged)
+	if na, nb := conns(); na != 1 || nb != 1 {
+		t.Errorf("one folder changed: %d connections to side A, %d to side B, want 1 each", na, nb)
+	}
+	want[1]["P2-a1"] = `\Flagged`
+	same(t, want[1], as[1], bs[1])
+	// Changes on both sides of every pair.
+	for i, n := range []string{"P1", "P2", "P3", "P4"} {
+		as[i].put(n + "-a3")
+		bs[i].remove(n + "-b1")
+		bs[i].flag(n+"-a2", imap.StoreFlagsAdd, imap.FlagSeen)
+		want[i][n+"-a3"] = ""
+		want[i][n+"-a2"] = `\Seen`
+		delete(want[i], n+"-b1")
+	}
+	if na, nb := conns(); na != 3 || nb != 3 {
+		t.Errorf("four folders changed: %d connections to side A, %d to side B, want 3 each", na, nb)
+	}
+	for i := range as {
+		same(t, want[i], as[i], bs[i])
+	}
+	if na, nb := conns(); na != 1 || nb != 1 {
+		t.Errorf("after the changes, nothing changed: %d connections to side A, %d to side B, want 1 each", na, nb)
+	}
 }
 
 // testBulkFirst: a first cycle over more source messages than BulkAbove declines, changing nothing; once

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mailshift/mailshift/internal/foldermap"
 	"github.com/mailshift/mailshift/internal/imapbulk"
@@ -50,6 +51,8 @@ type sideFolders struct {
 	// types are the folders' Kolab folder types, lower case ("event", "event.default"); none for mail.
 	types map[string]string
 	// ns is the side's NAMESPACE, asked once a cycle when first needed (see personal); nsAsked says it was.
+	// nsMu guards both: pairs run at once ask.
+	nsMu    sync.Mutex
 	ns      *imapconn.Namespaces
 	nsAsked bool
 }
@@ -57,6 +60,8 @@ type sideFolders struct {
 // personal says whether folder name is in the user's personal namespace. NAMESPACE is asked the first time
 // a cycle needs it; a server that cannot answer makes every folder count as not personal.
 func (s *sideFolders) personal(ctx context.Context, c *imapbulk.Conn, name string) bool {
+	s.nsMu.Lock()
+	defer s.nsMu.Unlock()
 	if !s.nsAsked {
 		s.nsAsked = true
 		if ns, err := c.Namespaces(ctx); err == nil {

@@ -95,11 +95,17 @@ type State struct {
 // Clone returns a copy of s that changes to s do not reach (a link's keyword list, which nothing changes
 // in place, is shared).
 func (s *State) Clone() *State {
-	c := &State{Pairs: slices.Clone(s.Pairs)}
-	for i := range c.Pairs {
-		p := &c.Pairs[i]
-		p.Keywords, p.Links, p.KeptA, p.KeptB, p.Pending = slices.Clone(p.Keywords), slices.Clone(p.Links), slices.Clone(p.KeptA), slices.Clone(p.KeptB), slices.Clone(p.Pending)
+	c := &State{Pairs: make([]Pair, len(s.Pairs))}
+	for i := range s.Pairs {
+		c.Pairs[i] = s.Pairs[i].Clone()
 	}
+	return c
+}
+
+// Clone returns a copy of p that shares no slice with it.
+func (p *Pair) Clone() Pair {
+	c := *p
+	c.Keywords, c.Links, c.KeptA, c.KeptB, c.Pending = slices.Clone(p.Keywords), slices.Clone(p.Links), slices.Clone(p.KeptA), slices.Clone(p.KeptB), slices.Clone(p.Pending)
 	return c
 }
 

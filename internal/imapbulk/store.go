@@ -99,12 +99,35 @@ func (c *Conn) Apply(ctx context.Context, changes []Change) (errs []error, err e
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	const op = "UID STORE/EXPUNGE/MOVE"
+	errs, _, err = c.apply(ctx, changes, nil)
+	return errs, err
+}
+
+// ApplyThenFetch is Apply, then FetchMessages of bodies, with the UID FETCH written in the same round trip
+// as the last of the changes: what a sync does to a folder and the bodies it copies out of it cost one
+// round trip less. The messages read are others than those changed (a FETCH of flags a STORE before it
+// changes would be ambiguous, RFC 9051 §5.5; a body is not). fetchErr is the FETCH's own outcome, as
+// FetchMessages returns it; err, set when the call as a whole failed, leaves the changes and the FETCH
+// unknown.
+func (c *Conn) ApplyThenFetch(ctx context.Context, changes []Change, bodies Bodies) (errs []error, fetchErr error, err error) {
+	if len(bodies.UIDs) == 0 {
+		errs, err = c.Apply(ctx, changes)
+		return errs, nil, err
+	}
+	return c.apply(ctx, changes, newBodyReader(bodies))
+}
+
+// apply is Apply and, with br, ApplyThenFetch.
+func (c *Conn) apply(ctx context.Context, changes []Change, br *bodyReader) (errs []error, fetchErr error, err error) {
+	op := "UID STORE/EXPUNGE/MOVE"
+	if br != nil {
+		op += ", " + br.op
+	}
 	cmds := make([]*command, len(changes))
 	pipelined := true
 	for i, ch := range changes {
 		if cmds[i], err = c.command(ch); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, part := range cmds[i].parts {
 			pipelined = pipelined && (!part.literal || c.has("LITERAL+"))
@@ -115,6 +138,12 @@ func (c *Conn) Apply(ctx context.Context, changes []Change) (errs []error, err e
 		if c.selected == "" {
 			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
 		}
+		var onData func(*response)
+		if br != nil {
+			c.p.sink = br.sink
+			defer func() { c.p.sink = nil }()
+			onData = func(r *response) { _ = br.onData(r) }
+		}
 		if !pipelined {
 			for i, cmd := range cmds {
 				_, errs[i] = c.run(ctx, changes[i].op(), cmd, nil)
@@ -122,16 +151,26 @@ func (c *Conn) Apply(ctx context.Context, changes []Change) (errs []error, err e
 					return errs[i]
 				}
 			}
+			if br != nil {
+				if _, fetchErr = c.run(ctx, br.op, br.command(), br.onData); fetchErr != nil && isFatal(fetchErr) {
+					return fetchErr
+				}
+			}
 			return nil
 		}
-		tags := make(map[string]int, len(cmds))
+		const fetchIndex = -1
+		tags := make(map[string]int, len(cmds)+1)
 		// drain reads the replies to every command sent.
 		drain := func() error {
 			return awaitTagged(ctx, c, op, tags, func(r *response, i int) {
-				if r.status != "OK" {
+				switch {
+				case r.status == "OK":
+				case i == fetchIndex:
+					fetchErr = statusErr(br.op, r, false, c.secrets)
+				default:
 					errs[i] = statusErr(changes[i].op(), r, false, c.secrets)
 				}
-			}, nil)
+			}, onData)
 		}
 		for i, cmd := range cmds {
 			// A server may run pipelined commands at once (RFC 9051 §5.5): an expunge waits
@@ -147,12 +186,22 @@ func (c *Conn) Apply(ctx context.Context, changes []Change) (errs []error, err e
 			}
 			tags[tag] = i
 		}
+		if br != nil {
+			tag := c.nextTag()
+			if err := c.send(ctx, br.op, tag, br.command()); err != nil {
+				return err
+			}
+			tags[tag] = fetchIndex
+		}
 		return drain()
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return errs, nil
+	if fetchErr == nil && br != nil {
+		fetchErr = br.stop
+	}
+	return errs, fetchErr, nil
 }
 
 // apply1 is Apply of one change, its outcome as the error.

@@ -196,7 +196,7 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 		}
 		seen[key] = true
 	}
-	if s.Parallel < 2 || len(together) < 2 || !s.far(ctx, a, b) {
+	if s.Parallel < 2 || len(together) < 2 || !s.far(ctx, a, b, fa) {
 		alone, together = cycles, nil
 	}
 	for _, c := range alone {
@@ -247,14 +247,25 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 	return reps
 }
 
-// far says whether a or b answers a NOOP no sooner than FarRoundTrip (both asked at once).
-func (s *Sync) far(ctx context.Context, a, b *imapbulk.Conn) bool {
+// far says whether a or b answers a NOOP no sooner than FarRoundTrip (both asked at once). Side A is
+// asked its NAMESPACE instead when it offers ACL: the pairs need it then (see run), and it costs the
+// same round trip.
+func (s *Sync) far(ctx context.Context, a, b *imapbulk.Conn, fa *sideFolders) bool {
 	limit := s.FarRoundTrip
 	if limit <= 0 {
 		limit = 2 * time.Millisecond
 	}
 	var ta, tb time.Duration
-	_ = inBoth(func() (err error) { ta, err = a.RoundTrip(ctx); return err }, func() (err error) { tb, err = b.RoundTrip(ctx); return err })
+	_ = inBoth(func() (err error) {
+		if !a.Has("ACL") {
+			ta, err = a.RoundTrip(ctx)
+			return err
+		}
+		start := time.Now()
+		fa.personal(ctx, a, "INBOX")
+		ta = time.Since(start)
+		return nil
+	}, func() (err error) { tb, err = b.RoundTrip(ctx); return err })
 	return max(ta, tb) >= limit
 }
 
@@ -795,16 +806,37 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	}
 	// What the user may not add is removed only once a notice carrying it reached them.
 	d.Actions = c.noticeRefused(ctx, d.Actions)
-	// Each side's flags, deletions and moves go in one pipelined round trip, both sides at once.
+	var todo [2][]Action
+	var rewrites []Action
+	for _, act := range d.Actions {
+		switch {
+		case act.Kind == Copy && act.Rewrite:
+			rewrites = append(rewrites, act)
+		case act.Kind == Copy:
+			todo[act.On] = append(todo[act.On], act)
+		}
+	}
+	// Each side's flags, deletions and moves go in one pipelined round trip (one more for a UID EXPUNGE),
+	// both sides at once; the bodies of the first batch of copies out of a side are read in the last of
+	// them.
 	var plans [2][]group
 	var changes [2][]imapbulk.Change
+	var first [2]*prefetched
 	for _, side := range []Side{A, B} {
 		plans[side], changes[side] = c.plan(side, d)
+		first[side] = c.firstBatch(side, todo[side])
+	}
+	// The state with the copies as pending goes to the store while the changes are made, when every copy's
+	// identity is known (else copyBoth reads the missing ones first).
+	var since int64
+	var written func() error
+	if len(todo[A])+len(todo[B])+len(rewrites) > 0 && c.identitiesKnown(todo) {
+		since, written = c.writeAhead(todo, rewrites)
 	}
 	var results [2][]error
 	var errs [2]error
-	_ = inBoth(func() error { results[A], errs[A] = c.a.Apply(ctx, changes[A]); return nil },
-		func() error { results[B], errs[B] = c.b.Apply(ctx, changes[B]); return nil })
+	_ = inBoth(func() error { results[A], errs[A] = c.applyThenFetch(ctx, A, changes[A], first[A]); return nil },
+		func() error { results[B], errs[B] = c.applyThenFetch(ctx, B, changes[B], first[B]); return nil })
 	for _, side := range []Side{A, B} {
 		for _, g := range plans[side] {
 			err := g.err
@@ -834,18 +866,8 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	}
 	// Copies, both ways at once (each way fetches on one connection and appends on the other), then the
 	// conflict copies of groupware objects, then the removal of what new versions replaced.
-	var todo [2][]Action
-	var rewrites []Action
-	for _, act := range d.Actions {
-		switch {
-		case act.Kind == Copy && act.Rewrite:
-			rewrites = append(rewrites, act)
-		case act.Kind == Copy:
-			todo[act.On] = append(todo[act.On], act)
-		}
-	}
 	if len(todo[A])+len(todo[B])+len(rewrites) > 0 {
-		links = append(links, c.copyBoth(ctx, todo, rewrites, fail)...)
+		links = append(links, c.copyBoth(ctx, todo, rewrites, first, since, written, fail)...)
 	}
 	c.removeReplaced(ctx)
 	// A failed action leaves the message's link as it was.
@@ -946,57 +968,101 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 	return groups, changes
 }
 
-// copyBoth copies todo[A] to side B and todo[B] to side A, and returns their links. The messages' dates and
-// sizes are read first where fetch did not (a message read by its flags only: put back, or kept in a
-// conflict); then every copy is written ahead in the state, in one write, so that a copy a server stores
-// after this process was killed is known for one next cycle (see syncstate.Pending). The write runs while
-// the first bodies are read; the appends wait for it.
-func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []Action, fail func(Side, []uint32, error)) []syncstate.Link {
-	uidsOf := func(acts []Action) []uint32 {
-		var uids []uint32
+// prefetched is the first batch of a side's copies (the first n of them), read with the side's changes:
+// the bodies by UID, or why they could not be read.
+type prefetched struct {
+	n      int
+	uids   []uint32
+	bodies map[uint32]*bytes.Buffer
+	err    error
+}
+
+// identitiesKnown says whether the cycle read the identity of every message of todo.
+func (c *pairCycle) identitiesKnown(todo [2][]Action) bool {
+	for s, acts := range todo {
 		for _, act := range acts {
-			uids = append(uids, act.UID)
-		}
-		return uids
-	}
-	var errs [2]error
-	_ = inBoth(func() error { errs[A] = c.fetchIdentities(ctx, A, uidsOf(todo[A])); return nil },
-		func() error { errs[B] = c.fetchIdentities(ctx, B, uidsOf(todo[B])); return nil })
-	since := time.Now().Unix()
-	for _, from := range []Side{A, B} {
-		if errs[from] != nil {
-			fail(from, uidsOf(todo[from]), errs[from])
-			todo[from] = nil
-		}
-		for _, act := range todo[from] {
-			if id := c.idOf(from, act.UID); id != "" {
-				c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(from.other()), ID: id, Since: since})
+			if _, ok := c.ids[s][act.UID]; !ok {
+				return false
 			}
 		}
 	}
-	for _, act := range rewrites {
-		id := objectID(conflictUID(Message{ID: c.idOf(act.On, act.UID), Version: c.objs[act.On][act.UID].version}))
-		c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(A), ID: id, Since: since}, syncstate.Pending{To: uint8(B), ID: id, Since: since})
+	return true
+}
+
+// firstBatch is the first batch of copies out of side s to be read with the side's changes, or nil when
+// it cannot be (a copy whose identity, and so whose size, is not known yet).
+func (c *pairCycle) firstBatch(s Side, todo []Action) *prefetched {
+	n := c.batchLen(s, todo)
+	if n == 0 {
+		return nil
 	}
-	// The state goes to the store while the first bodies are read: no copy is sent before it is written.
-	saved := make(chan error, 1)
-	ahead := c.pair.Clone()
-	go func() { saved <- c.book.saveAhead(ahead, c.sync.State) }()
-	var once sync.Once
-	var saveErr error
-	written := func() error {
-		once.Do(func() {
-			if saveErr = <-saved; saveErr != nil {
-				saveErr = fmt.Errorf("saving the sync state before copying: %w", saveErr)
+	p := &prefetched{n: n, bodies: map[uint32]*bytes.Buffer{}}
+	for _, act := range todo[:n] {
+		if _, ok := c.ids[s][act.UID]; !ok {
+			return nil
+		}
+		p.uids = append(p.uids, act.UID)
+	}
+	return p
+}
+
+// batchLen is how many of todo the next batch of copies out of side s takes: at most copyBatchBytes,
+// and at least one.
+func (c *pairCycle) batchLen(s Side, todo []Action) int {
+	n, size := 0, int64(0)
+	for n < len(todo) && (n == 0 || size+c.ids[s][todo[n].UID].Size <= copyBatchBytes) {
+		size += c.ids[s][todo[n].UID].Size
+		n++
+	}
+	return n
+}
+
+// applyThenFetch makes side s's changes and reads the bodies of first (if any) in the same round trip.
+func (c *pairCycle) applyThenFetch(ctx context.Context, s Side, changes []imapbulk.Change, first *prefetched) ([]error, error) {
+	if first == nil {
+		return c.conn(s).Apply(ctx, changes)
+	}
+	errs, fetchErr, err := c.conn(s).ApplyThenFetch(ctx, changes, imapbulk.Bodies{UIDs: first.uids,
+		Open: func() io.Writer { return new(bytes.Buffer) },
+		Done: func(uid uint32, w io.Writer, _ int64) error { first.bodies[uid] = w.(*bytes.Buffer); return nil }})
+	first.err = fetchErr
+	if err != nil {
+		first.err = err
+	}
+	return errs, err
+}
+
+// copyBoth copies todo[A] to side B and todo[B] to side A, and returns their links. Every copy is written
+// ahead in the state, in one write, so that a copy a server stores after this process was killed is known
+// for one next cycle (see syncstate.Pending); no append is sent before written says it is stored. When
+// execute did not start that write (written nil), the messages' dates and sizes are read first where fetch
+// did not (a message read by its flags only: put back, or kept in a conflict), then the write is started,
+// running while the first bodies are read. first holds each side's first batch when execute read it.
+func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []Action, first [2]*prefetched, since int64, written func() error, fail func(Side, []uint32, error)) []syncstate.Link {
+	if written == nil {
+		uidsOf := func(acts []Action) []uint32 {
+			var uids []uint32
+			for _, act := range acts {
+				uids = append(uids, act.UID)
 			}
-		})
-		return saveErr
+			return uids
+		}
+		var errs [2]error
+		_ = inBoth(func() error { errs[A] = c.fetchIdentities(ctx, A, uidsOf(todo[A])); return nil },
+			func() error { errs[B] = c.fetchIdentities(ctx, B, uidsOf(todo[B])); return nil })
+		for _, from := range []Side{A, B} {
+			if errs[from] != nil {
+				fail(from, uidsOf(todo[from]), errs[from])
+				todo[from] = nil
+			}
+		}
+		since, written = c.writeAhead(todo, rewrites)
 	}
 	var mu sync.Mutex // over the cycle's bookkeeping, which both ways update
 	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
 	var links [2][]syncstate.Link
-	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], since, written, fail, locked); return nil },
-		func() error { links[B] = c.copy(ctx, B, todo[B], since, written, fail, locked); return nil })
+	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], first[A], since, written, fail, locked); return nil },
+		func() error { links[B] = c.copy(ctx, B, todo[B], first[B], since, written, fail, locked); return nil })
 	out := append(links[A], links[B]...)
 	for _, act := range rewrites {
 		err := written()
@@ -1014,12 +1080,42 @@ func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []A
 	return out
 }
 
+// writeAhead records the copies of todo and rewrites as pending in the pair and starts writing the state,
+// which written then waits for: no copy is sent before it is stored. since is when they were recorded.
+func (c *pairCycle) writeAhead(todo [2][]Action, rewrites []Action) (since int64, written func() error) {
+	since = time.Now().Unix()
+	for _, from := range []Side{A, B} {
+		for _, act := range todo[from] {
+			if id := c.idOf(from, act.UID); id != "" {
+				c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(from.other()), ID: id, Since: since})
+			}
+		}
+	}
+	for _, act := range rewrites {
+		id := objectID(conflictUID(Message{ID: c.idOf(act.On, act.UID), Version: c.objs[act.On][act.UID].version}))
+		c.pair.Pending = append(c.pair.Pending, syncstate.Pending{To: uint8(A), ID: id, Since: since}, syncstate.Pending{To: uint8(B), ID: id, Since: since})
+	}
+	saved := make(chan error, 1)
+	ahead := c.pair.Clone()
+	go func() { saved <- c.book.saveAhead(ahead, c.sync.State) }()
+	var once sync.Once
+	var saveErr error
+	return since, func() error {
+		once.Do(func() {
+			if saveErr = <-saved; saveErr != nil {
+				saveErr = fmt.Errorf("saving the sync state before copying: %w", saveErr)
+			}
+		})
+		return saveErr
+	}
+}
+
 // copy copies messages of side from to the other side in batches of at most copyBatchBytes, each batch
 // fetched in one UID FETCH and appended in one pipelined run, and returns their links. A copy the server
 // gives no UID for (no UIDPLUS) is not linked: the next cycle matches it by identity. What it records of the
 // cycle (counts, failures, pending copies confirmed) it records inside locked. No batch is appended before
 // written says the state with the pending copies is stored.
-func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since int64, written func() error, fail func(Side, []uint32, error), locked func(func())) []syncstate.Link {
+func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, first *prefetched, since int64, written func() error, fail func(Side, []uint32, error), locked func(func())) []syncstate.Link {
 	var links []syncstate.Link
 	to := from.other()
 	src, dst := c.conn(from), c.conn(to)
@@ -1039,10 +1135,9 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 		}
 	})
 	for len(todo) > 0 && ctx.Err() == nil {
-		n, size := 0, int64(0)
-		for n < len(todo) && (n == 0 || size+c.ids[from][todo[n].UID].Size <= copyBatchBytes) {
-			size += c.ids[from][todo[n].UID].Size
-			n++
+		n := c.batchLen(from, todo)
+		if first != nil {
+			n = first.n // read with the side's changes (see execute)
 		}
 		batch := todo[:n]
 		todo = todo[n:]
@@ -1051,10 +1146,16 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, since in
 			uids[i] = act.UID
 		}
 		bodies := map[uint32]*bytes.Buffer{}
-		err := src.FetchMessages(ctx, uids, func() io.Writer { return new(bytes.Buffer) }, func(uid uint32, w io.Writer, _ int64) error {
-			bodies[uid] = w.(*bytes.Buffer)
-			return nil
-		})
+		var err error
+		if first != nil {
+			bodies, err = first.bodies, first.err
+			first = nil
+		} else {
+			err = src.FetchMessages(ctx, uids, func() io.Writer { return new(bytes.Buffer) }, func(uid uint32, w io.Writer, _ int64) error {
+				bodies[uid] = w.(*bytes.Buffer)
+				return nil
+			})
+		}
 		if err != nil {
 			locked(func() {
 				for _, act := range batch {

@@ -581,8 +581,20 @@ func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.F
 		}
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 	}
+	if r.checks.inFlight(key, revokeVersion) {
+		return ctrl.Result{}, nil // it wakes the controller when done
+	}
+	if r.checks.busy(key) {
+		// A sync is under way: what it changes on the server (a grantee subscribed) is recorded only in its
+		// result. The revoke waits for it rather than cancel it, so that it undoes that too.
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
 	work := share.DeepCopy()
-	// Starting the revoke cancels a sync still in flight.
+	if res, ok := r.checks.last(key); ok && !res.applied && res.value.err == nil {
+		// A sync finished before its status was written: its record (the grantees it subscribed) is the
+		// newer one.
+		work.Status = *res.value.status.DeepCopy()
+	}
 	r.checks.start(share, revokeVersion, serverSlotOf(target.server), func(ctx context.Context) shareCheck {
 		s, err := target.dial(ctx)
 		if err != nil {

@@ -179,7 +179,7 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 			p.B = p.A
 		}
 		c := &pairCycle{sync: s, book: book, fa: fa, fb: fb, rep: FolderReport{A: p.A, B: p.B}, opts: s.Options}
-		c.pair = book.take(p.A, p.B)
+		was := *st.Pair(p.A, p.B) // added empty when new; no pair runs yet
 		if p.Options != nil {
 			c.opts = *p.Options
 		}
@@ -189,7 +189,7 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 		key := [2]string{p.A, p.B}
 		la, okA := fa.status[p.A]
 		lb, okB := fb.status[p.B]
-		if okA && okB && !seen[key] && !(unchanged(c.pair.MA, mailboxOf(la)) && unchanged(c.pair.MB, mailboxOf(lb))) {
+		if okA && okB && !seen[key] && !(unchanged(was.MA, mailboxOf(la)) && unchanged(was.MB, mailboxOf(lb))) {
 			together = append(together, c)
 		} else {
 			alone = append(alone, c)
@@ -269,10 +269,11 @@ func (s *Sync) far(ctx context.Context, a, b *imapbulk.Conn, fa *sideFolders) bo
 	return max(ta, tb) >= limit
 }
 
-// runOver runs the pair's cycle over connections a and b and hands its state back to the book.
+// runOver runs the pair's cycle over connections a and b, on a copy of its pair taken then (as a pair
+// listed twice left it), and hands that back to the book.
 func (c *pairCycle) runOver(ctx context.Context, a, b *imapbulk.Conn) {
 	c.a, c.b, c.ran = a, b, true
-	c.pair = c.book.take(c.pair.A, c.pair.B) // as a pair listed twice left it
+	c.pair = c.book.take(c.rep.A, c.rep.B)
 	if err := c.run(ctx); err != nil {
 		c.rep.Error = err.Error()
 	}
@@ -288,7 +289,7 @@ type stateBook struct {
 	saveMu sync.Mutex // held while a state is written (saveAhead)
 }
 
-// take returns a copy of the pair of folders a and b, added empty to the state when it has none.
+// take returns a copy of the pair of folders a and b.
 func (k *stateBook) take(a, b string) *syncstate.Pair {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -968,10 +969,9 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 	return groups, changes
 }
 
-// prefetched is the first batch of a side's copies (the first n of them), read with the side's changes:
+// prefetched is the first batch of a side's copies (the first len(uids) of them), read with the side's changes:
 // the bodies by UID, or why they could not be read.
 type prefetched struct {
-	n      int
 	uids   []uint32
 	bodies map[uint32]*bytes.Buffer
 	err    error
@@ -996,7 +996,7 @@ func (c *pairCycle) firstBatch(s Side, todo []Action) *prefetched {
 	if n == 0 {
 		return nil
 	}
-	p := &prefetched{n: n, bodies: map[uint32]*bytes.Buffer{}}
+	p := &prefetched{bodies: map[uint32]*bytes.Buffer{}}
 	for _, act := range todo[:n] {
 		if _, ok := c.ids[s][act.UID]; !ok {
 			return nil
@@ -1137,7 +1137,7 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, first *p
 	for len(todo) > 0 && ctx.Err() == nil {
 		n := c.batchLen(from, todo)
 		if first != nil {
-			n = first.n // read with the side's changes (see execute)
+			n = len(first.uids) // read with the side's changes (see execute)
 		}
 		batch := todo[:n]
 		todo = todo[n:]

@@ -130,6 +130,9 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 	work := share.DeepCopy()
+	if last, ok := r.lastRecord(key); ok {
+		work.Status.PriorEntries, work.Status.Subscriptions = last.PriorEntries, last.Subscriptions
+	}
 	r.checks.start(&share, version, serverSlotOf(target.server), func(ctx context.Context) shareCheck {
 		o, err := r.sync(ctx, work, target, folder)
 		return shareCheck{o: o, err: err, status: work.Status}
@@ -590,10 +593,8 @@ func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.F
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	work := share.DeepCopy()
-	if res, ok := r.checks.last(key); ok && !res.applied && res.value.err == nil {
-		// A sync finished before its status was written: its record (the grantees it subscribed) is the
-		// newer one.
-		work.Status = *res.value.status.DeepCopy()
+	if last, ok := r.lastRecord(key); ok {
+		work.Status = *last
 	}
 	r.checks.start(share, revokeVersion, serverSlotOf(target.server), func(ctx context.Context) shareCheck {
 		s, err := target.dial(ctx)
@@ -612,6 +613,21 @@ func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.F
 		return shareCheck{revoked: true}
 	})
 	return ctrl.Result{}, nil
+}
+
+// lastRecord returns the status the last sync of this manager left, when there is one: it records what
+// that sync changed on the server (the ACL entries as they were before, the grantees it subscribed), and it
+// is newer than the cache's copy until the status write reaches the cache. That write may not have been
+// made yet (the sync finished just now), or may land after a change of the object that the cache already
+// shows: a FolderShare deleted while its status was written was revoked from the older status, and a
+// grantee subscribed by the last sync stayed subscribed. Only syncs write these records, so the last one's
+// are the newest this manager has.
+func (r *FolderShareReconciler) lastRecord(key types.NamespacedName) (*mailshiftv1.FolderShareStatus, bool) {
+	res, ok := r.checks.last(key)
+	if !ok || res.version == revokeVersion || res.value.err != nil {
+		return nil, false
+	}
+	return res.value.status.DeepCopy(), true
 }
 
 // release removes the finalizer: nothing is left to revoke.

@@ -11,9 +11,11 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
 	"github.com/mailshift/mailshift/internal/acl"
+	"github.com/mailshift/mailshift/internal/connlimit"
 	"github.com/mailshift/mailshift/internal/testserver"
 )
 
@@ -347,6 +349,53 @@ func TestFolderShareSubscribesGrantees(t *testing.T) {
 			}
 			if got := subscribedNames(t, srv, "carol"); !slices.Contains(got, name) {
 				t.Errorf("carol's own subscription to %q was removed; she has %v", name, got)
+			}
+		})
+	}
+}
+
+// TestFolderShareRevokeUsesLastSyncRecord: the revoke of a deleted FolderShare undoes what the last sync
+// did even when the copy of the object it is given does not show that sync's status yet (the status write
+// came after the delete, and the cache has only the delete). A reconciler of its own is driven by hand, so
+// that the stale copy is certain rather than a matter of timing.
+func TestFolderShareRevokeUsesLastSyncRecord(t *testing.T) {
+	for _, flavor := range []string{"dovecot", "cyrus"} {
+		t.Run(flavor, func(t *testing.T) {
+			srv := startServer(t, flavor)
+			ns, share := setupShareFixture(t, srv)
+			withAdmin(t, ns, srv)
+			name := sharedName(srv)
+			// What the last sync did on the server: bob may read alice's Calendar and is subscribed to it.
+			if err := rawLogin(t, srv, srv.Users["alice"]).SetACL("Calendar", "bob", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rawLogin(t, srv, srv.Users["bob"]).Subscribe(name).Wait(); err != nil {
+				t.Fatalf("bob SUBSCRIBE %s: %v", name, err)
+			}
+			r := &FolderShareReconciler{Client: k8s, checks: newNetChecks(newCheckPool(connlimit.New(), 1),
+				func(err error) shareCheck { return shareCheck{o: outcomeOf(err)} })}
+			key := client.ObjectKeyFromObject(share)
+			synced := share.Status.DeepCopy()
+			synced.Subscriptions = []mailshiftv1.GranteeSubscription{{Grantee: "bob", Folder: "Calendar", Mailbox: name, ByShare: true}}
+			r.checks.results[key] = checkResult[shareCheck]{version: "synced", finished: time.Now(), applied: true,
+				value: shareCheck{o: outcome{ready: true}, status: *synced}}
+
+			// The copy the revoke is given: deleted, with the status from before that sync.
+			stale := share.DeepCopy()
+			stale.Finalizers = []string{revokeFinalizer}
+			stale.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+			if _, err := r.revoke(context.Background(), stale); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 30*time.Second, "the revoke finished", func() bool {
+				res, ok := r.checks.last(key)
+				return ok && res.version == revokeVersion
+			})
+			if res, _ := r.checks.last(key); !res.value.revoked {
+				t.Fatalf("revoke did not finish: %+v", res.value.o)
+			}
+			if got := subscribedNames(t, srv, "bob"); slices.Contains(got, name) {
+				t.Errorf("bob is still subscribed to %q after the revoke: it went from the stale status, not the last sync's", name)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapconn"
+	"github.com/mailshift/mailshift/internal/redact"
 )
 
 // Message is one message to append.
@@ -512,21 +513,7 @@ func (a *appender) settle(cmd *appendCmd, r *response) {
 		// the outcome then; the server's refusal of the cut-off command says nothing more.
 		return
 	}
-	var err error
-	if r.status != "OK" {
-		err = statusErr(b.op, r, false, a.c.secrets)
-		if len(idx) > 1 {
-			err = fmt.Errorf("%w: batch of %d messages refused as a whole: %w", ErrBatchRefused, len(idx), err)
-		}
-	}
-	var uidValidity uint32
-	var uids []uint32
-	if err == nil && r.code == "APPENDUID" {
-		uidValidity, uids = parseAppendUID(r.args)
-		if len(uids) != len(idx) {
-			uids = nil
-		}
-	}
+	uidValidity, uids, err := appendOutcome(r, len(idx), b.op, a.c.secrets)
 	for k, i := range idx {
 		b.answered[i] = true
 		b.results[i].Err = err
@@ -538,6 +525,25 @@ func (a *appender) settle(cmd *appendCmd, r *response) {
 			}
 		}
 	}
+}
+
+// appendOutcome reads the tagged reply r to an APPEND command of n messages: the refusal (of them all), or
+// the UIDVALIDITY and the messages' UIDs in order ([APPENDUID]; nil when the server gave none that fit).
+func appendOutcome(r *response, n int, op string, secrets *redact.Set) (uidValidity uint32, uids []uint32, err error) {
+	if r.status != "OK" {
+		err = statusErr(op, r, false, secrets)
+		if n > 1 {
+			err = fmt.Errorf("%w: batch of %d messages refused as a whole: %w", ErrBatchRefused, n, err)
+		}
+		return 0, nil, err
+	}
+	if r.code == "APPENDUID" {
+		uidValidity, uids = parseAppendUID(r.args)
+		if len(uids) != n {
+			uids = nil
+		}
+	}
+	return uidValidity, uids, nil
 }
 
 // parseAppendUID parses "uidvalidity uid-set" of [APPENDUID] (RFC 4315

@@ -23,12 +23,26 @@ func (c *Conn) RoundTrip(ctx context.Context) (time.Duration, error) {
 	return took, err
 }
 
+// NamespaceRoundTrip is how long the server took to answer the NAMESPACE that ListStatus sent ahead of
+// its LIST (0 when it sent none): the network's round trip and the least a server takes for a command,
+// learnt without a round trip of its own.
+func (c *Conn) NamespaceRoundTrip() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nsTook
+}
+
 // Namespaces returns the server's NAMESPACE (RFC 2342), prefixes decoded
-// to UTF-8. Without NAMESPACE support it returns one personal namespace
-// with an empty prefix and the delimiter from LIST "" "".
+// to UTF-8, asked once a session (ListStatus asks it with its LIST).
+// Without NAMESPACE support it returns one personal namespace with an
+// empty prefix and the delimiter from LIST "" "".
 func (c *Conn) Namespaces(ctx context.Context) (imapconn.Namespaces, error) {
 	var ns imapconn.Namespaces
 	err := c.exec(ctx, "NAMESPACE", func(ctx context.Context) error {
+		if c.namespaces != nil {
+			ns = *c.namespaces
+			return nil
+		}
 		if !c.has("NAMESPACE") {
 			delim := '/'
 			_, err := c.run(ctx, `LIST "" ""`, newCommand(`LIST "" ""`), func(r *response) error {
@@ -43,19 +57,27 @@ func (c *Conn) Namespaces(ctx context.Context) (imapconn.Namespaces, error) {
 			return err
 		}
 		_, err := c.run(ctx, "NAMESPACE", newCommand("NAMESPACE"), func(r *response) error {
-			if r.kind != "NAMESPACE" || len(r.fields) < 3 {
-				return nil
-			}
-			ns = imapconn.Namespaces{
-				Personal: namespaceList(r.fields[0]),
-				Other:    namespaceList(r.fields[1]),
-				Shared:   namespaceList(r.fields[2]),
-			}
+			c.namespaceData(r)
 			return nil
 		})
+		if err == nil && c.namespaces != nil {
+			ns = *c.namespaces
+		}
 		return err
 	})
 	return ns, err
+}
+
+// namespaceData keeps the NAMESPACE response r, if it is one.
+func (c *Conn) namespaceData(r *response) {
+	if r.kind != "NAMESPACE" || len(r.fields) < 3 {
+		return
+	}
+	c.namespaces = &imapconn.Namespaces{
+		Personal: namespaceList(r.fields[0]),
+		Other:    namespaceList(r.fields[1]),
+		Shared:   namespaceList(r.fields[2]),
+	}
 }
 
 func namespaceList(v value) []imapconn.Namespace {
@@ -134,7 +156,11 @@ func (c *Conn) list(ctx context.Context, withStatus bool) ([]imapconn.Folder, ma
 		if len(ret) > 0 {
 			cmd.sp("RETURN (" + strings.Join(ret, " ") + ")")
 		}
-		_, err := c.run(ctx, "LIST", cmd, func(r *response) error {
+		onData := func(r *response) error {
+			if r.kind == "NAMESPACE" {
+				c.namespaceData(r)
+				return nil
+			}
 			if name, st, ok := parseStatusResponse(r); ok {
 				statuses[name] = st
 				return nil
@@ -153,8 +179,38 @@ func (c *Conn) list(ctx context.Context, withStatus bool) ([]imapconn.Folder, ma
 			}
 			out = append(out, f)
 			return nil
-		})
-		return err
+		}
+		if !withStatus || !c.has("NAMESPACE") || c.namespaces != nil {
+			_, err := c.run(ctx, "LIST", cmd, onData)
+			return err
+		}
+		// The NAMESPACE goes ahead of the LIST, in the same round trip: a sync needs it (which folders are
+		// the user's own), and the time its answer takes tells how far the server is.
+		start := time.Now()
+		tags := map[string]string{}
+		for _, op := range []struct {
+			name string
+			cmd  *command
+		}{{"NAMESPACE", newCommand("NAMESPACE")}, {"LIST", cmd}} {
+			tag := c.nextTag()
+			if err := c.send(ctx, op.name, tag, op.cmd); err != nil {
+				return err
+			}
+			tags[tag] = op.name
+		}
+		var listErr error
+		err := awaitTagged(ctx, c, "LIST", tags, func(r *response, op string) {
+			if op == "NAMESPACE" {
+				c.nsTook = time.Since(start)
+			}
+			if r.status != "OK" && op == "LIST" {
+				listErr = statusErr(op, r, false, c.secrets)
+			}
+		}, func(r *response) { _ = onData(r) })
+		if err != nil {
+			return err
+		}
+		return listErr
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	// A server sends STATUS only for mailboxes it listed; anything else is not believed.

@@ -35,111 +35,139 @@ type Folder struct {
 // SELECT before it, which the server completes first). Select and three more commands one after the other
 // would cost four. The error is the SELECT's, or the connection's; the reads' own are in Folder.Err.
 func (c *Conn) ReadFolder(ctx context.Context, name string, want FolderRead) (Folder, error) {
-	verb := "SELECT"
-	if want.ReadOnly {
-		verb = "EXAMINE"
+	fr, err := c.newFolderReader(name, want)
+	if err != nil {
+		return Folder{}, err
 	}
-	op := verb + " " + name
-	var f Folder
-	err := c.exec(ctx, op, func(ctx context.Context) error {
-		sel, enabling := c.selectCommand(verb, name)
-		ops := []string{op}
-		cmds := []*command{sel}
-		if want.Present {
-			ops = append(ops, "UID SEARCH ALL")
-			cmds = append(cmds, newCommand("UID SEARCH ALL"))
-		}
-		if want.FlagsSince > 0 {
-			// CONDSTORE is the server's capability; the SELECT before it enables it for the session. A server
-			// that no longer offers it is asked for the rest, and the caller reads the changes otherwise.
-			if cmd, err := c.identitiesCommand("UID FETCH 1:*", "1:*", want.FlagsSince, false); err != nil {
-				f.Err = err
-			} else {
-				ops = append(ops, "UID FETCH 1:* (CHANGEDSINCE)")
-				cmds = append(cmds, cmd)
-			}
-		}
-		if want.IdentitiesFrom > 0 {
-			set := itoa64(uint64(want.IdentitiesFrom)) + ":*"
-			cmd, err := c.identitiesCommand("UID FETCH "+set, set, 0, true)
-			if err != nil {
-				return err
-			}
-			ops = append(ops, "UID FETCH "+set)
-			cmds = append(cmds, cmd)
-		}
-		// Untagged data before the SELECT's reply is the SELECT's. The commands after it read and change
-		// nothing another reads, so a server may run them at once, their replies interleaved: each goes where
-		// its kind says. A FETCH with identity items is the identities'; any other FETCH is a flag change
-		// (one another session made that the server reports unasked is one too).
-		var changed, ids identities
-		selected := false
-		onData := func(r *response) error {
-			switch {
-			case !selected:
-				return f.Status.add(r)
-			case r.kind == "SEARCH" && want.Present:
-				f.Present = append(f.Present, r.nums...)
-			case r.kind != "FETCH" || len(r.fields) == 0 || r.fields[0].kind != kindList:
-			case hasIdentityItems(r.fields[0].list):
-				return ids.add(r)
-			default:
-				return changed.add(r)
-			}
-			return nil
-		}
+	err = c.exec(ctx, fr.op, func(ctx context.Context) error {
 		c.selected = ""
-		replies := make([]*response, len(cmds))
-		if c.pipelinable(sel) {
-			tags := make(map[string]int, len(cmds))
-			for i, cmd := range cmds {
+		if c.pipelinable(fr.cmds[0]) {
+			tags := make(map[string]int, len(fr.cmds))
+			for i, cmd := range fr.cmds {
 				tag := c.nextTag()
-				if err := c.send(ctx, ops[i], tag, cmd); err != nil {
+				if err := c.send(ctx, fr.ops[i], tag, cmd); err != nil {
 					return err
 				}
 				tags[tag] = i
 			}
-			err := awaitTagged(ctx, c, op, tags, func(r *response, i int) {
-				replies[i] = r
-				selected = selected || i == 0
-			}, func(r *response) { _ = onData(r) })
-			if err != nil {
+			if err := awaitTagged(ctx, c, fr.op, tags, fr.reply, fr.data); err != nil {
 				return err
 			}
 		} else {
 			// A mailbox name sent as a synchronizing literal waits for the server: one at a time.
-			for i, cmd := range cmds {
-				reply, err := c.run(ctx, ops[i], cmd, onData)
+			for i, cmd := range fr.cmds {
+				reply, err := c.run(ctx, fr.ops[i], cmd, func(r *response) error { fr.data(r); return nil })
 				if reply == nil {
 					return err
 				}
-				replies[i] = reply
-				selected = true
+				fr.reply(reply, i)
 			}
 		}
-		if replies[0].status != "OK" {
-			return statusErr(op, replies[0], false, c.secrets)
-		}
-		c.selected1(name, &f.Status, replies[0], want.ReadOnly, enabling)
-		for i := 1; i < len(replies) && f.Err == nil; i++ {
-			// An empty mailbox has nothing to read, whatever a server says of "1:*" there.
-			if replies[i].status != "OK" && f.Status.Exists > 0 {
-				f.Err = statusErr(ops[i], replies[i], false, c.secrets)
-			}
-		}
-		f.Changed = changed.list
-		for _, id := range ids.list {
-			// "N:*" holds the last message even when its UID is below N (RFC 9051 §6.4.8).
-			if id.UID >= want.IdentitiesFrom {
-				f.Identities = append(f.Identities, id)
-			}
-		}
-		return nil
+		return fr.finish()
 	})
 	if err != nil {
 		return Folder{}, err
 	}
-	return f, nil
+	return fr.f, nil
+}
+
+// folderReader is one ReadFolder: its commands, and what their replies have brought so far.
+type folderReader struct {
+	c        *Conn
+	name     string
+	want     FolderRead
+	op       string
+	ops      []string
+	cmds     []*command // the SELECT first
+	enabling bool
+	replies  []*response
+
+	f            Folder
+	changed, ids identities
+	selected     bool // the SELECT's tagged reply has come
+}
+
+func (c *Conn) newFolderReader(name string, want FolderRead) (*folderReader, error) {
+	verb := "SELECT"
+	if want.ReadOnly {
+		verb = "EXAMINE"
+	}
+	fr := &folderReader{c: c, name: name, want: want, op: verb + " " + name}
+	sel, enabling := c.selectCommand(verb, name)
+	fr.enabling = enabling
+	fr.ops, fr.cmds = []string{fr.op}, []*command{sel}
+	if want.Present {
+		fr.ops = append(fr.ops, "UID SEARCH ALL")
+		fr.cmds = append(fr.cmds, newCommand("UID SEARCH ALL"))
+	}
+	if want.FlagsSince > 0 {
+		// CONDSTORE is the server's capability; the SELECT before it enables it for the session. A server
+		// that no longer offers it is asked for the rest, and the caller reads the changes otherwise.
+		if cmd, err := c.identitiesCommand("UID FETCH 1:*", "1:*", want.FlagsSince, false); err != nil {
+			fr.f.Err = err
+		} else {
+			fr.ops = append(fr.ops, "UID FETCH 1:* (CHANGEDSINCE)")
+			fr.cmds = append(fr.cmds, cmd)
+		}
+	}
+	if want.IdentitiesFrom > 0 {
+		set := itoa64(uint64(want.IdentitiesFrom)) + ":*"
+		cmd, err := c.identitiesCommand("UID FETCH "+set, set, 0, true)
+		if err != nil {
+			return nil, err
+		}
+		fr.ops = append(fr.ops, "UID FETCH "+set)
+		fr.cmds = append(fr.cmds, cmd)
+	}
+	fr.replies = make([]*response, len(fr.cmds))
+	return fr, nil
+}
+
+// data takes untagged data. Untagged data before the SELECT's reply is the SELECT's. The commands after it
+// read and change nothing another reads, so a server may run them at once, their replies interleaved: each
+// goes where its kind says. A FETCH with identity items is the identities'; any other FETCH is a flag
+// change (one another session made that the server reports unasked is one too).
+func (fr *folderReader) data(r *response) {
+	switch {
+	case !fr.selected:
+		_ = fr.f.Status.add(r)
+	case r.kind == "SEARCH" && fr.want.Present:
+		fr.f.Present = append(fr.f.Present, r.nums...)
+	case r.kind != "FETCH" || len(r.fields) == 0 || r.fields[0].kind != kindList:
+	case hasIdentityItems(r.fields[0].list):
+		_ = fr.ids.add(r)
+	default:
+		_ = fr.changed.add(r)
+	}
+}
+
+// reply takes the tagged reply to command i.
+func (fr *folderReader) reply(r *response, i int) {
+	fr.replies[i] = r
+	fr.selected = fr.selected || i == 0
+}
+
+// finish makes the Folder of the replies, once every command has had its own; the error is the SELECT's.
+func (fr *folderReader) finish() error {
+	c := fr.c
+	if fr.replies[0].status != "OK" {
+		return statusErr(fr.op, fr.replies[0], false, c.secrets)
+	}
+	c.selected1(fr.name, &fr.f.Status, fr.replies[0], fr.want.ReadOnly, fr.enabling)
+	for i := 1; i < len(fr.replies) && fr.f.Err == nil; i++ {
+		// An empty mailbox has nothing to read, whatever a server says of "1:*" there.
+		if fr.replies[i].status != "OK" && fr.f.Status.Exists > 0 {
+			fr.f.Err = statusErr(fr.ops[i], fr.replies[i], false, c.secrets)
+		}
+	}
+	fr.f.Changed = fr.changed.list
+	for _, id := range fr.ids.list {
+		// "N:*" holds the last message even when its UID is below N (RFC 9051 §6.4.8).
+		if id.UID >= fr.want.IdentitiesFrom {
+			fr.f.Identities = append(fr.f.Identities, id)
+		}
+	}
+	return nil
 }
 
 // pipelinable says whether cmd can be written without waiting for the server: none of its literals is a

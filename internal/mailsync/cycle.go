@@ -134,7 +134,11 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 			return rep, err
 		}
 	}
-	rep.Folders = append(rep.Folders, s.runPairs(ctx, st, a, b, fa, fb, pairs)...)
+	reps, extra := s.runPairs(ctx, st, a, b, fa, fb, pairs)
+	for _, c := range extra {
+		defer c.Close()
+	}
+	rep.Folders = append(rep.Folders, reps...)
 	// What happened to folders goes with the pair's report, or stands alone for a pair that is gone.
 	for _, f := range followed {
 		i := slices.IndexFunc(rep.Folders, func(r FolderReport) bool { return r.A == f.A && r.B == f.B && r.Folder == "" })
@@ -144,6 +148,15 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 		}
 		rep.Folders = append(rep.Folders, f)
 	}
+	// A polite end, every connection at once, while the state is written: the LOGOUTs change nothing on the
+	// servers, so the state need not wait for them, nor they for it.
+	var logouts sync.WaitGroup
+	if ctx.Err() == nil {
+		for _, c := range append([]*imapbulk.Conn{a, b}, extra...) {
+			logouts.Go(func() { _ = c.Logout(ctx) })
+		}
+	}
+	defer logouts.Wait()
 	// The state is written once, at the end (and ahead of each batch of copies): a pair's state changes only
 	// when its cycle ended, so an interrupted cycle leaves the pairs it finished and no half of any other. A
 	// cycle that changed nothing writes nothing.
@@ -152,16 +165,11 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 			return rep, fmt.Errorf("saving the sync state: %w", err)
 		}
 	}
-	if ctx.Err() != nil {
-		return rep, ctx.Err()
-	}
-	// A polite end, both sides at once; the state is saved, so a failed LOGOUT changes nothing.
-	_ = inBoth(func() error { return a.Logout(ctx) }, func() error { return b.Logout(ctx) })
-	return rep, nil
+	return rep, ctx.Err()
 }
 
 // runPairs brings each pair in step and returns the reports of those it ran (all, unless ctx ended), in
-// the order of pairs.
+// the order of pairs, and the further connections it dialled, for the caller to log out and close.
 //
 // With Parallel above one and a side far enough (FarRoundTrip), the pairs the listing (LIST-STATUS)
 // shows changed, with their folders on both sides, are run at once, over a and b and as many further connections per side as Parallel allows: a
@@ -169,7 +177,7 @@ func (s *Sync) Cycle(ctx context.Context) (*Report, error) {
 // folder. The further connections are dialled only then, so a cycle that finds nothing changed, or one
 // changed folder, uses one connection per side. The other pairs (a folder to create, a server without
 // LIST-STATUS) run first, over a and b, one after the other.
-func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk.Conn, fa, fb *sideFolders, pairs []FolderPair) []FolderReport {
+func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk.Conn, fa, fb *sideFolders, pairs []FolderPair) (reps []FolderReport, extra []*imapbulk.Conn) {
 	book := &stateBook{st: st}
 	cycles := make([]*pairCycle, len(pairs))
 	var together, alone []*pairCycle
@@ -196,7 +204,7 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 		}
 		seen[key] = true
 	}
-	if s.Parallel < 2 || len(together) < 2 || !s.far(ctx, a, b, fa) {
+	if s.Parallel < 2 || len(together) < 2 || !s.far(ctx, a, b) {
 		alone, together = cycles, nil
 	}
 	for _, c := range alone {
@@ -220,6 +228,7 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 			}
 		}
 		var wg sync.WaitGroup
+		var mu sync.Mutex
 		for range min(s.Parallel, len(together)) - 1 {
 			wg.Go(func() {
 				// A further connection that cannot be had leaves its share to the others.
@@ -227,45 +236,39 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 				if err != nil {
 					return
 				}
-				defer ea.Close()
-				defer eb.Close()
+				mu.Lock()
+				extra = append(extra, ea, eb)
+				mu.Unlock()
 				runAll(ea, eb)
-				if ctx.Err() == nil {
-					_ = inBoth(func() error { return ea.Logout(ctx) }, func() error { return eb.Logout(ctx) })
-				}
 			})
 		}
 		runAll(a, b)
 		wg.Wait()
 	}
-	var reps []FolderReport
 	for _, c := range cycles {
 		if c.ran {
 			reps = append(reps, c.rep)
 		}
 	}
-	return reps
+	return reps, extra
 }
 
-// far says whether a or b answers a NOOP no sooner than FarRoundTrip (both asked at once). Side A is
-// asked its NAMESPACE instead when it offers ACL: the pairs need it then (see run), and it costs the
-// same round trip.
-func (s *Sync) far(ctx context.Context, a, b *imapbulk.Conn, fa *sideFolders) bool {
+// far says whether a or b takes FarRoundTrip or more to answer a command. The NAMESPACE each side's
+// listing sent ahead of its LIST (readFolders) tells, without a round trip of its own; a side that sent
+// none is asked a NOOP (both at once).
+func (s *Sync) far(ctx context.Context, a, b *imapbulk.Conn) bool {
 	limit := s.FarRoundTrip
 	if limit <= 0 {
 		limit = 2 * time.Millisecond
 	}
-	var ta, tb time.Duration
-	_ = inBoth(func() (err error) {
-		if !a.Has("ACL") {
-			ta, err = a.RoundTrip(ctx)
-			return err
+	took := func(c *imapbulk.Conn) (time.Duration, error) {
+		if d := c.NamespaceRoundTrip(); d > 0 {
+			return d, nil
 		}
-		start := time.Now()
-		fa.personal(ctx, a, "INBOX")
-		ta = time.Since(start)
-		return nil
-	}, func() (err error) { tb, err = b.RoundTrip(ctx); return err })
+		return c.RoundTrip(ctx)
+	}
+	var ta, tb time.Duration
+	_ = inBoth(func() (err error) { ta, err = took(a); return err }, func() (err error) { tb, err = took(b); return err })
 	return max(ta, tb) >= limit
 }
 
@@ -390,6 +393,22 @@ type pairCycle struct {
 	// replaced are the messages of each side a groupware object's new version replaced, removed once the
 	// copies are done.
 	replaced [2][]uint32
+
+	// The last round trip on each side (see finishOn): the deletions whose \Deleted is set and whose UID
+	// EXPUNGE goes with it; whether the read of where the side then stands (settle's) may go with it too,
+	// no write coming after; and that read, when it was made and holds.
+	held      [2][]group
+	readAfter [2]bool
+	settled   [2]*imapbulk.Folder
+	now       [2]syncstate.Mailbox // where each side stood when the cycle read it
+	mu        sync.Mutex           // over the cycle's bookkeeping while both sides are written at once
+}
+
+// locked runs f with the cycle's bookkeeping to itself.
+func (c *pairCycle) locked(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f()
 }
 
 // objectInfo is what a groupware pair read of an object's message.
@@ -511,6 +530,7 @@ func (c *pairCycle) run(ctx context.Context) error {
 		c.rep.Rematched = append(c.rep.Rematched, "B")
 	}
 	known := c.known()
+	c.now = [2]syncstate.Mailbox{nowA, nowB}
 	err = inBoth(func() (err error) {
 		if err = c.fetch(ctx, A, stA, since[A], known[A], pre[A]); err != nil {
 			err = fmt.Errorf("side A: %w", err)
@@ -557,8 +577,15 @@ func (c *pairCycle) settle(ctx context.Context, s Side, at syncstate.Mailbox, ex
 	if at.HighestModSeq == 0 || (len(c.wrote[s]) == 0 && c.added[s] == 0 && c.removed[s] == 0) {
 		return at // nothing done here: where it stood is where it stands, as far as this cycle knows
 	}
-	// Selected again, with what changed since read in the same round trip.
-	f, err := c.conn(s).ReadFolder(ctx, c.folder(s), imapbulk.FolderRead{ReadOnly: s == A && c.opts.Direction == OneWay, FlagsSince: at.HighestModSeq})
+	// Selected again, with what changed since read in the same round trip; or read already, in the round
+	// trip of the side's last write (finishOn).
+	var f imapbulk.Folder
+	var err error
+	if c.settled[s] != nil {
+		f = *c.settled[s]
+	} else {
+		f, err = c.conn(s).ReadFolder(ctx, c.folder(s), c.settleRead(s, at))
+	}
 	st := f.Status
 	if err != nil || f.Err != nil || st.UIDValidity != at.UIDValidity || st.NoModSeq || int(st.Exists) != int(exists)+c.added[s]-c.removed[s] {
 		return at
@@ -570,6 +597,11 @@ func (c *pairCycle) settle(ctx context.Context, s Side, at syncstate.Mailbox, ex
 		}
 	}
 	return mailboxOf(st)
+}
+
+// settleRead is what settle reads of side s, which stood at at.
+func (c *pairCycle) settleRead(s Side, at syncstate.Mailbox) imapbulk.FolderRead {
+	return imapbulk.FolderRead{ReadOnly: s == A && c.opts.Direction == OneWay, FlagsSince: at.HighestModSeq}
 }
 
 // minus is the flags of a that b has not.
@@ -817,9 +849,10 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 			todo[act.On] = append(todo[act.On], act)
 		}
 	}
-	// Each side's flags, deletions and moves go in one pipelined round trip (one more for a UID EXPUNGE),
-	// both sides at once; the bodies of the first batch of copies out of a side are read in the last of
-	// them.
+	// Each side's flags, deletions and moves go in one pipelined round trip, both sides at once, with the
+	// bodies of the first batch of copies out of the side. The UID EXPUNGE of the deletions waits for the
+	// \Deleted before it to be answered: it goes in the side's last round trip, with the copies into it and
+	// the read of where it then stands (finishOn).
 	var plans [2][]group
 	var changes [2][]imapbulk.Change
 	var first [2]*prefetched
@@ -839,6 +872,14 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	_ = inBoth(func() error { results[A], errs[A] = c.applyThenFetch(ctx, A, changes[A], first[A]); return nil },
 		func() error { results[B], errs[B] = c.applyThenFetch(ctx, B, changes[B], first[B]); return nil })
 	for _, side := range []Side{A, B} {
+		// The read may follow the side's last write when the copies into it are one batch, read already,
+		// and nothing is written there after them (a conflict copy, a replaced version's removal).
+		o := side.other()
+		oneBatch := len(todo[o]) == 0 || (first[o] != nil && len(first[o].uids) == len(todo[o]))
+		replaces := slices.ContainsFunc(todo[o], func(a Action) bool { return a.Replaces != 0 })
+		c.readAfter[side] = oneBatch && !replaces && len(rewrites) == 0 && c.now[side].HighestModSeq != 0
+	}
+	for _, side := range []Side{A, B} {
 		for _, g := range plans[side] {
 			err := g.err
 			for k := g.first; err == nil && k < g.first+g.n; k++ {
@@ -856,12 +897,10 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 				for _, uid := range g.uids {
 					c.wrote[side][uid] = g.flags
 				}
-			case g.double:
-				c.rep.counts(side).Doubles += len(g.uids)
-				c.removed[side] += len(g.uids)
+			case g.kind == Delete:
+				c.held[side] = append(c.held[side], g) // expunged in the side's last round trip
 			default:
-				c.rep.counts(side).Deleted += len(g.uids)
-				c.removed[side] += len(g.uids)
+				c.deleted(side, g)
 			}
 		}
 	}
@@ -869,6 +908,9 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	// conflict copies of groupware objects, then the removal of what new versions replaced.
 	if len(todo[A])+len(todo[B])+len(rewrites) > 0 {
 		links = append(links, c.copyBoth(ctx, todo, rewrites, first, since, written, fail)...)
+	} else {
+		// Nothing to append: the held deletions' outcomes are recorded by finishOn.
+		_ = inBoth(func() error { _, err := c.finishOn(ctx, A, nil, fail); return err }, func() error { _, err := c.finishOn(ctx, B, nil, fail); return err })
 	}
 	c.removeReplaced(ctx)
 	// A failed action leaves the message's link as it was.
@@ -881,6 +923,67 @@ func (c *pairCycle) execute(ctx context.Context, d Decision) []syncstate.Link {
 	}
 	slices.SortFunc(links, func(x, y syncstate.Link) int { return int(x.A) - int(y.A) })
 	return slices.CompactFunc(links, func(x, y syncstate.Link) bool { return x.A == y.A })
+}
+
+// deleted counts the messages of group g removed from side.
+func (c *pairCycle) deleted(side Side, g group) {
+	if g.double {
+		c.rep.counts(side).Doubles += len(g.uids)
+	} else {
+		c.rep.counts(side).Deleted += len(g.uids)
+	}
+	c.removed[side] += len(g.uids)
+}
+
+// finishOn makes the last round trip on side s: the UID EXPUNGE of the deletions held for it, the APPEND of
+// msgs (copies into it) and, when nothing is written there after that (readAfter), the read of where the
+// side then stands, for settle. It returns the appends' results and records the rest inside c.locked. Once
+// the held deletions are sent, a later call appends only.
+func (c *pairCycle) finishOn(ctx context.Context, s Side, msgs []imapbulk.Message, fail func(Side, []uint32, error)) ([]imapbulk.AppendResult, error) {
+	var held []group
+	c.locked(func() { held, c.held[s] = c.held[s], nil })
+	var read *imapbulk.FolderRead
+	if c.readAfter[s] && (len(held) > 0 || len(msgs) > 0) {
+		r := c.settleRead(s, c.now[s])
+		read = &r
+		c.readAfter[s] = false // one read, after the last write
+	}
+	if len(held) == 0 && read == nil {
+		if len(msgs) == 0 {
+			return nil, nil
+		}
+		return appendBatched(ctx, c.conn(s), c.folder(s), msgs)
+	}
+	changes := make([]imapbulk.Change, len(held))
+	for k, g := range held {
+		changes[k] = imapbulk.Change{UIDs: imapconn.UIDSetOf(slices.Clone(g.uids)), Expunge: true}
+	}
+	c.conn(s).SetAppendOptions(imapbulk.AppendOptions{Batch: appendBatch})
+	w, f, readErr, err := c.conn(s).WriteThenRead(ctx, changes, c.folder(s), msgs, read)
+	c.locked(func() {
+		for k, g := range held {
+			e := err
+			if e == nil {
+				e = w.Changes[k]
+			}
+			if e != nil {
+				fail(s, g.uids, e)
+				continue
+			}
+			c.deleted(s, g)
+		}
+		if read != nil && err == nil && readErr == nil {
+			c.settled[s] = &f
+		}
+	})
+	if err != nil || len(msgs) == 0 {
+		return w.Appended, err
+	}
+	res, err := retryRefused(ctx, c.conn(s), c.folder(s), msgs, w.Appended)
+	if slices.ContainsFunc(w.Appended, func(r imapbulk.AppendResult) bool { return errors.Is(r.Err, imapbulk.ErrBatchRefused) }) {
+		c.locked(func() { c.settled[s] = nil }) // read before the messages appended again
+	}
+	return res, err
 }
 
 // group is what one action kind does on one side: the Changes plan made for it (first, n), or err when it
@@ -963,7 +1066,7 @@ func (c *pairCycle) plan(side Side, d Decision) ([]group, []imapbulk.Change) {
 	}
 	for _, del := range []group{{kind: Delete, uids: deletes}, {kind: Delete, double: true, uids: doubles}} {
 		if len(del.uids) > 0 {
-			add(del, deletion(del.uids)...)
+			add(del, deletion(del.uids)[0]) // the \Deleted; the UID EXPUNGE waits for its answer (finishOn)
 		}
 	}
 	return groups, changes
@@ -1058,8 +1161,7 @@ func (c *pairCycle) copyBoth(ctx context.Context, todo [2][]Action, rewrites []A
 		}
 		since, written = c.writeAhead(todo, rewrites)
 	}
-	var mu sync.Mutex // over the cycle's bookkeeping, which both ways update
-	locked := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
+	locked := c.locked // over the cycle's bookkeeping, which both ways update
 	var links [2][]syncstate.Link
 	_ = inBoth(func() error { links[A] = c.copy(ctx, A, todo[A], first[A], since, written, fail, locked); return nil },
 		func() error { links[B] = c.copy(ctx, B, todo[B], first[B], since, written, fail, locked); return nil })
@@ -1118,7 +1220,7 @@ func (c *pairCycle) writeAhead(todo [2][]Action, rewrites []Action) (since int64
 func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, first *prefetched, since int64, written func() error, fail func(Side, []uint32, error), locked func(func())) []syncstate.Link {
 	var links []syncstate.Link
 	to := from.other()
-	src, dst := c.conn(from), c.conn(to)
+	src := c.conn(from)
 	// The copies never sent (interrupted, or not read) are taken out of the pending ones at the end.
 	unsent := map[string]int{}
 	for _, act := range todo {
@@ -1134,6 +1236,9 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, first *p
 			}
 		}
 	})
+	// The deletions held for the side go with the first batch, or alone when nothing is appended there
+	// (see finishOn).
+	defer func() { _, _ = c.finishOn(ctx, to, nil, fail) }()
 	for len(todo) > 0 && ctx.Err() == nil {
 		n := c.batchLen(from, todo)
 		if first != nil {
@@ -1186,7 +1291,7 @@ func (c *pairCycle) copy(ctx context.Context, from Side, todo []Action, first *p
 		for _, act := range sent {
 			unsent[c.idOf(from, act.UID)]--
 		}
-		res, err := appendBatched(ctx, dst, c.folder(to), msgs)
+		res, err := c.finishOn(ctx, to, msgs, fail)
 		locked(func() {
 			confirmed := map[string]int{}
 			for i, act := range sent {
@@ -1241,6 +1346,12 @@ func appendBatched(ctx context.Context, conn *imapbulk.Conn, folder string, msgs
 	if err != nil {
 		return res, err
 	}
+	return retryRefused(ctx, conn, folder, msgs, res)
+}
+
+// retryRefused appends once more, one by one, the messages of msgs whose MULTIAPPEND batch was refused as a
+// whole (res their results), and returns the results of all.
+func retryRefused(ctx context.Context, conn *imapbulk.Conn, folder string, msgs []imapbulk.Message, res []imapbulk.AppendResult) ([]imapbulk.AppendResult, error) {
 	var again []int
 	for i, r := range res {
 		if errors.Is(r.Err, imapbulk.ErrBatchRefused) {

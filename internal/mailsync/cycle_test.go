@@ -298,6 +298,11 @@ func testTwoWay(t *testing.T, sa, sb *testserver.Server) {
 	}
 	want = map[string]string{"a1": "", "a2": `$Work \Flagged \Seen`, "a4": "", "a5": "", "a6": `\Answered`, "b1": `\Flagged`, "b3": `\Seen`}
 	same(t, want, a, b)
+	// The cycle's own flags, deletions and copies are all either side saw since (settle, read in the
+	// round trip of each side's last write): the next cycle reads nothing.
+	if rep := cycle(t, s); !rep.Folders[0].Unchanged {
+		t.Errorf("the cycle after the change cycle read the folders: %+v", rep.Folders[0])
+	}
 
 	// Deleted on one side, changed on the other since: KeepBoth keeps it and puts it back.
 	a.remove("a4")

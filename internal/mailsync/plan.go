@@ -274,8 +274,9 @@ func (d *Decision) deletedOn(gone Side, l syncstate.Link, kept Message, o Option
 		d.Actions = append(d.Actions, Action{Kind: Copy, On: A, UID: kept.UID, Flags: kept.Flags, Object: l.Object})
 		return
 	}
-	if o.Direction == TwoWay && !kept.Flags.Equal(l.Flags) {
-		// The other side changed it meanwhile.
+	if o.Direction == TwoWay && !kept.Flags.Equal(l.Flags) && kept.Flags.System&syncstate.Deleted == 0 {
+		// The other side changed it meanwhile. Marked \Deleted there, it is on its way out on that side too
+		// (or a cycle that propagated the deletion was stopped before its UID EXPUNGE): no conflict.
 		d.Conflicts++
 		deletionWins := (o.Conflicts == SourceWins && gone == A) || (o.Conflicts == TargetWins && gone == B)
 		if !deletionWins {

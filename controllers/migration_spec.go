@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"path"
 	"reflect"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	mailshiftv1 "github.com/mailshift/mailshift/api/v1"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/migrationrun"
 )
 
@@ -129,10 +131,9 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 	}
 	switch t.authAs {
 	case "oauth2":
-		// A worker gets its target's credentials from Secrets it mounts; tokens the manager gets and renews
-		// do not reach it.
-		return nil, &refError{mailshiftv1.ReasonNotSupported, fmt.Sprintf(
-			"Mailbox %s logs in with OAuth2, and a migration into it is not supported yet: give the migration a Mailbox with credentialsSecretRef or the server's admin credentials", mbx.Name), true}
+		if err := oauth2Target(&mbx, &spec.Target); err != nil {
+			return nil, err
+		}
 	case "user":
 		ref := mbx.Spec.CredentialsSecretRef
 		spec.Target.Password = secretRef(mbx.Namespace, ref.Name, orDefault(ref.Key, "password"))
@@ -202,6 +203,39 @@ func (r *MigrationReconciler) plan(ctx context.Context, mig *mailshiftv1.Mailbox
 	spec.Run = p.run
 	p.spec = spec
 	return p, nil
+}
+
+// oauth2Target has the worker log in to a Mailbox on OAuth 2.0 as the manager does: with the token of its
+// Secret, or with tokens it gets from the token endpoint for the client (the client-credentials grant), a
+// new one before the one it holds expires, so that a migration longer than a token's life goes on. A
+// refresh token serves one client, the manager's checks and syncs of the Mailbox: a server that replaces it
+// at each use refuses it from a second, so a worker never uses it.
+func oauth2Target(mbx *mailshiftv1.Mailbox, t *migrationrun.Target) error {
+	o := mbx.Spec.OAuth2
+	t.Mechanism = imapconn.MechanismXOAUTH2
+	if o.Mechanism == mailshiftv1.AuthOAUTHBEARER {
+		t.Mechanism = imapconn.MechanismOAuthBearer
+	}
+	if ref := o.TokenSecretRef; ref != nil {
+		t.Token = secretRef(mbx.Namespace, ref.Name, orDefault(ref.Key, "token"))
+		return nil
+	}
+	if o.Grant == mailshiftv1.GrantRefreshToken {
+		return &refError{mailshiftv1.ReasonNotSupported, fmt.Sprintf(
+			"Mailbox %s logs in with the RefreshToken grant, whose refresh token only the manager may use (a server that replaces it at each use refuses it from a second client): give the migration a Mailbox with the ClientCredentials grant, a token Secret, credentialsSecretRef or the server's admin credentials", mbx.Name), true}
+	}
+	if o.ClientSecretRef == nil {
+		return &refError{mailshiftv1.ReasonInvalidSpec, "spec.oauth2.tokenURL needs spec.oauth2.clientSecretRef", true}
+	}
+	if u, err := url.Parse(o.TokenURL); err != nil || u.Hostname() == "" {
+		return &refError{mailshiftv1.ReasonInvalidSpec, "spec.oauth2.tokenURL is not a URL with a host", true}
+	} else if err := allowedServerHosts.CheckHost(u.Hostname()); err != nil {
+		return &refError{mailshiftv1.ReasonHostNotAllowed, "spec.oauth2.tokenURL: " + err.Error(), true}
+	}
+	t.OAuth2 = &migrationrun.OAuth2Client{TokenURL: o.TokenURL, Scopes: o.Scopes,
+		ClientID:     secretRef(mbx.Namespace, o.ClientSecretRef.Name, "client_id"),
+		ClientSecret: secretRef(mbx.Namespace, o.ClientSecretRef.Name, "client_secret")}
+	return nil
 }
 
 func secretRef(ns, name, key string) *migrationrun.Value {

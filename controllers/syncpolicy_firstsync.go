@@ -115,8 +115,8 @@ func (r *SyncPolicyReconciler) startFirstSync(ctx context.Context, sp *mailshift
 // firstSyncMigration is the MailboxMigration that copies sp's source into its target, or why there can be
 // none: the migration reads the source with the source Mailbox's own login and password Secret, so a source
 // that logs in otherwise (OAuth2, the server's admin) or whose server's CA is in another namespace, a
-// target it cannot write (OAuth2), a separate calendar, and folder names that are not plain top-level
-// names are left to the cycles.
+// target on the RefreshToken grant (see oauth2Target), a separate calendar, and folder names that are not
+// plain top-level names are left to the cycles.
 func firstSyncMigration(sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget) (*mailshiftv1.MailboxMigration, string) {
 	srv := src.server.Spec
 	switch {
@@ -126,8 +126,8 @@ func firstSyncMigration(sp *mailshiftv1.SyncPolicy, src, dst *mailboxTarget) (*m
 		return nil, "the source's MailServer is in another namespace"
 	case srv.ServerName != "":
 		return nil, "the source's MailServer names its certificate's host"
-	case dst.authAs == "oauth2":
-		return nil, "the target Mailbox logs in with OAuth2"
+	case dst.authAs == "oauth2" && dst.mailbox != nil && dst.mailbox.Spec.OAuth2.Grant == mailshiftv1.GrantRefreshToken:
+		return nil, "the target Mailbox logs in with the RefreshToken grant, whose refresh token only the manager uses"
 	case dst.authAs != "user" && dst.server.Namespace != sp.Namespace:
 		return nil, "the target's admin credentials are in another namespace"
 	case sp.Spec.Calendar != nil && sp.Spec.Calendar.Target == mailshiftv1.CalendarSeparate:

@@ -19,6 +19,7 @@ import (
 	"github.com/mailshift/mailshift/internal/groupware"
 	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/imapsession"
+	"github.com/mailshift/mailshift/internal/oauthtoken"
 	"github.com/mailshift/mailshift/worker"
 )
 
@@ -83,11 +84,26 @@ type Target struct {
 	Login    string   `json:"login"`
 	Password *Value   `json:"password,omitempty"`
 	// AdminLogin and AdminPassword log in as the MailServer's admin on the user's behalf.
-	AdminLogin    *Value          `json:"adminLogin,omitempty"`
-	AdminPassword *Value          `json:"adminPassword,omitempty"`
-	Special       []SpecialFolder `json:"specialFolders,omitempty"`
-	Placement     string          `json:"placement,omitempty"`
-	Annotate      bool            `json:"annotate,omitempty"`
+	AdminLogin    *Value `json:"adminLogin,omitempty"`
+	AdminPassword *Value `json:"adminPassword,omitempty"`
+	// Mechanism (XOAUTH2, OAUTHBEARER) logs in with OAuth 2.0: a Token from a Secret, or tokens the worker
+	// gets from the token endpoint itself (OAuth2), a new one before the one it holds expires.
+	Mechanism string          `json:"mechanism,omitempty"`
+	Token     *Value          `json:"token,omitempty"`
+	OAuth2    *OAuth2Client   `json:"oauth2,omitempty"`
+	Special   []SpecialFolder `json:"specialFolders,omitempty"`
+	Placement string          `json:"placement,omitempty"`
+	Annotate  bool            `json:"annotate,omitempty"`
+}
+
+// OAuth2Client gets tokens with the client-credentials grant (RFC 6749 §4.4). The refresh-token grant is not
+// here: its refresh token serves one client, the manager, and a server that replaces it at each use refuses
+// it from a second one.
+type OAuth2Client struct {
+	TokenURL     string   `json:"tokenURL"`
+	ClientID     *Value   `json:"clientID"`
+	ClientSecret *Value   `json:"clientSecret"`
+	Scopes       []string `json:"scopes,omitempty"`
 }
 
 // SpecialFolder is one groupware folder of the Mailbox.
@@ -150,8 +166,12 @@ func (s *Spec) validate() error {
 		return &SpecError{"worker spec: exactly one of source.pst and source.imap"}
 	case s.Target.Endpoint.Host == "" || s.Target.Login == "":
 		return &SpecError{"worker spec: target host and login are required"}
-	case s.Target.Password == nil && s.Target.AdminPassword == nil:
-		return &SpecError{"worker spec: the target needs a password or admin credentials"}
+	case s.Target.Password == nil && s.Target.AdminPassword == nil && s.Target.Token == nil && s.Target.OAuth2 == nil:
+		return &SpecError{"worker spec: the target needs a password, admin credentials or OAuth2"}
+	case (s.Target.Token != nil || s.Target.OAuth2 != nil) && s.Target.Mechanism != imapconn.MechanismXOAUTH2 && s.Target.Mechanism != imapconn.MechanismOAuthBearer:
+		return &SpecError{fmt.Sprintf("worker spec: target mechanism %q is not XOAUTH2 or OAUTHBEARER", s.Target.Mechanism)}
+	case s.Target.OAuth2 != nil && (s.Target.OAuth2.TokenURL == "" || s.Target.OAuth2.ClientID == nil):
+		return &SpecError{"worker spec: target oauth2 needs tokenURL and clientID"}
 	case s.Checkpoint == "" || s.ReportName == "":
 		return &SpecError{"worker spec: checkpointConfigMap and reportConfigMap are required"}
 	}
@@ -203,6 +223,25 @@ func (e Endpoint) endpoint(ctx context.Context, secrets SecretReader) (imapconn.
 	return ep, nil
 }
 
+// source is the token source of the client: each connection the worker opens logs in with a token valid
+// then, fetched when the one held is about to expire.
+func (o *OAuth2Client) source(ctx context.Context, secrets SecretReader) (*oauthtoken.Source, error) {
+	id, err := o.ClientID.read(ctx, secrets)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := o.ClientSecret.read(ctx, secrets)
+	if err != nil {
+		return nil, err
+	}
+	src, err := oauthtoken.New(oauthtoken.Config{TokenURL: o.TokenURL, Grant: oauthtoken.ClientCredentials,
+		ClientID: strings.TrimSpace(id), ClientSecret: secret, Scopes: o.Scopes})
+	if err != nil {
+		return nil, &SpecError{"worker spec: target oauth2: " + err.Error()}
+	}
+	return src, nil
+}
+
 // open builds the worker.Job of the spec, with its source opened. The caller closes job.Source.
 func (s *Spec) open(ctx context.Context, secrets SecretReader, openPST func(string) (*os.File, error)) (worker.Job, error) {
 	var job worker.Job
@@ -211,11 +250,22 @@ func (s *Spec) open(ctx context.Context, secrets SecretReader, openPST func(stri
 		return job, err
 	}
 	cred := imapconn.Credentials{Login: s.Target.Login, Flavor: s.Target.Endpoint.Flavor}
-	if s.Target.Password != nil {
-		if cred.Password, err = s.Target.Password.read(ctx, secrets); err != nil {
+	switch t := s.Target; {
+	case t.Password != nil:
+		if cred.Password, err = t.Password.read(ctx, secrets); err != nil {
 			return job, err
 		}
-	} else {
+	case t.Token != nil:
+		cred.Mechanism = t.Mechanism
+		if cred.Token, err = t.Token.read(ctx, secrets); err != nil {
+			return job, err
+		}
+	case t.OAuth2 != nil:
+		cred.Mechanism = t.Mechanism
+		if cred.Tokens, err = t.OAuth2.source(ctx, secrets); err != nil {
+			return job, err
+		}
+	default:
 		if cred.AdminLogin, err = s.Target.AdminLogin.read(ctx, secrets); err != nil {
 			return job, err
 		}
@@ -330,7 +380,10 @@ func (s *Spec) Values() []*Value {
 			}
 		}
 	}
-	add(s.Target.Endpoint.CA, s.Target.Password, s.Target.AdminLogin, s.Target.AdminPassword)
+	add(s.Target.Endpoint.CA, s.Target.Password, s.Target.AdminLogin, s.Target.AdminPassword, s.Target.Token)
+	if o := s.Target.OAuth2; o != nil {
+		add(o.ClientID, o.ClientSecret)
+	}
 	if im := s.Source.IMAP; im != nil {
 		add(im.Endpoint.CA, im.LoginFrom, im.Password, im.Token)
 	}

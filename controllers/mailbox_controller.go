@@ -39,6 +39,8 @@ func (c mailboxCheck) result() outcome { return c.o }
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailboxes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=mailshift.io,resources=mailservers,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// A refresh token the token endpoint replaced is written back into the Mailbox's Secret (see tokenCache.keep).
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

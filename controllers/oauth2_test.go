@@ -174,3 +174,44 @@ func TestOAuth2MigrationTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestMailboxOAuth2RefreshTokenKept: a Mailbox on the RefreshToken grant against Ory Hydra, which replaces
+// the refresh token at each use and refuses the one before: the replaced one is written back into the
+// Mailbox's Secret, and a manager started again (its token sources gone) logs in with what the Secret holds.
+func TestMailboxOAuth2RefreshTokenKept(t *testing.T) {
+	t.Parallel()
+	hydra, _, ns, _, _ := oauth2Fixture(t)
+	first := hydra.RefreshToken(t, "mail-app", "mail-app-secret-9", "alice")
+	client := secret(ns, "mail-app", map[string]string{"client_id": "mail-app", "client_secret": "mail-app-secret-9"})
+	rt := secret(ns, "alice-refresh", map[string]string{"refresh_token": first})
+	mustCreate(t, client)
+	mustCreate(t, rt)
+	mbx := oauth2Mailbox(ns, "alice", hydra.TokenURL, client.Name)
+	mbx.Spec.OAuth2.Grant = mailshiftv1.GrantRefreshToken
+	mbx.Spec.OAuth2.RefreshTokenSecretRef = &mailshiftv1.SecretKeyRef{Name: rt.Name}
+	mustCreate(t, mbx)
+	waitForReady(t, mbx, func() []metav1.Condition { return mbx.Status.Conditions }, metav1.ConditionTrue, "", 60*time.Second)
+	kept := func() string {
+		var s corev1.Secret
+		if err := k8s.Get(context.Background(), key(ns, rt.Name), &s); err != nil {
+			t.Fatal(err)
+		}
+		return string(s.Data["refresh_token"])
+	}
+	waitFor(t, 30*time.Second, "the replaced refresh token written back", func() bool { return kept() != first })
+
+	// A manager started again has no token source: the check after it logs in with the Secret's.
+	tokenSources.mu.Lock()
+	delete(tokenSources.m, ns+"/"+mbx.Name)
+	tokenSources.mu.Unlock()
+	mutate(t, mbx, func(m *mailshiftv1.Mailbox) {
+		m.Annotations = map[string]string{mailshiftv1.PingRequestAnnotation: "after-restart"}
+	})
+	waitFor(t, 30*time.Second, "the check after the restart", func() bool {
+		return k8s.Get(context.Background(), key(ns, mbx.Name), mbx) == nil && mbx.Status.LastPingRequest == "after-restart"
+	})
+	if c := condition(mbx.Status.Conditions, mailshiftv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("after a restart with the kept refresh token: %+v", c)
+	}
+	assertNoSecret(t, "status", fmt.Sprintf("%+v", mbx.Status), first, kept(), "mail-app-secret-9", "ory_at_")
+}

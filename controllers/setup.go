@@ -131,6 +131,7 @@ var mailboxChangedForShares = builder.WithPredicates(predicate.Funcs{
 func SetupAll(mgr ctrl.Manager, opts Options) error {
 	ctx := context.Background()
 	allowedServerHosts = opts.AllowedServerHosts
+	tokenSources.writer = mgr.GetClient()
 	if opts.Connections == nil {
 		opts.Connections = connlimit.New()
 	}

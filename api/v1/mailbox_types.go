@@ -237,10 +237,9 @@ type MailboxOAuth2 struct {
 	// +optional
 	ClientSecretRef *LocalObjectRef `json:"clientSecretRef,omitempty"`
 	// RefreshTokenSecretRef names the Secret key holding the refresh token (key defaults to
-	// "refresh_token"). A refresh token the server replaces at each use is kept in the manager's memory,
-	// not written back: after a manager restart the Secret's is used again, which a server that refuses a
-	// replaced refresh token (Ory Hydra does) answers with AuthenticationFailed until the Secret is given a
-	// new one. Microsoft Entra ID keeps a refresh token valid after its use.
+	// "refresh_token"). A refresh token the server replaces (Ory Hydra does at each use, and refuses the one
+	// before from then on) is written back into this key, so that a manager started again logs in with it.
+	// The manager is its only user: a Mailbox on this grant cannot be a migration's target.
 	// +optional
 	RefreshTokenSecretRef *SecretKeyRef `json:"refreshTokenSecretRef,omitempty"`
 	// Scopes to ask for, e.g. https://outlook.office365.com/.default.

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -50,6 +51,11 @@ type Config struct {
 	Allowed *egress.AllowList
 	// Early is how long before its expiry a token is replaced (default DefaultEarly).
 	Early time.Duration
+	// Rotated, when set, is called with the new refresh token when the token endpoint replaces the one the
+	// source used (the RefreshToken grant; servers that replace it at each use, such as Ory Hydra, refuse
+	// the one before from then on, and reuse can revoke them all). It is called while Token holds the
+	// source, so it should be quick; keeping the new one where the next process finds it is its job.
+	Rotated func(refreshToken string)
 }
 
 // DefaultEarly: a token is replaced five minutes before it expires, so that a login that starts with it
@@ -102,10 +108,11 @@ func loopback(host string) bool {
 // Source hands out a valid access token, getting a new one when the one it holds is within Early of its
 // expiry. It is safe for concurrent use; one request at a time goes to the token endpoint.
 type Source struct {
-	cfg  Config
-	mu   sync.Mutex
-	ts   oauth2.TokenSource
-	last *oauth2.Token
+	cfg     Config
+	mu      sync.Mutex
+	ts      oauth2.TokenSource
+	last    *oauth2.Token
+	refresh atomic.Pointer[string] // the refresh token the source holds now (RefreshToken grant)
 }
 
 // New returns a Source for cfg, or what is wrong with cfg.
@@ -129,7 +136,9 @@ func New(cfg Config) (*Source, error) {
 		oc := &oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: cfg.TokenURL}, Scopes: cfg.Scopes}
 		ts = oc.TokenSource(ctx, &oauth2.Token{RefreshToken: cfg.RefreshToken})
 	}
-	return &Source{cfg: cfg, ts: oauth2.ReuseTokenSourceWithExpiry(nil, ts, cfg.Early)}, nil
+	s := &Source{cfg: cfg, ts: oauth2.ReuseTokenSourceWithExpiry(nil, ts, cfg.Early)}
+	s.refresh.Store(&cfg.RefreshToken)
+	return s, nil
 }
 
 // httpClient is the client for the token endpoint: bounded in time, dialing only allowed hosts, trusting
@@ -182,8 +191,18 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the token endpoint %s answered without a usable access token", s.host())
 	}
 	s.last = r.tok
+	if rt := r.tok.RefreshToken; s.cfg.Grant == RefreshToken && rt != "" && rt != *s.refresh.Load() {
+		s.refresh.Store(&rt)
+		if s.cfg.Rotated != nil {
+			s.cfg.Rotated(rt)
+		}
+	}
 	return r.tok.AccessToken, nil
 }
+
+// RefreshToken is the refresh token the source holds now: the one it was given, or the last one the token
+// endpoint replaced it with. It does not wait for a Token call under way.
+func (s *Source) RefreshToken() string { return *s.refresh.Load() }
 
 // Expiry is when the token last handed out expires (zero: unknown, or none handed out yet).
 func (s *Source) Expiry() time.Time {

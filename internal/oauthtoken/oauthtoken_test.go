@@ -3,6 +3,7 @@ package oauthtoken
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,16 +97,18 @@ func TestAgainstHydra(t *testing.T) {
 
 // TestRefreshGrantAgainstHydra: a refresh token from a user's consent (Hydra's authorization-code flow) gets
 // access tokens that log in to Dovecot, and new ones each time the one held nears its expiry, although
-// Hydra replaces the refresh token at each use (the source keeps the newest). A source started again
-// from the first refresh token, as after a restart, is refused: Hydra treats a replaced refresh token's
-// reuse as theft.
+// Hydra replaces the refresh token at each use (the source keeps the newest, and hands each new one to
+// Rotated). A source started with the newest, as after a restart that kept it, gets tokens; one started
+// again from the first is refused: Hydra treats a replaced refresh token's reuse as theft.
 func TestRefreshGrantAgainstHydra(t *testing.T) {
 	hydra := testserver.StartHydra(t, testserver.HydraOptions{AccessTokenTTL: 20 * time.Second})
 	dovecot := testserver.DovecotWith(t, testserver.Options{OAuth2IntrospectionURL: hydra.IntrospectURL, OAuth2UsernameAttribute: "sub"})
 	refresh := hydra.RefreshToken(t, "mail-app", "mail-app-secret-7", "bob")
 	ctx := context.Background()
 	// Early 19 s of a 20 s token: every second call renews.
-	cfg := Config{TokenURL: hydra.TokenURL, Grant: RefreshToken, ClientID: "mail-app", ClientSecret: "mail-app-secret-7", RefreshToken: refresh, Early: 19 * time.Second}
+	var rotated []string
+	cfg := Config{TokenURL: hydra.TokenURL, Grant: RefreshToken, ClientID: "mail-app", ClientSecret: "mail-app-secret-7", RefreshToken: refresh, Early: 19 * time.Second,
+		Rotated: func(rt string) { rotated = append(rotated, rt) }}
 	src, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +131,22 @@ func TestRefreshGrantAgainstHydra(t *testing.T) {
 	if len(seen) < 2 {
 		t.Errorf("%d distinct tokens over three renewals", len(seen))
 	}
+	// Each renewal replaced the refresh token and said so; the last one it was given serves a new source
+	// (a process started again with what Rotated kept).
+	if len(rotated) < len(seen)-1 || rotated[len(rotated)-1] != src.RefreshToken() || slices.Contains(rotated, refresh) ||
+		len(slices.Compact(slices.Sorted(slices.Values(rotated)))) != len(rotated) {
+		t.Fatalf("%d refresh tokens rotated (%d distinct access tokens seen); the last is the source's: %v", len(rotated), len(seen), len(rotated) > 0 && rotated[len(rotated)-1] == src.RefreshToken())
+	}
+	kept := cfg
+	kept.RefreshToken, kept.Rotated = src.RefreshToken(), nil
+	restarted, err := New(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restarted.Token(ctx); err != nil {
+		t.Fatalf("a source with the last refresh token: %v", err)
+	}
+	cfg.Rotated = nil
 	again, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

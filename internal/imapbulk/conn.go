@@ -44,6 +44,7 @@ type Conn struct {
 
 	caps      imapconn.Caps
 	condstore bool // CONDSTORE enabled by a SELECT or EXAMINE with its parameter (RFC 7162 §3.1.8)
+	qresync   bool // QRESYNC enabled (ENABLE QRESYNC, sent with a ReadFolder that asks for it)
 
 	selected string // mailbox name as given to Select, "" when none
 	exists   uint32 // last EXISTS of the selected mailbox

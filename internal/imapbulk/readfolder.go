@@ -2,7 +2,10 @@ package imapbulk
 
 import (
 	"context"
+	"strconv"
 	"strings"
+
+	"github.com/mailshift/mailshift/internal/imapconn"
 )
 
 // FolderRead is what ReadFolder reads of a folder besides its status.
@@ -16,6 +19,17 @@ type FolderRead struct {
 	// IdentitiesFrom > 0 asks for the identities of the messages from this UID on (FetchIdentities of
 	// "N:*"; 1: every message).
 	IdentitiesFrom uint32
+	// Resync, where the server offers QRESYNC (RFC 7162 §3.2.5), has the SELECT itself report what changed
+	// since a mod-sequence of the mailbox as it was under a UIDVALIDITY: the messages whose flags changed
+	// (Changed) and the UIDs expunged (Vanished), in place of Present and FlagsSince. The connection
+	// enables QRESYNC first, in the same round trip. Folder.Resynced says whether the server reported them.
+	Resync *Resync
+}
+
+// Resync is where a mailbox stood: its UIDVALIDITY and a mod-sequence.
+type Resync struct {
+	UIDValidity uint32
+	ModSeq      uint64
 }
 
 // Folder is what ReadFolder read.
@@ -24,6 +38,11 @@ type Folder struct {
 	Present    []uint32
 	Changed    []Identity // UID, FLAGS and MODSEQ
 	Identities []Identity // only of UIDs from IdentitiesFrom on
+	// Resynced: the SELECT reported the changes since FolderRead.Resync (QRESYNC, the same UIDVALIDITY):
+	// Changed holds them, and Vanished the UIDs expunged since (a superset of them: a server may name
+	// UIDs that never were).
+	Resynced bool
+	Vanished imapconn.UIDSet
 	// Err is the first refusal of a read after the SELECT (CHANGEDSINCE in a mailbox without
 	// mod-sequences, say): what it was to read is missing, and the caller reads it otherwise. The folder is
 	// selected all the same.
@@ -35,13 +54,18 @@ type Folder struct {
 // SELECT before it, which the server completes first). Select and three more commands one after the other
 // would cost four. The error is the SELECT's, or the connection's; the reads' own are in Folder.Err.
 func (c *Conn) ReadFolder(ctx context.Context, name string, want FolderRead) (Folder, error) {
-	fr, err := c.newFolderReader(name, want)
-	if err != nil {
-		return Folder{}, err
+	var fr *folderReader
+	op := "SELECT " + name
+	if want.ReadOnly {
+		op = "EXAMINE " + name
 	}
-	err = c.exec(ctx, fr.op, func(ctx context.Context) error {
+	err := c.exec(ctx, op, func(ctx context.Context) error {
+		var err error
+		if fr, err = c.newFolderReader(name, want); err != nil {
+			return err
+		}
 		c.selected = ""
-		if c.pipelinable(fr.cmds[0]) {
+		if c.pipelinable(fr.cmds[fr.sel]) {
 			tags := make(map[string]int, len(fr.cmds))
 			for i, cmd := range fr.cmds {
 				tag := c.nextTag()
@@ -78,8 +102,10 @@ type folderReader struct {
 	want     FolderRead
 	op       string
 	ops      []string
-	cmds     []*command // the SELECT first
+	cmds     []*command // ENABLE QRESYNC when it is needed, then the SELECT
+	sel      int        // the SELECT's index in cmds
 	enabling bool
+	resync   bool // the SELECT carries the QRESYNC parameter
 	replies  []*response
 
 	f            Folder
@@ -87,15 +113,27 @@ type folderReader struct {
 	selected     bool // the SELECT's tagged reply has come
 }
 
+// newFolderReader builds the commands of a ReadFolder; it runs with the connection locked (it enables
+// QRESYNC for the session when the read needs it).
 func (c *Conn) newFolderReader(name string, want FolderRead) (*folderReader, error) {
 	verb := "SELECT"
 	if want.ReadOnly {
 		verb = "EXAMINE"
 	}
 	fr := &folderReader{c: c, name: name, want: want, op: verb + " " + name}
+	if want.Resync != nil && want.Resync.UIDValidity != 0 && want.Resync.ModSeq != 0 && c.has("QRESYNC") {
+		fr.resync = true
+		if !c.qresync {
+			fr.ops, fr.cmds = append(fr.ops, "ENABLE QRESYNC"), append(fr.cmds, newCommand("ENABLE QRESYNC"))
+			c.qresync, c.condstore = true, true // QRESYNC enables CONDSTORE too (RFC 7162 §3.2.3)
+		}
+	}
 	sel, enabling := c.selectCommand(verb, name)
-	fr.enabling = enabling
-	fr.ops, fr.cmds = []string{fr.op}, []*command{sel}
+	if fr.resync {
+		sel.sp("(QRESYNC (" + strconv.FormatUint(uint64(want.Resync.UIDValidity), 10) + " " + strconv.FormatUint(want.Resync.ModSeq, 10) + "))")
+	}
+	fr.enabling, fr.sel = enabling, len(fr.cmds)
+	fr.ops, fr.cmds = append(fr.ops, fr.op), append(fr.cmds, sel)
 	if want.Present {
 		fr.ops = append(fr.ops, "UID SEARCH ALL")
 		fr.cmds = append(fr.cmds, newCommand("UID SEARCH ALL"))
@@ -129,6 +167,16 @@ func (c *Conn) newFolderReader(name string, want FolderRead) (*folderReader, err
 // change (one another session made that the server reports unasked is one too).
 func (fr *folderReader) data(r *response) {
 	switch {
+	case r.kind == "VANISHED":
+		// "* VANISHED (EARLIER) 3:4,9": what QRESYNC reports gone; one without EARLIER is an expunge
+		// another session made meanwhile, gone all the same.
+		if n := len(r.fields); n > 0 && r.fields[n-1].kind != kindList {
+			if set, err := imapconn.ParseUIDSet(r.fields[n-1].str()); err == nil {
+				fr.f.Vanished = append(fr.f.Vanished, set...)
+			}
+		}
+	case !fr.selected && fr.resync && r.kind == "FETCH":
+		_ = fr.changed.add(r) // what changed since, reported with the SELECT
 	case !fr.selected:
 		_ = fr.f.Status.add(r)
 	case r.kind == "SEARCH" && fr.want.Present:
@@ -144,17 +192,18 @@ func (fr *folderReader) data(r *response) {
 // reply takes the tagged reply to command i.
 func (fr *folderReader) reply(r *response, i int) {
 	fr.replies[i] = r
-	fr.selected = fr.selected || i == 0
+	fr.selected = fr.selected || i == fr.sel
 }
 
 // finish makes the Folder of the replies, once every command has had its own; the error is the SELECT's.
 func (fr *folderReader) finish() error {
 	c := fr.c
-	if fr.replies[0].status != "OK" {
-		return statusErr(fr.op, fr.replies[0], false, c.secrets)
+	if fr.replies[fr.sel].status != "OK" {
+		return statusErr(fr.op, fr.replies[fr.sel], false, c.secrets)
 	}
-	c.selected1(fr.name, &fr.f.Status, fr.replies[0], fr.want.ReadOnly, fr.enabling)
-	for i := 1; i < len(fr.replies) && fr.f.Err == nil; i++ {
+	c.selected1(fr.name, &fr.f.Status, fr.replies[fr.sel], fr.want.ReadOnly, fr.enabling)
+	fr.f.Resynced = fr.resync && fr.f.Status.UIDValidity == fr.want.Resync.UIDValidity && !fr.f.Status.NoModSeq
+	for i := fr.sel + 1; i < len(fr.replies) && fr.f.Err == nil; i++ {
 		// An empty mailbox has nothing to read, whatever a server says of "1:*" there.
 		if fr.replies[i].status != "OK" && fr.f.Status.Exists > 0 {
 			fr.f.Err = statusErr(fr.ops[i], fr.replies[i], false, c.secrets)

@@ -126,3 +126,42 @@ func TestFakeReadFolderWithoutCondstore(t *testing.T) {
 		t.Errorf("the connection is out of step: %v", err)
 	}
 }
+
+// TestFakeReadFolderResync: with QRESYNC, ReadFolder enables it once per session (ENABLE, written with the
+// SELECT) and has the SELECT report what changed since (QRESYNC (uidvalidity modseq)): the flags changed
+// and the UIDs gone (VANISHED (EARLIER)), taken for the read's Changed and Vanished, in one round trip. A
+// second read of the session does not enable it again; one of another UIDVALIDITY is not Resynced.
+func TestFakeReadFolderResync(t *testing.T) {
+	fs := startFake(t, func(s *fakeSession) {
+		s.greetAndLogin(fakeCaps + " CONDSTORE QRESYNC")
+		enable, sel, ids := s.readCommand(), s.readCommand(), s.readCommand()
+		if !strings.HasSuffix(enable.text, " ENABLE QRESYNC") || !strings.HasSuffix(sel.text, " SELECT INBOX (QRESYNC (7 50))") ||
+			!strings.Contains(ids.text, "UID FETCH 20:*") {
+			s.t.Errorf("first read: %q, %q, %q", enable.text, sel.text, ids.text)
+		}
+		s.send("* ENABLED QRESYNC", enable.tag+" OK enabled",
+			"* 10 EXISTS", "* OK [UIDVALIDITY 7] ok", "* OK [UIDNEXT 21] ok", "* OK [HIGHESTMODSEQ 60] ok",
+			"* VANISHED (EARLIER) 3:4,9", `* 5 FETCH (UID 6 FLAGS (\Seen) MODSEQ (55))`, sel.tag+" OK [READ-WRITE] selected",
+			`* 10 FETCH (UID 20 FLAGS () INTERNALDATE "01-Feb-2026 10:00:00 +0000" RFC822.SIZE 9 BODY[HEADER.FIELDS (MESSAGE-ID)] {2}`, "", ")",
+			ids.tag+" OK fetched")
+		sel = s.readCommand()
+		if !strings.HasSuffix(sel.text, ` SELECT "Archive" (QRESYNC (8 40))`) {
+			s.t.Errorf("second read: %q (no ENABLE again)", sel.text)
+		}
+		s.send("* 0 EXISTS", "* OK [UIDVALIDITY 99] rebuilt", "* OK [HIGHESTMODSEQ 1] ok", sel.tag+" OK [READ-WRITE] selected")
+	})
+	c := dialFake(t, fs, fakeCred())
+	ctx := context.Background()
+	f, err := c.ReadFolder(ctx, "INBOX", FolderRead{Resync: &Resync{UIDValidity: 7, ModSeq: 50}, IdentitiesFrom: 20})
+	if err != nil || f.Err != nil {
+		t.Fatalf("ReadFolder: %v %v", err, f.Err)
+	}
+	if !f.Resynced || !f.Vanished.Contains(3) || !f.Vanished.Contains(4) || !f.Vanished.Contains(9) || f.Vanished.Contains(5) ||
+		len(f.Changed) != 1 || f.Changed[0].UID != 6 || len(f.Identities) != 1 || f.Identities[0].UID != 20 || f.Status.HighestModSeq != 60 {
+		t.Errorf("read: %+v", f)
+	}
+	f, err = c.ReadFolder(ctx, "Archive", FolderRead{Resync: &Resync{UIDValidity: 8, ModSeq: 40}})
+	if err != nil || f.Resynced {
+		t.Errorf("a mailbox of another UIDVALIDITY: resynced %v, %v", f.Resynced, err)
+	}
+}

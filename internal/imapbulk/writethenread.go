@@ -58,14 +58,9 @@ func (c *Conn) WriteThenRead(ctx context.Context, changes []Change, mailbox stri
 			w.Appended[i].Err = e
 		}
 	}
-	var fr *folderReader
-	if read != nil {
-		if fr, err = c.newFolderReader(c.Selected(), *read); err != nil {
-			return w, f, nil, err
-		}
-	}
+	selected := c.Selected()
 	pipelined := o.Bytes == nil && o.Messages == nil && !o.SyncLiterals
-	for _, cmd := range allCommands(cmds, appends, fr) {
+	for _, cmd := range append(append(cmds, appends...), newCommand("SELECT").mailbox(selected)) {
 		pipelined = pipelined && c.pipelinable(cmd)
 	}
 	if !pipelined {
@@ -80,9 +75,16 @@ func (c *Conn) WriteThenRead(ctx context.Context, changes []Change, mailbox stri
 	op := "UID STORE/EXPUNGE/MOVE, APPEND, SELECT"
 	const appendKind, readKind = 1, 2
 	type slot struct{ kind, i int }
+	var fr *folderReader
 	err = c.exec(ctx, op, func(ctx context.Context) error {
 		if c.selected == "" {
 			return localErr(imapconn.ProtocolError, op, "no mailbox selected")
+		}
+		if read != nil {
+			var err error
+			if fr, err = c.newFolderReader(c.selected, *read); err != nil {
+				return err
+			}
 		}
 		tags := map[string]slot{}
 		writes := 0 // writes not answered yet: untagged data until then is theirs, not the SELECT's
@@ -164,15 +166,6 @@ func (c *Conn) WriteThenRead(ctx context.Context, changes []Change, mailbox stri
 		f = fr.f
 	}
 	return w, f, readErr, nil
-}
-
-// allCommands is every command of a WriteThenRead, in the order they are sent.
-func allCommands(changes, appends []*command, fr *folderReader) []*command {
-	all := append(append([]*command{}, changes...), appends...)
-	if fr != nil {
-		all = append(all, fr.cmds...)
-	}
-	return all
 }
 
 // writeThenReadInTurn is WriteThenRead one command after the other, for a server that makes every literal

@@ -106,7 +106,7 @@ func TestParseItems(t *testing.T) {
 			t.Errorf("UID set %q accepted", bad)
 		}
 	}
-	if _, ok := (UIDSet{{1, 4294967295}}).UIDs(10); ok {
+	if _, ok := (UIDSet{{First: 1, Last: 4294967295}}).UIDs(10); ok {
 		t.Error("UIDs listed a huge set")
 	}
 	// A response of tiny items within the response limit: refused before its items outweigh the limit.

@@ -2,12 +2,14 @@ package mailsync
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -467,6 +469,12 @@ func (c *pairCycle) run(ctx context.Context) error {
 		ask[s] = imapbulk.FolderRead{ReadOnly: Side(s) == A && o.Direction == OneWay, IdentitiesFrom: 1}
 		if was.HighestModSeq != 0 && !c.pending(Side(s)) {
 			ask[s] = imapbulk.FolderRead{ReadOnly: ask[s].ReadOnly, Present: true, FlagsSince: was.HighestModSeq, IdentitiesFrom: max(was.UIDNext, 1)}
+			if c.conn(Side(s)).Has("QRESYNC") {
+				// The SELECT itself reports the flags changed and the UIDs gone (VANISHED): no UID SEARCH ALL,
+				// which lists every message of the folder.
+				ask[s].Present, ask[s].FlagsSince = false, 0
+				ask[s].Resync = &imapbulk.Resync{UIDValidity: was.UIDValidity, ModSeq: was.HighestModSeq}
+			}
 		}
 	}
 	err := inBoth(func() (err error) {
@@ -515,7 +523,11 @@ func (c *pairCycle) run(ctx context.Context) error {
 	// What was read with the SELECT serves when it is what fetch needs: else fetch reads it.
 	var pre [2]*imapbulk.Folder
 	for s := range pre {
-		if read[s].Err == nil && ask[s].FlagsSince == since[s] {
+		switch {
+		case read[s].Err != nil:
+		case read[s].Resynced && ask[s].Resync.ModSeq == since[s]:
+			pre[s] = &read[s]
+		case ask[s].Resync == nil && ask[s].FlagsSince == since[s]:
 			pre[s] = &read[s]
 		}
 	}
@@ -698,6 +710,15 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since
 	var changed []imapbulk.Identity
 	if read != nil {
 		present, changed = read.Present, read.Changed
+		if read.Resynced {
+			var ok bool
+			if present, ok = resyncedPresent(read, known, st.Exists); !ok {
+				var err error
+				if present, err = conn.UIDSearch(ctx, "ALL"); err != nil {
+					return err
+				}
+			}
+		}
 		// The identities read from the old UIDNEXT on: of new messages, which the pair cannot know.
 		var fresh []uint32
 		for _, id := range read.Identities {
@@ -736,6 +757,48 @@ func (c *pairCycle) fetch(ctx context.Context, s Side, st imapbulk.Status, since
 		}
 	}
 	return c.fetchIdentities(ctx, s, unknown)
+}
+
+// resyncedPresent is what a side holds after a read that QRESYNC answered: the messages the pair knows there
+// that did not vanish, and the new ones the read found. ok is false when they do not add up to the folder's
+// count (a message the pair does not know below the old UIDNEXT, say): then the UIDs must be asked for.
+func resyncedPresent(read *imapbulk.Folder, known map[uint32]syncstate.Flags, exists uint32) (present []uint32, ok bool) {
+	gone := merged(read.Vanished)
+	present = make([]uint32, 0, exists)
+	for uid := range known {
+		if !inRanges(gone, uid) {
+			present = append(present, uid)
+		}
+	}
+	for _, id := range read.Identities {
+		if _, isKnown := known[id.UID]; !isKnown {
+			present = append(present, id.UID)
+		}
+	}
+	slices.Sort(present)
+	present = slices.Compact(present)
+	return present, len(present) == int(exists)
+}
+
+// merged is set's ranges in order, overlapping ones joined, for inRanges.
+func merged(set imapconn.UIDSet) imapconn.UIDSet {
+	out := slices.Clone(set)
+	slices.SortFunc(out, func(a, b imapconn.UIDRange) int { return cmp.Compare(a.First, b.First) })
+	var m imapconn.UIDSet
+	for _, r := range out {
+		if n := len(m); n > 0 && uint64(r.First) <= uint64(m[n-1].Last)+1 {
+			m[n-1].Last = max(m[n-1].Last, r.Last)
+			continue
+		}
+		m = append(m, r)
+	}
+	return m
+}
+
+// inRanges says whether uid lies in one of the ordered, disjoint ranges.
+func inRanges(ranges imapconn.UIDSet, uid uint32) bool {
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].Last >= uid })
+	return i < len(ranges) && ranges[i].First <= uid
 }
 
 // fetchIdentities reads the identities of side s's messages uids that were not read yet (and, in a

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mailshift/mailshift/internal/imapbulk"
+	"github.com/mailshift/mailshift/internal/imapconn"
 	"github.com/mailshift/mailshift/internal/syncstate"
 )
 
@@ -52,5 +54,26 @@ func TestPlanStoresOnlyWhatChanges(t *testing.T) {
 	}
 	if len(groups) != 5 || groups[1].n != 2 || !groups[1].flags.Equal(fl(`\Flagged`)) {
 		t.Errorf("groups %+v", groups)
+	}
+}
+
+// TestResyncedPresent: after a read QRESYNC answered, a side holds the messages the pair knows there less
+// the vanished ones (ranges in any order, overlapping, naming UIDs that never were), and the new ones; a
+// count that does not add up (a message the pair does not know below the old UIDNEXT) asks for the UIDs.
+func TestResyncedPresent(t *testing.T) {
+	known := map[uint32]syncstate.Flags{1: {}, 2: {}, 5: {}, 6: {}, 9: {}, 40: {}}
+	read := &imapbulk.Folder{
+		Vanished:   imapconn.UIDSet{{First: 8, Last: 12}, {First: 2, Last: 2}, {First: 10, Last: 30}, {First: 1000, Last: 2000}},
+		Identities: []imapbulk.Identity{{UID: 40}, {UID: 41}, {UID: 43}},
+	}
+	present, ok := resyncedPresent(read, known, 6)
+	if !ok || fmt.Sprint(present) != "[1 5 6 40 41 43]" {
+		t.Errorf("present %v, ok %v", present, ok)
+	}
+	if _, ok := resyncedPresent(read, known, 7); ok {
+		t.Error("a folder holding one more message than known and new: taken as read")
+	}
+	if got := merged(read.Vanished); got.String() != "2,8:30,1000:2000" || inRanges(got, 7) || !inRanges(got, 30) || !inRanges(got, 1000) {
+		t.Errorf("merged %v", got)
 	}
 }

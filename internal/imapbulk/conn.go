@@ -345,7 +345,7 @@ func (c *Conn) send(ctx context.Context, op, tag string, cmd *command) error {
 			}
 			continue
 		}
-		nonSync := c.has("LITERAL+") || (c.has("LITERAL-") && len(part.text) <= 4096)
+		nonSync := c.nonSync(len(part.text))
 		head := "{" + strconv.Itoa(len(part.text))
 		if nonSync {
 			head += "+}\r\n"

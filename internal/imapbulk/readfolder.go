@@ -223,11 +223,17 @@ func (fr *folderReader) finish() error {
 // synchronizing one.
 func (c *Conn) pipelinable(cmd *command) bool {
 	for _, part := range cmd.parts {
-		if part.literal && !c.has("LITERAL+") && !(c.has("LITERAL-") && len(part.text) <= 4096) {
+		if part.literal && !c.nonSync(len(part.text)) {
 			return false
 		}
 	}
 	return true
+}
+
+// nonSync says whether a literal of size bytes may be sent without waiting for the server's continuation:
+// LITERAL+, or LITERAL- for up to 4096 bytes (RFC 7888).
+func (c *Conn) nonSync(size int) bool {
+	return c.has("LITERAL+") || (c.has("LITERAL-") && size <= 4096)
 }
 
 // hasIdentityItems says whether FETCH items carry what only FetchIdentities asks for.

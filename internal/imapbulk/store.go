@@ -129,9 +129,7 @@ func (c *Conn) apply(ctx context.Context, changes []Change, br *bodyReader) (err
 		if cmds[i], err = c.command(ch); err != nil {
 			return nil, nil, err
 		}
-		for _, part := range cmds[i].parts {
-			pipelined = pipelined && (!part.literal || c.has("LITERAL+"))
-		}
+		pipelined = pipelined && c.pipelinable(cmds[i])
 	}
 	errs = make([]error, len(changes))
 	err = c.exec(ctx, op, func(ctx context.Context) error {

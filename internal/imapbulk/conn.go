@@ -49,9 +49,8 @@ type Conn struct {
 	selected string // mailbox name as given to Select, "" when none
 	exists   uint32 // last EXISTS of the selected mailbox
 
-	// The server's NAMESPACE, once asked (it holds for the session), and how long its answer took.
+	// The server's NAMESPACE, once asked (it holds for the session).
 	namespaces *imapconn.Namespaces
-	nsTook     time.Duration
 
 	appendOpts AppendOptions
 	stats      stats

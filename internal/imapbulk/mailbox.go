@@ -23,15 +23,6 @@ func (c *Conn) RoundTrip(ctx context.Context) (time.Duration, error) {
 	return took, err
 }
 
-// NamespaceRoundTrip is how long the server took to answer the NAMESPACE that ListStatus sent ahead of
-// its LIST (0 when it sent none): the network's round trip and the least a server takes for a command,
-// learnt without a round trip of its own.
-func (c *Conn) NamespaceRoundTrip() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nsTook
-}
-
 // Namespaces returns the server's NAMESPACE (RFC 2342), prefixes decoded
 // to UTF-8, asked once a session (ListStatus asks it with its LIST).
 // Without NAMESPACE support it returns one personal namespace with an
@@ -185,8 +176,7 @@ func (c *Conn) list(ctx context.Context, withStatus bool) ([]imapconn.Folder, ma
 			return err
 		}
 		// The NAMESPACE goes ahead of the LIST, in the same round trip: a sync needs it (which folders are
-		// the user's own), and the time its answer takes tells how far the server is.
-		start := time.Now()
+		// the user's own).
 		tags := map[string]string{}
 		for _, op := range []struct {
 			name string
@@ -200,9 +190,6 @@ func (c *Conn) list(ctx context.Context, withStatus bool) ([]imapconn.Folder, ma
 		}
 		var listErr error
 		err := awaitTagged(ctx, c, "LIST", tags, func(r *response, op string) {
-			if op == "NAMESPACE" {
-				c.nsTook = time.Since(start)
-			}
 			if r.status != "OK" && op == "LIST" {
 				listErr = statusErr(op, r, false, c.secrets)
 			}

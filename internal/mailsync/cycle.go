@@ -255,22 +255,16 @@ func (s *Sync) runPairs(ctx context.Context, st *syncstate.State, a, b *imapbulk
 	return reps, extra
 }
 
-// far says whether a or b takes FarRoundTrip or more to answer a command. The NAMESPACE each side's
-// listing sent ahead of its LIST (readFolders) tells, without a round trip of its own; a side that sent
-// none is asked a NOOP (both at once).
+// far says whether a or b answers a NOOP no sooner than FarRoundTrip (both asked at once). The answer to
+// the NAMESPACE the listing writes ahead of its LIST cannot tell: a server may hold it back until the LIST
+// is answered too (Dovecot does), so it takes as long as the LIST.
 func (s *Sync) far(ctx context.Context, a, b *imapbulk.Conn) bool {
 	limit := s.FarRoundTrip
 	if limit <= 0 {
 		limit = 2 * time.Millisecond
 	}
-	took := func(c *imapbulk.Conn) (time.Duration, error) {
-		if d := c.NamespaceRoundTrip(); d > 0 {
-			return d, nil
-		}
-		return c.RoundTrip(ctx)
-	}
 	var ta, tb time.Duration
-	_ = inBoth(func() (err error) { ta, err = took(a); return err }, func() (err error) { tb, err = took(b); return err })
+	_ = inBoth(func() (err error) { ta, err = a.RoundTrip(ctx); return err }, func() (err error) { tb, err = b.RoundTrip(ctx); return err })
 	return max(ta, tb) >= limit
 }
 

@@ -42,6 +42,9 @@ type FolderShareReconciler struct {
 type shareCheck struct {
 	o      outcome
 	status mailshiftv1.FolderShareStatus
+	// synced: a sync ran and status is what it left. A sync that never ran (no connection slot in time)
+	// has no status: the FolderShare's own stands, its record of prior entries above all.
+	synced bool
 	err    error
 	// revoked: a revoke finished and the finalizer may go.
 	revoked bool
@@ -99,7 +102,9 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 				}
 				return ctrl.Result{}, res.value.err
 			}
-			share.Status = *res.value.status.DeepCopy()
+			if res.value.synced {
+				share.Status = *res.value.status.DeepCopy()
+			}
 			result, written, err := r.finish(ctx, before, &share, res.value.o, interval)
 			if written {
 				r.checks.markApplied(key, res.finished)
@@ -113,6 +118,13 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if until := time.Until(res.finished.Add(wait)); until > 0 {
 			return ctrl.Result{RequeueAfter: until}, nil
 		}
+	}
+	if r.checks.busy(key) && !r.checks.inFlight(key, version) {
+		// A sync of older inputs is under way. It is stopped rather than left to run beside the new one: what
+		// it did on the server until then (a grantee subscribed or unsubscribed) is in its result only, which
+		// the new sync must start from (lastRecord). A stopped sync ends at once.
+		r.checks.stop(key)
+		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
 	}
 	if stale := waitingForMailbox(share.Status.Conditions); needsChecking(share.Status.Conditions, share.Generation) || stale {
 		// Written before the sync starts, so that the sync's own record of prior entries (written only if the
@@ -135,7 +147,7 @@ func (r *FolderShareReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	r.checks.start(&share, version, serverSlotOf(target.server), func(ctx context.Context) shareCheck {
 		o, err := r.sync(ctx, work, target, folder)
-		return shareCheck{o: o, err: err, status: work.Status}
+		return shareCheck{o: o, err: err, status: work.Status, synced: true}
 	})
 	return ctrl.Result{}, nil
 }
@@ -624,7 +636,7 @@ func (r *FolderShareReconciler) revoke(ctx context.Context, share *mailshiftv1.F
 // are the newest this manager has.
 func (r *FolderShareReconciler) lastRecord(key types.NamespacedName) (*mailshiftv1.FolderShareStatus, bool) {
 	res, ok := r.checks.last(key)
-	if !ok || res.version == revokeVersion || res.value.err != nil {
+	if !ok || res.version == revokeVersion || !res.value.synced || res.value.err != nil {
 		return nil, false
 	}
 	return res.value.status.DeepCopy(), true

@@ -378,7 +378,7 @@ func TestFolderShareRevokeUsesLastSyncRecord(t *testing.T) {
 			synced := share.Status.DeepCopy()
 			synced.Subscriptions = []mailshiftv1.GranteeSubscription{{Grantee: "bob", Folder: "Calendar", Mailbox: name, ByShare: true}}
 			r.checks.results[key] = checkResult[shareCheck]{version: "synced", finished: time.Now(), applied: true,
-				value: shareCheck{o: outcome{ready: true}, status: *synced}}
+				value: shareCheck{o: outcome{ready: true}, status: *synced, synced: true}}
 
 			// The copy the revoke is given: deleted, with the status from before that sync.
 			stale := share.DeepCopy()
@@ -499,4 +499,22 @@ func equalFolderACLs(a, b []mailshiftv1.FolderACL) bool {
 			return p.Identifier == q.Identifier && p.Letters == q.Letters && slices.Equal(p.Rights, q.Rights)
 		})
 	})
+}
+
+// TestFolderShareRecordOnlyFromASync: a check that never ran (no connection slot in time) carries no status,
+// so it is never taken for the FolderShare's record of prior entries and subscriptions: an empty one would
+// leave nothing to restore or unsubscribe when the FolderShare is deleted.
+func TestFolderShareRecordOnlyFromASync(t *testing.T) {
+	r := &FolderShareReconciler{checks: newNetChecks(newCheckPool(connlimit.New(), 1),
+		func(err error) shareCheck { return shareCheck{o: outcomeOf(err)} })}
+	key := client.ObjectKey{Namespace: "t", Name: "alice-calendar"}
+	r.checks.results[key] = checkResult[shareCheck]{version: "v1", value: r.checks.failed(context.DeadlineExceeded)}
+	if st, ok := r.lastRecord(key); ok {
+		t.Errorf("a check that never ran was taken for the record: %+v", st)
+	}
+	synced := mailshiftv1.FolderShareStatus{PriorEntries: []mailshiftv1.PriorACLEntry{{Folder: "Calendar", Identifier: "bob"}}}
+	r.checks.results[key] = checkResult[shareCheck]{version: "v1", value: shareCheck{o: outcome{ready: true}, status: synced, synced: true}}
+	if st, ok := r.lastRecord(key); !ok || len(st.PriorEntries) != 1 {
+		t.Errorf("a sync's record: %+v, %v", st, ok)
+	}
 }

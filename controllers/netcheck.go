@@ -281,6 +281,16 @@ func (n *netChecks[R]) busy(key types.NamespacedName) bool {
 	return ok
 }
 
+// stop cancels the object's running check, if any, and keeps its place: its result, when it has ended
+// (which a cancelled check does at once), is recorded as any other.
+func (n *netChecks[R]) stop(key types.NamespacedName) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r, ok := n.running[key]; ok {
+		r.cancel()
+	}
+}
+
 // start runs check in the background unless one for the same version already runs; one for another version
 // is cancelled. obj is only used to name the object in the wake-up event.
 func (n *netChecks[R]) start(obj client.Object, version string, slot serverSlot, check func(ctx context.Context) R) {

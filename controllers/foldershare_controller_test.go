@@ -285,6 +285,18 @@ func sharedName(srv *testserver.Server) string {
 	return "Other Users/alice/Calendar"
 }
 
+// readAndSubscribe lets user read alice's Calendar (set by hand, as alice) and subscribes user to it. Servers
+// refuse subscribing to a folder the user cannot see.
+func readAndSubscribe(t *testing.T, srv *testserver.Server, user string) {
+	t.Helper()
+	if err := rawLogin(t, srv, srv.Users["alice"]).SetACL("Calendar", imap.RightsIdentifier(user), imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rawLogin(t, srv, srv.Users[user]).Subscribe(sharedName(srv)).Wait(); err != nil {
+		t.Fatalf("%s SUBSCRIBE %s: %v", user, sharedName(srv), err)
+	}
+}
+
 // TestFolderShareSubscribesGrantees: a login grantee is subscribed to the shared folder (through admin
 // impersonation) by the time the share is Ready, so it appears in the grantee's folder list; the
 // subscription is taken back when the grant moves to someone else and when the FolderShare is deleted, and
@@ -296,14 +308,8 @@ func TestFolderShareSubscribesGrantees(t *testing.T) {
 			ns, share := setupShareFixture(t, srv)
 			withAdmin(t, ns, srv)
 			name := sharedName(srv)
-			// carol could already read it (granted by hand) and subscribed to it herself. Servers refuse
-			// subscribing to a folder the user cannot see.
-			if err := rawLogin(t, srv, srv.Users["alice"]).SetACL("Calendar", "carol", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if err := rawLogin(t, srv, srv.Users["carol"]).Subscribe(name).Wait(); err != nil {
-				t.Fatalf("carol SUBSCRIBE %s: %v", name, err)
-			}
+			// carol could already read it (granted by hand) and subscribed to it herself.
+			readAndSubscribe(t, srv, "carol")
 			share.Spec.Grants = append(share.Spec.Grants,
 				mailshiftv1.Grant{Grantee: "anyone", Rights: []mailshiftv1.Right{"lookup"}},
 				mailshiftv1.Grant{Grantee: "carol", Preset: mailshiftv1.PresetReadOnly})
@@ -366,12 +372,7 @@ func TestFolderShareRevokeUsesLastSyncRecord(t *testing.T) {
 			withAdmin(t, ns, srv)
 			name := sharedName(srv)
 			// What the last sync did on the server: bob may read alice's Calendar and is subscribed to it.
-			if err := rawLogin(t, srv, srv.Users["alice"]).SetACL("Calendar", "bob", imap.RightModificationReplace, imap.RightSet("lr")).Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if err := rawLogin(t, srv, srv.Users["bob"]).Subscribe(name).Wait(); err != nil {
-				t.Fatalf("bob SUBSCRIBE %s: %v", name, err)
-			}
+			readAndSubscribe(t, srv, "bob")
 			r := &FolderShareReconciler{Client: k8s, checks: newNetChecks(newCheckPool(connlimit.New(), 1),
 				func(err error) shareCheck { return shareCheck{o: outcomeOf(err)} })}
 			key := client.ObjectKeyFromObject(share)

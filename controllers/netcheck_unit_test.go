@@ -174,6 +174,10 @@ func TestCheckPoolFirstChecksGoAhead(t *testing.T) {
 		mu.Lock()
 		order = append(order, name)
 		mu.Unlock()
+		// Held a moment, so that the order recorded is the order the connections were given in: a check
+		// released at once let the next waiter in before the goroutine given a connection with it had
+		// recorded itself (one CI run under -race).
+		time.Sleep(20 * time.Millisecond)
 		release()
 	}
 	const routine = 8

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapconn"
-	"github.com/mailshift/mailshift/internal/imapsession"
+	"github.com/mailshift/mailshift/internal/serverping"
 )
 
 // imapTarget is an account named as imap://USER@HOST:PORT (imaps:// for implicit TLS).
@@ -145,52 +145,44 @@ func ping(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	start := time.Now()
 	// With -o json the same findings are one JSON document on stdout (see accountPing), written at the end.
 	rep := &accountPing{Address: t.endpoint.Address(), Login: t.login}
 	if *output == "json" {
 		defer rep.write(stdout)
 		stdout = io.Discard
 	}
-	s, err := imapsession.Dial(ctx, t.endpoint, cred)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailshift ping: %s: %v\n", imapconn.KindOf(err), err)
-		rep.Failed, rep.ErrorKind = "logging in", string(imapconn.KindOf(err))
+	res := serverping.Check(ctx, t.endpoint, cred)
+	if res.Failed == serverping.StepLogin {
+		fmt.Fprintf(stderr, "mailshift ping: %s: %v\n", res.Kind(), res.Err)
+		rep.Failed, rep.ErrorKind = res.Failed, string(res.Kind())
 		return 1
 	}
-	defer s.Close()
-	rep.LoginTime, rep.Capabilities = time.Since(start).Round(time.Millisecond).String(), s.Capabilities()
-	// The login alone proves little: a mailbox whose folders cannot be listed is not working. The
-	// namespaces and the folder listing must succeed for the OK at the end; a failure ends the ping with
-	// exit code 1.
-	fmt.Fprintf(stdout, "logged in to %s as %s in %s\n", t.endpoint.Address(), t.login, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "capabilities: %s\n", strings.Join(s.Capabilities(), " "))
-	failed := func(what string, err error) int {
-		fmt.Fprintf(stderr, "mailshift ping: %s failed: %s: %v\n", what, imapconn.KindOf(err), err)
-		fmt.Fprintf(stdout, "FAILED: %s\n", what)
-		rep.Failed, rep.ErrorKind = what, string(imapconn.KindOf(err))
+	rep.LoginTime, rep.Capabilities = res.LoginTime.Round(time.Millisecond).String(), res.Capabilities
+	fmt.Fprintf(stdout, "logged in to %s as %s in %s\n", t.endpoint.Address(), t.login, res.LoginTime.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "capabilities: %s\n", strings.Join(res.Capabilities, " "))
+	failed := func() int {
+		fmt.Fprintf(stderr, "mailshift ping: %s failed: %s: %v\n", res.Failed, res.Kind(), res.Err)
+		fmt.Fprintf(stdout, "FAILED: %s\n", res.Failed)
+		rep.Failed, rep.ErrorKind = res.Failed, string(res.Kind())
 		return 1
 	}
-	ns, err := s.Namespaces(ctx)
-	if err != nil {
-		return failed("reading the namespaces", err)
+	if res.Failed == serverping.StepNamespaces {
+		return failed()
 	}
-	rep.Namespaces = namespacesOf(ns)
-	for _, n := range ns.Personal {
+	rep.Namespaces = namespacesOf(res.Namespaces)
+	for _, n := range res.Namespaces.Personal {
 		fmt.Fprintf(stdout, "personal namespace: %q separator %q\n", n.Prefix, string(n.Delim))
 	}
-	folders, messages, err := s.Count(ctx)
-	if err != nil {
-		return failed("listing the folders", err)
+	if res.Failed != "" {
+		return failed()
 	}
-	fmt.Fprintf(stdout, "folders: %d, messages: %d\n", folders, messages)
-	rep.Folders, rep.Messages = folders, messages
+	fmt.Fprintf(stdout, "folders: %d, messages: %d\n", res.Folders, res.Messages)
+	rep.Folders, rep.Messages = res.Folders, res.Messages
 	// Quota is informational (the controllers, too, carry on without it): a failure is shown, not fatal.
-	q, err := s.Quota(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailshift ping: warning: quota unavailable: %s: %v\n", imapconn.KindOf(err), err)
+	if res.QuotaErr != nil {
+		fmt.Fprintf(stderr, "mailshift ping: warning: quota unavailable: %s: %v\n", imapconn.KindOf(res.QuotaErr), res.QuotaErr)
 	}
-	for _, r := range q {
+	for _, r := range res.Quota {
 		fmt.Fprintf(stdout, "quota %s %s: %d of %d\n", r.Root, r.Name, r.Usage, r.Limit)
 		rep.Quota = append(rep.Quota, accountQuota{Root: r.Root, Resource: r.Name, Usage: r.Usage, Limit: r.Limit})
 	}

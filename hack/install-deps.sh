@@ -28,6 +28,10 @@ declare -A PKG_GROUPS=(
   # What Debian's pure-ftpd binary links against (its Depends without inetd and lsb-base); the server itself
   # is unpacked below. openssl makes the test certificates and the password hashes.
   [ftp]="openssl libcap2 libcrypt1 libpam0g libsodium23 libssl3"
+  # The Outlook connector: mingw-w64 cross-compilers for the 64- and 32-bit DLL, Wine to run it in tests (64-bit
+  # programs only; 32-bit ones would need wine32 from the i386 architecture), msitools and wixl to build and read
+  # the MSIs, osslsigncode for their Authenticode signatures.
+  [wine]="wine64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 msitools wixl osslsigncode xvfb"
 )
 
 groups=("$@")

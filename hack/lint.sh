@@ -27,6 +27,14 @@ fi
 status=0
 echo "lint: main module"
 "$bin" run --config "$root/.golangci.yml" "$@" ./... || status=1
+# The Outlook connector is Windows code (cgo, mingw-w64): linted as such where the cross-compiler is installed
+# (`make test` installs it before linting).
+if command -v x86_64-w64-mingw32-gcc >/dev/null; then
+  echo "lint: connector (windows/amd64)"
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc "$bin" run --config "$root/.golangci.yml" "$@" ./connector/ || status=1
+else
+  echo "lint: connector skipped: no x86_64-w64-mingw32-gcc (hack/install-deps.sh wine)"
+fi
 echo "lint: hack/chart"
 (cd hack/chart && "$bin" run --config "$root/.golangci.yml" "$@" ./...) || status=1
 exit $status

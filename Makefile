@@ -42,10 +42,11 @@ verify-generated: generate
 	  echo "generated files are stale; run 'make generate' and commit:"; git status --porcelain -- api config/crd config/rbac config/inprocess charts/mailshift/files; \
 	  git diff --stat -- api config/crd config/rbac config/inprocess charts/mailshift/files; exit 1; fi
 
-## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo, readpst, and the
-## independent parsers the conversion tests check their output with.
+## deps: Debian packages for the real servers (Dovecot, Cyrus) used by tests and the demo, readpst, the
+## independent parsers the conversion tests check their output with, and the Outlook connector's toolchain
+## (mingw-w64, Wine, msitools/wixl, osslsigncode).
 deps:
-	bash hack/install-deps.sh imap pst oracle ftp
+	bash hack/install-deps.sh imap pst oracle ftp wine
 
 ## controlplane: etcd, kube-apiserver, kube-controller-manager (the real Job controller and garbage collector
 ## for e2e/) and kubectl, built from source into the cache.
@@ -70,7 +71,7 @@ fmt:
 ## packages with shared-state goroutines under the race detector.
 # The full verbose log goes to $(CACHE)/test.log; the terminal shows every test and subtest by name (so it is
 # plain which ran against Dovecot and which against Cyrus), their messages, and each package's result.
-test: verify-generated fmt vet lint deps controlplane hydra
+test: verify-generated fmt vet deps lint controlplane hydra
 	@mkdir -p $(CACHE)
 	@# The image's -trimpath builds for both platforms, once and alone, before the tests that need them (the
 	@# image, e2e, chart and release tests) start them side by side on a cold build cache.
@@ -167,17 +168,24 @@ push-needs-image:
 
 ## release: a release into dist/ (`make release VERSION=v0.2.0`): the CLI archives for Linux, macOS and Windows
 ## on amd64 and arm64, the image as an OCI layout and tarball (its digest in image-digest.txt), the Helm chart,
-## install.yaml (CRDs, RBAC and the manager pinned to the image digest), the krew manifest, an SPDX SBOM and
-## SHA256SUMS over all of them. Dates come from SOURCE_DATE_EPOCH, else the commit's time.
+## install.yaml (CRDs, RBAC and the manager pinned to the image digest), the krew manifest, the Outlook
+## connector (DLL and MSI for x64 and x86, its MAPISVC.INF fragment), an SPDX SBOM and SHA256SUMS over all of
+## them. Dates come from SOURCE_DATE_EPOCH, else the commit's time. The connector's files are Authenticode-signed
+## with SIGN_CERT and SIGN_KEY (PEM files) or SIGN_CERT_PEM and SIGN_KEY_PEM (PEM text), SIGN_KEY_PASSWORD for
+## an encrypted key, SIGN_TIMESTAMP_URL for a timestamp; without them the release fails, unless UNSIGNED=1 asks
+## for an unsigned one that is not to be published (docs/outlook-connector.md).
 .PHONY: release
 DIST ?= $(CURDIR)/dist
+UNSIGNED ?=
 release:
 	@if [[ -z "$${VERSION:-}" ]]; then echo "make release needs VERSION=vMAJOR.MINOR.PATCH[-pre], e.g. make release VERSION=v0.2.0" >&2; exit 2; fi
 	@if ! [[ "$${VERSION}" =~ ^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$$ ]]; then \
 	  echo "make release: VERSION=$${VERSION} is not vMAJOR.MINOR.PATCH[-pre] (e.g. v0.2.0 or v0.3.0-rc.1)" >&2; exit 2; fi
 	bash hack/build-controlplane.sh kubectl
+	@# The connector's toolchain (mingw-w64, wixl, msitools, osslsigncode), not the test servers of `make deps`.
+	bash hack/install-deps.sh wine
 	rm -rf $(DIST)
-	go run ./hack/release --version "$${VERSION}" --out $(DIST) --kubectl $(CONTROLPLANE)/kubectl
+	go run ./hack/release --version "$${VERSION}" --out $(DIST) --kubectl $(CONTROLPLANE)/kubectl $(if $(filter 1,$(UNSIGNED)),--unsigned)
 
 ## chart-generate: copies the generated CRDs and Roles into the Helm chart (charts/mailshift/files); `make
 ## generate` should end with it. The chart's tests fail when a copy is stale.

@@ -3,13 +3,20 @@
 //	go run ./hack/release --version v0.2.0 --out dist
 //
 // the CLI archives for Linux, macOS and Windows on amd64 and arm64, the image as an OCI layout and tarball
-// with its digest, the Helm chart, install.yaml, the krew manifest, an SPDX SBOM and SHA256SUMS. Dates come
-// from SOURCE_DATE_EPOCH, else the commit's time. kubectl (for `kubectl kustomize`) is taken from
-// --kubectl, else $MAILSHIFT_CACHE/controlplane/bin/kubectl as `make controlplane` builds it.
+// with its digest, the Helm chart, install.yaml, the krew manifest, the Outlook connector's DLLs and MSIs and
+// its MAPISVC.INF fragment, an SPDX SBOM and SHA256SUMS. Dates come from SOURCE_DATE_EPOCH, else the
+// commit's time. kubectl (for `kubectl kustomize`) is taken from --kubectl, else
+// $MAILSHIFT_CACHE/controlplane/bin/kubectl as `make controlplane` builds it.
+//
+// The connector's files are signed with the certificate and key of SIGN_CERT and SIGN_KEY (PEM files) or
+// SIGN_CERT_PEM and SIGN_KEY_PEM (PEM text), SIGN_KEY_PASSWORD for an encrypted key, and timestamped only when
+// SIGN_TIMESTAMP_URL names a time-stamping server. Without a certificate the release fails, unless --unsigned
+// asks for one that is not to be published.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
+	"github.com/mailshift/mailshift/hack/release/internal/authenticode"
 	"github.com/mailshift/mailshift/hack/release/internal/release"
 )
 
@@ -33,6 +41,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	out := fs.String("out", "dist", "directory to write the release into; must not exist or be empty")
 	repo := fs.String("repo", ".", "the mailshift clone to release")
 	kubectl := fs.String("kubectl", defaultKubectl(), "kubectl used for `kubectl kustomize`")
+	unsigned := fs.Bool("unsigned", false, "leave the connector's DLLs and MSIs unsigned (a release not to be published)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,7 +57,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "release:", err)
 		return 2
 	}
-	err := release.Run(ctx, release.Options{RepoRoot: *repo, Version: *version, OutDir: *out, Kubectl: *kubectl, Log: stderr})
+	signer, err := authenticode.LoadSigner(os.Getenv)
+	if err != nil && !errors.Is(err, authenticode.ErrNoCertificate) {
+		fmt.Fprintln(stderr, "release:", err)
+		return 2
+	}
+	err = release.Run(ctx, release.Options{RepoRoot: *repo, Version: *version, OutDir: *out, Kubectl: *kubectl, Log: stderr,
+		Signer: signer, Unsigned: *unsigned})
 	if err != nil {
 		fmt.Fprintln(stderr, "release failed:", err)
 		return 1

@@ -34,6 +34,10 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mailshift/mailshift/connector/installer"
+	"github.com/mailshift/mailshift/hack/release/internal/authenticode"
+	"github.com/mailshift/mailshift/hack/release/internal/authenticode/signtest"
+	"github.com/mailshift/mailshift/internal/mapisvc"
 	"github.com/mailshift/mailshift/internal/testenv"
 )
 
@@ -75,6 +79,14 @@ func TestRelease(t *testing.T) {
 		docs[name] = data
 	}
 
+	// The connector's files are signed with a throwaway certificate, whatever signing the environment sets up.
+	cert, key := signtest.SelfSigned(t)
+	for _, v := range []string{authenticode.EnvCertPEM, authenticode.EnvKeyPEM, authenticode.EnvKeyPassword, authenticode.EnvTimestampURL} {
+		t.Setenv(v, "")
+	}
+	t.Setenv(authenticode.EnvCertFile, cert)
+	t.Setenv(authenticode.EnvKeyFile, key)
+
 	start := time.Now()
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -93,6 +105,10 @@ func TestRelease(t *testing.T) {
 	for _, p := range cliPlatforms {
 		expected = append(expected, archiveName(p))
 	}
+	for _, arch := range []string{"x64", "x86"} {
+		expected = append(expected, "mailshift-connector-"+testVersion+"-"+arch+".dll", "mailshift-connector-"+testVersion+"-"+arch+".msi")
+	}
+	expected = append(expected, "mailshift-connector-"+testVersion+".mapisvc.inf")
 	for _, name := range expected {
 		if _, listed := sums[name]; !listed && name != "SHA256SUMS" {
 			t.Errorf("%s is not listed in SHA256SUMS", name)
@@ -110,7 +126,8 @@ func TestRelease(t *testing.T) {
 	digest := checkImage(t, out)
 	checkInstallYAML(t, filepath.Join(out, "install.yaml"), root, "ghcr.io/mailshift/mailshift:"+testVersion+"@"+digest)
 	checkKrew(t, filepath.Join(out, "mailshift.krew.yaml"), sums)
-	checkSBOM(t, filepath.Join(out, "mailshift_"+testVersion+".spdx.json"), binaries, imageBinaries(t, filepath.Join(out, "image")))
+	dlls := checkConnector(t, out, cert)
+	checkSBOM(t, filepath.Join(out, "mailshift_"+testVersion+".spdx.json"), binaries, append(imageBinaries(t, filepath.Join(out, "image")), dlls...))
 	checkChart(t, filepath.Join(out, "mailshift-0.0.0-test.tgz"))
 }
 
@@ -553,8 +570,9 @@ func checkKrew(t *testing.T, path string, sums map[string]string) {
 }
 
 // checkSBOM checks the SPDX document: its version, the main module, one described package per binary (both
-// of every archive) with the binary's sha256, and relationships between packages that exist.
-func checkSBOM(t *testing.T, path string, binaries map[platform]map[string][]byte, image [][]byte) {
+// of every archive, and the others: the image's, the connector's DLLs) with the binary's sha256, and
+// relationships between packages that exist.
+func checkSBOM(t *testing.T, path string, binaries map[platform]map[string][]byte, others [][]byte) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -598,7 +616,7 @@ func checkSBOM(t *testing.T, path string, binaries map[platform]map[string][]byt
 			binarySums[hex.EncodeToString(sum[:])] = true
 		}
 	}
-	for _, b := range image {
+	for _, b := range others {
 		sum := sha256.Sum256(b)
 		binarySums[hex.EncodeToString(sum[:])] = true
 	}
@@ -648,6 +666,80 @@ func checkSBOM(t *testing.T, path string, binaries map[platform]map[string][]byt
 	if want := distinct; types["DESCRIBES"] != want || types["CONTAINS"] == 0 || types["DEPENDS_ON"] == 0 {
 		t.Errorf("SBOM relationships by type %v, want %d DESCRIBES and some CONTAINS and DEPENDS_ON", types, want)
 	}
+}
+
+// checkConnector checks the Outlook connector's files: each DLL is a DLL for its architecture; each DLL and
+// MSI carries an Authenticode signature that osslsigncode verifies against the test's certificate; each MSI
+// installs its architecture's released DLL, byte for byte, registers it through its SelfReg table and carries
+// the release's version and upgrade code; and the MAPISVC.INF fragment names the DLL where the x64 package
+// installs it. It returns the DLLs.
+func checkConnector(t *testing.T, dir, cert string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	var dlls [][]byte
+	for _, a := range []struct {
+		goarch, name string
+		machine      uint16
+	}{{"amd64", "x64", pe.IMAGE_FILE_MACHINE_AMD64}, {"386", "x86", pe.IMAGE_FILE_MACHINE_I386}} {
+		dllPath := filepath.Join(dir, "mailshift-connector-"+testVersion+"-"+a.name+".dll")
+		msiPath := filepath.Join(dir, "mailshift-connector-"+testVersion+"-"+a.name+".msi")
+		dll, err := os.ReadFile(dllPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dlls = append(dlls, dll)
+		if f, err := pe.NewFile(bytes.NewReader(dll)); err != nil {
+			t.Errorf("%s: %v", dllPath, err)
+		} else if f.Machine != a.machine || f.Characteristics&pe.IMAGE_FILE_DLL == 0 {
+			t.Errorf("%s: machine %#x, characteristics %#x: want a DLL for machine %#x", dllPath, f.Machine, f.Characteristics, a.machine)
+		}
+		for _, p := range []string{dllPath, msiPath} {
+			if report, err := authenticode.Verify(ctx, p, cert); err != nil {
+				t.Errorf("osslsigncode verify %s: %v", filepath.Base(p), err)
+			} else if !strings.Contains(report, "mailshift test code signing") {
+				t.Errorf("osslsigncode verify %s does not name the test certificate:\n%s", filepath.Base(p), report)
+			}
+		}
+		if err := installer.CheckPackage(ctx, msiPath, testVersion, a.goarch, int64(len(dll))); err != nil {
+			t.Error(err)
+		}
+		extracted := t.TempDir()
+		if out, err := exec.Command("msiextract", "-C", extracted, msiPath).CombinedOutput(); err != nil {
+			t.Fatalf("msiextract %s: %v\n%s", msiPath, err, out)
+		}
+		// msiextract names the Program Files folders its own way ("Program Files" for x86, nothing for x64):
+		// what matters is the one file and the folders below them.
+		var files []string
+		err = filepath.WalkDir(extracted, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 1 || !strings.HasSuffix(filepath.ToSlash(files[0]), "/mailshift/Outlook Connector/mailshift32.dll") {
+			t.Errorf("%s installs %q, want mailshift\\Outlook Connector\\mailshift32.dll", filepath.Base(msiPath), files)
+		} else if inMSI, err := os.ReadFile(files[0]); err != nil || !bytes.Equal(inMSI, dll) {
+			t.Errorf("%s does not install %s byte for byte (%v)", filepath.Base(msiPath), filepath.Base(dllPath), err)
+		}
+	}
+	fragment, err := os.ReadFile(filepath.Join(dir, "mailshift-connector-"+testVersion+".mapisvc.inf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := mapisvc.Fragment{DLLPath: `C:\Program Files\mailshift\Outlook Connector\mailshift.dll`}.File()
+	comments, found := bytes.CutSuffix(fragment, entries)
+	if !found {
+		t.Errorf("the MAPISVC.INF fragment does not end with the service's entries for the x64 package's path:\n%s", fragment)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(string(comments), "\r\n"), "\r\n") {
+		if l != "" && !strings.HasPrefix(l, ";") {
+			t.Errorf("the MAPISVC.INF fragment has %q before the entries, which is not a comment", l)
+		}
+	}
+	return dlls
 }
 
 // imageBinaries reads /manager and /mailshift of every platform out of the release's image layout: the

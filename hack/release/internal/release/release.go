@@ -1,11 +1,14 @@
 // Package release builds everything a mailshift release publishes into one directory: the CLI archives for
 // every platform, the container image (OCI layout and tarball), the Helm chart, install.yaml, the krew
-// manifest, an SPDX SBOM and SHA256SUMS over all of it. Every piece is required: a piece that cannot be
-// built fails the release with the reason, nothing is skipped.
+// manifest, the Outlook connector (its DLL and MSI package for x64 and x86, Authenticode-signed, and its
+// MAPISVC.INF fragment), an SPDX SBOM and SHA256SUMS over all of it. Every piece is required: a piece that
+// cannot be built fails the release with the reason, nothing is skipped.
 //
 // A release is reproducible from its commit: the binaries are built with -trimpath and without VCS
 // stamping, every date (the binaries' build date, archive entries, the image, the SBOM) is
-// SOURCE_DATE_EPOCH or else the commit's time, and archives list their entries sorted.
+// SOURCE_DATE_EPOCH or else the commit's time, and archives list their entries sorted. The connector's
+// signed files are the exception: a signature records its signing time, and wixl gives every MSI a new
+// package code and its build time.
 package release
 
 import (
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mailshift/mailshift/hack/imagebuild"
+	"github.com/mailshift/mailshift/hack/release/internal/authenticode"
 	"github.com/mailshift/mailshift/hack/release/internal/checksums"
 )
 
@@ -57,6 +61,11 @@ type Options struct {
 	Log      io.Writer
 	// Created overrides SOURCE_DATE_EPOCH and the commit time when not zero.
 	Created time.Time
+	// Signer signs the connector's DLLs and MSIs. A release without one fails, unless Unsigned is set: an
+	// unsigned connector makes Windows warn of an unknown publisher on every desk, which nobody should
+	// publish by mistake.
+	Signer   *authenticode.Signer
+	Unsigned bool
 }
 
 var versionPattern = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
@@ -115,6 +124,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer os.RemoveAll(b.work)
 	b.logf("release %s of commit %s, dated %s, into %s", b.Version, b.commit, b.created.Format(time.RFC3339), b.OutDir)
+	b.warnUnsigned()
 
 	binaries, err := b.buildCLI(ctx)
 	if err != nil {
@@ -133,7 +143,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err := b.writeKrew(binaries); err != nil {
 		return err
 	}
-	if err := b.writeSBOM(binaries, imageBinaries); err != nil {
+	connectorBinaries, err := b.buildConnector(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.writeSBOM(binaries, append(imageBinaries, connectorBinaries...)); err != nil {
 		return err
 	}
 	entries, err := checksums.Write(b.OutDir)
@@ -141,7 +155,16 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	b.logf("%s: %d files", checksums.FileName, len(entries))
+	b.warnUnsigned()
 	return nil
+}
+
+// warnUnsigned says, loudly, that the release's connector is not signed.
+func (b *build) warnUnsigned() {
+	if b.Signer == nil {
+		b.logf("WARNING: UNSIGNED RELEASE: the Outlook connector's DLLs and MSIs have no Authenticode signature; " +
+			"Windows will warn of an unknown publisher. Do not publish this release.")
+	}
 }
 
 // preflight finds every input before anything is built, so that a missing piece fails in a second rather
@@ -165,6 +188,22 @@ func (b *build) preflight() error {
 		problems = append(problems, "no kubectl given for `kubectl kustomize` (make controlplane builds it into $MAILSHIFT_CACHE/controlplane/bin)")
 	} else if fi, err := os.Stat(b.Kubectl); err != nil || fi.Mode()&0o111 == 0 {
 		problems = append(problems, fmt.Sprintf("kubectl %s is not an executable (make controlplane builds it)", b.Kubectl))
+	}
+	need("connector", "the Outlook connector")
+	tools := connectorTools
+	switch {
+	case b.Signer != nil && b.Unsigned:
+		problems = append(problems, "both a signing certificate and Unsigned are given: choose one")
+	case b.Signer != nil:
+		tools = append(tools, "osslsigncode")
+	case !b.Unsigned:
+		problems = append(problems, authenticode.ErrNoCertificate.Error()+
+			"; or, for a release that is not to be published, UNSIGNED=1 (make) or --unsigned")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			problems = append(problems, fmt.Sprintf("%s is not installed (hack/install-deps.sh wine)", tool))
+		}
 	}
 	if entries, err := os.ReadDir(b.OutDir); err == nil && len(entries) > 0 {
 		problems = append(problems, fmt.Sprintf("output directory %s is not empty: remove it first, a release is written whole", b.OutDir))

@@ -1,8 +1,11 @@
 package release
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/mailshift/mailshift/hack/release/internal/authenticode"
 )
 
 func TestValidateVersion(t *testing.T) {
@@ -44,5 +47,37 @@ func TestFillPlaceholders(t *testing.T) {
 	if _, err := fillPlaceholders("uri: ${URI_PLAN9_AMD64}\nsha256: ${SHA256_PLAN9_AMD64}\n", map[string]string{}); err == nil ||
 		!strings.Contains(err.Error(), "${URI_PLAN9_AMD64}") || !strings.Contains(err.Error(), "${SHA256_PLAN9_AMD64}") {
 		t.Errorf("unfilled placeholders: %v, want both named", err)
+	}
+}
+
+// TestPreflightWantsASigningDecision: a release without a certificate fails before building anything, unless
+// it is asked for unsigned; asking for both is a mistake too.
+func TestPreflightWantsASigningDecision(t *testing.T) {
+	signer := &authenticode.Signer{Cert: []byte("cert"), Key: []byte("key")}
+	for _, tc := range []struct {
+		name     string
+		signer   *authenticode.Signer
+		unsigned bool
+		want     string // in the error; "" for no word on signing
+	}{
+		{"no certificate", nil, false, "no code-signing certificate"},
+		{"unsigned", nil, true, ""},
+		{"signed", signer, false, ""},
+		{"both", signer, true, "choose one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Run(context.Background(), Options{RepoRoot: t.TempDir(), Version: "v0.1.0", OutDir: t.TempDir(),
+				Signer: tc.signer, Unsigned: tc.unsigned})
+			if err == nil {
+				t.Fatal("a release from an empty directory started")
+			}
+			msg := err.Error()
+			if tc.want != "" && !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q does not say %q", msg, tc.want)
+			}
+			if tc.want == "" && (strings.Contains(msg, "code-signing") || strings.Contains(msg, "choose one")) {
+				t.Errorf("error %q speaks of signing", msg)
+			}
+		})
 	}
 }

@@ -8,9 +8,9 @@ import (
 )
 
 // writeSBOM writes the SPDX document of the released binaries: every binary of every CLI archive, and the
-// image's binaries of every platform.
-func (b *build) writeSBOM(archives []cliArchive, image []sbom.Binary) error {
-	bins := append([]sbom.Binary(nil), image...)
+// others (the image's binaries of every platform, the connector's DLLs).
+func (b *build) writeSBOM(archives []cliArchive, others []sbom.Binary) error {
+	bins := append([]sbom.Binary(nil), others...)
 	for _, c := range archives {
 		for _, path := range c.Binaries {
 			bins = append(bins, sbom.Binary{

@@ -170,8 +170,8 @@ type mailboxTarget struct {
 	tokenConfig string
 }
 
-// resolveMailbox follows a Mailbox's references to its server and credentials.
-func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailbox) (*mailboxTarget, error) {
+// mailboxServer reads a Mailbox's MailServer, which its namespace must be allowed to use.
+func mailboxServer(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailbox) (*mailshiftv1.MailServer, error) {
 	ns := orDefault(mbx.Spec.ServerRef.Namespace, mbx.Namespace)
 	var srv mailshiftv1.MailServer
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: mbx.Spec.ServerRef.Name}, &srv); err != nil {
@@ -184,11 +184,20 @@ func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailb
 		return nil, &refError{mailshiftv1.ReasonNamespaceNotAllowed,
 			fmt.Sprintf("MailServer %s/%s does not list namespace %q in spec.allowedNamespaces", ns, srv.Name, mbx.Namespace), true}
 	}
-	ep, err := serverEndpoint(ctx, c, &srv)
+	return &srv, nil
+}
+
+// resolveMailbox follows a Mailbox's references to its server and credentials.
+func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailbox) (*mailboxTarget, error) {
+	srv, err := mailboxServer(ctx, c, mbx)
 	if err != nil {
 		return nil, err
 	}
-	t := &mailboxTarget{mailbox: mbx, server: &srv, endpoint: ep}
+	ep, err := serverEndpoint(ctx, c, srv)
+	if err != nil {
+		return nil, err
+	}
+	t := &mailboxTarget{mailbox: mbx, server: srv, endpoint: ep}
 	t.creds.Login = mbx.Spec.Login
 	t.creds.Flavor = string(srv.Spec.Flavor)
 	if mbx.Spec.OAuth2 != nil {
@@ -206,11 +215,11 @@ func resolveMailbox(ctx context.Context, c client.Reader, mbx *mailshiftv1.Mailb
 	}
 	// The grant is checked before the admin Secret is read: a namespace without one never gets its content.
 	if srv.Spec.Admin != nil {
-		if why := impersonationDenied(&srv, mbx.Namespace, mbx.Spec.Login); why != "" {
+		if why := impersonationDenied(srv, mbx.Namespace, mbx.Spec.Login); why != "" {
 			return nil, &refError{mailshiftv1.ReasonImpersonationNotAllowed, why, true}
 		}
 	}
-	login, password, ok, err := adminCredentials(ctx, c, &srv)
+	login, password, ok, err := adminCredentials(ctx, c, srv)
 	if err != nil {
 		return nil, err
 	}

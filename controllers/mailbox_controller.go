@@ -59,7 +59,7 @@ func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	interval := intervalOf(mbx.Spec.CheckInterval, 10*time.Minute)
 	st := &mbx.Status
 	cs := checkStatus{&st.Conditions, &st.LastCheckTime, &st.ConsecutiveFailures, &st.ObservedGeneration}
-	statusOf := func(m *mailshiftv1.Mailbox) any { return m.Status }
+	statusOf := mailboxControllerStatus
 	// A ping request (`mailshift ping MAILBOX`) is answered by a check made after it: every annotation change
 	// reaches this reconciler at once (setup.go's specChanged), the token is part of the check's inputs, and
 	// echoing it tells the waiting person that the status is newer than the request.
@@ -97,6 +97,17 @@ func (r *MailboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		status:   statusOf,
 		checking: fmt.Sprintf("logging in to MailServer %s at %s", target.server.Name, target.endpoint.Address()),
 	}.reconcile(ctx, r.Client, r.Recorder)
+}
+
+// mailboxControllerStatus is the part of a Mailbox's status this controller owns: all of it but
+// status.clientConfig and the conditions other than Ready, Reconciling and Stalled, which the client
+// configuration controller applies under its own field manager. Sending them too would make this controller
+// their co-owner, and its next write would put back whatever it had read.
+func mailboxControllerStatus(m *mailshiftv1.Mailbox) any {
+	s := m.Status
+	s.ClientConfig = nil
+	s.Conditions = standardConditions(s.Conditions)
+	return s
 }
 
 // pingRequest returns the Mailbox's ping-request token when it is one the status may carry: at most 64

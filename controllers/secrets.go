@@ -61,8 +61,9 @@ func (c secretsFromAPI) List(ctx context.Context, list client.ObjectList, opts .
 }
 
 // ClientOptions are the manager client settings the controllers are built for: Secrets are never read
-// from the cache (see above), nor ConfigMaps (the cache holds only the free/busy files' ones, see
-// CacheOptions: a read of any other, such as a migration's checkpoint, goes to the API server).
+// from the cache (see above), nor ConfigMaps (the cache holds only the free/busy files' and the client
+// configurations' ones, see CacheOptions: a read of any other, such as a migration's checkpoint, goes to the
+// API server).
 func ClientOptions() client.Options {
 	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
 }
@@ -70,11 +71,12 @@ func ClientOptions() client.Options {
 // CacheOptions are the manager cache settings the controllers are built for. namespaces, when not empty,
 // restricts every informer to those namespaces (objects elsewhere are neither seen nor reconciled); the
 // Secret informer's entries keep only the Secret's identity; the ConfigMap informer holds only the
-// ConfigMaps of served free/busy files (freebusy_store.go), which every replica answers HTTP from.
+// ConfigMaps of served free/busy files (freebusy_store.go), which every replica answers HTTP from, and of
+// the Mailboxes' client configurations (clientconfig_controller.go), whose changes it watches.
 func CacheOptions(namespaces []string) cache.Options {
 	o := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Secret{}:    {Transform: secretIdentityOnly},
-		&corev1.ConfigMap{}: {Label: FreeBusyFileSelector()},
+		&corev1.ConfigMap{}: {Label: cachedConfigMaps()},
 	}}
 	if len(namespaces) > 0 {
 		o.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))

@@ -214,6 +214,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := setupFreeBusy(ctx, mgr, opts, pool); err != nil {
 		return err
 	}
+	if err := setupClientConfig(mgr, opts); err != nil {
+		return err
+	}
 	if err := setupSync(ctx, mgr, opts, pool); err != nil {
 		return err
 	}

@@ -103,6 +103,11 @@ type MailboxSpec struct {
 	// +kubebuilder:validation:MaxLength=320
 	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
 	Address string `json:"address,omitempty"`
+	// DisplayName is the person's name on the mail they send from Outlook ("Your Name"), as the Outlook
+	// profile the operator keeps for the Mailbox writes it. Optional: without it Outlook shows the address.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	DisplayName string `json:"displayName,omitempty"`
 	// CredentialsSecretRef names the Secret key holding the user's password (key defaults to "password").
 	// Optional when the MailServer has admin credentials: mailshift then acts on the user's behalf.
 	// +optional
@@ -195,7 +200,53 @@ type MailboxStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	LastPingRequest string `json:"lastPingRequest,omitempty"`
+	// ClientConfig names the Outlook profile files the operator keeps for the Mailbox's desks (`mailshift
+	// client-config` writes them out); the condition ClientConfigReady says whether they follow the current
+	// Mailbox, MailServer and FreeBusyPublication.
+	// +optional
+	ClientConfig *ClientConfigStatus `json:"clientConfig,omitempty"`
 }
+
+// ClientConfigStatus names the ConfigMap with the files Outlook needs for a Mailbox.
+type ClientConfigStatus struct {
+	// ConfigMapName is the ConfigMap, in the Mailbox's namespace and owned by it, holding outlook.prf (an
+	// Outlook profile file with the mailshift connector's settings and an Internet Mail account for sending)
+	// and, when a FreeBusyPublication of the Mailbox has a searchURL, freebusy.reg (Outlook's free/busy search
+	// path). It holds no password and no other secret.
+	ConfigMapName string `json:"configMapName"`
+	// Hash identifies the files' content ("sha256:" and a hex digest); the ConfigMap carries the same in its
+	// mailshift.io/client-config-hash annotation. When it changes, the desks need the new files.
+	Hash string `json:"hash"`
+	// Files are the ConfigMap's keys.
+	// +optional
+	Files []string `json:"files,omitempty"`
+	// FreeBusyPublication names the publication whose searchURL the files carry.
+	// +optional
+	FreeBusyPublication string `json:"freeBusyPublication,omitempty"`
+	// UpdateTime is when the files' content last changed.
+	// +optional
+	UpdateTime *metav1.Time `json:"updateTime,omitempty"`
+}
+
+// ConditionClientConfigReady is True when status.clientConfig names files written for the Mailbox's
+// current spec, its MailServer and its FreeBusyPublication; False says why they could not be (the files
+// named are then those of the last inputs that could be written).
+const ConditionClientConfigReady = "ClientConfigReady"
+
+// ClientConfigReady reasons (also the reasons of their Events).
+const (
+	// ReasonClientConfigRendered: the files are current.
+	ReasonClientConfigRendered = "ClientConfigRendered"
+	// ReasonClientConfigInvalid: a value the Outlook connector would refuse (a host with characters no host
+	// name has, a login it cannot send, no address for the sending account); the message names it.
+	ReasonClientConfigInvalid = "ClientConfigInvalid"
+	// ReasonClientConfigConflict: a ConfigMap of the files' name exists and belongs to something else.
+	ReasonClientConfigConflict = "ClientConfigConflict"
+)
+
+// ClientConfigHashAnnotation carries status.clientConfig.hash on the ConfigMap, so that a reader can tell
+// whether the ConfigMap it read is the one the status speaks of.
+const ClientConfigHashAnnotation = "mailshift.io/client-config-hash"
 
 // OAuth2Grant is how mailshift gets a Mailbox's access tokens.
 // +kubebuilder:validation:Enum=ClientCredentials;RefreshToken

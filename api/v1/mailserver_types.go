@@ -18,6 +18,7 @@ const (
 
 // MailServerSpec describes an IMAP server.
 // +kubebuilder:validation:XValidation:rule="self.tls != 'None' || (has(self.insecureAllowPlaintext) && self.insecureAllowPlaintext)",message="tls None sends passwords in clear text: set insecureAllowPlaintext: true to allow it (loopback and test servers only)"
+// +kubebuilder:validation:XValidation:rule="!has(self.submission) || !has(self.submission.tls) || self.submission.tls != 'None' || (has(self.insecureAllowPlaintext) && self.insecureAllowPlaintext)",message="submission tls None sends passwords in clear text: set insecureAllowPlaintext: true to allow it (loopback and test servers only)"
 type MailServerSpec struct {
 	// Host name or IP address of the IMAP server.
 	// +kubebuilder:validation:MinLength=1
@@ -61,6 +62,28 @@ type MailServerSpec struct {
 	// "*" allows every namespace.
 	// +optional
 	AllowedNamespaces []string `json:"allowedNamespaces,omitempty"`
+	// Submission is the SMTP submission server mail clients send through. The Outlook profile the operator
+	// keeps for each Mailbox (status.clientConfig) makes it the outgoing server of the profile's Internet
+	// Mail account. Without it: spec.host, port 587, STARTTLS. mailshift itself never connects to it.
+	// +optional
+	Submission *SubmissionServer `json:"submission,omitempty"`
+}
+
+// SubmissionServer is an SMTP message submission server (RFC 6409; implicit TLS as in RFC 8314).
+type SubmissionServer struct {
+	// Host name or IP address of the submission server. Defaults to the MailServer's spec.host.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Host string `json:"host,omitempty"`
+	// Port of the submission server. Defaults to 465 with tls Implicit, 587 otherwise.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+	// TLS mode: STARTTLS (the default, on port 587), Implicit (the default on port 465), or None (needs the
+	// MailServer's insecureAllowPlaintext).
+	// +optional
+	TLS TLSMode `json:"tls,omitempty"`
 }
 
 // AdminCredentials refers to the Secret of an administrator who may act for users.

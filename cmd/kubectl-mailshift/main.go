@@ -1,5 +1,6 @@
 // Command kubectl-mailshift is the kubectl plugin `kubectl mailshift`: the commands that read and steer the
-// mailshift operator's objects with the user's kubeconfig (status, report, suspend, resume, ping MAILBOX).
+// mailshift operator's objects with the user's kubeconfig (status, report, suspend, resume, ping MAILBOX,
+// client-config).
 // mailshift runs it for those commands too, as `mailshift status` and so on. They live in a binary of their
 // own so that mailshift, which a PST export starts once per file, links no Kubernetes client.
 //

@@ -40,6 +40,8 @@ kubectl-mailshift's (the kubectl plugin ` + "`kubectl mailshift`" + `), which ma
   suspend|resume NAME          stop or continue a migration (batch/NAME for a MigrationBatch)
   sync-now NAME                run a SyncPolicy's cycle now, failed items included
   ping MAILBOX                 have the operator check a Mailbox now, and show the result
+  client-config MAILBOX|-l SEL --dir DIR
+                               write Mailboxes' Outlook profile files into DIR, for software distribution
 
 Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage; pst, migrate and sync
 also use 3 (see their help).`

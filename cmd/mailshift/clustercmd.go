@@ -31,6 +31,7 @@ var clusterCommands = []struct{ use, short string }{
 	{"suspend NAME | KIND/NAME [flags]", "Stop a MailboxMigration, MigrationBatch (batch/NAME) or SyncPolicy (syncpolicy/NAME)"},
 	{"resume NAME | KIND/NAME [flags]", "Continue a MailboxMigration, MigrationBatch (batch/NAME) or SyncPolicy (syncpolicy/NAME)"},
 	{"sync-now NAME [flags]", "Run a SyncPolicy's cycle now, failed items included"},
+	{"client-config (MAILBOX | -l SELECTOR) --dir DIR [flags]", "Write Mailboxes' Outlook profile files into a directory, for software distribution"},
 }
 
 const clusterLong = `%s (provided by kubectl-mailshift).

@@ -1,8 +1,8 @@
 // Command mailshift is the command-line tool for people: it checks IMAP accounts the way the operator does,
 // without Kubernetes. It also inspects PST files, migrates mail and previews free/busy. Its cluster
-// commands (status, report, suspend, resume, ping MAILBOX) are kubectl-mailshift's, the kubectl plugin
-// `kubectl mailshift`, which mailshift runs for them: mailshift itself links no Kubernetes package, so that
-// every command, a PST export above all, starts without their cost.
+// commands (status, report, suspend, resume, ping MAILBOX, client-config) are kubectl-mailshift's, the
+// kubectl plugin `kubectl mailshift`, which mailshift runs for them: mailshift itself links no Kubernetes
+// package, so that every command, a PST export above all, starts without their cost.
 //
 // Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage; pst and migrate use 3
 // as their own help text says.

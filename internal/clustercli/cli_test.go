@@ -57,6 +57,13 @@ func TestUsageErrors(t *testing.T) {
 		// The direct check of an account is mailshift's: a pointer there, not an unknown --tls.
 		{[]string{"ping", "imap://alice@127.0.0.1:1", "--tls", "bogus"}, "use mailshift ping imap://USER@HOST:PORT"},
 		{[]string{"ping", "IMAPS://alice@127.0.0.1"}, "use mailshift ping imap://"},
+		{[]string{"client-config", "--dir", "x"}, "name a Mailbox, or select Mailboxes with -l"},
+		{[]string{"client-config", "alice"}, "--dir is required"},
+		{[]string{"client-config", "alice", "bob", "--dir", "x"}, "need one Mailbox name"},
+		{[]string{"client-config", "alice", "-l", "team=a", "--dir", "x"}, "not both"},
+		{[]string{"client-config", "alice", "-A", "--dir", "x"}, "-A needs -l"},
+		{[]string{"client-config", "-l", "team in (a", "--dir", "x"}, `-l "team in (a"`},
+		{[]string{"client-config", "alice", "--dir", "x", "-o", "yaml"}, `must be table or json, not "yaml"`},
 		{[]string{"version", "extra"}, `unexpected argument "extra"`},
 		{[]string{"version", "-o", "yaml"}, `must be table or json, not "yaml"`},
 		{[]string{"pst", "inspect", "x.pst"}, `unknown command "pst"`},

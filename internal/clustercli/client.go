@@ -105,9 +105,16 @@ func commandContext() (context.Context, context.CancelFunc) {
 
 // get reads one object into out (an API type).
 func (c *cluster) get(ctx context.Context, gvr schema.GroupVersionResource, name string, out any) error {
-	u, err := c.dyn.Resource(gvr).Namespace(c.namespace).Get(ctx, name, metav1.GetOptions{})
+	return c.getIn(ctx, gvr, c.namespace, name, out)
+}
+
+// getIn is get in the given namespace, for commands that follow an object of another namespace (-A).
+func (c *cluster) getIn(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string, out any) error {
+	u, err := c.dyn.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return c.explain(err, gvr, name)
+		in := *c
+		in.namespace = namespace
+		return in.explain(err, gvr, name)
 	}
 	return fromUnstructured(u, out)
 }
@@ -115,7 +122,12 @@ func (c *cluster) get(ctx context.Context, gvr schema.GroupVersionResource, name
 // list reads every object of a kind in the command's namespace (all with -A), page by page, at most
 // maxListedPerKind; more says whether some were left out.
 func (c *cluster) list(ctx context.Context, gvr schema.GroupVersionResource) (items []unstructured.Unstructured, more bool, err error) {
-	opts := metav1.ListOptions{Limit: listPageSize}
+	return c.listSelected(ctx, gvr, "")
+}
+
+// listSelected is list of the objects whose labels match selector ("" matches all).
+func (c *cluster) listSelected(ctx context.Context, gvr schema.GroupVersionResource, selector string) (items []unstructured.Unstructured, more bool, err error) {
+	opts := metav1.ListOptions{Limit: listPageSize, LabelSelector: selector}
 	for {
 		l, err := c.dyn.Resource(gvr).Namespace(c.namespace).List(ctx, opts)
 		if err != nil {

@@ -1,7 +1,7 @@
 // Package clustercli is the command line that talks to the mailshift operator through a kubeconfig:
-// status, report, suspend, resume and ping MAILBOX. It is the binary kubectl-mailshift (the kubectl plugin
-// `kubectl mailshift`), kept apart from mailshift so that the Kubernetes client libraries, their size and
-// their start-up cost stay out of every mailshift command.
+// status, report, suspend, resume, ping MAILBOX and client-config. It is the binary kubectl-mailshift (the
+// kubectl plugin `kubectl mailshift`), kept apart from mailshift so that the Kubernetes client libraries,
+// their size and their start-up cost stay out of every mailshift command.
 package clustercli
 
 import (
@@ -21,6 +21,8 @@ const rootLong = `kubectl mailshift: follow and steer the mailshift operator's m
   suspend|resume NAME          stop or continue a migration (batch/NAME for a MigrationBatch)
   sync-now NAME                run a SyncPolicy's cycle now, failed items included
   ping MAILBOX                 have the operator check a Mailbox now, and show the result
+  client-config MAILBOX|-l SEL --dir DIR
+                               write Mailboxes' Outlook profile files into DIR, for software distribution
 
 The commands without a cluster (ping imap://..., pst, migrate, freebusy) are mailshift's.
 
@@ -43,6 +45,7 @@ func NewRoot(name string, stdout, stderr io.Writer) *cobra.Command {
 		newSuspendCommand(kf, false, stdout),
 		newSyncNowCommand(kf, stdout),
 		newPingCommand(kf, stdout),
+		newClientConfigCommand(kf, stdout),
 		clicommon.NewVersionCommand(stdout),
 	)
 	clicommon.AddCompletionCommand(root, stderr)

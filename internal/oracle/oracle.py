@@ -446,12 +446,34 @@ def xml_mode(req):
     return results
 
 
+# ---------------------------------------------------------------- INI (configparser), for Outlook PRF files
+
+def ini_mode(req):
+    import configparser
+
+    results = []
+    for raw in req["docs"]:
+        try:
+            # Harsher than Windows on purpose: ';' starts a comment anywhere (as many INI readers have it),
+            # and a section or key given twice is an error rather than a choice.
+            p = configparser.ConfigParser(delimiters=("=",), comment_prefixes=(";",), inline_comment_prefixes=(";",),
+                                          strict=True, empty_lines_in_values=False, interpolation=None,
+                                          default_section="\x00no default section")
+            p.optionxform = str
+            p.read_string(base64.b64decode(raw).decode("utf-16"))
+            results.append({"sections": [{"name": name, "keys": [[k, v] for k, v in p.items(name, raw=True)]}
+                                         for name in p.sections()]})
+        except Exception:
+            results.append({"error": traceback.format_exc()})
+    return results
+
+
 def main():
     # libkolabxml writes diagnostics to stdout: send them to stderr.
     os.dup2(2, 1)
     req = json.load(sys.stdin)
     mode = sys.argv[1]
-    fn = {"kolab": kolab_mode, "email": email_mode, "ical": ical_mode, "vcard": vcard_mode, "xml": xml_mode}[mode]
+    fn = {"kolab": kolab_mode, "email": email_mode, "ical": ical_mode, "vcard": vcard_mode, "xml": xml_mode, "ini": ini_mode}[mode]
     out(json.dumps({"results": fn(req)}))
 
 

@@ -486,6 +486,16 @@ func (a *appender) read() error {
 			if r.tag != cmd.tag {
 				return outOfStep(a.op, "reply for unexpected tag %q", truncate(r.tag))
 			}
+			if r.status == "NO" && r.code == "" {
+				if tag, ok := c.p.bufferedTag(); ok && tag != "*" && tag != "+" && !ownTag(tag) {
+					// Cyrus refuses an APPEND it failed before reading the literal, then reads the
+					// message's first line as a command and answers that ("From: BAD ..."). A refusal
+					// followed at once by a reply for a tag never sent is no verdict on the messages
+					// (the server may have stored them): the command is left unanswered, as on a lost
+					// connection, so that it is retried on a new one.
+					return outOfStep(a.op, "reply for unexpected tag %q after %q", truncate(tag), truncate(r.text))
+				}
+			}
 			a.settle(cmd, r)
 			<-a.window
 			break

@@ -226,6 +226,20 @@ func (c *Conn) nextTag() string {
 	return "B" + strconv.FormatUint(c.tagSeq, 10)
 }
 
+// ownTag reports whether tag has the form of the tags nextTag makes; a reply for any other tag answers
+// nothing this connection sent.
+func ownTag(tag string) bool {
+	if len(tag) < 2 || tag[0] != 'B' {
+		return false
+	}
+	for _, c := range tag[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // readResponse reads one response and applies what every response may
 // carry to the connection's state (RFC 9051 §7: untagged data may arrive
 // at any time).

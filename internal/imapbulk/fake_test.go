@@ -445,3 +445,40 @@ func TestFakeAppendStreamLostConnection(t *testing.T) {
 		t.Errorf("Close: want the transient connection error, got %v", err)
 	}
 }
+
+// TestFakeRefusalOutOfStep: Cyrus refuses an APPEND it failed before reading the literal, then answers the
+// message's first line as a command. That refusal is no verdict (the server may have stored the message): the
+// message is left as on a lost connection, to be tried again on a new one. A refusal alone stays a refusal.
+func TestFakeRefusalOutOfStep(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		reply     string
+		verdictNO bool
+	}{
+		{"refusal then a reply for a tag never sent", " NO System I/O error\r\nFrom: BAD Unrecognized command", false},
+		{"refusal alone", " NO System I/O error", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := startFake(t, func(s *fakeSession) {
+				s.greetAndLogin(fakeCaps)
+				cmd := s.readCommand()
+				// One write: the two replies arrive together, as they leave the server.
+				s.send(cmd.tag + c.reply)
+				s.line()
+			})
+			conn := dialFake(t, fs, fakeCred())
+			res, err := conn.Append(context.Background(), "INBOX", []Message{msgOf("From: a@b\r\n\r\nbody\r\n")})
+			var got error
+			if err != nil {
+				got = err
+			} else {
+				got = res[0].Err
+			}
+			lost := errors.Is(got, ErrConnectionLost)
+			if lost == c.verdictNO || got == nil {
+				t.Errorf("got %v; want the connection lost: %v (a refusal: %v)", got, !c.verdictNO, c.verdictNO)
+			}
+			conn.Close()
+		})
+	}
+}

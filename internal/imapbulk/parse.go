@@ -122,6 +122,21 @@ type parser struct {
 
 func newParser(br *bufio.Reader) *parser { return &parser{br: br} }
 
+// bufferedTag is the tag of the next response when the whole of its first line has already been read from the
+// connection; it never waits for the network.
+func (p *parser) bufferedTag() (string, bool) {
+	b, _ := p.br.Peek(p.br.Buffered())
+	line, _, complete := bytes.Cut(b, []byte("\n"))
+	if !complete {
+		return "", false
+	}
+	tag, _, _ := bytes.Cut(bytes.TrimRight(line, "\r"), []byte(" "))
+	if len(tag) == 0 {
+		return "", false
+	}
+	return string(tag), true
+}
+
 // errProtocol marks a malformed response. After it the stream position is
 // unknown and the connection must not be used any more.
 var errProtocol = errors.New("malformed server response")

@@ -38,12 +38,12 @@ func runDialog(inst C.HINSTANCE, parent C.ULONG_PTR, s cs.Settings, password str
 	put(d.freeBusyURL[:], s.FreeBusySearchURL)
 	put(d.caFile[:], s.CAFile)
 	for {
-		switch C.show_dialog(inst, C.hwnd_of(parent), d) {
+		switch r := C.show_dialog(inst, C.hwnd_of(parent), d); r {
 		case C.IDOK:
 		case C.IDCANCEL:
 			return s, "", failf(hrUserCancel, "the mailshift connector's settings were cancelled; nothing was stored")
 		default:
-			return s, "", failf(hrCallFailed, "the mailshift connector's settings dialog could not be shown")
+			return s, "", failf(hrCallFailed, "the mailshift connector's settings dialog could not be shown (DialogBox returned %d, error %d)", int(r), uint32(C.GetLastError()))
 		}
 		next := cs.Settings{Host: get(d.host[:]), TLS: get(d.tls[:]), AllowPlaintext: d.allowPlaintext != 0,
 			Login: get(d.login[:]), Address: get(d.address[:]), FreeBusySearchURL: get(d.freeBusyURL[:]), CAFile: get(d.caFile[:])}

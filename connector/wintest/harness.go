@@ -182,42 +182,60 @@ type Wine struct {
 // WithDisplay is w with an X display: a virtual one (Xvfb), started once per process, for the settings dialog.
 func (w *Wine) WithDisplay(t testing.TB) *Wine {
 	t.Helper()
-	displayOnce.Do(func() {
-		r, wr, err := os.Pipe()
-		if err != nil {
-			displayErr = err
-			return
-		}
-		defer r.Close()
-		// -displayfd: Xvfb picks a free display number and writes it; no TCP listener.
-		xvfb = exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
-		xvfb.ExtraFiles = []*os.File{wr}
-		if displayErr = xvfb.Start(); displayErr != nil {
-			wr.Close()
-			xvfb = nil
-			return
-		}
-		wr.Close()
-		got := make(chan string, 1)
-		go func() {
-			b := make([]byte, 16)
-			n, _ := r.Read(b)
-			got <- strings.TrimSpace(string(b[:n]))
-		}()
-		select {
-		case d := <-got:
-			if d == "" {
-				displayErr = errors.New("Xvfb exited without a display")
-			}
-			display = ":" + d
-		case <-time.After(30 * time.Second):
-			displayErr = errors.New("Xvfb did not report its display in 30s")
-		}
-	})
+	displayOnce.Do(func() { display, xvfb, displayErr = startXvfb() })
 	if displayErr != nil {
 		t.Fatalf("wintest: starting Xvfb: %v", displayErr)
 	}
 	return &Wine{Prefix: w.Prefix, Display: display}
+}
+
+// NewDisplay stops the prefix's programs and the virtual display, and returns w with a new one.
+func (w *Wine) NewDisplay(t testing.TB) *Wine {
+	t.Helper()
+	w.Stop()
+	if xvfb != nil {
+		_ = xvfb.Process.Kill()
+		_ = xvfb.Wait()
+		xvfb = nil
+	}
+	if display, xvfb, displayErr = startXvfb(); displayErr != nil {
+		t.Fatalf("wintest: starting Xvfb: %v", displayErr)
+	}
+	return &Wine{Prefix: w.Prefix, Display: display}
+}
+
+func startXvfb() (string, *exec.Cmd, error) {
+	r, wr, err := os.Pipe()
+	if err != nil {
+		return "", nil, err
+	}
+	defer r.Close()
+	// -displayfd: Xvfb picks a free display number and writes it once it accepts connections; no TCP listener.
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{wr}
+	if err := cmd.Start(); err != nil {
+		wr.Close()
+		return "", nil, err
+	}
+	wr.Close()
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 16)
+		n, _ := r.Read(b)
+		got <- strings.TrimSpace(string(b[:n]))
+	}()
+	select {
+	case d := <-got:
+		if d == "" {
+			_ = cmd.Wait()
+			return "", nil, errors.New("Xvfb exited without a display")
+		}
+		return ":" + d, cmd, nil
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return "", nil, errors.New("Xvfb did not report its display in 30s")
+	}
 }
 
 func prefixDir() string { return filepath.Join(workDir, "prefix") }
@@ -258,6 +276,16 @@ func (w *Wine) env() []string {
 		"WINEDLLOVERRIDES=bcryptprimitives=n;mscoree,mshtml=",
 		"DISPLAY="+w.Display,
 	)
+}
+
+// Stop ends the prefix's wineserver and every program of the prefix, and waits until they are gone; the next
+// program starts a new one.
+func (w *Wine) Stop() {
+	for _, arg := range []string{"-k", "-w"} {
+		cmd := exec.Command("/usr/lib/wine/wineserver", arg)
+		cmd.Env = w.env()
+		_ = cmd.Run() // nothing running is fine
+	}
 }
 
 // DriveC is the prefix's C: drive.

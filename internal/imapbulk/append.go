@@ -384,7 +384,10 @@ func (a *appender) run() error {
 		a.c.netConn.Close() // unblocks a writer stuck in a write
 	}
 	writeErr := <-writerDone
-	if readErr == nil && writeErr != nil {
+	if writeErr != nil && !errors.Is(writeErr, errStopped) && (readErr == nil || imapconn.KindOf(readErr) == imapconn.Timeout) {
+		// The write's failure is the cause; a read that timed out after it only waited for the last replies.
+		readErr = writeErr
+	} else if readErr == nil && writeErr != nil {
 		readErr = writeErr
 	}
 	if readErr == nil {
@@ -597,7 +600,11 @@ func (a *appender) write() (err error) {
 	c := a.c
 	defer func() {
 		if err != nil && !errors.Is(err, errStopped) {
-			c.netConn.Close() // the reader must not wait for replies that cannot come
+			// The reader must not wait for replies that cannot come, but it must read those the server
+			// sent before the write failed: a server that refuses a command and drops the connection
+			// (Exchange throttling, with the wait it asks for) resets the writes of the commands pipelined
+			// after it. Closing the connection here would throw the refusal away unread.
+			c.tc.endReads(drainAfterWriteError)
 		}
 		close(a.cmds)
 	}()
@@ -744,6 +751,10 @@ func (a *appender) acquire() error {
 }
 
 var errStopped = errors.New("stopped")
+
+// drainAfterWriteError is how long the reader still reads after a write failed: long enough for the replies
+// already on their way, while a dead connection fails its reads at once anyway.
+const drainAfterWriteError = 2 * time.Second
 
 // prepare checks message i and, when small, reads its body (so that a
 // size mismatch is found before anything is sent). It returns the body

@@ -65,14 +65,28 @@ type stats struct {
 // timeoutConn gives every Read and Write its own deadline.
 type timeoutConn struct {
 	net.Conn
-	timeout atomic.Int64 // time.Duration
+	timeout  atomic.Int64 // time.Duration
+	readsEnd atomic.Int64 // Unix nanoseconds after which no Read waits; 0: no such end (see endReads)
 }
 
 func (t *timeoutConn) Read(p []byte) (int, error) {
+	var deadline time.Time
 	if d := time.Duration(t.timeout.Load()); d > 0 {
-		t.Conn.SetReadDeadline(time.Now().Add(d))
+		deadline = time.Now().Add(d)
+	}
+	if end := t.readsEnd.Load(); end != 0 && (deadline.IsZero() || end < deadline.UnixNano()) {
+		deadline = time.Unix(0, end)
+	}
+	if !deadline.IsZero() {
+		t.Conn.SetReadDeadline(deadline)
 	}
 	return t.Conn.Read(p)
+}
+
+// endReads lets Reads return what the peer has sent already, and nothing it sends after grace from now.
+func (t *timeoutConn) endReads(grace time.Duration) {
+	t.readsEnd.Store(time.Now().Add(grace).UnixNano())
+	t.Conn.SetReadDeadline(time.Now().Add(grace)) // a Read waiting now
 }
 
 func (t *timeoutConn) Write(p []byte) (int, error) {

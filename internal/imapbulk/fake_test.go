@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -480,5 +481,44 @@ func TestFakeRefusalOutOfStep(t *testing.T) {
 			}
 			conn.Close()
 		})
+	}
+}
+
+// TestFakeThrottledThenReset: Exchange throttles an APPEND and drops the connection while the client is still
+// writing the commands pipelined after it, so the client's write fails (the peer reset the connection) at
+// about the moment its reader gets the refusal. The refusal was sent before the reset and must be read: it
+// says how long to wait, and a client that lost it comes back at once, which Exchange throttles harder. The
+// race is run many times over, since which side of the client notices first is up to the scheduler.
+func TestFakeThrottledThenReset(t *testing.T) {
+	body := "Subject: big\r\n\r\n" + strings.Repeat("x", 256<<10) + "\r\n"
+	for round := range 40 {
+		fs := startFake(t, func(s *fakeSession) {
+			s.greetAndLogin(fakeCaps)
+			cmd := s.readCommand()
+			// The reply and the reset together, with the client's next commands unread: the close sends a
+			// reset, and the client, blocked writing them, fails.
+			s.send(cmd.tag + " NO Request is throttled. Suggested Backoff Time: 1500 milliseconds")
+			s.conn.(*net.TCPConn).SetLinger(0)
+			s.conn.Close()
+		})
+		c := dialFake(t, fs, fakeCred())
+		msgs := make([]Message, 12)
+		for i := range msgs {
+			msgs[i] = msgOf(body)
+		}
+		res, err := c.Append(context.Background(), "INBOX", msgs)
+		if err == nil || !IsTransient(err) {
+			t.Fatalf("round %d: Append: want a transient error for the dropped connection, got %v", round, err)
+		}
+		var te *ThrottledError
+		if !errors.As(res[0].Err, &te) || te.Backoff != 1500*time.Millisecond {
+			t.Fatalf("round %d: the first message's outcome is %v, want the server's throttling reply (back off 1.5s)", round, res[0].Err)
+		}
+		for i, r := range res[1:] {
+			if !IsTransient(r.Err) {
+				t.Fatalf("round %d: message %d: want a transient error, got %v", round, i+1, r.Err)
+			}
+		}
+		c.Close()
 	}
 }

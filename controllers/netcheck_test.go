@@ -290,6 +290,11 @@ func TestOneLoginPerResyncPeriod(t *testing.T) {
 	budget := int64(mailboxes) * (int64(window/interval) + 1)
 	if logins > budget {
 		t.Errorf("%d logins in %s with %d Mailboxes (check every %s) and their FolderShares, want at most %d", logins, window, mailboxes, interval, budget)
+		// What the objects went through says where the extra logins came from (a check that failed is
+		// retried, and a FolderShare follows its Mailbox's readiness).
+		for _, e := range eventsFor(t, ns, "") {
+			t.Logf("event %s %s/%s %s: %s", e.CreationTimestamp.Format(time.StampMilli), e.Regarding.Kind, e.Regarding.Name, e.Reason, e.Note)
+		}
 	}
 	if logins < int64(mailboxes)*int64(window/interval-1) {
 		t.Errorf("only %d logins in %s: the Mailboxes' periodic checks did not run", logins, window)

@@ -151,7 +151,23 @@ func newNamespace(t *testing.T) string {
 	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { retireNamespace(t, ns) })
 	return ns
+}
+
+// retireNamespace deletes what makes the manager dial out of a test's namespace once the test is done: its
+// MailServers (every Mailbox, FolderShare, SyncPolicy and publication reaches its server through one) and its
+// migrations (an IMAP source is named in the migration). No namespace controller runs here, so a finished
+// test's objects would stay, and the shared manager would go on checking them against the ports their
+// stopped servers left free: a later test's listener given the same port number would count connections that
+// are not its own.
+func retireNamespace(t *testing.T, ns string) {
+	ctx := context.Background()
+	for _, kind := range []client.Object{&mailshiftv1.MailServer{}, &mailshiftv1.MailboxMigration{}, &mailshiftv1.MigrationBatch{}} {
+		if err := k8s.DeleteAllOf(ctx, kind, client.InNamespace(ns)); err != nil {
+			t.Logf("cleaning up namespace %s: delete every %T: %v", ns, kind, err)
+		}
+	}
 }
 
 func mustCreate(t *testing.T, obj client.Object) {

@@ -80,7 +80,7 @@ func goPingProfile(sup C.LPMAPISUP, sect C.LPPROFSECT, timeoutSeconds C.ULONG, r
 		text = err.Error()
 		return hresult(hresultOf(err))
 	}
-	st, err := c.readStored(sect)
+	st, err := readStored(sect, c.free)
 	if err != nil {
 		text = err.Error()
 		return hresult(hresultOf(err))

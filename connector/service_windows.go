@@ -130,7 +130,7 @@ func (c *serviceCall) configure() error {
 		return err
 	}
 	return c.withSection(func(sect C.LPPROFSECT) error {
-		stored, err := c.readStored(sect)
+		stored, err := readStored(sect, c.free)
 		if err != nil {
 			return err
 		}
@@ -369,11 +369,9 @@ type stored struct {
 	protected []byte
 }
 
-func (c *serviceCall) readStored(sect C.LPPROFSECT) (stored, error) {
-	return readStoredWith(sect, c.free)
-}
-
-func readStoredWith(sect C.LPPROFSECT, free C.LPFREEBUFFER) (stored, error) {
+// readStored reads the service's properties from sect; free is the caller's MAPIFreeBuffer, which the
+// property array GetProps returns must go back to.
+func readStored(sect C.LPPROFSECT, free C.LPFREEBUFFER) (stored, error) {
 	var st stored
 	tags := tagArray(storedTags)
 	defer C.free(unsafe.Pointer(tags))

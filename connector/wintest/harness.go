@@ -241,12 +241,21 @@ func startXvfb() (string, *exec.Cmd, error) {
 func prefixDir() string { return filepath.Join(workDir, "prefix") }
 
 // Prefix is the process's Wine prefix, made on first use (wineboot, a few seconds) with the ProcessPrng
-// shim (connector/testhost/bcryptprimitives.c) in its system32.
+// shim (connector/testhost/bcryptprimitives.c) in its system32 and, where Wine runs 32-bit programs, its
+// syswow64.
 func Prefix(t testing.TB) *Wine {
 	t.Helper()
 	shim := cProgram(t, "bcryptprimitives.dll", "x86_64-w64-mingw32-gcc", "-shared", "-O1",
 		"bcryptprimitives.c", "bcryptprimitives.def", "-ladvapi32")
 	w := &Wine{Prefix: prefixDir()}
+	shims := map[string]string{shim: w.System32()}
+	if Runs32Bit() {
+		// 32-bit programs load theirs from syswow64. --enable-stdcall-fixup: the .def names ProcessPrng
+		// plainly, as Go looks it up; the 32-bit symbol is ProcessPrng@8.
+		shim32 := cProgram(t, "bcryptprimitives32.dll", "i686-w64-mingw32-gcc", "-shared", "-O1",
+			"-Wl,--enable-stdcall-fixup", "bcryptprimitives.c", "bcryptprimitives.def", "-ladvapi32")
+		shims[shim32] = filepath.Join(w.DriveC(), "windows", "syswow64")
+	}
 	prefixOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -256,11 +265,16 @@ func Prefix(t testing.TB) *Wine {
 			prefixErr = fmt.Errorf("wineboot: %v\n%s", err, bytes.TrimSpace(out))
 			return
 		}
-		b, err := os.ReadFile(shim)
-		if err == nil {
-			err = os.WriteFile(filepath.Join(w.System32(), "bcryptprimitives.dll"), b, 0o644)
+		for src, dir := range shims {
+			b, err := os.ReadFile(src)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "bcryptprimitives.dll"), b, 0o644)
+			}
+			if err != nil {
+				prefixErr = err
+				return
+			}
 		}
-		prefixErr = err
 	})
 	if prefixErr != nil {
 		t.Fatalf("wintest: making the Wine prefix: %v", prefixErr)

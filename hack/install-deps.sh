@@ -28,10 +28,10 @@ declare -A PKG_GROUPS=(
   # What Debian's pure-ftpd binary links against (its Depends without inetd and lsb-base); the server itself
   # is unpacked below. openssl makes the test certificates and the password hashes.
   [ftp]="openssl libcap2 libcrypt1 libpam0g libsodium23 libssl3"
-  # The Outlook connector: mingw-w64 cross-compilers for the 64- and 32-bit DLL, Wine to run it in tests (64-bit
-  # programs only; 32-bit ones would need wine32 from the i386 architecture), msitools and wixl to build and read
-  # the MSIs, osslsigncode for their Authenticode signatures.
-  [wine]="wine64 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 msitools wixl osslsigncode xvfb"
+  # The Outlook connector: mingw-w64 cross-compilers for the 64- and 32-bit DLL, Wine to run both in tests
+  # (wine32 is an i386 package: the architecture is added to dpkg first), msitools and wixl to build and read
+  # the MSIs, osslsigncode for their Authenticode signatures, Xvfb for the settings dialog.
+  [wine]="wine64 wine32:i386 gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 msitools wixl osslsigncode xvfb"
 )
 
 groups=("$@")
@@ -83,6 +83,17 @@ apt_update() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   updated=1
 }
+
+# A package of another architecture (wine32:i386) needs that architecture in dpkg before apt's lists know it.
+for p in "${missing[@]}"; do
+  arch=${p##*:}
+  if [ "$arch" != "$p" ] && [ "$arch" != "$(dpkg --print-architecture)" ] &&
+    ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    echo "install-deps: adding the $arch architecture to dpkg" >&2
+    "${sudo[@]}" dpkg --add-architecture "$arch"
+    updated=0 # the lists must be read again, with the new architecture's
+  fi
+done
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2

@@ -9,8 +9,8 @@ import (
 
 // TestExports: both DLLs export the entry points under the names MAPI, regsvr32 and scripts look up. On 32-bit
 // Windows these are __stdcall functions, which a linker names "_ServiceEntry@40"; GetProcAddress(dll,
-// "ServiceEntry") only finds them undecorated (--kill-at). The Wine here runs 64-bit programs only, so the 32-bit
-// DLL is checked from its export table, and for the 32-bit machine type.
+// "ServiceEntry") only finds them undecorated (--kill-at). The export tables are read with objdump, with the
+// machine type; the other tests call the entry points by these names in both DLLs.
 func TestExports(t *testing.T) {
 	want := []string{"ServiceEntry", "DllRegisterServer", "DllUnregisterServer", "MailshiftPingW", "MailshiftPingProfileW"}
 	for _, c := range []struct{ arch, objdump, format string }{

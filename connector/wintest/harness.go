@@ -1,6 +1,7 @@
 // Package wintest runs the Outlook connector under Wine for its tests: it builds the DLL (internal/connectorbuild)
 // and the test host (connector/testhost, whose MAPI objects are fakes: Outlook's MAPI runtime cannot run here),
-// and keeps one Wine prefix per test process. Wine 8 (Debian 12's wine64) runs 64-bit programs only.
+// and keeps one Wine prefix per test process, where Debian 12's Wine 8 runs the 64-bit DLL (wine64) and the
+// 32-bit one (wine32, an i386 package).
 package wintest
 
 import (
@@ -25,7 +26,7 @@ const SkipEnv = "MAILSHIFT_SKIP_WINE"
 // Wine64 is Debian's 64-bit Wine loader (the wine package, not installed here, adds /usr/bin/wine).
 const Wine64 = "/usr/lib/wine/wine64"
 
-var tools = []string{Wine64, "Xvfb", "x86_64-w64-mingw32-gcc", "i686-w64-mingw32-gcc", "x86_64-w64-mingw32-windres",
+var tools = []string{Wine64, Wine32, "Xvfb", "x86_64-w64-mingw32-gcc", "i686-w64-mingw32-gcc", "x86_64-w64-mingw32-windres",
 	"i686-w64-mingw32-objdump", "wixl", "msiinfo", "osslsigncode"}
 
 var (
@@ -144,12 +145,6 @@ func Host(t testing.TB, arch string) string {
 // alone runs 64-bit programs only.
 const Wine32 = "/usr/lib/wine/wine"
 
-// Runs32Bit reports whether this Wine can run 32-bit programs.
-func Runs32Bit() bool {
-	_, err := os.Stat(Wine32)
-	return err == nil
-}
-
 // cProgram compiles a C file of connector/testhost once per process.
 func cProgram(t testing.TB, name, cc string, args ...string) string {
 	t.Helper()
@@ -241,21 +236,18 @@ func startXvfb() (string, *exec.Cmd, error) {
 func prefixDir() string { return filepath.Join(workDir, "prefix") }
 
 // Prefix is the process's Wine prefix, made on first use (wineboot, a few seconds) with the ProcessPrng
-// shim (connector/testhost/bcryptprimitives.c) in its system32 and, where Wine runs 32-bit programs, its
-// syswow64.
+// shim (connector/testhost/bcryptprimitives.c) in its system32, and the 32-bit build of it in its syswow64,
+// where 32-bit programs load theirs.
 func Prefix(t testing.TB) *Wine {
 	t.Helper()
 	shim := cProgram(t, "bcryptprimitives.dll", "x86_64-w64-mingw32-gcc", "-shared", "-O1",
 		"bcryptprimitives.c", "bcryptprimitives.def", "-ladvapi32")
 	w := &Wine{Prefix: prefixDir()}
-	shims := map[string]string{shim: w.System32()}
-	if Runs32Bit() {
-		// 32-bit programs load theirs from syswow64. --enable-stdcall-fixup: the .def names ProcessPrng
-		// plainly, as Go looks it up; the 32-bit symbol is ProcessPrng@8.
-		shim32 := cProgram(t, "bcryptprimitives32.dll", "i686-w64-mingw32-gcc", "-shared", "-O1",
-			"-Wl,--enable-stdcall-fixup", "bcryptprimitives.c", "bcryptprimitives.def", "-ladvapi32")
-		shims[shim32] = filepath.Join(w.DriveC(), "windows", "syswow64")
-	}
+	// --enable-stdcall-fixup: the .def names ProcessPrng plainly, as Go looks it up; the 32-bit symbol is
+	// ProcessPrng@8.
+	shim32 := cProgram(t, "bcryptprimitives32.dll", "i686-w64-mingw32-gcc", "-shared", "-O1",
+		"-Wl,--enable-stdcall-fixup", "bcryptprimitives.c", "bcryptprimitives.def", "-ladvapi32")
+	shims := map[string]string{shim: w.System32(), shim32: w.SysWOW64()}
 	prefixOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -307,6 +299,9 @@ func (w *Wine) DriveC() string { return filepath.Join(w.Prefix, "drive_c") }
 
 // System32 is the prefix's C:\windows\system32 (64-bit programs' system directory).
 func (w *Wine) System32() string { return filepath.Join(w.DriveC(), "windows", "system32") }
+
+// SysWOW64 is the prefix's C:\windows\syswow64, which 32-bit programs see as their system directory.
+func (w *Wine) SysWOW64() string { return filepath.Join(w.DriveC(), "windows", "syswow64") }
 
 // WinPath is a Unix path as Wine's Z: drive shows it.
 func WinPath(unix string) string { return `Z:` + strings.ReplaceAll(unix, "/", `\`) }

@@ -45,11 +45,11 @@ func withService(dir string) string {
 		"Providers=\r\n"
 }
 
-// mapisvcINF writes the system directory's MAPISVC.INF, the one the DLL finds first on a machine without
-// Outlook, and returns a function that reads it.
-func mapisvcINF(t *testing.T, w *Wine, content string) func() string {
+// mapisvcINF writes the system directory's MAPISVC.INF (sysDir: system32, or syswow64 for 32-bit programs), the
+// one the DLL finds first on a machine without Outlook, and returns a function that reads it.
+func mapisvcINF(t *testing.T, sysDir, content string) func() string {
 	t.Helper()
-	path := filepath.Join(w.System32(), "MAPISVC.INF")
+	path := filepath.Join(sysDir, "MAPISVC.INF")
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +64,23 @@ func mapisvcINF(t *testing.T, w *Wine, content string) func() string {
 	}
 }
 
+// TestRegsvr32EditsOnlyTheServiceSections registers each DLL with the regsvr32 of its architecture: the 32-bit
+// one, in a 32-bit process on 64-bit Windows, sees syswow64 as its system directory and edits the MAPISVC.INF
+// there, which 32-bit Outlook reads.
 func TestRegsvr32EditsOnlyTheServiceSections(t *testing.T) {
-	dll := DLL(t, "amd64")
+	for _, arch := range []string{"amd64", "386"} {
+		t.Run(arch, func(t *testing.T) { testRegsvr32(t, arch) })
+	}
+}
+
+func testRegsvr32(t *testing.T, arch string) {
+	dll := DLL(t, arch)
 	w := Prefix(t)
-	dir := filepath.Join(w.DriveC(), "Connector Test")
+	loader, regsvr32Exe, sysDir := Wine64, "regsvr32", w.System32()
+	if arch == "386" {
+		loader, regsvr32Exe, sysDir = Wine32, `C:\windows\syswow64\regsvr32.exe`, w.SysWOW64()
+	}
+	dir := filepath.Join(w.DriveC(), "Connector Test "+arch)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +92,12 @@ func TestRegsvr32EditsOnlyTheServiceSections(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "mailshift32.dll"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const winDir = `C:\Connector Test`
-	read := mapisvcINF(t, w, otherServicesINF)
+	winDir := `C:\Connector Test ` + arch
+	read := mapisvcINF(t, sysDir, otherServicesINF)
 
 	regsvr32 := func(args ...string) {
 		t.Helper()
-		r := w.Run(t, "", time.Minute, "regsvr32", append(args, winDir+`\mailshift32.dll`)...)
+		r := w.RunWith(t, loader, "", time.Minute, regsvr32Exe, append(args, winDir+`\mailshift32.dll`)...)
 		if r.ExitCode != 0 {
 			t.Fatalf("regsvr32 %s: exit %d\n%s%s", strings.Join(args, " "), r.ExitCode, r.Stdout, r.Stderr)
 		}
@@ -108,27 +121,41 @@ func TestRegsvr32EditsOnlyTheServiceSections(t *testing.T) {
 	}
 }
 
-// TestMSIInstallsAndRemoves installs the x64 package with msiexec (the Wine here runs 64-bit programs only),
-// whose SelfReg table makes it register the installed DLL, and uninstalls it: into the default folder, and into
-// one chosen with INSTALLFOLDER, which the package must find again to uninstall.
+// TestMSIInstallsAndRemoves installs each package with msiexec, whose SelfReg table makes it register the
+// installed DLL, and uninstalls it: into the default folder (the x86 package's is under Program Files (x86),
+// and it registers in syswow64's MAPISVC.INF, which 32-bit Outlook reads), and into one chosen with
+// INSTALLFOLDER, which the package must find again to uninstall.
 func TestMSIInstallsAndRemoves(t *testing.T) {
-	dll := DLL(t, "amd64")
+	for _, c := range []struct{ arch, programFiles string }{
+		{"amd64", `C:\Program Files`},
+		{"386", `C:\Program Files (x86)`},
+	} {
+		t.Run(c.arch, func(t *testing.T) { testMSI(t, c.arch, c.programFiles) })
+	}
+}
+
+func testMSI(t *testing.T, arch, programFiles string) {
+	dll := DLL(t, arch)
 	w := Prefix(t)
-	msi := filepath.Join(t.TempDir(), "mailshift-connector-x64.msi")
+	sysDir := w.System32()
+	if arch == "386" {
+		sysDir = w.SysWOW64()
+	}
+	msi := filepath.Join(t.TempDir(), "mailshift-connector-"+arch+".msi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := installer.Build(ctx, "v0.1.0", "amd64", dll, msi); err != nil {
+	if err := installer.Build(ctx, "v0.1.0", arch, dll, msi); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name, folder string // folder as Windows names it
 		args         []string
 	}{
-		{"default folder", `C:\Program Files\mailshift\Outlook Connector`, nil},
+		{"default folder", programFiles + `\mailshift\Outlook Connector`, nil},
 		{"chosen folder", `C:\Apps\mailshift connector`, []string{`INSTALLFOLDER=C:\Apps\mailshift connector`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			read := mapisvcINF(t, w, otherServicesINF)
+			read := mapisvcINF(t, sysDir, otherServicesINF)
 			installed := filepath.Join(w.DriveC(), strings.ReplaceAll(strings.TrimPrefix(tc.folder, `C:\`), `\`, "/"), "mailshift32.dll")
 			msiexec := func(args ...string) {
 				t.Helper()

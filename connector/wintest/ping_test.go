@@ -61,36 +61,41 @@ func TestPingServerFromWine(t *testing.T) {
 	s.set(cs.TagHost, "127.0.0.1").set(cs.TagPort, srv.Port).set(cs.TagLogin, alice.Login).
 		set(cs.TagPassword, alice.Password).set(cs.TagCAFile, WinPath(ca)).call(contextConfigure, 0)
 	s.line("pingprofile", "20")
-	lines := runHost(t, s)
-	var pings []string
-	for _, l := range lines {
-		if strings.HasPrefix(l, "ping\t") {
-			pings = append(pings, l)
-		}
-	}
-	if len(pings) != len(cases)+1 {
-		t.Fatalf("%d pings answered, want %d:\n%s", len(pings), len(cases)+1, strings.Join(lines, "\n"))
-	}
-	check := func(t *testing.T, line string, hr uint32, want []string) {
-		t.Helper()
-		f := strings.SplitN(line, "\t", 3)
-		got, _ := strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 32)
-		if uint32(got) != hr {
-			t.Errorf("hr 0x%08X, want 0x%08X; report: %s", got, hr, f[2])
-		}
-		for _, w := range want {
-			if !strings.Contains(f[2], w) {
-				t.Errorf("report %q lacks %q", f[2], w)
+	// The 64-bit DLL and the 32-bit one: each has its own Go runtime, network and TLS stack under Wine.
+	for _, arch := range []string{"amd64", "386"} {
+		t.Run(arch, func(t *testing.T) {
+			lines := runHostIn(t, Prefix(t), arch, s)
+			var pings []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "ping\t") {
+					pings = append(pings, l)
+				}
 			}
-		}
-		if strings.Contains(f[2], alice.Password) {
-			t.Error("the report holds the password")
-		}
+			if len(pings) != len(cases)+1 {
+				t.Fatalf("%d pings answered, want %d:\n%s", len(pings), len(cases)+1, strings.Join(lines, "\n"))
+			}
+			check := func(t *testing.T, line string, hr uint32, want []string) {
+				t.Helper()
+				f := strings.SplitN(line, "\t", 3)
+				got, _ := strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 32)
+				if uint32(got) != hr {
+					t.Errorf("hr 0x%08X, want 0x%08X; report: %s", got, hr, f[2])
+				}
+				for _, w := range want {
+					if !strings.Contains(f[2], w) {
+						t.Errorf("report %q lacks %q", f[2], w)
+					}
+				}
+				if strings.Contains(f[2], alice.Password) {
+					t.Error("the report holds the password")
+				}
+			}
+			for i, c := range cases {
+				t.Run(c.name, func(t *testing.T) { check(t, pings[i], c.hr, c.want) })
+			}
+			t.Run("stored profile", func(t *testing.T) {
+				check(t, pings[len(cases)], hrOK, []string{"logged in to 127.0.0.1:" + port + " as alice", "OK"})
+			})
+		})
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) { check(t, pings[i], c.hr, c.want) })
-	}
-	t.Run("stored profile", func(t *testing.T) {
-		check(t, pings[len(cases)], hrOK, []string{"logged in to 127.0.0.1:" + port + " as alice", "OK"})
-	})
 }

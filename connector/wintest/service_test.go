@@ -66,12 +66,7 @@ func (s *script) line(fields ...string) *script {
 	return s
 }
 
-// runHost runs the test host on the 64-bit DLL and returns its output lines.
-func runHost(t *testing.T, s *script) []string {
-	t.Helper()
-	return runHostIn(t, Prefix(t), "amd64", s)
-}
-
+// runHostIn runs the test host of arch in w on the DLL of arch, and returns its output lines.
 func runHostIn(t *testing.T, w *Wine, arch string, s *script) []string {
 	t.Helper()
 	loader := Wine64
@@ -149,16 +144,11 @@ const (
 var string8 = func(id uint32) uint32 { return cs.Tag(id, cs.TypeString8) }
 
 // TestServiceEntryContexts drives ServiceEntry through every context as MAPI does: CreateMsgService (CREATE with
-// nothing), a PRF import (CONFIGURE with the PRF's properties), a change, DELETE. The 32-bit DLL runs it too
-// where this Wine can run 32-bit programs.
+// nothing), a PRF import (CONFIGURE with the PRF's properties), a change, DELETE; the 64-bit DLL and the 32-bit
+// one (its __stdcall entry point called by the 32-bit host).
 func TestServiceEntryContexts(t *testing.T) {
 	for _, arch := range []string{"amd64", "386"} {
-		t.Run(arch, func(t *testing.T) {
-			if arch == "386" && !Runs32Bit() {
-				t.Skipf("this Wine runs 64-bit programs only (no %s: Debian's wine32 is not installed); the 32-bit DLL's exports are checked by TestExports", Wine32)
-			}
-			testServiceEntryContexts(t, arch)
-		})
+		t.Run(arch, func(t *testing.T) { testServiceEntryContexts(t, arch) })
 	}
 }
 
@@ -323,33 +313,38 @@ func TestServiceEntryRefusesBadInput(t *testing.T) {
 	// Plaintext with permission is accepted: the refusal above is about permission, not the mode.
 	good(s)
 	s.set(cs.TagTLS, "none").set(cs.TagAllowPlaintext, 1).call(contextConfigure, 0)
-	got := calls(t, runHost(t, s))
-	if len(got) != len(cases)+2 {
-		t.Fatalf("%d calls answered, want %d", len(got), len(cases)+2)
-	}
-	before := got[0].stored
-	if got[0].hr != hrOK || before[cs.TagHost] != "kept.example.org" {
-		t.Fatalf("the first CONFIGURE: hr 0x%08X, stored %v", got[0].hr, before)
-	}
-	for i, c := range cases {
-		r := got[i+1]
-		t.Run(c.name, func(t *testing.T) {
-			if r.hr != hrInvalidParam {
-				t.Errorf("hr 0x%08X, want MAPI_E_INVALID_PARAMETER", r.hr)
+	// Both DLLs: the 32-bit one reads the same property arrays with 4-byte pointers.
+	for _, arch := range []string{"amd64", "386"} {
+		t.Run(arch, func(t *testing.T) {
+			got := calls(t, runHostIn(t, Prefix(t), arch, s))
+			if len(got) != len(cases)+2 {
+				t.Fatalf("%d calls answered, want %d", len(got), len(cases)+2)
 			}
-			if r.errOwned != "yes" || !strings.Contains(r.errText, c.field) || !strings.Contains(r.errText, "nothing was stored") {
-				t.Errorf("error %q (owned=%s), want one from the caller's allocator naming %s and saying nothing was stored", r.errText, r.errOwned, c.field)
+			before := got[0].stored
+			if got[0].hr != hrOK || before[cs.TagHost] != "kept.example.org" {
+				t.Fatalf("the first CONFIGURE: hr 0x%08X, stored %v", got[0].hr, before)
 			}
-			if r.setProps != 0 || r.delProps != 0 || fmt.Sprint(r.stored) != fmt.Sprint(before) {
-				t.Errorf("the refused settings changed the section: %d SetProps, %d DeleteProps, now %v", r.setProps, r.delProps, r.stored)
+			for i, c := range cases {
+				r := got[i+1]
+				t.Run(c.name, func(t *testing.T) {
+					if r.hr != hrInvalidParam {
+						t.Errorf("hr 0x%08X, want MAPI_E_INVALID_PARAMETER", r.hr)
+					}
+					if r.errOwned != "yes" || !strings.Contains(r.errText, c.field) || !strings.Contains(r.errText, "nothing was stored") {
+						t.Errorf("error %q (owned=%s), want one from the caller's allocator naming %s and saying nothing was stored", r.errText, r.errOwned, c.field)
+					}
+					if r.setProps != 0 || r.delProps != 0 || fmt.Sprint(r.stored) != fmt.Sprint(before) {
+						t.Errorf("the refused settings changed the section: %d SetProps, %d DeleteProps, now %v", r.setProps, r.delProps, r.stored)
+					}
+					if strings.Contains(r.errText, "kept-password") {
+						t.Error("the error text holds the password")
+					}
+				})
 			}
-			if strings.Contains(r.errText, "kept-password") {
-				t.Error("the error text holds the password")
+			last := got[len(got)-1]
+			if last.hr != hrOK || last.stored[cs.TagTLS] != "none" || last.stored[cs.TagAllowPlaintext] != "1" || last.stored[cs.TagPort] != "143" {
+				t.Errorf("plaintext with permission: hr 0x%08X (%s), stored %v", last.hr, last.errText, last.stored)
 			}
 		})
-	}
-	last := got[len(got)-1]
-	if last.hr != hrOK || last.stored[cs.TagTLS] != "none" || last.stored[cs.TagAllowPlaintext] != "1" || last.stored[cs.TagPort] != "143" {
-		t.Errorf("plaintext with permission: hr 0x%08X (%s), stored %v", last.hr, last.errText, last.stored)
 	}
 }

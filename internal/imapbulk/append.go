@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailshift/mailshift/internal/imapconn"
@@ -340,6 +341,9 @@ type appender struct {
 	awaiting *appendCmd     // the command waiting for a continuation
 	current  *appendCmd     // the command whose reply the reader waits for
 	open     []*AppendBatch // taken by the writer and not done; guarded by writerMu
+	// writeFailed: a write failed while the reader was still reading, so the write's error is the cause
+	// (set by the writer before it ends the reads; read by run once both are done).
+	writeFailed atomic.Bool
 
 	limit int64 // APPENDLIMIT, 0 when none
 	buf   []byte
@@ -384,10 +388,8 @@ func (a *appender) run() error {
 		a.c.netConn.Close() // unblocks a writer stuck in a write
 	}
 	writeErr := <-writerDone
-	if writeErr != nil && !errors.Is(writeErr, errStopped) && (readErr == nil || imapconn.KindOf(readErr) == imapconn.Timeout) {
+	if writeErr != nil && (readErr == nil || a.writeFailed.Load() && imapconn.KindOf(readErr) == imapconn.Timeout) {
 		// The write's failure is the cause; a read that timed out after it only waited for the last replies.
-		readErr = writeErr
-	} else if readErr == nil && writeErr != nil {
 		readErr = writeErr
 	}
 	if readErr == nil {
@@ -600,11 +602,19 @@ func (a *appender) write() (err error) {
 	c := a.c
 	defer func() {
 		if err != nil && !errors.Is(err, errStopped) {
-			// The reader must not wait for replies that cannot come, but it must read those the server
-			// sent before the write failed: a server that refuses a command and drops the connection
-			// (Exchange throttling, with the wait it asks for) resets the writes of the commands pipelined
-			// after it. Closing the connection here would throw the refusal away unread.
-			c.tc.endReads(drainAfterWriteError)
+			select {
+			case <-a.stop:
+				// The reader gave up first and closed the connection, which failed this write: the
+				// reader's error is the cause.
+			default:
+				// The reader must not wait for replies that cannot come, but it must read those the
+				// server sent before the write failed: a server that refuses a command and drops the
+				// connection (Exchange throttling, with the wait it asks for) resets the writes of the
+				// commands pipelined after it. Closing the connection here would throw the refusal away
+				// unread.
+				a.writeFailed.Store(true)
+				c.tc.endReads(drainAfterWriteError)
+			}
 		}
 		close(a.cmds)
 	}()

@@ -145,6 +145,14 @@ func Host(t testing.TB, arch string) string {
 // alone runs 64-bit programs only.
 const Wine32 = "/usr/lib/wine/wine"
 
+// Loader is the Wine loader that runs arch's programs: Wine32 for "386", Wine64 otherwise.
+func Loader(arch string) string {
+	if arch == "386" {
+		return Wine32
+	}
+	return Wine64
+}
+
 // cProgram compiles a C file of connector/testhost once per process.
 func cProgram(t testing.TB, name, cc string, args ...string) string {
 	t.Helper()
@@ -247,7 +255,7 @@ func Prefix(t testing.TB) *Wine {
 	// ProcessPrng@8.
 	shim32 := cProgram(t, "bcryptprimitives32.dll", "i686-w64-mingw32-gcc", "-shared", "-O1",
 		"-Wl,--enable-stdcall-fixup", "bcryptprimitives.c", "bcryptprimitives.def", "-ladvapi32")
-	shims := map[string]string{shim: w.System32(), shim32: w.SysWOW64()}
+	shims := map[string]string{shim: w.SystemDir("amd64"), shim32: w.SystemDir("386")}
 	prefixOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -297,11 +305,14 @@ func (w *Wine) Stop() {
 // DriveC is the prefix's C: drive.
 func (w *Wine) DriveC() string { return filepath.Join(w.Prefix, "drive_c") }
 
-// System32 is the prefix's C:\windows\system32 (64-bit programs' system directory).
-func (w *Wine) System32() string { return filepath.Join(w.DriveC(), "windows", "system32") }
-
-// SysWOW64 is the prefix's C:\windows\syswow64, which 32-bit programs see as their system directory.
-func (w *Wine) SysWOW64() string { return filepath.Join(w.DriveC(), "windows", "syswow64") }
+// SystemDir is the system directory arch's programs see in the prefix: C:\windows\system32, or for "386"
+// C:\windows\syswow64, where 64-bit Windows keeps a 32-bit program's.
+func (w *Wine) SystemDir(arch string) string {
+	if arch == "386" {
+		return filepath.Join(w.DriveC(), "windows", "syswow64")
+	}
+	return filepath.Join(w.DriveC(), "windows", "system32")
+}
 
 // WinPath is a Unix path as Wine's Z: drive shows it.
 func WinPath(unix string) string { return `Z:` + strings.ReplaceAll(unix, "/", `\`) }
@@ -337,10 +348,10 @@ func (w *Wine) RunWith(t testing.TB, loader, stdin string, timeout time.Duration
 	case errors.As(err, &exit):
 		r.ExitCode = exit.ExitCode()
 	default:
-		t.Fatalf("wintest: wine64 %s: %v", program, err)
+		t.Fatalf("wintest: %s %s: %v", filepath.Base(loader), program, err)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("wintest: wine64 %s did not finish in %s; stdout:\n%s\nstderr:\n%s", program, timeout, r.Stdout, r.Stderr)
+		t.Fatalf("wintest: %s %s did not finish in %s; stdout:\n%s\nstderr:\n%s", filepath.Base(loader), program, timeout, r.Stdout, r.Stderr)
 	}
 	return r
 }

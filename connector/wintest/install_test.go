@@ -76,9 +76,9 @@ func TestRegsvr32EditsOnlyTheServiceSections(t *testing.T) {
 func testRegsvr32(t *testing.T, arch string) {
 	dll := DLL(t, arch)
 	w := Prefix(t)
-	loader, regsvr32Exe, sysDir := Wine64, "regsvr32", w.System32()
+	regsvr32Exe := "regsvr32"
 	if arch == "386" {
-		loader, regsvr32Exe, sysDir = Wine32, `C:\windows\syswow64\regsvr32.exe`, w.SysWOW64()
+		regsvr32Exe = `C:\windows\syswow64\regsvr32.exe`
 	}
 	dir := filepath.Join(w.DriveC(), "Connector Test "+arch)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -93,11 +93,11 @@ func testRegsvr32(t *testing.T, arch string) {
 		t.Fatal(err)
 	}
 	winDir := `C:\Connector Test ` + arch
-	read := mapisvcINF(t, sysDir, otherServicesINF)
+	read := mapisvcINF(t, w.SystemDir(arch), otherServicesINF)
 
 	regsvr32 := func(args ...string) {
 		t.Helper()
-		r := w.RunWith(t, loader, "", time.Minute, regsvr32Exe, append(args, winDir+`\mailshift32.dll`)...)
+		r := w.RunWith(t, Loader(arch), "", time.Minute, regsvr32Exe, append(args, winDir+`\mailshift32.dll`)...)
 		if r.ExitCode != 0 {
 			t.Fatalf("regsvr32 %s: exit %d\n%s%s", strings.Join(args, " "), r.ExitCode, r.Stdout, r.Stderr)
 		}
@@ -137,10 +137,6 @@ func TestMSIInstallsAndRemoves(t *testing.T) {
 func testMSI(t *testing.T, arch, programFiles string) {
 	dll := DLL(t, arch)
 	w := Prefix(t)
-	sysDir := w.System32()
-	if arch == "386" {
-		sysDir = w.SysWOW64()
-	}
 	msi := filepath.Join(t.TempDir(), "mailshift-connector-"+arch+".msi")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -155,7 +151,7 @@ func testMSI(t *testing.T, arch, programFiles string) {
 		{"chosen folder", `C:\Apps\mailshift connector`, []string{`INSTALLFOLDER=C:\Apps\mailshift connector`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			read := mapisvcINF(t, sysDir, otherServicesINF)
+			read := mapisvcINF(t, w.SystemDir(arch), otherServicesINF)
 			installed := filepath.Join(w.DriveC(), strings.ReplaceAll(strings.TrimPrefix(tc.folder, `C:\`), `\`, "/"), "mailshift32.dll")
 			msiexec := func(args ...string) {
 				t.Helper()

@@ -69,11 +69,7 @@ func (s *script) line(fields ...string) *script {
 // runHostIn runs the test host of arch in w on the DLL of arch, and returns its output lines.
 func runHostIn(t *testing.T, w *Wine, arch string, s *script) []string {
 	t.Helper()
-	loader := Wine64
-	if arch == "386" {
-		loader = Wine32
-	}
-	r := w.RunWith(t, loader, s.b.String(), 2*time.Minute, Host(t, arch), WinPath(DLL(t, arch)))
+	r := w.RunWith(t, Loader(arch), s.b.String(), 2*time.Minute, Host(t, arch), WinPath(DLL(t, arch)))
 	// The host's stdout is in text mode: msvcrt writes CRLF.
 	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(r.Stdout, "\r\n", "\n"), "\n"), "\n")
 	if len(lines) == 0 || lines[0] != "loaded" || lines[len(lines)-1] != "done" || r.ExitCode != 0 {

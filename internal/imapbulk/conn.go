@@ -85,8 +85,9 @@ func (t *timeoutConn) Read(p []byte) (int, error) {
 
 // endReads lets Reads return what the peer has sent already, and nothing it sends after grace from now.
 func (t *timeoutConn) endReads(grace time.Duration) {
-	t.readsEnd.Store(time.Now().Add(grace).UnixNano())
-	t.Conn.SetReadDeadline(time.Now().Add(grace)) // a Read waiting now
+	end := time.Now().Add(grace)
+	t.readsEnd.Store(end.UnixNano())
+	t.Conn.SetReadDeadline(end) // a Read waiting now
 }
 
 func (t *timeoutConn) Write(p []byte) (int, error) {
